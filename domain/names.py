@@ -1,0 +1,49 @@
+"""Safe names: ids and slugs that may become file or directory names.
+
+Validation happens before any filesystem call, so `../x`, absolute paths, device
+names and control characters never reach the OS.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from domain.errors import InvalidInputError
+
+MAX_NAME_LENGTH = 64
+_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
+_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul", "clock$", "default", "index", "none", "null"}
+    | {f"com{i}" for i in range(10)}
+    | {f"lpt{i}" for i in range(10)}
+)
+
+
+def validate_name(value: str, what: str = "name") -> str:
+    """Return `value` if it is a safe lowercase slug (a-z, 0-9, '.', '_', '-'), else raise."""
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError(f"{what} is empty; use a lowercase slug such as 'api-client'")
+    if len(value) > MAX_NAME_LENGTH:
+        raise InvalidInputError(f"{what} is longer than {MAX_NAME_LENGTH} characters")
+    if "/" in value or "\\" in value or ".." in value:
+        raise InvalidInputError(f"{what} {value!r} must be a plain name, not a path")
+    if not _NAME.match(value):
+        raise InvalidInputError(
+            f"{what} {value!r} must be a lowercase slug: a-z, 0-9, '.', '_', '-', starting and ending alphanumeric"
+        )
+    if value.split(".")[0] in _RESERVED:
+        raise InvalidInputError(f"{what} {value!r} is a reserved name; pick another")
+    return value
+
+
+def slugify(text: str, *, max_length: int = 48, fallback: str = "item") -> str:
+    """A safe slug derived from free text ("Add OAuth2 login!" → "add-oauth2-login")."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+    if len(slug) > max_length:
+        slug = slug[:max_length].rsplit("-", 1)[0] if "-" in slug[:max_length] else slug[:max_length]
+    slug = slug.strip("-") or fallback
+    if slug.split(".")[0] in _RESERVED:
+        slug = f"{slug}-1"
+    return slug

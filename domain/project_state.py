@@ -1,0 +1,28 @@
+"""The project's state: one versioned document stored at `.cde/state.json`.
+
+Every feature of the product that keeps per-project state adds a field here, so
+the file always has exactly one shape for a given `schema_version`. A file written
+by a newer release (higher version) is refused rather than rewritten, so an older
+server can never drop fields it does not know.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ProjectState(BaseModel):
+    """Root of `.cde/state.json`."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+
+    schema_version: int = SCHEMA_VERSION
+    updated_at: datetime = Field(default_factory=utc_now)

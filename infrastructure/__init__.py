@@ -1,0 +1,1 @@
+"""Cross-cutting machinery: the cache, async file primitives, settings and logging."""

@@ -1,0 +1,419 @@
+"""`@cached`: the one caching mechanism of the project, for async functions and methods.
+
+Why not `functools.lru_cache` or `cachetools.cached`: neither coalesces concurrent
+misses of a coroutine, neither knows when the files a value was derived from
+change, and neither reports metrics. This module adds exactly those on top of
+`cachetools` storage (LRU, optional TTL with an injectable clock).
+
+Semantics worth knowing:
+
+* Keys are built from the bound arguments in parameter order with defaults
+  applied, so ``f(1)``, ``f(a=1)`` and ``f(1, b=<default>)`` share an entry; the
+  key is a tuple (never a joined string) and carries each value's type, so
+  ``f("a:b")`` / ``f("a", "b")`` and ``f(1)`` / ``f(True)`` never collide.
+* On methods (first parameter named ``self``) the instance is represented by a
+  token, not kept alive; when the instance is garbage collected its entries go.
+* Concurrent misses for one key run the function once (single flight). Its
+  exception reaches every waiter and is not cached. A waiter that is cancelled
+  does not cancel the shared computation.
+* ``depends_on`` returns the files a value derives from; their fingerprints
+  (mtime_ns, size, inode, ctime_ns) are taken *before* the function runs and
+  checked on every hit, so an edit, a same-size rewrite in the same second, an
+  atomic replace or a deletion is a miss. A handful of paths is stat'ed inline
+  (a metadata syscall of ~1 µs is far cheaper than a thread hop); more go to a
+  worker thread in one hop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import os
+import time
+import weakref
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, ParamSpec, TypeVar, cast
+
+import cachetools
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+Fingerprint = tuple[int, int, int, int] | None
+PathLike = str | os.PathLike[str]
+
+# Fingerprint checks above this many paths are done in one worker-thread hop.
+_INLINE_STAT_LIMIT = 8
+
+
+def fingerprint(path: PathLike) -> Fingerprint:
+    """The identity of a file's current content as far as the OS can tell, or None if absent."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+
+
+def _fingerprints(paths: Sequence[PathLike]) -> tuple[tuple[str, Fingerprint], ...]:
+    return tuple((os.fspath(p), fingerprint(p)) for p in paths)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStats:
+    """A snapshot of one named cache's counters, for the health tool and benchmarks."""
+
+    name: str
+    hits: int
+    misses: int
+    evictions: int
+    expirations: int
+    invalidations: int
+    size: int
+    maxsize: int
+    ttl: float | None
+
+    @property
+    def hit_rate(self) -> float:
+        total = self.hits + self.misses
+        return self.hits / total if total else 0.0
+
+
+class _Token:
+    """Stands for a method's instance inside keys: hashable by identity, holds no reference."""
+
+    __slots__ = ("__weakref__",)
+
+
+@dataclass(slots=True)
+class _Entry:
+    value: Any
+    fingerprints: tuple[tuple[str, Fingerprint], ...] | None
+
+
+class _Counting:
+    """Mixin counting capacity evictions and TTL expirations of a cachetools store."""
+
+    owner: Cache
+
+    def popitem(self) -> tuple[Any, Any]:
+        item = super().popitem()  # type: ignore[misc]
+        self.owner._evictions += 1
+        return cast(tuple[Any, Any], item)
+
+
+class _LRU(_Counting, cachetools.LRUCache[Hashable, _Entry]):
+    pass
+
+
+class _TTL(_Counting, cachetools.TTLCache[Hashable, _Entry]):
+    def expire(self, time: float | None = None) -> Any:
+        expired = super().expire(time)
+        self.owner._expirations += len(expired)
+        return expired
+
+
+_MISSING = object()
+_REGISTRY: weakref.WeakValueDictionary[str, Cache] = weakref.WeakValueDictionary()
+_DEFAULTS: dict[str, Any] = {"maxsize": None, "ttl": 30.0}
+
+SETTINGS_TTL: Literal["settings"] = "settings"
+"""Pass as `ttl=` to use the TTL from settings (CDE_CACHE_TTL, 30 s by default)."""
+
+
+class Cache:
+    """Storage, single-flight bookkeeping and counters behind one `@cached` function."""
+
+    def __init__(
+        self,
+        name: str,
+        fn: Callable[..., Awaitable[Any]],
+        *,
+        maxsize: int,
+        ttl: float | Literal["settings"] | None,
+        depends_on: Callable[..., Iterable[PathLike]] | None,
+        clock: Callable[[], float],
+    ) -> None:
+        self.name = name
+        self.clock = clock
+        self._declared = (maxsize, ttl)
+        self._fn = fn
+        self._depends_on = depends_on
+        sig = inspect.signature(fn)
+        self._params = tuple(sig.parameters.values())
+        self._signature = sig
+        self._simple = all(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in self._params)
+        self._is_method = bool(self._params) and self._params[0].name == "self"
+        self._tokens: dict[int, _Token] = {}
+        self._inflight: dict[Hashable, asyncio.Task[Any]] = {}
+        self.hits = self.misses = self._evictions = self._expirations = self.invalidations = 0
+        self._store = self._new_store()
+
+    # -- configuration -------------------------------------------------------------------------
+
+    @property
+    def maxsize(self) -> int:
+        return int(self._store.maxsize)
+
+    @property
+    def ttl(self) -> float | None:
+        return float(self._store.ttl) if isinstance(self._store, _TTL) else None
+
+    def _new_store(self) -> cachetools.Cache[Hashable, _Entry]:
+        maxsize, declared_ttl = self._declared
+        maxsize = _DEFAULTS["maxsize"] or maxsize
+        ttl = _DEFAULTS["ttl"] if declared_ttl == SETTINGS_TTL else declared_ttl
+        store: _LRU | _TTL
+        store = _LRU(maxsize) if ttl is None else _TTL(maxsize, ttl, timer=lambda: self.clock())
+        store.owner = self
+        return store
+
+    def reconfigure(self) -> None:
+        """Rebuild the store from the declared values and the process defaults (drops entries)."""
+        self._store = self._new_store()
+        self._inflight.clear()
+
+    # -- keys ------------------------------------------------------------------------------------
+
+    def key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Hashable:
+        if self._simple and not kwargs and len(args) == len(self._params):
+            values = args
+        else:
+            bound = self._signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            values = tuple(bound.arguments.values())
+        if self._is_method:
+            values = (self._token_for(values[0]), *values[1:])
+        key = (values, tuple(v.__class__ for v in values))
+        try:
+            hash(key)
+        except TypeError:
+            key = (tuple(_freeze(v) for v in values), key[1])
+        return key
+
+    def _token_for(self, instance: object) -> _Token:
+        token = self._tokens.get(id(instance))
+        if token is None:
+            token = _Token()
+            try:
+                weakref.finalize(instance, self._forget, id(instance), token)
+            except TypeError:
+                raise TypeError(
+                    f"@cached method {self.name} needs a weak-referenceable instance "
+                    f"({type(instance).__name__} defines __slots__ without __weakref__)"
+                ) from None
+            self._tokens[id(instance)] = token
+        return token
+
+    def _forget(self, instance_id: int, token: _Token) -> None:
+        if self._tokens.get(instance_id) is token:
+            del self._tokens[instance_id]
+        self._drop(lambda values: values[0] is token, count=False)
+
+    # -- lookups ---------------------------------------------------------------------------------
+
+    async def get(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        key = self.key(args, kwargs)
+        found = self._store.get(key, _MISSING)
+        if found is not _MISSING:
+            entry = cast(_Entry, found)
+            if entry.fingerprints is None or await self._unchanged(entry.fingerprints):
+                self.hits += 1
+                return entry.value
+            self._store.pop(key, None)
+            self.invalidations += 1
+        self.misses += 1
+        loop = asyncio.get_running_loop()
+        task = self._inflight.get(key)
+        if task is None or task.get_loop() is not loop:
+            task = loop.create_task(self._compute(key, args, kwargs))
+            self._inflight[key] = task
+            task.add_done_callback(functools.partial(self._settle, key))
+        computed: _Entry = await asyncio.shield(task)
+        return computed.value
+
+    async def _compute(self, key: Hashable, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        prints = None
+        if self._depends_on is not None:
+            paths = list(self._depends_on(*args, **kwargs))
+            if len(paths) <= _INLINE_STAT_LIMIT:
+                prints = _fingerprints(paths)
+            else:
+                prints = await asyncio.to_thread(_fingerprints, paths)
+        value = await self._fn(*args, **kwargs)
+        return _Entry(value, prints)
+
+    def _settle(self, key: Hashable, task: asyncio.Task[Any]) -> None:
+        if self._inflight.get(key) is not task:
+            return  # invalidated while computing: the result may be stale, do not store it
+        del self._inflight[key]
+        if task.cancelled() or task.exception() is not None:
+            return
+        self._store[key] = task.result()
+
+    async def _unchanged(self, prints: tuple[tuple[str, Fingerprint], ...]) -> bool:
+        if len(prints) <= _INLINE_STAT_LIMIT:
+            return all(fingerprint(path) == fp for path, fp in prints)
+        current = await asyncio.to_thread(_fingerprints, [p for p, _ in prints])
+        return current == prints
+
+    # -- invalidation ----------------------------------------------------------------------------
+
+    def invalidate(self, *args: Any, **kwargs: Any) -> bool:
+        """Drop the entry for these arguments (and any computation in flight); True if one existed."""
+        key = self.key(args, kwargs)
+        existed = self._store.pop(key, _MISSING) is not _MISSING
+        existed = self._inflight.pop(key, None) is not None or existed
+        if existed:
+            self.invalidations += 1
+        return existed
+
+    def invalidate_if(self, predicate: Callable[[tuple[Any, ...]], bool]) -> int:
+        """Drop every entry whose argument values (self as a token) satisfy `predicate`."""
+        return self._drop(predicate, count=True)
+
+    def _drop(self, predicate: Callable[[tuple[Any, ...]], bool], *, count: bool) -> int:
+        dropped = 0
+        for key in [k for k in list(self._store.keys()) if predicate(k[0])]:  # type: ignore[index]
+            self._store.pop(key, None)
+            dropped += 1
+        for key in [k for k in self._inflight if predicate(k[0])]:  # type: ignore[index]
+            del self._inflight[key]
+        if count:
+            self.invalidations += dropped
+        return dropped
+
+    def clear(self) -> None:
+        """Drop every entry and every computation in flight."""
+        self.invalidations += len(self._store)
+        self._store = self._new_store()  # MutableMapping.clear() would pop items one by one as "evictions"
+        self._inflight.clear()
+
+    def stats(self) -> CacheStats:
+        if isinstance(self._store, _TTL):
+            self._store.expire()
+        return CacheStats(
+            name=self.name,
+            hits=self.hits,
+            misses=self.misses,
+            evictions=self._evictions,
+            expirations=self._expirations,
+            invalidations=self.invalidations,
+            size=len(self._store),
+            maxsize=self.maxsize,
+            ttl=self.ttl,
+        )
+
+
+def _freeze(value: Any) -> Hashable:
+    """A hashable stand-in for an unhashable argument that keeps distinct values distinct."""
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted(((_freeze(k), _freeze(v)) for k, v in value.items()), key=repr)))
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, tuple(_freeze(v) for v in value))
+    if isinstance(value, set | frozenset):
+        return ("set", tuple(sorted((_freeze(v) for v in value), key=repr)))
+    model_dump = getattr(value, "model_dump", None)
+    if callable(model_dump):
+        return (type(value).__qualname__, _freeze(model_dump()))
+    try:
+        hash(value)
+    except TypeError:
+        raise TypeError(f"@cached cannot build a key from an argument of type {type(value).__name__}") from None
+    return (type(value).__qualname__, value)
+
+
+class CachedFunction(Generic[P, R]):
+    """What `@cached` returns: the coroutine function plus its `cache` and shortcuts."""
+
+    def __init__(self, fn: Callable[P, Awaitable[R]], cache: Cache) -> None:
+        functools.update_wrapper(self, fn)
+        self.cache = cache
+
+    async def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        return cast(R, await self.cache.get(args, kwargs))
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        return _BoundCached(self, instance)
+
+    def invalidate(self, *args: Any, **kwargs: Any) -> bool:
+        return self.cache.invalidate(*args, **kwargs)
+
+    def clear(self) -> None:
+        self.cache.clear()
+
+
+class _BoundCached:
+    """A cached method bound to its instance: `obj.method(...)`, `obj.method.invalidate(...)`."""
+
+    __slots__ = ("_fn", "_instance")
+
+    def __init__(self, fn: CachedFunction[Any, Any], instance: object) -> None:
+        self._fn = fn
+        self._instance = instance
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Awaitable[Any]:
+        return self._fn.cache.get((self._instance, *args), kwargs)
+
+    def invalidate(self, *args: Any, **kwargs: Any) -> bool:
+        return self._fn.cache.invalidate(self._instance, *args, **kwargs)
+
+    @property
+    def cache(self) -> Cache:
+        return self._fn.cache
+
+
+def cached(
+    name: str | None = None,
+    *,
+    maxsize: int = 128,
+    ttl: float | Literal["settings"] | None = None,
+    depends_on: Callable[..., Iterable[PathLike]] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Callable[[Callable[P, Awaitable[R]]], CachedFunction[P, R]]:
+    """Cache an async function or method; see the module docstring for the exact semantics.
+
+    `name` labels the cache in metrics (default: module.qualname) and must be unique
+    among live caches. `ttl` is seconds, None (no expiry) or SETTINGS_TTL.
+    `depends_on` receives the call's arguments and returns the paths whose
+    fingerprints guard the value.
+    """
+    if maxsize < 1:
+        raise ValueError("maxsize must be >= 1")
+    if ttl is not None and ttl != SETTINGS_TTL and ttl <= 0:
+        raise ValueError("ttl must be > 0 seconds")
+
+    def decorate(fn: Callable[P, Awaitable[R]]) -> CachedFunction[P, R]:
+        if not inspect.iscoroutinefunction(fn):
+            raise TypeError(f"@cached needs an async function; {fn.__qualname__} is not")
+        label = name or f"{fn.__module__}.{fn.__qualname__}"
+        if label in _REGISTRY:
+            if name is not None:
+                raise ValueError(f"a cache named {name!r} already exists")
+            label = f"{label}#{id(fn):x}"
+        cache = Cache(label, fn, maxsize=maxsize, ttl=ttl, depends_on=depends_on, clock=clock)
+        _REGISTRY[label] = cache
+        return CachedFunction(fn, cache)
+
+    return decorate
+
+
+def configure_caches(*, maxsize: int | None = None, ttl: float = 30.0) -> None:
+    """Apply settings: `maxsize` overrides every cache's size; `ttl` is used by `ttl=SETTINGS_TTL` caches."""
+    _DEFAULTS["maxsize"] = maxsize
+    _DEFAULTS["ttl"] = ttl
+    for cache in list(_REGISTRY.values()):
+        cache.reconfigure()
+
+
+def all_cache_stats() -> list[CacheStats]:
+    """Metrics of every live named cache, sorted by name."""
+    return sorted((c.stats() for c in list(_REGISTRY.values())), key=lambda s: s.name)
+
+
+def get_cache(name: str) -> Cache | None:
+    return _REGISTRY.get(name)

@@ -1,0 +1,353 @@
+"""Async file primitives: whole operations in one thread hop, durable atomic writes, locked updates.
+
+Each public coroutine runs one small synchronous function in a worker thread
+(open+read+decode+parse, or temp+write+fsync+replace+fsync-dir), so the event
+loop never blocks on disk and never pays for a dozen tiny awaited calls per file.
+OS and parse failures become domain errors that name the file; a file that
+cannot be parsed is never modified.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import os
+import stat as stat_module
+import tempfile
+import weakref
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import aiofiles.os
+import filelock
+import yaml
+
+from domain.errors import (
+    ConflictError,
+    CorruptDataError,
+    DomainError,
+    InvalidInputError,
+    LimitExceededError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Text files above this size are refused unless the caller raises the bound.
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def in_thread(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+    """Make a whole synchronous file operation awaitable as a single executor hop."""
+    wrapped = aiofiles.os.wrap(fn)
+
+    @functools.wraps(fn)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        result: R = await wrapped(*args, **kwargs)
+        return result
+
+    return run
+
+
+# -- errors ------------------------------------------------------------------------------------------
+
+
+def os_error(path: Path | str, exc: OSError) -> DomainError:
+    """Translate an OSError into the domain error an agent can act on."""
+    if isinstance(exc, FileNotFoundError):
+        return NotFoundError(f"{path} does not exist")
+    if isinstance(exc, IsADirectoryError):
+        return InvalidInputError(f"{path} is a directory, expected a file")
+    if isinstance(exc, NotADirectoryError):
+        return InvalidInputError(f"{path} (or one of its parents) is not a directory")
+    if isinstance(exc, PermissionError):
+        return PermissionDeniedError(f"permission denied on {path}; check its owner and mode")
+    return DomainError(f"cannot access {path}: {exc.strerror or exc}")
+
+
+# -- reading -----------------------------------------------------------------------------------------
+
+
+def read_bytes_sync(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_bytes:
+                raise LimitExceededError(f"{path} is {size} bytes, over the {max_bytes}-byte limit for this read")
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise os_error(path, exc) from None
+    if len(data) > max_bytes:
+        raise LimitExceededError(f"{path} grew over the {max_bytes}-byte limit while being read")
+    return data
+
+
+def decode_utf8(path: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorruptDataError(path, f"invalid UTF-8 at byte {exc.start}") from None
+
+
+def read_text_sync(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    return decode_utf8(path, read_bytes_sync(path, max_bytes))
+
+
+def parse_json(path: Path, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CorruptDataError(path, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+
+
+def parse_yaml(path: Path, text: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_YAML_LOADER)  # a SafeLoader variant
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise CorruptDataError(path, f"invalid YAML{where}: {problem}") from None
+
+
+def read_json_sync(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
+    return parse_json(path, read_text_sync(path, max_bytes))
+
+
+def read_yaml_sync(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
+    return parse_yaml(path, read_text_sync(path, max_bytes))
+
+
+read_bytes = in_thread(read_bytes_sync)
+read_text = in_thread(read_text_sync)
+read_json = in_thread(read_json_sync)
+read_yaml = in_thread(read_yaml_sync)
+
+
+# -- metadata and listing ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    """One directory entry as seen without following symlinks."""
+
+    path: Path
+    rel: str  # POSIX-style path relative to the listing root
+    size: int
+    mtime_ns: int
+    is_dir: bool
+    is_symlink: bool
+
+
+def stat_sync(path: Path) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise os_error(path, exc) from None
+
+
+stat = in_thread(stat_sync)
+
+
+def _info(entry: os.DirEntry[str], rel: str) -> FileInfo:
+    st = entry.stat(follow_symlinks=False)
+    return FileInfo(
+        path=Path(entry.path),
+        rel=rel,
+        size=st.st_size,
+        mtime_ns=st.st_mtime_ns,
+        is_dir=stat_module.S_ISDIR(st.st_mode),
+        is_symlink=stat_module.S_ISLNK(st.st_mode),
+    )
+
+
+def list_dir_sync(path: Path) -> list[FileInfo]:
+    try:
+        with os.scandir(path) as entries:
+            return sorted((_info(e, e.name) for e in entries), key=lambda i: i.rel)
+    except OSError as exc:
+        raise os_error(path, exc) from None
+
+
+list_dir = in_thread(list_dir_sync)
+
+
+def walk_sync(
+    root: Path,
+    *,
+    skip_dirs: Iterable[str] = (),
+    max_entries: int | None = None,
+) -> list[FileInfo]:
+    """Every regular file under `root`, never following symlinks (so no loops, no escapes).
+
+    Directories named in `skip_dirs` are pruned wherever they appear. Unreadable
+    subdirectories are skipped. Stops with LimitExceededError past `max_entries`.
+    """
+    skip = frozenset(skip_dirs)
+    found: list[FileInfo] = []
+    stack: list[tuple[Path, str]] = [(root, "")]
+    while stack:
+        directory, prefix = stack.pop()
+        try:
+            with os.scandir(directory) as entries:
+                batch = list(entries)
+        except FileNotFoundError:
+            if directory == root:
+                raise NotFoundError(f"{root} does not exist") from None
+            continue
+        except OSError as exc:
+            if directory == root:
+                raise os_error(root, exc) from None
+            continue
+        for entry in batch:
+            rel = f"{prefix}{entry.name}"
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name not in skip:
+                        stack.append((Path(entry.path), f"{rel}/"))
+                elif entry.is_file(follow_symlinks=False):
+                    found.append(_info(entry, rel))
+            except OSError:
+                continue
+            if max_entries is not None and len(found) > max_entries:
+                raise LimitExceededError(f"{root} holds more than {max_entries} files")
+    found.sort(key=lambda i: i.rel)
+    return found
+
+
+walk = in_thread(walk_sync)
+
+
+# -- writing -----------------------------------------------------------------------------------------
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename in `directory` durable (no-op where directories cannot be opened)."""
+    if os.name == "nt":  # pragma: no cover - Windows has no directory fsync
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_sync(path: Path, data: str | bytes, *, mode: int | None = None) -> None:
+    """Replace `path` with `data` so that a crash at any point leaves the old or the new file.
+
+    Temp file in the same directory → write → fsync → os.replace → fsync the directory.
+    The file keeps its previous permission bits (new files get 0o666 minus the umask).
+    """
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        if mode is None:
+            try:
+                mode = stat_module.S_IMODE(os.stat(path).st_mode)
+            except FileNotFoundError:
+                mode = 0o666 & ~_UMASK
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    except OSError as exc:
+        raise os_error(path, exc) from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fchmod(handle.fileno(), mode)
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        fsync_dir(parent)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise os_error(path, exc) from None
+        raise
+
+
+atomic_write = in_thread(atomic_write_sync)
+
+
+def dump_json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def locked_update_sync(
+    path: Path,
+    fn: Callable[[Any], Any],
+    *,
+    timeout: float = 10.0,
+    loads: Callable[[Path, str], Any] = parse_json,
+    dumps: Callable[[Any], str] = dump_json,
+) -> Any:
+    """Read → `fn(current)` → atomic write, all under an exclusive lock on `<path>.lock`.
+
+    `current` is None when the file does not exist. The file is re-read inside the
+    lock, so concurrent updaters in other processes never lose each other's
+    changes. If the file cannot be parsed or `fn` raises, nothing is written.
+    Returns what `fn` returned (the new value).
+    """
+    lock = filelock.FileLock(f"{path}.lock", timeout=timeout)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with lock:
+            try:
+                text: str | None = read_text_sync(path)
+            except NotFoundError:
+                text = None
+            current = None if text is None else loads(path, text)
+            new = fn(current)
+            atomic_write_sync(path, dumps(new))
+            return new
+    except filelock.Timeout:
+        raise ConflictError(
+            f"{path} stayed locked by another process for over {timeout:g}s; retry, or raise CDE_LOCK_TIMEOUT"
+        ) from None
+    except OSError as exc:
+        raise os_error(path, exc) from None
+
+
+_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = weakref.WeakKeyDictionary()
+
+
+def _process_lock(path: Path) -> asyncio.Lock:
+    """One asyncio lock per file per loop, so in-process writers queue without holding threads."""
+    locks = _LOCKS.setdefault(asyncio.get_running_loop(), {})
+    key = os.fspath(path)
+    lock = locks.get(key)
+    if lock is None:
+        lock = locks[key] = asyncio.Lock()
+    return lock
+
+
+_locked_update_in_thread = in_thread(locked_update_sync)
+
+
+async def locked_update(
+    path: Path,
+    fn: Callable[[Any], Any],
+    *,
+    lock_timeout: float = 10.0,
+    loads: Callable[[Path, str], Any] = parse_json,
+    dumps: Callable[[Any], str] = dump_json,
+) -> Any:
+    """Async `locked_update_sync`: in-process callers queue on an asyncio lock first.
+
+    `fn` runs in the worker thread while the file lock is held: keep it to pure
+    computation on the value it receives.
+    """
+    async with _process_lock(path):
+        return await _locked_update_in_thread(path, fn, timeout=lock_timeout, loads=loads, dumps=dumps)

@@ -1,0 +1,82 @@
+"""Resolution of caller-supplied paths: projects inside the allowed roots, files inside a project.
+
+Callers are LLM agents; a path is data to validate, not an instruction. Both
+functions resolve symlinks before checking containment, so a link cannot smuggle
+a write outside the root.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+from domain.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from infrastructure.files import in_thread
+
+MAX_PATH_CHARS = 4096
+
+
+def _check_text(raw: str, what: str) -> None:
+    if not raw or not raw.strip():
+        raise InvalidInputError(f"{what} is empty; pass a path such as '.'")
+    if "\x00" in raw:
+        raise InvalidInputError(f"{what} contains a NUL byte")
+    if len(raw) > MAX_PATH_CHARS:
+        raise InvalidInputError(f"{what} is longer than {MAX_PATH_CHARS} characters")
+
+
+def _resolve(path: Path, what: str, *, strict: bool) -> Path:
+    try:
+        return path.resolve(strict=strict)
+    except FileNotFoundError:
+        raise NotFoundError(f"{what} {path} does not exist") from None
+    except RuntimeError:  # Python < 3.13 reports symlink loops this way
+        raise InvalidInputError(f"{what} {path} is a symlink loop") from None
+    except OSError as exc:
+        raise InvalidInputError(f"{what} {path} cannot be resolved: {exc.strerror or exc}") from None
+
+
+def resolve_project_sync(raw: str, *, base: Path, allowed_roots: tuple[Path, ...] | None) -> Path:
+    """An existing directory, absolute and symlink-free, inside one of `allowed_roots` (None: anywhere)."""
+    _check_text(raw, "project_path")
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        path = base / path
+    resolved = _resolve(path, "project_path", strict=True)
+    if not resolved.is_dir():
+        raise InvalidInputError(f"project_path {resolved} is not a directory")
+    if allowed_roots is not None and not any(resolved.is_relative_to(r) for r in allowed_roots):
+        roots = ", ".join(str(r) for r in allowed_roots)
+        raise PermissionDeniedError(
+            f"project_path {resolved} is outside the allowed roots ({roots}); add it to CDE_ALLOWED_ROOTS"
+        )
+    return resolved
+
+
+resolve_project = in_thread(resolve_project_sync)
+
+
+def resolve_inside_sync(root: Path, raw: str, *, what: str = "path", forbidden: Iterable[str] = (".git",)) -> Path:
+    """`raw` (relative, no `..`) joined to `root`, symlinks resolved, still inside `root`.
+
+    The target need not exist. `forbidden` names top-level entries (such as `.git`)
+    that may never be written through this path.
+    """
+    _check_text(raw, what)
+    if raw.startswith(("/", "\\", "~")) or PureWindowsPath(raw).drive or PurePosixPath(raw).is_absolute():
+        raise InvalidInputError(f"{what} {raw!r} must be relative to the project, not absolute")
+    parts = PurePosixPath(raw.replace("\\", "/")).parts
+    if ".." in parts:
+        raise InvalidInputError(f"{what} {raw!r} must not contain '..'")
+    if parts and parts[0] in set(forbidden):
+        raise PermissionDeniedError(f"{what} {raw!r} points into {parts[0]}/, which is never written")
+    resolved = _resolve(root.joinpath(*parts), what, strict=False)
+    if not resolved.is_relative_to(root):
+        raise PermissionDeniedError(f"{what} {raw!r} resolves outside the project (through a symlink)")
+    rel = resolved.relative_to(root).parts
+    if rel and rel[0] in set(forbidden):
+        raise PermissionDeniedError(f"{what} {raw!r} resolves into {rel[0]}/, which is never written")
+    return resolved
+
+
+resolve_inside = in_thread(resolve_inside_sync)

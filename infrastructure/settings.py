@@ -1,0 +1,112 @@
+"""Settings read once from `CDE_*` environment variables.
+
+Every value is validated at start so a typo fails loudly with one line naming the
+variable, instead of surfacing later as a strange tool error.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+ToolProfile = Literal["all", "core"]
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the server cannot use."""
+
+
+class Settings(BaseModel):
+    """The server's configuration; see the README's Configuration table for each variable."""
+
+    model_config = ConfigDict(frozen=True)
+
+    log_level: LogLevel = "INFO"
+    home: Path
+    # None means "no restriction" (CDE_ALLOWED_ROOTS=*).
+    allowed_roots: tuple[Path, ...] | None
+    project_root: Path
+    cache_maxsize: int | None = None
+    cache_ttl: float = 30.0
+    lock_timeout: float = 10.0
+    tools: ToolProfile = "all"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        here = (cwd or Path.cwd()).resolve()
+        home = _path(env, "CDE_HOME", Path.home() / ".cde")
+        project_root = _path(env, "CDE_PROJECT_ROOT", here, base=here)
+        roots_raw = env.get("CDE_ALLOWED_ROOTS", "").strip()
+        allowed: tuple[Path, ...] | None
+        if roots_raw == "*":
+            allowed = None
+        elif roots_raw:
+            allowed = tuple(_absolute("CDE_ALLOWED_ROOTS", p, here) for p in roots_raw.split(os.pathsep) if p)
+        else:
+            allowed = tuple(dict.fromkeys((Path.home().resolve(), here, project_root)))
+        return cls(
+            log_level=_choice(env, "CDE_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),  # type: ignore[arg-type]
+            home=home,
+            allowed_roots=allowed,
+            project_root=project_root,
+            cache_maxsize=_int(env, "CDE_CACHE_MAXSIZE", None, minimum=1),
+            cache_ttl=_float(env, "CDE_CACHE_TTL", 30.0),
+            lock_timeout=_float(env, "CDE_LOCK_TIMEOUT", 10.0),
+            tools=_choice(env, "CDE_TOOLS", ("all", "core"), "all"),  # type: ignore[arg-type]
+        )
+
+
+def _choice(env: Mapping[str, str], name: str, options: tuple[str, ...], default: str) -> str:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    value = raw.upper() if options[0].isupper() else raw.lower()
+    if value not in options:
+        raise SettingsError(f"{name} must be one of {', '.join(options)}; got {raw!r}")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int | None, *, minimum: int) -> int | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer >= {minimum}; got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be an integer >= {minimum}; got {raw!r}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds > 0; got {raw!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise SettingsError(f"{name} must be a number of seconds > 0; got {raw!r}")
+    return value
+
+
+def _path(env: Mapping[str, str], name: str, default: Path, *, base: Path | None = None) -> Path:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default.expanduser().resolve()
+    return _absolute(name, raw, base or Path.cwd())
+
+
+def _absolute(name: str, raw: str, base: Path) -> Path:
+    if "\x00" in raw:
+        raise SettingsError(f"{name} contains a NUL byte")
+    path = Path(raw).expanduser()
+    return (path if path.is_absolute() else base / path).resolve()

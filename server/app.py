@@ -1,0 +1,93 @@
+"""The MCP server class: the SDK's MCPServer plus one-line tool errors and compact schemas."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp_types import CallToolResult, InputRequiredResult
+from mcp_types import Tool as MCPTool
+from pydantic import ValidationError
+
+from domain.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+_MAX_ERRORS_SHOWN = 3
+
+
+def describe_validation_error(tool: str, exc: ValidationError) -> str:
+    """One line naming each bad argument, e.g. `invalid arguments for cde_x: limit: must be <= 100`."""
+    parts = []
+    for err in exc.errors()[:_MAX_ERRORS_SHOWN]:
+        where = ".".join(str(p) for p in err["loc"]) or "arguments"
+        parts.append(f"{where}: {err['msg']}")
+    more = len(exc.errors()) - _MAX_ERRORS_SHOWN
+    if more > 0:
+        parts.append(f"and {more} more")
+    return f"invalid arguments for {tool}: " + "; ".join(parts)
+
+
+def compact_schema(schema: Any, *, in_properties: bool = False) -> Any:
+    """Drop pydantic's auto-generated `title`s: they repeat the property names and cost tokens."""
+    if isinstance(schema, dict):
+        return {
+            k: compact_schema(v, in_properties=(k in ("properties", "$defs", "definitions") and not in_properties))
+            for k, v in schema.items()
+            if in_properties or not (k == "title" and isinstance(v, str))
+        }
+    if isinstance(schema, list):
+        return [compact_schema(v) for v in schema]
+    return schema
+
+
+class CdeServer(MCPServer[Any]):
+    """MCPServer whose tool errors are one actionable line and whose `tools/list` is lean.
+
+    Domain errors raised by a tool come back as `isError` results carrying the
+    error's own message. Argument validation failures are summarised on one line.
+    Anything unexpected is logged to stderr with its traceback and reported as a
+    short internal error; the server keeps serving.
+    """
+
+    _listing: tuple[tuple[str, ...], list[MCPTool]] | None = None
+
+    def tool_names(self) -> list[str]:
+        """Names of the registered tools, synchronously (for health and the tool catalog)."""
+        return [t.name for t in self._tool_manager.list_tools()]
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except UnexpectedToolError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, DomainError):
+                raise ToolError(f"{cause.code}: {cause.message}") from None
+            logger.error("tool %s crashed", name, exc_info=cause or exc)
+            raise ToolError(
+                f"internal error in {name} ({type(cause).__name__}); details are in the server log on stderr"
+            ) from None
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                raise ToolError(describe_validation_error(name, exc.__cause__)) from None
+            raise
+
+    async def list_tools(self) -> list[MCPTool]:
+        tools = await super().list_tools()
+        names = tuple(t.name for t in tools)
+        if self._listing is None or self._listing[0] != names:
+            compacted = [
+                t.model_copy(
+                    update={
+                        "input_schema": compact_schema(t.input_schema),
+                        "output_schema": compact_schema(t.output_schema) if t.output_schema else None,
+                    }
+                )
+                for t in tools
+            ]
+            self._listing = (names, compacted)
+        return self._listing[1]

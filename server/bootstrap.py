@@ -1,0 +1,127 @@
+"""The composition root: builds every adapter and use case once and hands them to the tools.
+
+Tests call `bootstrap()` with their own Settings (and, where they need to, swap a
+field of the Container for a fake) to get the same app the CLI serves.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from importlib.metadata import version as package_version
+from pathlib import Path
+from typing import Any
+
+from adapters.fs_state_repository import FsStateRepository
+from adapters.health_probes import AllowedRootsProbe, HomeProbe
+from domain.health import CacheMetrics, CheckHealth, RuntimeFacts
+from infrastructure import paths
+from infrastructure.cache import all_cache_stats, configure_caches
+from infrastructure.settings import Settings
+from server import __version__
+from server.app import CdeServer
+from server.tooling import PROFILE_ATTR
+
+Hook = Callable[[], Awaitable[None]]
+
+INSTRUCTIONS = (
+    "cde-orchestrator walks a feature through phases (define, decompose, design, implement, test, "
+    "review) and keeps project knowledge. Tools take project_path (default: the server's project). "
+    "Use cde_searchTools to discover tools by need."
+)
+
+
+@dataclass
+class Container:
+    """Everything the tool handlers need, built once per process."""
+
+    settings: Settings
+    check_health: CheckHealth
+    started_at: float = field(default_factory=time.monotonic)
+    startup_hooks: list[Hook] = field(default_factory=list)
+    shutdown_hooks: list[Hook] = field(default_factory=list)
+
+    async def project_root(self, project_path: str) -> Path:
+        """Resolve a caller's `project_path` (relative to CDE_PROJECT_ROOT) inside the allowed roots."""
+        return await paths.resolve_project(
+            project_path, base=self.settings.project_root, allowed_roots=self.settings.allowed_roots
+        )
+
+    def state_repository(self, root: Path) -> FsStateRepository:
+        return FsStateRepository(root, lock_timeout=self.settings.lock_timeout)
+
+
+@dataclass
+class App:
+    server: CdeServer
+    container: Container
+
+
+def _cache_metrics() -> list[CacheMetrics]:
+    return [
+        CacheMetrics(
+            name=s.name,
+            hits=s.hits,
+            misses=s.misses,
+            evictions=s.evictions + s.expirations,
+            invalidations=s.invalidations,
+            size=s.size,
+            hit_rate=round(s.hit_rate, 4),
+        )
+        for s in all_cache_stats()
+    ]
+
+
+def bootstrap(settings: Settings) -> App:
+    """Build the server with every tool registered, wired to real adapters."""
+    configure_caches(maxsize=settings.cache_maxsize, ttl=settings.cache_ttl)
+    started = time.monotonic()
+    mcp_version = package_version("mcp")
+    server_ref: list[CdeServer] = []
+
+    def runtime() -> RuntimeFacts:
+        return RuntimeFacts(
+            version=__version__,
+            uptime_s=time.monotonic() - started,
+            tools=len(server_ref[0].tool_names()) if server_ref else 0,
+            python=platform.python_version(),
+            mcp=mcp_version,
+        )
+
+    container = Container(
+        settings=settings,
+        started_at=started,
+        check_health=CheckHealth(
+            probes=[HomeProbe(settings.home), AllowedRootsProbe(settings.allowed_roots)],
+            runtime=runtime,
+            caches=_cache_metrics,
+        ),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: Any) -> AsyncIterator[None]:
+        for hook in container.startup_hooks:
+            await hook()
+        try:
+            yield None
+        finally:
+            for hook in reversed(container.shutdown_hooks):
+                await hook()
+
+    server = CdeServer(
+        name="cde-orchestrator",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        log_level=settings.log_level,
+        lifespan=lifespan,
+    )
+    setattr(server, PROFILE_ATTR, settings.tools)
+    server_ref.append(server)
+
+    from server.tools import register_all
+
+    register_all(server, container)
+    return App(server=server, container=container)

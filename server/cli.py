@@ -1,0 +1,129 @@
+"""The `cde-orchestrator` command: serve on stdio, list or call tools, run the benchmarks."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from infrastructure.logging import configure_logging
+from infrastructure.settings import Settings, SettingsError
+from server import __version__
+
+logger = logging.getLogger("cde_orchestrator")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cde-orchestrator",
+        description="MCP server for Context-Driven Engineering. With no command it serves MCP on stdio.",
+    )
+    parser.add_argument("--version", action="version", version=f"cde-orchestrator {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("serve", help="run the MCP server on stdio (what an assistant launches; the default)")
+    tools = sub.add_parser("tools", help="list the tools, one line each, and the size of tools/list")
+    tools.add_argument("--json", action="store_true", help="print the raw tools/list JSON instead")
+    call = sub.add_parser("call", help="call a tool in-process and print its JSON result")
+    call.add_argument("tool", help="tool name, e.g. cde_healthCheck")
+    call.add_argument("arguments", nargs="?", default="{}", help="tool arguments as a JSON object")
+    bench = sub.add_parser("bench", help="run the benchmark suite and print a table")
+    bench.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    bench.add_argument("--only", action="append", metavar="SUITE", help="run only this suite (repeatable)")
+    bench.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        sys.stderr.write(f"cde-orchestrator: {exc}\n")
+        return 2
+    configure_logging(settings.log_level)
+    command = args.command or "serve"
+    try:
+        if command == "serve":
+            return _serve(settings)
+        if command == "tools":
+            return asyncio.run(_tools(settings, raw=args.json))
+        if command == "call":
+            return asyncio.run(_call(settings, args.tool, args.arguments))
+        if command == "bench":
+            from server.bench.runner import run_benchmarks
+
+            return asyncio.run(run_benchmarks(json_path=args.json, only=args.only, quick=args.quick))
+    except KeyboardInterrupt:
+        return 130
+    raise AssertionError(command)  # pragma: no cover - argparse rejects unknown commands
+
+
+def _serve(settings: Settings) -> int:
+    from server.bootstrap import bootstrap
+
+    app = bootstrap(settings)
+    logger.info("cde-orchestrator %s serving on stdio (project root %s)", __version__, settings.project_root)
+    app.server.run("stdio")
+    return 0
+
+
+async def _tools(settings: Settings, *, raw: bool) -> int:
+    from server.bootstrap import bootstrap
+    from server.introspection import estimate_tokens, tools_list_json
+
+    app = bootstrap(settings)
+    listing = await tools_list_json(app.server)
+    if raw:
+        sys.stdout.write(listing + "\n")
+        return 0
+    tools = await app.server.list_tools()
+    width = max((len(t.name) for t in tools), default=0)
+    for tool in sorted(tools, key=lambda t: t.name):
+        summary = (tool.description or "").strip().split("\n")[0]
+        sys.stdout.write(f"{tool.name:<{width}}  {summary}\n")
+    size = len(listing.encode("utf-8"))
+    sys.stdout.write(
+        f"\n{len(tools)} tools (profile {settings.tools}); "
+        f"tools/list is {size} bytes, ~{estimate_tokens(listing)} tokens\n"
+    )
+    return 0
+
+
+async def _call(settings: Settings, tool: str, raw_arguments: str) -> int:
+    from mcp.client import Client
+
+    from server.bootstrap import bootstrap
+
+    try:
+        arguments: Any = json.loads(raw_arguments)
+    except json.JSONDecodeError as exc:
+        sys.stderr.write(f"cde-orchestrator: arguments are not valid JSON ({exc.msg} at column {exc.colno})\n")
+        return 2
+    if not isinstance(arguments, dict):
+        sys.stderr.write('cde-orchestrator: arguments must be a JSON object, e.g. \'{"query": "x"}\'\n')
+        return 2
+    app = bootstrap(settings)
+    async with Client(app.server) as client:
+        result = await client.call_tool(tool, arguments)
+    texts = [c.text for c in result.content if getattr(c, "type", None) == "text"]  # type: ignore[union-attr]
+    if result.is_error:
+        sys.stderr.write(("\n".join(texts) or "tool error") + "\n")
+        return 1
+    payload: Any = result.structured_content
+    if payload is None:
+        payload = [json.loads(t) if _is_json(t) else t for t in texts]
+        payload = payload[0] if len(payload) == 1 else payload
+    sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
