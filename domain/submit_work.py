@@ -1,0 +1,117 @@
+"""SubmitWork: record the current phase's results, save its files, return the next phase's prompt."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from domain.errors import InvalidInputError, InvalidTransitionError, NotFoundError
+from domain.feature import Feature, find_feature, utc_now
+from domain.phase_prompt import PhasePrompter, PreparedPhase
+from domain.ports import StateRepository
+from domain.project_state import ProjectState
+from domain.workflow import OUTPUT_KEY_PATTERN, Phase
+from domain.workflow_ports import ProjectConfig, SpecStore
+
+_KEY = re.compile(OUTPUT_KEY_PATTERN)
+
+
+# Output schemas are sent in every tools/list: no docstring (it would become the schema's description),
+# no nullable fields. `phase` is "" once the feature is completed; `artifacts` are the files just written.
+class WorkSubmitted(BaseModel):
+    feature_id: str
+    status: str
+    done: int
+    total: int
+    artifacts: list[str]
+    phase: str = ""
+    required_outputs: list[str] = []
+    prompt: str
+
+
+def check_result_keys(results: Mapping[str, str]) -> None:
+    bad = [k for k in results if not _KEY.match(k)]
+    if bad:
+        raise InvalidInputError(f"results key(s) {', '.join(map(repr, bad[:5]))} must be snake_case like 'test_report'")
+
+
+class SubmitWork:
+    """Applies the feature's gates, records the results under the state lock, writes the phase's files."""
+
+    def __init__(
+        self,
+        state: StateRepository,
+        config: ProjectConfig,
+        specs: SpecStore,
+        prompter: PhasePrompter,
+        *,
+        now: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._state = state
+        self._config = config
+        self._specs = specs
+        self._prompter = prompter
+        self._now = now
+
+    async def __call__(self, feature_ref: str, phase_id: str, results: Mapping[str, str]) -> WorkSubmitted:
+        check_result_keys(results)
+        workflow = await self._config.workflow()
+        snapshot = find_feature((await self._state.load()).features, feature_ref)
+        # Fail fast, before any write; the same gates run again under the lock below.
+        phase = self._current_phase(snapshot, phase_id, results, workflow.phase)
+        position = snapshot.phases.index(phase_id)
+        following = snapshot.phases[position + 1] if position + 1 < len(snapshot.phases) else None
+        prepared: PreparedPhase | None = None
+        if following is not None:
+            prepared = await self._prompter.prepare(workflow, following, snapshot.recipe_id)
+        files = {o.file: results[o.key] for o in phase.outputs if o.file and results.get(o.key, "").strip()}
+        await self._specs.check(snapshot.name, list(files))
+        artifacts = [f"specs/{snapshot.name}/{name}" for name in files]
+
+        def record(state: ProjectState) -> Feature:
+            feature = find_feature(state.features, snapshot.id)
+            feature.submit(phase_id, results, phase, artifacts=artifacts, now=self._now())
+            return feature
+
+        feature = await self._state.update(record)
+        written = await self._specs.write(feature.name, files) if files else []
+        if prepared is None:
+            documents = ", ".join(a for r in feature.results.values() for a in r.artifacts) or "none"
+            return WorkSubmitted(
+                feature_id=feature.id,
+                status=feature.status,
+                done=feature.done,
+                total=len(feature.phases),
+                artifacts=written,
+                prompt=f"Feature {feature.name} is completed: every phase is done. Documents: {documents}. "
+                "Summarise the outcome for the user.",
+            )
+        step = prepared.render(feature)
+        return WorkSubmitted(
+            feature_id=feature.id,
+            status=feature.status,
+            done=feature.done,
+            total=len(feature.phases),
+            artifacts=written,
+            phase=step.phase,
+            required_outputs=step.required_outputs,
+            prompt=step.prompt,
+        )
+
+    @staticmethod
+    def _current_phase(
+        feature: Feature, phase_id: str, results: Mapping[str, str], lookup: Callable[[str], Phase]
+    ) -> Phase:
+        feature.check_phase(phase_id)
+        try:
+            phase = lookup(phase_id)
+        except NotFoundError:
+            raise InvalidTransitionError(
+                f"phase {phase_id} of feature {feature.name} is no longer in the project's workflow; "
+                "restore it in .cde/workflow.yml or cancel the feature with cde_cancelFeature"
+            ) from None
+        feature.check_outputs(phase, results)
+        return phase
