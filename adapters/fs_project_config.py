@@ -171,10 +171,10 @@ class FsProjectConfig:
         return catalog
 
     async def recipe(self, recipe_id: str) -> Recipe:
-        validate_name(recipe_id, "recipe_id")
         catalog: RecipeCatalog = await self._store.catalog(self.root)
         ref = catalog.refs.get(recipe_id)
         if ref is None:  # maybe added since the catalog was cached: look once more, fresh
+            validate_name(recipe_id, "recipe_id")
             self._store.catalog.invalidate(self.root)
             catalog = await self._store.catalog(self.root)
             ref = catalog.refs.get(recipe_id)

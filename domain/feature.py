@@ -48,12 +48,17 @@ class Transition(BaseModel):
 
 
 class PhaseRecord(BaseModel):
-    """What was submitted for one phase and which files it was saved to."""
+    """What was submitted for one phase.
+
+    Outputs the workflow saves to a file live only in that file (`files`: key →
+    project-relative path), which is the source of truth later prompts read; the
+    state keeps the other values (`results`) and stays small.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     results: dict[str, str]
-    artifacts: list[str] = Field(default_factory=list)
+    files: dict[str, str] = Field(default_factory=dict)
     submitted_at: datetime
 
 
@@ -129,13 +134,22 @@ class Feature(BaseModel):
         return sum(1 for p in self.phases if p in self.results)
 
     def collected_results(self) -> dict[str, str]:
-        """Every result submitted so far, by key, in phase order."""
+        """Result values kept in the state (not those saved to files), by key, in phase order."""
         merged: dict[str, str] = {}
         for phase in self.phases:
             record = self.results.get(phase)
             if record is not None:
                 merged.update(record.results)
         return merged
+
+    def documents(self) -> dict[str, str]:
+        """Output key → project-relative path of the file holding its value, in phase order."""
+        found: dict[str, str] = {}
+        for phase in self.phases:
+            record = self.results.get(phase)
+            if record is not None:
+                found.update(record.files)
+        return found
 
     # -- transitions -----------------------------------------------------------------------------------
 
@@ -177,11 +191,23 @@ class Feature(BaseModel):
         return f"phases cannot be skipped: the current phase is {current}; submit it before {phase_id}"
 
     def submit(
-        self, phase_id: str, results: Mapping[str, str], phase: Phase, *, artifacts: list[str], now: datetime
+        self,
+        phase_id: str,
+        results: Mapping[str, str],
+        phase: Phase,
+        *,
+        files: Mapping[str, str] | None = None,
+        now: datetime,
     ) -> str | None:
-        """Record the current phase's results and advance; return the next phase id, None when completed."""
+        """Record the current phase's results and advance; return the next phase id, None when completed.
+
+        `files` maps the output keys already saved to files to their paths; those
+        values are not copied into the state.
+        """
         self.check_submission(phase_id, results, phase)
-        self.results[phase_id] = PhaseRecord(results=dict(results), artifacts=list(artifacts), submitted_at=now)
+        saved = dict(files or {})
+        kept = {k: v for k, v in results.items() if k not in saved}
+        self.results[phase_id] = PhaseRecord(results=kept, files=saved, submitted_at=now)
         position = self.phases.index(phase_id)
         following = self.phases[position + 1] if position + 1 < len(self.phases) else None
         target = following or "completed"

@@ -44,7 +44,7 @@ class GetFeatureStatus:
                 required = workflow.phase(current).required_outputs
                 if include_prompt:
                     prepared = await self._prompter.prepare(workflow, current, feature.recipe_id)
-                    prompt = prepared.render(feature).prompt
+                    prompt = prepared.render(feature, await self._prompter.results(feature)).prompt
         return FeatureStatus(
             feature_id=feature.id,
             name=feature.name,
@@ -54,7 +54,7 @@ class GetFeatureStatus:
             phase=current or "",
             done=feature.done,
             total=len(feature.phases),
-            artifacts=[a for record in feature.results.values() for a in record.artifacts],
+            artifacts=list(feature.documents().values()),
             history=[t.line() for t in feature.history],
             required_outputs=required,
             prompt=prompt,

@@ -53,7 +53,7 @@ class ListRecipes:
                     category=ref.category,
                     source=source,
                     description=recipe.description,
-                    placeholders=recipe.placeholders,
+                    placeholders=list(recipe.placeholders),
                 )
             )
         return RecipeList(recipes=infos)

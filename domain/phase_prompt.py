@@ -7,7 +7,9 @@ The context a phase recipe may use (documented in the README):
 * `required_outputs`: the result keys this phase must submit, one per line;
 * `previous_results`: the results of the phase's declared `inputs`, as Markdown;
 * every output key of the workflow (`spec`, `tasks`, `plan`…): its submitted
-  value, or a note saying why it is not available.
+  value, or a note saying why it is not available. A value the workflow saves
+  to a file is read from that file, so an edit made there between phases is
+  what the next prompts see.
 
 Preparing (loading and checking the recipes) is separate from rendering, so a
 use case can refuse a broken recipe before it changes any state.
@@ -15,6 +17,7 @@ use case can refuse a broken recipe before it changes any state.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pydantic import BaseModel
@@ -23,7 +26,7 @@ from domain.errors import InvalidInputError
 from domain.feature import Feature
 from domain.recipe import Recipe, scan_placeholders
 from domain.workflow import BASE_CONTEXT_KEYS, Handler, Phase, Workflow
-from domain.workflow_ports import ProjectConfig, ProjectFacts, ProjectSummary
+from domain.workflow_ports import ProjectConfig, ProjectFacts, ProjectSummary, SpecStore
 
 
 class PhaseStep(BaseModel):
@@ -49,8 +52,9 @@ class PreparedPhase:
     role: Recipe | None
     project: ProjectSummary
 
-    def render(self, feature: Feature) -> PhaseStep:
-        context = phase_context(self.workflow, self.phase, feature, self.project)
+    def render(self, feature: Feature, results: Mapping[str, str]) -> PhaseStep:
+        """`results`: every value submitted so far, by key (see `PhasePrompter.results`)."""
+        context = phase_context(self.workflow, self.phase, feature, results, self.project)
         role = self.role.render_role(context) if self.role is not None else ""
         body = self.recipe.render(context, role_prefix=role)
         return PhaseStep(
@@ -64,9 +68,25 @@ class PreparedPhase:
 class PhasePrompter:
     """Loads a phase's recipe (and the feature's role recipe) and checks their placeholders."""
 
-    def __init__(self, config: ProjectConfig, facts: ProjectFacts) -> None:
+    def __init__(self, config: ProjectConfig, facts: ProjectFacts, specs: SpecStore) -> None:
         self._config = config
         self._facts = facts
+        self._specs = specs
+
+    async def results(self, feature: Feature, known: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Every value submitted so far: from the state, and from the files for saved outputs.
+
+        `known` (path → text) supplies files the caller has just written, sparing a read.
+        """
+        merged = feature.collected_results()
+        documents = feature.documents()
+        have = dict(known or {})
+        wanted = [path for path in documents.values() if path not in have]
+        if wanted:
+            have.update(await self._specs.read(wanted))
+        for key, path in documents.items():
+            merged[key] = have.get(path, f"({path} is missing: it was moved or deleted; restore it)")
+        return merged
 
     async def prepare(self, workflow: Workflow, phase_id: str, role_recipe: str | None) -> PreparedPhase:
         phase = workflow.phase(phase_id)
@@ -85,8 +105,9 @@ class PhasePrompter:
         return PreparedPhase(workflow, phase, recipe, role, await self._facts.summary())
 
 
-def phase_context(workflow: Workflow, phase: Phase, feature: Feature, project: ProjectSummary) -> dict[str, str]:
-    results = feature.collected_results()
+def phase_context(
+    workflow: Workflow, phase: Phase, feature: Feature, results: Mapping[str, str], project: ProjectSummary
+) -> dict[str, str]:
     owners = workflow.output_owner()
     context = {
         "user_prompt": feature.user_prompt,
@@ -100,7 +121,7 @@ def phase_context(workflow: Workflow, phase: Phase, feature: Feature, project: P
         "spec_dir": f"specs/{feature.name}",
         "skills": ", ".join(feature.skills) or "(none suggested)",
         "required_outputs": outputs_list(phase, feature),
-        "previous_results": previous_results(phase, feature, results, owners),
+        "previous_results": previous_results(phase, results, owners),
     }
     for key, owner in owners.items():
         context[key] = results.get(key) or _unavailable(key, owner, feature)
@@ -127,7 +148,7 @@ def outputs_list(phase: Phase, feature: Feature) -> str:
     return "\n".join(lines)
 
 
-def previous_results(phase: Phase, feature: Feature, results: dict[str, str], owners: dict[str, str]) -> str:
+def previous_results(phase: Phase, results: Mapping[str, str], owners: dict[str, str]) -> str:
     if not phase.inputs:
         return "(none: this phase needs no earlier results)"
     blocks = [f"## {key} (from {owners.get(key, '?')})\n\n{results[key]}" for key in phase.inputs if key in results]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -81,12 +82,13 @@ class Recipe(BaseModel):
     def description(self) -> str:
         return self.meta.get("description", "")
 
-    @property
-    def placeholders(self) -> list[str]:
+    @cached_property
+    def placeholders(self) -> tuple[str, ...]:
+        """Placeholder names in order of first use (computed once: recipes are immutable and cached)."""
         names: list[str] = []
         for section in (self.role, self.task, self.output_format, *self.examples):
             names += [n for n in scan_placeholders(section) if n not in names]
-        return names
+        return tuple(names)
 
     def missing(self, available: set[str] | frozenset[str]) -> list[str]:
         """Placeholders this recipe uses that `available` does not provide."""

@@ -106,7 +106,7 @@ class StartFeature:
 
         feature = await self._state.update(record)
         spec_dir = await self._specs.create(feature.name)
-        step = prepared.render(feature)
+        step = prepared.render(feature, {})
         return FeatureStarted(
             feature_id=feature.id,
             name=feature.name,

@@ -60,46 +60,46 @@ class SubmitWork:
         check_result_keys(results)
         workflow = await self._config.workflow()
         snapshot = find_feature((await self._state.load()).features, feature_ref)
-        # Fail fast, before any write; the same gates run again under the lock below.
+        # Every gate is checked before anything is written; they run again under the lock below.
         phase = self._current_phase(snapshot, phase_id, results, workflow.phase)
         position = snapshot.phases.index(phase_id)
         following = snapshot.phases[position + 1] if position + 1 < len(snapshot.phases) else None
         prepared: PreparedPhase | None = None
         if following is not None:
             prepared = await self._prompter.prepare(workflow, following, snapshot.recipe_id)
-        files = {o.file: results[o.key] for o in phase.outputs if o.file and results.get(o.key, "").strip()}
-        await self._specs.check(snapshot.name, list(files))
-        artifacts = [f"specs/{snapshot.name}/{name}" for name in files]
+        saved = {o.key: o.file for o in phase.outputs if o.file and results.get(o.key, "").strip()}
+        # The files are the record of these outputs, so they are written (durably) before the state
+        # commits the transition: a crash in between leaves the phase open, and submitting again
+        # rewrites them. Two assistants submitting the same phase at the same instant: one is refused,
+        # and the files hold whichever content was written last.
+        written = await self._specs.write(snapshot.name, {file: results[key] for key, file in saved.items()})
+        paths = dict(zip(saved, written, strict=True))
 
         def record(state: ProjectState) -> Feature:
             feature = find_feature(state.features, snapshot.id)
-            feature.submit(phase_id, results, phase, artifacts=artifacts, now=self._now())
+            feature.submit(phase_id, results, phase, files=paths, now=self._now())
             return feature
 
         feature = await self._state.update(record)
-        written = await self._specs.write(feature.name, files) if files else []
-        if prepared is None:
-            documents = ", ".join(a for r in feature.results.values() for a in r.artifacts) or "none"
-            return WorkSubmitted(
-                feature_id=feature.id,
-                status=feature.status,
-                done=feature.done,
-                total=len(feature.phases),
-                artifacts=written,
-                prompt=f"Feature {feature.name} is completed: every phase is done. Documents: {documents}. "
-                "Summarise the outcome for the user.",
-            )
-        step = prepared.render(feature)
-        return WorkSubmitted(
+        outcome = WorkSubmitted(
             feature_id=feature.id,
             status=feature.status,
             done=feature.done,
             total=len(feature.phases),
             artifacts=written,
-            phase=step.phase,
-            required_outputs=step.required_outputs,
-            prompt=step.prompt,
+            prompt="",
         )
+        if prepared is None:
+            documents = ", ".join(feature.documents().values()) or "none"
+            outcome.prompt = (
+                f"Feature {feature.name} is completed: every phase is done. Documents: {documents}. "
+                "Summarise the outcome for the user."
+            )
+            return outcome
+        known = {path: results[key] for key, path in paths.items()}
+        step = prepared.render(feature, await self._prompter.results(feature, known))
+        outcome.phase, outcome.required_outputs, outcome.prompt = step.phase, step.required_outputs, step.prompt
+        return outcome
 
     @staticmethod
     def _current_phase(

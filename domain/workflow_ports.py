@@ -54,12 +54,12 @@ class SpecStore(Protocol):
         """Create `specs/<name>/` (existing is fine); return its project-relative path."""
         ...
 
-    async def check(self, name: str, files: list[str]) -> None:
-        """Raise unless every `specs/<name>/<file>` can be written inside the project."""
-        ...
-
     async def write(self, name: str, files: Mapping[str, str]) -> list[str]:
         """Durably write `specs/<name>/<file>` for each item; return the project-relative paths."""
+        ...
+
+    async def read(self, paths: list[str]) -> dict[str, str]:
+        """The text of each project-relative path that exists (missing ones are left out)."""
         ...
 
 

@@ -75,7 +75,7 @@ class Container:
         return FsProjectConfig(self.config_store, root)
 
     def _prompter(self, root: Path) -> PhasePrompter:
-        return PhasePrompter(self.project_config(root), FsProjectFacts(self.facts_reader, root))
+        return PhasePrompter(self.project_config(root), FsProjectFacts(self.facts_reader, root), FsSpecStore(root))
 
     def select_workflow(self, root: Path) -> SelectWorkflow:
         return SelectWorkflow(self.project_config(root))

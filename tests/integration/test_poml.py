@@ -56,7 +56,7 @@ def test_sections_metadata_and_examples() -> None:
     assert recipe.task == "Compare a < b && c > d for {{ user_prompt }}"
     assert recipe.output_format == "Markdown & tables"
     assert recipe.examples == ["plain example", "Input:\nin\n\nOutput:\nout"]
-    assert recipe.placeholders == ["who", "user_prompt"]
+    assert recipe.placeholders == ("who", "user_prompt")
 
 
 @pytest.mark.parametrize(

@@ -178,3 +178,21 @@ async def test_core_profile_keeps_only_the_core_workflow_tools(tmp_path: Path, p
         "cde_listFeatures",
     } <= names
     assert not names & {"cde_cancelFeature", "cde_listRecipes", "cde_useRecipe", "cde_checkRecipes"}
+
+
+async def test_saved_documents_are_the_source_of_later_prompts(app: App, project: Path) -> None:
+    async with Client(app.server) as client:
+        started = await call_ok(
+            client, "cde_startFeature", {"user_prompt": "Export invoices", "workflow_type": "standard"}
+        )
+        fid, name = started["feature_id"], started["name"]
+        await call_ok(client, "cde_submitWork", {"feature_id": fid, "phase_id": "define", "results": SPEC})
+        spec = project / "specs" / name / "spec.md"
+        assert spec.read_text() == SPEC["spec"] + "\n"
+        assert "AC1: works." not in (project / ".cde/state.json").read_text()  # the body lives in the file only
+        spec.write_text("# Spec\n\nAC1: edited by the user.\n")
+        edited = await call_ok(client, "cde_getFeatureStatus", {"feature_id": fid, "include_prompt": True})
+        spec.unlink()
+        missing = await call_ok(client, "cde_getFeatureStatus", {"feature_id": fid, "include_prompt": True})
+    assert "AC1: edited by the user." in edited["prompt"]
+    assert f"(specs/{name}/spec.md is missing: it was moved or deleted; restore it)" in missing["prompt"]

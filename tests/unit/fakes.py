@@ -56,6 +56,7 @@ class InMemorySpecStore:
     def __init__(self, existing: set[str] | None = None) -> None:
         self.dirs: set[str] = set(existing or ())
         self.files: dict[str, str] = {}
+        self.reads = 0
 
     async def existing(self) -> set[str]:
         return set(self.dirs)
@@ -64,15 +65,16 @@ class InMemorySpecStore:
         self.dirs.add(name)
         return f"specs/{name}"
 
-    async def check(self, name: str, files: list[str]) -> None:
-        return None
-
     async def write(self, name: str, files: Mapping[str, str]) -> list[str]:
         written = []
         for file, content in files.items():
             self.files[f"specs/{name}/{file}"] = content
             written.append(f"specs/{name}/{file}")
         return written
+
+    async def read(self, paths: list[str]) -> dict[str, str]:
+        self.reads += len(paths)
+        return {p: self.files[p] for p in paths if p in self.files}
 
 
 class StaticFacts:

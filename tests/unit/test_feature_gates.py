@@ -39,9 +39,7 @@ RESULTS = {
 
 
 def advance(feature: Feature, workflow: Workflow, phase_id: str, minutes: int = 1) -> str | None:
-    return feature.submit(
-        phase_id, RESULTS[phase_id], workflow.phase(phase_id), artifacts=[], now=T0 + timedelta(minutes=minutes)
-    )
+    return feature.submit(phase_id, RESULTS[phase_id], workflow.phase(phase_id), now=T0 + timedelta(minutes=minutes))
 
 
 def test_walks_every_phase_and_records_each_transition() -> None:
@@ -105,9 +103,9 @@ def test_missing_required_outputs_are_named() -> None:
     with pytest.raises(
         InvalidTransitionError, match=r"miss required output\(s\): files_changed; submit all of: summary, files_changed"
     ):
-        feature.submit("build", {"summary": "x"}, workflow.phase("build"), artifacts=[], now=T0)
+        feature.submit("build", {"summary": "x"}, workflow.phase("build"), now=T0)
     with pytest.raises(InvalidTransitionError, match=r"summary, files_changed;"):
-        feature.submit("build", {"summary": "  ", "files_changed": ""}, workflow.phase("build"), artifacts=[], now=T0)
+        feature.submit("build", {"summary": "  ", "files_changed": ""}, workflow.phase("build"), now=T0)
     assert feature.status == "build"
 
 
@@ -115,11 +113,13 @@ def test_optional_outputs_may_be_left_out_and_extra_keys_are_kept() -> None:
     workflow = team_workflow()
     feature = start(workflow, "full")
     feature.submit(
-        "spec", {"spec": "S", "extra": "kept"}, workflow.phase("spec"), artifacts=["specs/demo/spec.md"], now=T0
+        "spec", {"spec": "S", "extra": "kept"}, workflow.phase("spec"), files={"spec": "specs/demo/spec.md"}, now=T0
     )
-    assert feature.results["spec"].results == {"spec": "S", "extra": "kept"}
-    assert feature.results["spec"].artifacts == ["specs/demo/spec.md"]
-    assert feature.collected_results() == {"spec": "S", "extra": "kept"}
+    # an output saved to a file lives in the file only; the state keeps its path
+    assert feature.results["spec"].results == {"extra": "kept"}
+    assert feature.results["spec"].files == {"spec": "specs/demo/spec.md"}
+    assert feature.collected_results() == {"extra": "kept"}
+    assert feature.documents() == {"spec": "specs/demo/spec.md"}
 
 
 @pytest.mark.parametrize("closing", ["cancelled", "failed"])

@@ -9,7 +9,7 @@ from tests.unit.fakes import recipe
 
 def test_placeholders_in_order_of_first_use_across_sections() -> None:
     r = recipe("r", "Do {{ b }} then {{a}} then {{ b }}", role="As {{ who }}")
-    assert r.placeholders == ["who", "b", "a"]
+    assert r.placeholders == ("who", "b", "a")
 
 
 def test_values_are_inserted_as_plain_text() -> None:

@@ -36,7 +36,7 @@ class World:
         ids = (f"{n:012x}" for n in itertools.count(0xA0000001))
         ticks = (datetime(2025, 1, 1, tzinfo=UTC) + timedelta(seconds=n) for n in itertools.count())
         self.now = lambda: next(ticks)
-        prompter = PhasePrompter(self.config, StaticFacts())
+        prompter = PhasePrompter(self.config, StaticFacts(), self.specs)
         self.start = StartFeature(self.state, self.config, self.specs, prompter, new_id=lambda: next(ids), now=self.now)
         self.submit = SubmitWork(self.state, self.config, self.specs, prompter, now=self.now)
         self.status = GetFeatureStatus(self.state, self.config, prompter)
