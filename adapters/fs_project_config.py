@@ -39,8 +39,8 @@ def _poml_files(directory: Path) -> list[os.DirEntry[str]]:
         return sorted(entries, key=lambda e: e.name)
 
 
-def scan_catalog_sync(bundled: Path, project: Path) -> RecipeCatalog:
-    """Every `<category>/<id>.poml` under the bundled and the project recipe folders."""
+def scan_catalog_sync(bundled: Path, project: Path | None) -> RecipeCatalog:
+    """Every `<category>/<id>.poml` under the bundled and (unless None) the project recipe folders."""
     refs: dict[str, RecipeRef] = {}
     problems: list[str] = []
     for category in _poml_files(bundled):
@@ -50,11 +50,11 @@ def scan_catalog_sync(bundled: Path, project: Path) -> RecipeCatalog:
                 refs[rid] = RecipeRef(id=rid, category=category.name, source="bundled", path=entry.path)
     bundled_ids = sorted(refs)
     try:
-        categories = _poml_files(project)
+        categories = _poml_files(project) if project is not None else []
     except FileNotFoundError:
         categories = []
     except OSError as exc:
-        problems.append(files.os_error(project, exc).message)
+        problems.append(files.os_error(project or bundled, exc).message)
         categories = []
     seen: dict[str, str] = {}
     for category in categories:
@@ -110,15 +110,14 @@ def _catalog_paths(_: FsConfigStore, root: Path) -> list[Path]:
     return paths
 
 
-def _load_workflow_sync(root: Path, bundled: Path, known: frozenset[str]) -> tuple[Workflow, str]:
-    override = root / WORKFLOW_FILE
-    if os.path.lexists(override):
-        return load_workflow_sync(override, known), WORKFLOW_FILE.as_posix()
-    return load_workflow_sync(bundled, known), "bundled"
+def _bundled_workflow_sync(bundled: Path) -> Workflow:
+    catalog = scan_catalog_sync(bundled / "recipes", None)
+    return load_workflow_sync(bundled / "workflow.yml", catalog.refs)
 
 
 _scan_catalog = files.in_thread(scan_catalog_sync)
-_load_workflow = files.in_thread(_load_workflow_sync)
+_load_workflow = files.in_thread(load_workflow_sync)
+_load_bundled_workflow = files.in_thread(_bundled_workflow_sync)
 _read_recipe = files.in_thread(read_recipe_sync)
 _exists = files.in_thread(os.path.lexists)
 
@@ -140,8 +139,16 @@ class FsConfigStore:
         depends_on=lambda _self, root: [root / WORKFLOW_FILE],
     )
     async def workflow(self, root: Path) -> tuple[Workflow, str]:
-        catalog = await self.catalog(root)
-        return await _load_workflow(root, self.bundled / "workflow.yml", frozenset(catalog.refs))
+        override = root / WORKFLOW_FILE
+        if await _exists(override):
+            catalog: RecipeCatalog = await self.catalog(root)
+            return await _load_workflow(override, frozenset(catalog.refs)), WORKFLOW_FILE.as_posix()
+        return await self.bundled_workflow(), "bundled"
+
+    @cached("workflow.bundled_definition", maxsize=4, depends_on=lambda self: [self.bundled / "workflow.yml"])
+    async def bundled_workflow(self) -> Workflow:
+        """Parsed once per process: every project without an override shares it."""
+        return await _load_bundled_workflow(self.bundled)
 
     @cached("workflow.recipe", maxsize=512, depends_on=lambda _self, ref: [ref.path])
     async def recipe(self, ref: RecipeRef) -> Recipe:

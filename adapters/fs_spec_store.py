@@ -7,6 +7,7 @@ stat, an edit by the user is seen at once.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
@@ -95,9 +96,5 @@ class FsSpecStore:
         return [rel for rel, _ in items]
 
     async def read(self, paths: list[str]) -> dict[str, str]:
-        found = {}
-        for rel in paths:
-            text = await read_document(self.root, rel)
-            if text is not None:
-                found[rel] = text
-        return found
+        texts = await asyncio.gather(*(read_document(self.root, rel) for rel in paths))
+        return {rel: text for rel, text in zip(paths, texts, strict=True) if text is not None}

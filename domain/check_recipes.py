@@ -7,11 +7,14 @@ placeholders a phase prompt defines.
 
 from __future__ import annotations
 
+import asyncio
+
 from pydantic import BaseModel
 
 from domain.errors import DomainError
 from domain.phase_prompt import context_keys
-from domain.recipe import scan_placeholders
+from domain.recipe import Recipe, scan_placeholders
+from domain.workflow import Workflow
 from domain.workflow_ports import ProjectConfig
 
 
@@ -23,6 +26,29 @@ class RecipeCheck(BaseModel):
     problems: list[str]
 
 
+def placeholder_problems(workflow: Workflow, recipes: dict[str, Recipe]) -> list[str]:
+    """Phase recipes (and the roles of type recipes) using placeholders phase prompts do not define."""
+    known = context_keys(workflow)
+    problems = []
+    for phase in workflow.phases:
+        recipe = recipes.get(phase.recipe)
+        unknown = recipe.missing(known) if recipe is not None else []
+        if recipe is not None and unknown:
+            problems.append(
+                f"recipe {recipe.id!r} ({recipe.ref.path}), used by phase {phase.id}, has placeholder(s) "
+                f"{', '.join(unknown)} that phase prompts do not define"
+            )
+    for name, wtype in workflow.types.items():
+        role = recipes.get(wtype.recipe)
+        unknown = [n for n in scan_placeholders(role.role) if n not in known] if role is not None else []
+        if role is not None and unknown:
+            problems.append(
+                f"role recipe {role.id!r} of type {name} has placeholder(s) {', '.join(unknown)} in its "
+                "<role> that phase prompts do not define"
+            )
+    return problems
+
+
 class CheckRecipes:
     def __init__(self, config: ProjectConfig) -> None:
         self._config = config
@@ -30,35 +56,23 @@ class CheckRecipes:
     async def __call__(self) -> RecipeCheck:
         catalog = await self._config.catalog(fresh=True)
         problems = list(catalog.problems)
-        recipes = {}
-        for recipe_id in sorted(catalog.refs):
-            try:
-                recipes[recipe_id] = await self._config.recipe(recipe_id)
-            except DomainError as exc:
-                problems.append(exc.message)
+        ids = sorted(catalog.refs)
+        loaded = await asyncio.gather(*(self._config.recipe(rid) for rid in ids), return_exceptions=True)
+        recipes: dict[str, Recipe] = {}
+        for recipe_id, outcome in zip(ids, loaded, strict=True):
+            if isinstance(outcome, DomainError):
+                problems.append(outcome.message)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                recipes[recipe_id] = outcome
         source = await self._config.workflow_source()
         try:
             workflow = await self._config.workflow()
         except DomainError as exc:
             problems.append(exc.message)
         else:
-            known = context_keys(workflow)
-            for phase in workflow.phases:
-                recipe = recipes.get(phase.recipe)
-                unknown = recipe.missing(known) if recipe is not None else []
-                if recipe is not None and unknown:
-                    problems.append(
-                        f"recipe {recipe.id!r} ({recipe.ref.path}), used by phase {phase.id}, has placeholder(s) "
-                        f"{', '.join(unknown)} that phase prompts do not define"
-                    )
-            for name, wtype in workflow.types.items():
-                role = recipes.get(wtype.recipe)
-                unknown = [n for n in scan_placeholders(role.role) if n not in known] if role is not None else []
-                if role is not None and unknown:
-                    problems.append(
-                        f"role recipe {role.id!r} of type {name} has placeholder(s) {', '.join(unknown)} in its "
-                        "<role> that phase prompts do not define"
-                    )
+            problems += placeholder_problems(workflow, recipes)
         refs = catalog.refs.values()
         return RecipeCheck(
             workflow=source,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Literal
 
 from pydantic import BaseModel
@@ -29,31 +30,28 @@ class ListRecipes:
 
     async def __call__(self) -> RecipeList:
         catalog = await self._config.catalog()
+        ids = sorted(catalog.refs)
+        # Loaded concurrently: cold, each is a file read and parse in a worker thread.
+        loaded = await asyncio.gather(*(self._config.recipe(rid) for rid in ids), return_exceptions=True)
         infos = []
-        for recipe_id in sorted(catalog.refs):
+        for recipe_id, recipe in zip(ids, loaded, strict=True):
             ref = catalog.refs[recipe_id]
             source: Literal["bundled", "project", "override"] = "override" if ref.overrides else ref.source
-            try:
-                recipe = await self._config.recipe(recipe_id)
-            except DomainError as exc:  # listed with its problem, never silently dropped
+            if isinstance(recipe, DomainError):  # listed with its problem, never silently dropped
+                infos.append(
+                    RecipeInfo(id=recipe_id, category=ref.category, source=source, description="", placeholders=[],
+                               problem=recipe.message)
+                )  # fmt: skip
+            elif isinstance(recipe, BaseException):
+                raise recipe
+            else:
                 infos.append(
                     RecipeInfo(
                         id=recipe_id,
                         category=ref.category,
                         source=source,
-                        description="",
-                        placeholders=[],
-                        problem=exc.message,
+                        description=recipe.description,
+                        placeholders=list(recipe.placeholders),
                     )
                 )
-                continue
-            infos.append(
-                RecipeInfo(
-                    id=recipe_id,
-                    category=ref.category,
-                    source=source,
-                    description=recipe.description,
-                    placeholders=list(recipe.placeholders),
-                )
-            )
         return RecipeList(recipes=infos)

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
 
 from adapters.fs_project_config import BUNDLED_DIR
-from adapters.poml import RecipeSyntaxError, parse_poml, read_recipe_sync
+from adapters.poml import RecipeSyntaxError, dedent, parse_poml, read_recipe_sync
 from domain.recipe import RecipeRef
 
 REF = RecipeRef(id="r", category="c", source="project", path="r.poml")
@@ -97,3 +98,10 @@ def test_oversized_recipe_is_refused(tmp_path: Path) -> None:
     big.write_text("<poml><task>" + "x" * 300_000 + "</task></poml>")
     with pytest.raises(Exception, match="over the 262144-byte limit"):
         read_recipe_sync(big, REF)
+
+
+@pytest.mark.parametrize(
+    "text", ["\n    a\n      b\n\n    c\n  ", "x", "\n\t\ta\n\t\tb", "  a\n b", "\n   \n", "  one\n\n  two  \n", ""]
+)
+def test_dedent_matches_textwrap(text: str) -> None:
+    assert dedent(text) == textwrap.dedent(text).strip()
