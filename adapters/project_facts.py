@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from domain.workflow_ports import ProjectSummary
+from domain.project import Project
 from infrastructure import files
 from infrastructure.cache import SETTINGS_TTL, cached
 
@@ -64,8 +64,8 @@ class ProjectFactsReader:
     """Process-wide, cached per project root."""
 
     @cached("workflow.project_facts", maxsize=64, ttl=SETTINGS_TTL, depends_on=lambda _self, root: [root])
-    async def summary(self, root: Path) -> ProjectSummary:
-        return ProjectSummary(name=root.name, facts=await _describe(root))
+    async def summary(self, root: Path) -> Project:
+        return Project(root=root, name=root.name, facts=await _describe(root))
 
 
 class FsProjectFacts:
@@ -75,6 +75,6 @@ class FsProjectFacts:
         self._reader = reader
         self._root = root
 
-    async def summary(self) -> ProjectSummary:
-        summary: ProjectSummary = await self._reader.summary(self._root)
+    async def summary(self) -> Project:
+        summary: Project = await self._reader.summary(self._root)
         return summary

@@ -24,9 +24,10 @@ from pydantic import BaseModel
 
 from domain.errors import InvalidInputError
 from domain.feature import Feature
+from domain.project import Project
 from domain.recipe import Recipe, scan_placeholders
 from domain.workflow import BASE_CONTEXT_KEYS, Handler, Phase, Workflow
-from domain.workflow_ports import ProjectConfig, ProjectFacts, ProjectSummary, SpecStore
+from domain.workflow_ports import ProjectConfig, ProjectFacts, SpecStore
 
 
 class PhaseStep(BaseModel):
@@ -50,7 +51,7 @@ class PreparedPhase:
     phase: Phase
     recipe: Recipe
     role: Recipe | None
-    project: ProjectSummary
+    project: Project
 
     def render(self, feature: Feature, results: Mapping[str, str]) -> PhaseStep:
         """`results`: every value submitted so far, by key (see `PhasePrompter.results`)."""
@@ -106,7 +107,7 @@ class PhasePrompter:
 
 
 def phase_context(
-    workflow: Workflow, phase: Phase, feature: Feature, results: Mapping[str, str], project: ProjectSummary
+    workflow: Workflow, phase: Phase, feature: Feature, results: Mapping[str, str], project: Project
 ) -> dict[str, str]:
     owners = workflow.output_owner()
     context = {

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from domain.project import Project
 from domain.recipe import Recipe, RecipeRef
 from domain.workflow import Workflow
 
@@ -63,12 +64,7 @@ class SpecStore(Protocol):
         ...
 
 
-class ProjectSummary(BaseModel):
-    name: str
-    facts: str
-
-
 class ProjectFacts(Protocol):
-    """A short factual description of the project, for prompts."""
+    """The project with a short factual description of it, for prompts."""
 
-    async def summary(self) -> ProjectSummary: ...
+    async def summary(self) -> Project: ...

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 from domain.errors import NotFoundError
+from domain.project import Project
 from domain.project_state import ProjectState
 from domain.recipe import Recipe, RecipeRef
 from domain.workflow import Workflow, parse_workflow
-from domain.workflow_ports import ProjectSummary, RecipeCatalog
+from domain.workflow_ports import RecipeCatalog
 
 T = TypeVar("T")
 
@@ -78,8 +80,8 @@ class InMemorySpecStore:
 
 
 class StaticFacts:
-    async def summary(self) -> ProjectSummary:
-        return ProjectSummary(name="demo", facts="Manifests: pyproject.toml (Python).")
+    async def summary(self) -> Project:
+        return Project(root=Path("/projects/demo"), name="demo", facts="Manifests: pyproject.toml (Python).")
 
 
 def recipe(rid: str, task: str, *, role: str = "", category: str = "phases", **meta: str) -> Recipe:
