@@ -133,23 +133,16 @@ class Feature(BaseModel):
     def done(self) -> int:
         return sum(1 for p in self.phases if p in self.results)
 
+    def _records(self) -> list[PhaseRecord]:
+        return [self.results[p] for p in self.phases if p in self.results]
+
     def collected_results(self) -> dict[str, str]:
         """Result values kept in the state (not those saved to files), by key, in phase order."""
-        merged: dict[str, str] = {}
-        for phase in self.phases:
-            record = self.results.get(phase)
-            if record is not None:
-                merged.update(record.results)
-        return merged
+        return {key: value for record in self._records() for key, value in record.results.items()}
 
     def documents(self) -> dict[str, str]:
         """Output key → project-relative path of the file holding its value, in phase order."""
-        found: dict[str, str] = {}
-        for phase in self.phases:
-            record = self.results.get(phase)
-            if record is not None:
-                found.update(record.files)
-        return found
+        return {key: path for record in self._records() for key, path in record.files.items()}
 
     # -- transitions -----------------------------------------------------------------------------------
 
