@@ -93,15 +93,15 @@ class PhasePrompter:
         phase = workflow.phase(phase_id)
         recipe = await self._config.recipe(phase.recipe)
         role = await self._config.recipe(role_recipe) if role_recipe and role_recipe != phase.recipe else None
-        known = context_keys(workflow)
-        checks = [(recipe, recipe.missing(known))]
+        defined = context_keys(workflow)
+        checks = [(recipe, recipe.missing(defined))]
         if role is not None:
-            checks.append((role, [n for n in scan_placeholders(role.role) if n not in known]))
+            checks.append((role, [n for n in scan_placeholders(role.role) if n not in defined]))
         for culprit, missing in checks:
             if missing:
                 raise InvalidInputError(
                     f"recipe {culprit.id!r} ({culprit.ref.path}) uses unknown placeholder(s) {', '.join(missing)}; "
-                    f"phase prompts define {', '.join(sorted(known))} - fix the recipe"
+                    f"phase prompts define {', '.join(sorted(defined))} - fix the recipe"
                 )
         return PreparedPhase(workflow, phase, recipe, role, await self._facts.summary())
 

@@ -62,6 +62,12 @@ class SubmitWork:
         snapshot = find_feature((await self._state.load()).features, feature_ref)
         # Every gate is checked before anything is written; they run again under the lock below.
         phase = self._current_phase(snapshot, phase_id, results, workflow.phase)
+        foreign = {k: owner for k, owner in workflow.output_owner().items() if k in results and owner != phase_id}
+        if foreign:
+            key, owner = next(iter(foreign.items()))
+            raise InvalidTransitionError(
+                f"results key {key!r} is the output of phase {owner}, not {phase_id}; submit it with that phase"
+            )
         position = snapshot.phases.index(phase_id)
         following = snapshot.phases[position + 1] if position + 1 < len(snapshot.phases) else None
         prepared: PreparedPhase | None = None

@@ -18,7 +18,9 @@ from domain.errors import DomainError, InvalidInputError, NotFoundError
 from domain.names import validate_name
 
 TERMINAL_STATUSES = ("completed", "failed", "cancelled")
-"""Feature statuses after the last phase; a phase may never use one of these ids."""
+"""Feature statuses after the last phase."""
+RESERVED_PHASE_IDS = (*TERMINAL_STATUSES, "active")
+"""A phase id becomes a feature status, so it may not be one of these (`active` is a list filter)."""
 
 OUTPUT_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 
@@ -103,8 +105,8 @@ class Phase(BaseModel):
     @classmethod
     def _id_is_safe(cls, value: str) -> str:
         _safe(value, "phase id")
-        if value in TERMINAL_STATUSES:
-            raise ValueError(f"phase id {value!r} is reserved for a feature status; pick another")
+        if value in RESERVED_PHASE_IDS:
+            raise ValueError(f"phase id {value!r} is reserved ({', '.join(RESERVED_PHASE_IDS)}); pick another")
         return value
 
     @field_validator("recipe")

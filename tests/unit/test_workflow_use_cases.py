@@ -134,6 +134,8 @@ async def test_gates_refuse_before_any_write() -> None:
         await world.submit(fid, "spec", {"notes": "n"})
     with pytest.raises(InvalidInputError, match="must be snake_case"):
         await world.submit(fid, "spec", {"Spec": "S"})
+    with pytest.raises(InvalidTransitionError, match="'audit' is the output of phase security-audit, not spec"):
+        await world.submit(fid, "spec", {"spec": "S", "audit": "early"})
     assert world.state.updates == updates and world.specs.files == {}
 
 
