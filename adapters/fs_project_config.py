@@ -138,12 +138,13 @@ class FsConfigStore:
         ttl=SETTINGS_TTL,
         depends_on=lambda _self, root: [root / WORKFLOW_FILE],
     )
-    async def workflow(self, root: Path) -> tuple[Workflow, str]:
+    async def workflow(self, root: Path) -> Workflow:
         override = root / WORKFLOW_FILE
         if await _exists(override):
             catalog: RecipeCatalog = await self.catalog(root)
-            return await _load_workflow(override, frozenset(catalog.refs)), WORKFLOW_FILE.as_posix()
-        return await self.bundled_workflow(), "bundled"
+            return await _load_workflow(override, frozenset(catalog.refs))
+        bundled: Workflow = await self.bundled_workflow()
+        return bundled
 
     @cached("workflow.bundled_definition", maxsize=4, depends_on=lambda self: [self.bundled / "workflow.yml"])
     async def bundled_workflow(self) -> Workflow:
@@ -163,8 +164,8 @@ class FsProjectConfig:
         self.root = root
 
     async def workflow(self) -> Workflow:
-        loaded: tuple[Workflow, str] = await self._store.workflow(self.root)
-        return loaded[0]
+        workflow: Workflow = await self._store.workflow(self.root)
+        return workflow
 
     async def workflow_source(self) -> str:
         present = await _exists(self.root / WORKFLOW_FILE)
