@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import call_error, call_ok
-from tests.e2e.stdio import stdio_client
+from tests.stdio_server import stdio_client
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ import pytest
 from mcp.client import Client
 
 from tests.conftest import call_ok
-from tests.e2e.stdio import stdio_client
+from tests.stdio_server import stdio_client
 
 pytestmark = pytest.mark.slow
 
