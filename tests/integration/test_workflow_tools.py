@@ -196,3 +196,55 @@ async def test_saved_documents_are_the_source_of_later_prompts(app: App, project
         missing = await call_ok(client, "cde_getFeatureStatus", {"feature_id": fid, "include_prompt": True})
     assert "AC1: edited by the user." in edited["prompt"]
     assert f"(specs/{name}/spec.md is missing: it was moved or deleted; restore it)" in missing["prompt"]
+
+
+CUSTOM_WORKFLOW = """\
+name: team
+version: 3
+default_type: secure
+phases:
+  - id: define
+    description: Specify it
+    recipe: define
+    outputs: [{key: spec, file: spec.md}]
+  - id: security-audit
+    description: Audit the design for threats
+    recipe: threat-model
+    inputs: [spec]
+    outputs: [{key: threats, file: threats.md}]
+  - id: sign-off
+    description: The owner approves
+    recipe: review
+    handler: human
+    inputs: [threats]
+    outputs: [{key: decision}]
+types:
+  secure: {recipe: ai-engineer}
+"""
+
+
+async def test_a_custom_workflow_with_its_own_phases_and_recipe(app: App, project: Path) -> None:
+    (project / ".cde/recipes/security").mkdir(parents=True)
+    (project / ".cde/workflow.yml").write_text(CUSTOM_WORKFLOW)
+    (project / ".cde/recipes/security/threat-model.poml").write_text(
+        "<poml><task>List threats for {{ feature_name }}.\n{{ previous_results }}</task></poml>"
+    )
+    async with Client(app.server) as client:
+        started = await call_ok(client, "cde_startFeature", {"user_prompt": "Add file uploads"})
+        fid = started["feature_id"]
+        audit = await call_ok(client, "cde_submitWork", {"feature_id": fid, "phase_id": "define", "results": SPEC})
+        in_audit = await call_ok(client, "cde_listFeatures", {"status": "security-audit"})
+        sign_off = await call_ok(
+            client, "cde_submitWork", {"feature_id": fid, "phase_id": "security-audit", "results": {"threats": "T1"}}
+        )
+        done = await call_ok(
+            client, "cde_submitWork", {"feature_id": fid, "phase_id": "sign-off", "results": {"decision": "ok"}}
+        )
+    assert started["workflow_type"] == "secure" and started["phases"] == ["define", "security-audit", "sign-off"]
+    assert audit["status"] == "security-audit" and "List threats for add-file-uploads." in audit["prompt"]
+    assert "AC1: works." in audit["prompt"]
+    assert [f["status"] for f in in_audit["features"]] == ["security-audit"]
+    assert sign_off["status"] == "sign-off" and "This phase is done by a human" in sign_off["prompt"]
+    assert "## threats (from security-audit)\n\nT1" in sign_off["prompt"]
+    assert done["status"] == "completed"
+    assert (project / "specs/add-file-uploads/threats.md").read_text() == "T1\n"
