@@ -17,9 +17,9 @@ from typing import Any
 
 from adapters.fs_state_repository import FsStateRepository
 from adapters.health_probes import AllowedRootsProbe, HomeProbe
-from domain.health import CacheMetrics, CheckHealth, RuntimeFacts
+from domain.health import CacheCounters, CheckHealth, RuntimeFacts
 from infrastructure import paths
-from infrastructure.cache import all_cache_stats, configure_caches
+from infrastructure.cache import all_cache_stats, cache_totals, configure_caches
 from infrastructure.settings import Settings
 from server import __version__
 from server.app import CdeServer
@@ -60,19 +60,24 @@ class App:
     container: Container
 
 
-def _cache_metrics() -> list[CacheMetrics]:
-    return [
-        CacheMetrics(
-            name=s.name,
-            hits=s.hits,
-            misses=s.misses,
-            evictions=s.evictions + s.expirations,
-            invalidations=s.invalidations,
-            size=s.size,
-            hit_rate=round(s.hit_rate, 4),
-        )
-        for s in all_cache_stats()
-    ]
+class _CacheMetrics:
+    """The CacheMetricsSource port over infrastructure.cache's registry."""
+
+    def totals(self) -> tuple[int, int]:
+        return cache_totals()
+
+    def counters(self) -> list[CacheCounters]:
+        return [
+            CacheCounters(
+                name=s.name,
+                hits=s.hits,
+                misses=s.misses,
+                evictions=s.evictions + s.expirations,
+                invalidations=s.invalidations,
+                size=s.size,
+            )
+            for s in all_cache_stats()
+        ]
 
 
 def bootstrap(settings: Settings) -> App:
@@ -80,6 +85,7 @@ def bootstrap(settings: Settings) -> App:
     configure_caches(maxsize=settings.cache_maxsize, ttl=settings.cache_ttl)
     started = time.monotonic()
     mcp_version = package_version("mcp")
+    python_version = platform.python_version()
     server_ref: list[CdeServer] = []
 
     def runtime() -> RuntimeFacts:
@@ -87,7 +93,7 @@ def bootstrap(settings: Settings) -> App:
             version=__version__,
             uptime_s=time.monotonic() - started,
             tools=len(server_ref[0].tool_names()) if server_ref else 0,
-            python=platform.python_version(),
+            python=python_version,
             mcp=mcp_version,
         )
 
@@ -97,7 +103,7 @@ def bootstrap(settings: Settings) -> App:
         check_health=CheckHealth(
             probes=[HomeProbe(settings.home), AllowedRootsProbe(settings.allowed_roots)],
             runtime=runtime,
-            caches=_cache_metrics,
+            caches=_CacheMetrics(),
         ),
     )
 
