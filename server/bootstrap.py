@@ -6,6 +6,7 @@ field of the Container for a fake) to get the same app the CLI serves.
 
 from __future__ import annotations
 
+import logging
 import platform
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -14,6 +15,8 @@ from dataclasses import dataclass, field
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
+
+import anyio
 
 from adapters.fs_state_repository import FsStateRepository
 from adapters.health_probes import AllowedRootsProbe, HomeProbe
@@ -24,6 +27,8 @@ from infrastructure.settings import Settings
 from server import __version__
 from server.app import CdeServer
 from server.tooling import PROFILE_ATTR
+
+logger = logging.getLogger(__name__)
 
 Hook = Callable[[], Awaitable[None]]
 
@@ -114,8 +119,14 @@ def bootstrap(settings: Settings) -> App:
         try:
             yield None
         finally:
-            for hook in reversed(container.shutdown_hooks):
-                await hook()
+            # Shielded: on SIGTERM the serving scope is cancelled, and cleanup (killing child
+            # processes, flushing state) must still run to completion.
+            with anyio.CancelScope(shield=True):
+                for hook in reversed(container.shutdown_hooks):
+                    try:
+                        await hook()
+                    except Exception:
+                        logger.exception("shutdown hook %r failed", hook)
 
     server = CdeServer(
         name="cde-orchestrator",

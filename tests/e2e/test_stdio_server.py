@@ -56,3 +56,18 @@ async def test_invalid_setting_fails_at_start_with_one_line(tmp_path: Path) -> N
     assert code == 2
     assert stderr.decode().strip() == "cde-orchestrator: CDE_CACHE_TTL must be a number of seconds > 0; got 'soon'"
     assert peer.lines == []
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
+async def test_signal_shuts_down_cleanly(tmp_path: Path, signal_name: str) -> None:
+    import signal
+
+    env = {"CDE_HOME": str(tmp_path / "home"), "CDE_LOG_LEVEL": "INFO", "CDE_ALLOWED_ROOTS": str(tmp_path)}
+    peer = await StdioPeer.spawn(env=env, cwd=tmp_path)
+    await peer.initialize()
+    peer.proc.send_signal(getattr(signal, signal_name))
+    code, stderr = await peer.close()
+    assert code == 0, stderr.decode(errors="replace")
+    assert f"received {signal_name}; shutting down".encode() in stderr
+    assert b"Traceback" not in stderr
+    assert_all_jsonrpc(peer.lines)
