@@ -6,6 +6,7 @@ field of the Container for a fake) to get the same app the CLI serves.
 
 from __future__ import annotations
 
+import logging
 import platform
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -15,6 +16,8 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
+import anyio
+
 from adapters.fs_project_config import FsConfigStore, FsProjectConfig
 from adapters.fs_spec_store import FsSpecStore
 from adapters.fs_state_repository import FsStateRepository
@@ -23,7 +26,7 @@ from adapters.project_facts import FsProjectFacts, ProjectFactsReader
 from domain.cancel_feature import CancelFeature
 from domain.check_recipes import CheckRecipes
 from domain.feature_status import GetFeatureStatus
-from domain.health import CacheMetrics, CheckHealth, RuntimeFacts
+from domain.health import CacheCounters, CheckHealth, RuntimeFacts
 from domain.list_features import ListFeatures
 from domain.list_recipes import ListRecipes
 from domain.phase_prompt import PhasePrompter
@@ -32,11 +35,13 @@ from domain.start_feature import StartFeature
 from domain.submit_work import SubmitWork
 from domain.use_recipe import UseRecipe
 from infrastructure import paths
-from infrastructure.cache import all_cache_stats, configure_caches
+from infrastructure.cache import all_cache_stats, cache_totals, configure_caches
 from infrastructure.settings import Settings
 from server import __version__
 from server.app import CdeServer
 from server.tooling import PROFILE_ATTR
+
+logger = logging.getLogger(__name__)
 
 Hook = Callable[[], Awaitable[None]]
 
@@ -113,19 +118,24 @@ class App:
     container: Container
 
 
-def _cache_metrics() -> list[CacheMetrics]:
-    return [
-        CacheMetrics(
-            name=s.name,
-            hits=s.hits,
-            misses=s.misses,
-            evictions=s.evictions + s.expirations,
-            invalidations=s.invalidations,
-            size=s.size,
-            hit_rate=round(s.hit_rate, 4),
-        )
-        for s in all_cache_stats()
-    ]
+class _CacheMetrics:
+    """The CacheMetricsSource port over infrastructure.cache's registry."""
+
+    def totals(self) -> tuple[int, int]:
+        return cache_totals()
+
+    def counters(self) -> list[CacheCounters]:
+        return [
+            CacheCounters(
+                name=s.name,
+                hits=s.hits,
+                misses=s.misses,
+                evictions=s.evictions + s.expirations,
+                invalidations=s.invalidations,
+                size=s.size,
+            )
+            for s in all_cache_stats()
+        ]
 
 
 def bootstrap(settings: Settings) -> App:
@@ -133,6 +143,7 @@ def bootstrap(settings: Settings) -> App:
     configure_caches(maxsize=settings.cache_maxsize, ttl=settings.cache_ttl)
     started = time.monotonic()
     mcp_version = package_version("mcp")
+    python_version = platform.python_version()
     server_ref: list[CdeServer] = []
 
     def runtime() -> RuntimeFacts:
@@ -140,7 +151,7 @@ def bootstrap(settings: Settings) -> App:
             version=__version__,
             uptime_s=time.monotonic() - started,
             tools=len(server_ref[0].tool_names()) if server_ref else 0,
-            python=platform.python_version(),
+            python=python_version,
             mcp=mcp_version,
         )
 
@@ -150,7 +161,7 @@ def bootstrap(settings: Settings) -> App:
         check_health=CheckHealth(
             probes=[HomeProbe(settings.home), AllowedRootsProbe(settings.allowed_roots)],
             runtime=runtime,
-            caches=_cache_metrics,
+            caches=_CacheMetrics(),
         ),
     )
 
@@ -161,8 +172,14 @@ def bootstrap(settings: Settings) -> App:
         try:
             yield None
         finally:
-            for hook in reversed(container.shutdown_hooks):
-                await hook()
+            # Shielded: on SIGTERM the serving scope is cancelled, and cleanup (killing child
+            # processes, flushing state) must still run to completion.
+            with anyio.CancelScope(shield=True):
+                for hook in reversed(container.shutdown_hooks):
+                    try:
+                        await hook()
+                    except Exception:
+                        logger.exception("shutdown hook %r failed", hook)
 
     server = CdeServer(
         name="cde-orchestrator",

@@ -1,0 +1,377 @@
+"""Full-text search with SQLite FTS5 (BM25), kept in sync with source files by fingerprint.
+
+One generic index serves every searchable corpus (documentation sections,
+skills): a *source* (usually a file) yields *records* (a section, a skill) with
+title / heading / tags / body text, plus scalar `attrs` and `tags` to filter on.
+`sync()` receives the current stamp of every source and re-loads only the sources
+whose stamp changed, inserts new ones and drops removed ones, in one transaction.
+
+The database lives under a project's `.cde/cache/`: it is derived data, so a
+corrupt or outdated file is deleted and rebuilt rather than reported. Every
+method is synchronous and meant to run inside one worker-thread hop
+(`infrastructure.files.in_thread`); a lock serialises use of the connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from domain.errors import DomainError, InvalidInputError
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+MAX_QUERY_CHARS = 500
+MAX_LIMIT = 100
+HIGHLIGHT = ("**", "**")
+
+# Column weights for bm25(): a hit in a title says more than a hit in the body.
+_WEIGHTS = {"title": 10.0, "heading": 5.0, "tags": 4.0, "body": 1.0}
+_COLUMNS = tuple(_WEIGHTS)
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS sources (source TEXT PRIMARY KEY, stamp TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    anchor TEXT NOT NULL,
+    attrs TEXT NOT NULL,
+    tags TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_source ON records(source);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
+    {", ".join(_COLUMNS)},
+    tokenize = 'porter unicode61 remove_diacritics 2',
+    prefix = '2 3'
+);
+PRAGMA user_version = {SCHEMA_VERSION};
+"""
+
+_WORD = re.compile(r"[\w]+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class IndexedRecord:
+    """One searchable unit of a source."""
+
+    title: str
+    body: str
+    heading: str = ""
+    anchor: str = ""  # where in the source: a heading slug, a line number...
+    tags: Sequence[str] = ()
+    attrs: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    source: str
+    title: str
+    heading: str
+    anchor: str
+    snippet: str
+    score: float  # higher is better (negated BM25)
+    attrs: Mapping[str, str]
+    tags: Sequence[str]
+
+
+@dataclass(frozen=True)
+class SyncStats:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    records: int = 0
+
+    @property
+    def changed(self) -> int:
+        return self.added + self.updated + self.removed
+
+
+def compile_query(query: str) -> tuple[str, str]:
+    """Translate a user query into safe FTS5 syntax: (AND form, OR form).
+
+    Supported: plain words, "exact phrases", prefix* terms, -excluded terms,
+    and the operators OR / NOT in capitals. Everything else is quoted, so no
+    input can inject FTS5 syntax; a malformed query raises InvalidInputError.
+    """
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidInputError(f"query is longer than {MAX_QUERY_CHARS} characters; shorten it")
+    if query.count('"') % 2:
+        raise InvalidInputError("query has an unbalanced double quote; close the phrase or remove the quote")
+    positives: list[str] = []
+    negatives: list[str] = []
+    pending_or = False
+    negate_next = False
+    for match in re.finditer(r'(-?)"([^"]*)"(\*?)|(\S+)', query):
+        if match.group(4) is None:
+            words = _WORD.findall(match.group(2))
+            if not words:
+                continue
+            term = '"' + " ".join(words) + '"' + match.group(3)
+            negate = bool(match.group(1)) or negate_next
+        else:
+            raw = match.group(4)
+            if raw in ("OR", "AND", "NOT"):
+                if raw == "OR":
+                    pending_or = bool(positives)
+                elif raw == "NOT":
+                    negate_next = True
+                continue
+            negate = raw.startswith("-") or negate_next
+            prefix = raw.endswith("*")
+            words = _WORD.findall(raw)
+            if not words:
+                continue
+            term = " ".join(f'"{w}"' for w in words)
+            if len(words) > 1:  # "foo-bar" or "a.b" means the phrase of its parts
+                term = '"' + " ".join(words) + '"'
+            if prefix:
+                term += "*"
+        negate_next = False
+        if negate:
+            negatives.append(term)
+        elif pending_or and positives:
+            positives[-1] = f"({positives[-1]} OR {term})"
+            pending_or = False
+        else:
+            positives.append(term)
+    if pending_or or negate_next:
+        raise InvalidInputError("query ends with an operator (OR / NOT); add the term it applies to")
+    if not positives:
+        if negatives:
+            raise InvalidInputError("query has only excluded terms; add at least one word to search for")
+        raise InvalidInputError("query has no searchable words; use letters or digits")
+    tail = "".join(f" NOT {n}" for n in negatives)
+    return " AND ".join(positives) + tail, " OR ".join(positives) + tail
+
+
+class FtsIndex:
+    """A SQLite FTS5 index file; see the module docstring."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+
+    # -- connection ------------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is not None:
+            return self._conn
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = self._open()
+        except sqlite3.DatabaseError as exc:
+            logger.warning("search index %s is unusable (%s); rebuilding it", self.db_path, exc)
+            self._delete_files()
+            conn = self._open()
+        self._conn = conn
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.db_path, check_same_thread=False, isolation_level=None, timeout=10.0)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")  # derived data: losing the last commit on power loss is fine
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version not in (0, SCHEMA_VERSION):
+                conn.executescript(
+                    "DROP TABLE IF EXISTS fts; DROP TABLE IF EXISTS records; DROP TABLE IF EXISTS sources;"
+                )
+            conn.executescript(_SCHEMA)
+            conn.execute("SELECT count(*) FROM sources").fetchone()
+        except sqlite3.DatabaseError:
+            conn.close()
+            raise
+        return conn
+
+    def _delete_files(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(f"{self.db_path}{suffix}").unlink()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def _retrying(self, operation: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run `operation`; if the file turns out corrupt, rebuild it empty and run it once more."""
+        with self._lock:
+            try:
+                return operation(self._connect())
+            except sqlite3.DatabaseError as exc:
+                if isinstance(exc, sqlite3.OperationalError) and "fts5" in str(exc).lower():
+                    raise
+                logger.warning("search index %s failed (%s); rebuilding it", self.db_path, exc)
+                if self._conn is not None:
+                    self._conn.close()
+                    self._conn = None
+                self._delete_files()
+                return operation(self._connect())
+
+    # -- maintenance -----------------------------------------------------------------------------
+
+    def sync(self, stamps: Mapping[str, str], load: Callable[[str], Sequence[IndexedRecord]]) -> SyncStats:
+        """Make the index reflect exactly `stamps` (source → content stamp), loading only what changed.
+
+        `load(source)` returns the records of a source; if it raises OSError or a
+        DomainError the source is indexed with no records (and retried when its
+        stamp changes), so one unreadable file never blocks the others.
+        """
+        return self._retrying(lambda conn: self._sync(conn, stamps, load))  # type: ignore[no-any-return]
+
+    def _sync(
+        self,
+        conn: sqlite3.Connection,
+        stamps: Mapping[str, str],
+        load: Callable[[str], Sequence[IndexedRecord]],
+    ) -> SyncStats:
+        known = dict(conn.execute("SELECT source, stamp FROM sources").fetchall())
+        removed = [s for s in known if s not in stamps]
+        changed = [s for s, stamp in stamps.items() if known.get(s) != stamp]
+        if not removed and not changed:
+            return SyncStats(unchanged=len(stamps))
+        loaded: list[tuple[str, Sequence[IndexedRecord]]] = []
+        for source in changed:
+            loaded.append((source, self._load_safely(source, load)))
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for source in (*removed, *changed):
+                self._drop_source(conn, source)
+            conn.executemany("DELETE FROM sources WHERE source = ?", [(s,) for s in removed])
+            records = 0
+            for source, items in loaded:
+                for record in items:
+                    cursor = conn.execute(
+                        "INSERT INTO records(source, anchor, attrs, tags) VALUES (?, ?, ?, ?)",
+                        (source, record.anchor, json.dumps(dict(record.attrs)), json.dumps(list(record.tags))),
+                    )
+                    conn.execute(
+                        "INSERT INTO fts(rowid, title, heading, tags, body) VALUES (?, ?, ?, ?, ?)",
+                        (cursor.lastrowid, record.title, record.heading, " ".join(record.tags), record.body),
+                    )
+                    records += 1
+                conn.execute(
+                    "INSERT INTO sources(source, stamp) VALUES (?, ?) "
+                    "ON CONFLICT(source) DO UPDATE SET stamp = excluded.stamp",
+                    (source, stamps[source]),
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        added = sum(1 for s in changed if s not in known)
+        return SyncStats(
+            added=added,
+            updated=len(changed) - added,
+            removed=len(removed),
+            unchanged=len(stamps) - len(changed),
+            records=records,
+        )
+
+    @staticmethod
+    def _load_safely(source: str, load: Callable[[str], Sequence[IndexedRecord]]) -> Sequence[IndexedRecord]:
+        try:
+            return load(source)
+        except (OSError, DomainError) as exc:
+            logger.info("not indexing %s: %s", source, exc)
+            return ()
+
+    @staticmethod
+    def _drop_source(conn: sqlite3.Connection, source: str) -> None:
+        conn.execute("DELETE FROM fts WHERE rowid IN (SELECT id FROM records WHERE source = ?)", (source,))
+        conn.execute("DELETE FROM records WHERE source = ?", (source,))
+
+    def count(self) -> tuple[int, int]:
+        """(sources, records) currently indexed."""
+
+        def run(conn: sqlite3.Connection) -> tuple[int, int]:
+            sources = conn.execute("SELECT count(*) FROM sources").fetchone()[0]
+            records = conn.execute("SELECT count(*) FROM records").fetchone()[0]
+            return int(sources), int(records)
+
+        return self._retrying(run)  # type: ignore[no-any-return]
+
+    # -- search ----------------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int = 10,
+        attrs: Mapping[str, str] | None = None,
+        tags: Sequence[str] = (),
+        snippet_tokens: int = 16,
+    ) -> list[SearchHit]:
+        """Best `limit` records for `query` (BM25), filtered by exact `attrs` and all of `tags`.
+
+        All words must match; when that finds nothing, any word may match.
+        """
+        if not 1 <= limit <= MAX_LIMIT:
+            raise InvalidInputError(f"limit must be between 1 and {MAX_LIMIT}; got {limit}")
+        strict, relaxed = compile_query(query)
+        hits = self._query(strict, limit, attrs or {}, tags, snippet_tokens)
+        if not hits and relaxed != strict:
+            hits = self._query(relaxed, limit, attrs or {}, tags, snippet_tokens)
+        return hits
+
+    def _query(
+        self,
+        expression: str,
+        limit: int,
+        attrs: Mapping[str, str],
+        tags: Sequence[str],
+        snippet_tokens: int,
+    ) -> list[SearchHit]:
+        weights = ", ".join(str(w) for w in _WEIGHTS.values())
+        where = ["fts MATCH ?"]
+        params: list[Any] = [expression]
+        for key, value in attrs.items():
+            if not re.fullmatch(r"[a-z_][a-z0-9_]*", key):
+                raise InvalidInputError(f"unknown filter {key!r}")
+            where.append(f"json_extract(r.attrs, '$.{key}') = ?")
+            params.append(value)
+        for tag in tags:
+            where.append("EXISTS (SELECT 1 FROM json_each(r.tags) WHERE json_each.value = ?)")
+            params.append(tag)
+        sql = (
+            f"SELECT r.source, fts.title, fts.heading, r.anchor, "
+            f"snippet(fts, -1, ?, ?, '…', ?), bm25(fts, {weights}) AS rank, r.attrs, r.tags "
+            f"FROM fts JOIN records r ON r.id = fts.rowid WHERE {' AND '.join(where)} "
+            f"ORDER BY rank LIMIT ?"
+        )
+        args = [HIGHLIGHT[0], HIGHLIGHT[1], snippet_tokens, *params, limit]
+
+        def run(conn: sqlite3.Connection) -> list[SearchHit]:
+            try:
+                rows = conn.execute(sql, args).fetchall()
+            except sqlite3.OperationalError as exc:
+                if "fts5" in str(exc).lower() or "syntax" in str(exc).lower():
+                    raise InvalidInputError(f"malformed search query: {exc}") from None
+                raise
+            return [
+                SearchHit(
+                    source=row[0],
+                    title=row[1],
+                    heading=row[2],
+                    anchor=row[3],
+                    snippet=" ".join(row[4].split()),
+                    score=round(-row[5], 4),
+                    attrs=json.loads(row[6]),
+                    tags=json.loads(row[7]),
+                )
+                for row in rows
+            ]
+
+        return self._retrying(run)  # type: ignore[no-any-return]

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from adapters.fts_index import FtsIndex, IndexedRecord, compile_query
+from domain.errors import InvalidInputError
+
+DOCS = {
+    "guide.md": [
+        IndexedRecord(
+            title="User guide", heading="Installing", anchor="installing", body="Install with pip and a virtualenv."
+        ),
+        IndexedRecord(
+            title="User guide",
+            heading="Caching",
+            anchor="caching",
+            body="The cache invalidates entries by file fingerprint.",
+        ),
+    ],
+    "adr/0001.md": [
+        IndexedRecord(
+            title="Use SQLite FTS5",
+            body="We chose an embedded search engine with BM25 ranking.",
+            tags=("decision", "search"),
+            attrs={"category": "adr"},
+        )
+    ],
+    "notes.md": [IndexedRecord(title="Notes", body="Random thoughts about caching strategies and stale reads.")],
+}
+
+
+def stamps(version: str = "1") -> dict[str, str]:
+    return {source: version for source in DOCS}
+
+
+def build(tmp_path: Path) -> tuple[FtsIndex, list[str]]:
+    loads: list[str] = []
+
+    def load(source: str) -> list[IndexedRecord]:
+        loads.append(source)
+        return DOCS[source]
+
+    index = FtsIndex(tmp_path / "cache" / "search.db")
+    stats = index.sync(stamps(), load)
+    assert stats.added == 3 and stats.records == 4
+    return index, loads
+
+
+def test_search_ranks_title_matches_first_and_highlights(tmp_path: Path) -> None:
+    index, _ = build(tmp_path)
+    hits = index.search("sqlite")
+    assert [h.source for h in hits] == ["adr/0001.md"]
+    hits = index.search("caching")
+    assert hits[0].heading == "Caching"  # heading weight beats a body mention
+    assert {h.source for h in hits} == {"guide.md", "notes.md"}
+    assert "**" in hits[0].snippet
+
+
+def test_phrase_prefix_exclusion_and_or(tmp_path: Path) -> None:
+    index, _ = build(tmp_path)
+    assert [h.anchor for h in index.search('"file fingerprint"')] == ["caching"]
+    assert index.search('"fingerprint file"') == []
+    assert {h.source for h in index.search("virtualen*")} == {"guide.md"}
+    assert {h.source for h in index.search("caching -stale")} == {"guide.md"}
+    assert {h.source for h in index.search("sqlite OR virtualenv")} == {"adr/0001.md", "guide.md"}
+
+
+def test_all_words_then_any_word(tmp_path: Path) -> None:
+    index, _ = build(tmp_path)
+    # No record has both words: the relaxed OR form still answers.
+    assert {h.source for h in index.search("bm25 virtualenv")} == {"adr/0001.md", "guide.md"}
+
+
+def test_filters_by_attrs_and_tags(tmp_path: Path) -> None:
+    index, _ = build(tmp_path)
+    assert [h.source for h in index.search("search OR cache", attrs={"category": "adr"})] == ["adr/0001.md"]
+    assert [h.source for h in index.search("engine", tags=["decision"])] == ["adr/0001.md"]
+    assert index.search("engine", tags=["decision", "missing"]) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "fragment"),
+    [
+        ('"unbalanced', "unbalanced double quote"),
+        ("-only", "only excluded"),
+        ("caching OR", "ends with an operator"),
+        ("!!! ???", "no searchable words"),
+        ("x" * 600, "longer than"),
+    ],
+)
+def test_malformed_queries_are_clear_errors(tmp_path: Path, query: str, fragment: str) -> None:
+    index, _ = build(tmp_path)
+    with pytest.raises(InvalidInputError, match=fragment):
+        index.search(query)
+
+
+def test_fts_syntax_in_words_is_neutralised() -> None:
+    strict, _ = compile_query('title:foo AND (bar) NEAR "x y"*')
+    assert "NEAR(" not in strict and "title:" not in strict
+
+
+def test_incremental_sync_reloads_only_changed_sources(tmp_path: Path) -> None:
+    index, loads = build(tmp_path)
+    loads.clear()
+    assert index.sync(stamps(), lambda s: DOCS[s]).changed == 0
+    current = stamps()
+    current["notes.md"] = "2"
+    del current["adr/0001.md"]
+    rewritten = [IndexedRecord(title="Notes", body="Completely rewritten about gardening.")]
+
+    def load(source: str) -> list[IndexedRecord]:
+        loads.append(source)
+        return rewritten
+
+    stats = index.sync(current, load)
+    assert (stats.updated, stats.removed, stats.unchanged) == (1, 1, 1)
+    assert loads == ["notes.md"]
+    assert index.search("gardening")[0].source == "notes.md"
+    assert index.search("sqlite") == []
+    assert index.count() == (2, 3)
+
+
+def test_unreadable_source_is_skipped_not_fatal(tmp_path: Path) -> None:
+    index = FtsIndex(tmp_path / "i.db")
+
+    def load(source: str) -> list[IndexedRecord]:
+        if source == "bad.md":
+            raise OSError("permission denied")
+        return [IndexedRecord(title="Good", body="fine words")]
+
+    stats = index.sync({"bad.md": "1", "good.md": "1"}, load)
+    assert stats.added == 2 and stats.records == 1
+    assert [h.source for h in index.search("fine")] == ["good.md"]
+
+
+def test_corrupt_database_is_rebuilt(tmp_path: Path) -> None:
+    db = tmp_path / "i.db"
+    db.write_bytes(b"this is not a sqlite database" * 100)
+    index = FtsIndex(db)
+    assert index.sync({"a": "1"}, lambda s: [IndexedRecord(title="A", body="alpha")]).added == 1
+    assert index.search("alpha")[0].source == "a"
+    index.close()
+    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == 1
+
+
+def test_limit_is_bounded(tmp_path: Path) -> None:
+    index, _ = build(tmp_path)
+    with pytest.raises(InvalidInputError, match="limit"):
+        index.search("caching", limit=0)
