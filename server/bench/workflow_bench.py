@@ -20,8 +20,9 @@ from adapters.fs_project_config import FsConfigStore, FsProjectConfig
 from adapters.poml import read_recipe_sync
 from adapters.project_facts import FsProjectFacts, ProjectFactsReader
 from domain.list_recipes import ListRecipes
+from infrastructure.files import atomic_write_sync
 from infrastructure.settings import Settings
-from server.bench.util import BenchContext, Row, median, p95, per_call, us
+from server.bench.util import BenchContext, Row, median, p95, per_call, time_each, us
 from server.bootstrap import bootstrap
 
 SUITE = "workflow"
@@ -197,8 +198,20 @@ async def _round_trips(ctx: BenchContext, rows: list[Row], *, seeded: int) -> No
     rows += ms_row(f"cde_submitWork round trip{label}", submits, target=5, note=note)
 
 
+async def _calibration(ctx: BenchContext, rows: list[Row]) -> None:
+    """The disk's durable-write latency during this run: every round trip below pays it two or three times."""
+    target = ctx.workdir / "calibration" / "probe.json"
+    payload = "x" * 1024
+    samples = await time_each(_as_async(lambda: atomic_write_sync(target, payload)), ctx.n(200, 40))
+    rows.append(
+        Row(SUITE, "calibration: durable atomic write (1 KiB) median", round(median(samples) * 1e3, 3), "ms",
+            note="fsync file + directory; context for the round trips")
+    )  # fmt: skip
+
+
 async def run(ctx: BenchContext) -> list[Row]:
     rows: list[Row] = []
+    await _calibration(ctx, rows)
     await _recipes(ctx, rows)
     await _round_trips(ctx, rows, seeded=0)
     await _round_trips(ctx, rows, seeded=50)
