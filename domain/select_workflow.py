@@ -62,6 +62,7 @@ _CUES: dict[str, dict[str, int]] = {
         "dead code": 4, "deduplicate": 3, "duplication": 3, "code smell": 3, "split": 2, "simplify": 3,
         "rewrite": 2, "migrate": 2, "rename": 2, "consolidate": 3, "modernize": 3, "without changing": 4,
         "readability": 3, "maintainability": 3, "move": 1, "replace": 1, "upgrade": 1,
+        "deprecated": 3,
     },
     "standard": {
         "add": 2, "implement": 2, "build": 2, "create": 2, "new": 1, "feature": 2, "support": 2, "integrate": 2,
@@ -110,7 +111,7 @@ _TOPICS: dict[str, str] = {
     "monitoring": "observability", "metrics": "observability", "websocket": "realtime", "websockets": "realtime",
     "css": "css", "accessibility": "accessibility", "a11y": "accessibility", "i18n": "i18n", "translation": "i18n",
     "payment": "payments", "payments": "payments", "stripe": "payments", "billing": "payments", "email": "email",
-    "cli": "cli", "mcp": "mcp", "llm": "llm", "async": "async", "asyncio": "async",
+    "cli": "cli", "mcp": "mcp", "llm": "llm", "async": "async", "asyncio": "async", "translate": "i18n",
 }
 _TYPE_TOPIC = {
     "hotfix": "incident-response", "quick-fix": "debugging", "documentation": "technical-writing",
