@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.feature import Feature
+
 SCHEMA_VERSION = 1
 
 
@@ -26,3 +28,5 @@ class ProjectState(BaseModel):
 
     schema_version: int = SCHEMA_VERSION
     updated_at: datetime = Field(default_factory=utc_now)
+    # Features walked through the workflow, by id (see domain/feature.py).
+    features: dict[str, Feature] = Field(default_factory=dict)

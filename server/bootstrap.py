@@ -18,9 +18,22 @@ from typing import Any
 
 import anyio
 
+from adapters.fs_project_config import FsConfigStore, FsProjectConfig
+from adapters.fs_spec_store import FsSpecStore
 from adapters.fs_state_repository import FsStateRepository
 from adapters.health_probes import AllowedRootsProbe, HomeProbe
+from adapters.project_facts import FsProjectFacts, ProjectFactsReader
+from domain.cancel_feature import CancelFeature
+from domain.check_recipes import CheckRecipes
+from domain.feature_status import GetFeatureStatus
 from domain.health import CacheCounters, CheckHealth, RuntimeFacts
+from domain.list_features import ListFeatures
+from domain.list_recipes import ListRecipes
+from domain.phase_prompt import PhasePrompter
+from domain.select_workflow import SelectWorkflow
+from domain.start_feature import StartFeature
+from domain.submit_work import SubmitWork
+from domain.use_recipe import UseRecipe
 from infrastructure import paths
 from infrastructure.cache import all_cache_stats, cache_totals, configure_caches
 from infrastructure.settings import Settings
@@ -48,6 +61,9 @@ class Container:
     started_at: float = field(default_factory=time.monotonic)
     startup_hooks: list[Hook] = field(default_factory=list)
     shutdown_hooks: list[Hook] = field(default_factory=list)
+    # Workflows, features, recipes: process-wide readers whose caches are keyed by project root.
+    config_store: FsConfigStore = field(default_factory=FsConfigStore)
+    facts_reader: ProjectFactsReader = field(default_factory=ProjectFactsReader)
 
     async def project_root(self, project_path: str) -> Path:
         """Resolve a caller's `project_path` (relative to CDE_PROJECT_ROOT) inside the allowed roots."""
@@ -57,6 +73,43 @@ class Container:
 
     def state_repository(self, root: Path) -> FsStateRepository:
         return FsStateRepository(root, lock_timeout=self.settings.lock_timeout)
+
+    # -- workflows, features, recipes (per project root; cheap to build per call) ------------------------
+
+    def project_config(self, root: Path) -> FsProjectConfig:
+        return FsProjectConfig(self.config_store, root)
+
+    def _prompter(self, root: Path) -> PhasePrompter:
+        return PhasePrompter(self.project_config(root), FsProjectFacts(self.facts_reader, root), FsSpecStore(root))
+
+    def select_workflow(self, root: Path) -> SelectWorkflow:
+        return SelectWorkflow(self.project_config(root))
+
+    def start_feature(self, root: Path) -> StartFeature:
+        config = self.project_config(root)
+        return StartFeature(self.state_repository(root), config, FsSpecStore(root), self._prompter(root))
+
+    def submit_work(self, root: Path) -> SubmitWork:
+        config = self.project_config(root)
+        return SubmitWork(self.state_repository(root), config, FsSpecStore(root), self._prompter(root))
+
+    def feature_status(self, root: Path) -> GetFeatureStatus:
+        return GetFeatureStatus(self.state_repository(root), self.project_config(root), self._prompter(root))
+
+    def list_features(self, root: Path) -> ListFeatures:
+        return ListFeatures(self.state_repository(root))
+
+    def cancel_feature(self, root: Path) -> CancelFeature:
+        return CancelFeature(self.state_repository(root))
+
+    def list_recipes(self, root: Path) -> ListRecipes:
+        return ListRecipes(self.project_config(root))
+
+    def use_recipe(self, root: Path) -> UseRecipe:
+        return UseRecipe(self.project_config(root), FsProjectFacts(self.facts_reader, root))
+
+    def check_recipes(self, root: Path) -> CheckRecipes:
+        return CheckRecipes(self.project_config(root))
 
 
 @dataclass

@@ -1,0 +1,195 @@
+"""Workflow and recipes of a project on disk: bundled defaults plus `.cde/` overrides, cached.
+
+* `.cde/workflow.yml`, when present, replaces the bundled workflow entirely; if it
+  is broken every call reports it (file, line, field) and the bundled default is
+  not used instead.
+* `.cde/recipes/<category>/<id>.poml` overrides the bundled recipe with the same
+  id, or adds a new one.
+
+Caching (all through `@cached`): the recipe catalog and the workflow per project
+with the settings TTL plus fingerprints of the files and folders they come from;
+each parsed recipe by the fingerprint of its file, so an edit is seen by the
+next call. A recipe id missing from a cached catalog triggers one fresh scan
+before NotFound (a file added to an existing folder is found at once).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from adapters.poml import read_recipe_sync
+from adapters.workflow_file import load_workflow_sync
+from domain.errors import InvalidInputError, NotFoundError
+from domain.names import validate_name
+from domain.recipe import Recipe, RecipeRef
+from domain.workflow import Workflow
+from domain.workflow_ports import RecipeCatalog
+from infrastructure import files
+from infrastructure.cache import SETTINGS_TTL, cached
+
+BUNDLED_DIR = Path(__file__).resolve().parent / "bundled"
+WORKFLOW_FILE = Path(".cde") / "workflow.yml"
+RECIPES_DIR = Path(".cde") / "recipes"
+RECIPE_SUFFIX = ".poml"
+
+
+def _poml_files(directory: Path) -> list[os.DirEntry[str]]:
+    with os.scandir(directory) as entries:
+        return sorted(entries, key=lambda e: e.name)
+
+
+def scan_catalog_sync(bundled: Path, project: Path | None) -> RecipeCatalog:
+    """Every `<category>/<id>.poml` under the bundled and (unless None) the project recipe folders."""
+    refs: dict[str, RecipeRef] = {}
+    problems: list[str] = []
+    for category in _poml_files(bundled):
+        for entry in _poml_files(Path(category.path)):
+            if entry.name.endswith(RECIPE_SUFFIX):
+                rid = entry.name.removesuffix(RECIPE_SUFFIX)
+                refs[rid] = RecipeRef(id=rid, category=category.name, source="bundled", path=entry.path)
+    bundled_ids = sorted(refs)
+    try:
+        categories = _poml_files(project) if project is not None else []
+    except FileNotFoundError:
+        categories = []
+    except OSError as exc:
+        problems.append(files.os_error(project or bundled, exc).message)
+        categories = []
+    seen: dict[str, str] = {}
+    for category in categories:
+        if not category.is_dir(follow_symlinks=False):
+            if category.name.endswith(RECIPE_SUFFIX):
+                problems.append(
+                    f"{category.path}: not loaded; put recipes in a category folder (.cde/recipes/<category>/)"
+                )
+            continue
+        if not _safe(category.name):
+            problems.append(f"{category.path}: not loaded; the folder name must be a lowercase slug")
+            continue
+        try:
+            entries = _poml_files(Path(category.path))
+        except OSError as exc:
+            problems.append(files.os_error(Path(category.path), exc).message)
+            continue
+        for entry in entries:
+            if not entry.name.endswith(RECIPE_SUFFIX):
+                continue
+            rid = entry.name.removesuffix(RECIPE_SUFFIX)
+            if not entry.is_file(follow_symlinks=False):
+                problems.append(f"{entry.path}: not loaded; recipes must be regular files (not symlinks)")
+            elif not _safe(rid):
+                problems.append(f"{entry.path}: not loaded; the recipe id (file name) must be a lowercase slug")
+            elif rid in seen:
+                problems.append(f"{entry.path}: not loaded; recipe id {rid!r} is already defined by {seen[rid]}")
+            else:
+                seen[rid] = entry.path
+                refs[rid] = RecipeRef(
+                    id=rid, category=category.name, source="project", path=entry.path, overrides=rid in bundled_ids
+                )
+    return RecipeCatalog(refs=refs, bundled=bundled_ids, problems=problems)
+
+
+def _safe(name: str) -> bool:
+    try:
+        validate_name(name)
+    except InvalidInputError:
+        return False
+    return True
+
+
+def _catalog_paths(_: FsConfigStore, root: Path) -> list[Path]:
+    """The project recipe folder and its category folders: adding or removing a file changes one of them."""
+    base = root / RECIPES_DIR
+    paths = [base]
+    try:
+        with os.scandir(base) as entries:
+            paths += sorted(Path(e.path) for e in entries if e.is_dir(follow_symlinks=False))
+    except OSError:
+        pass
+    return paths
+
+
+def _bundled_workflow_sync(bundled: Path) -> Workflow:
+    catalog = scan_catalog_sync(bundled / "recipes", None)
+    return load_workflow_sync(bundled / "workflow.yml", catalog.refs)
+
+
+_scan_catalog = files.in_thread(scan_catalog_sync)
+_load_workflow = files.in_thread(load_workflow_sync)
+_load_bundled_workflow = files.in_thread(_bundled_workflow_sync)
+_read_recipe = files.in_thread(read_recipe_sync)
+_exists = files.in_thread(os.path.lexists)
+
+
+class FsConfigStore:
+    """Process-wide reader of project configurations; its caches are keyed by project root."""
+
+    def __init__(self, bundled: Path = BUNDLED_DIR) -> None:
+        self.bundled = bundled
+
+    @cached("workflow.recipe_catalog", maxsize=64, ttl=SETTINGS_TTL, depends_on=_catalog_paths)
+    async def catalog(self, root: Path) -> RecipeCatalog:
+        return await _scan_catalog(self.bundled / "recipes", root / RECIPES_DIR)
+
+    @cached(
+        "workflow.definition",
+        maxsize=64,
+        ttl=SETTINGS_TTL,
+        depends_on=lambda _self, root: [root / WORKFLOW_FILE],
+    )
+    async def workflow(self, root: Path) -> Workflow:
+        override = root / WORKFLOW_FILE
+        if await _exists(override):
+            catalog: RecipeCatalog = await self.catalog(root)
+            return await _load_workflow(override, frozenset(catalog.refs))
+        bundled: Workflow = await self.bundled_workflow()
+        return bundled
+
+    @cached("workflow.bundled_definition", maxsize=4, depends_on=lambda self: [self.bundled / "workflow.yml"])
+    async def bundled_workflow(self) -> Workflow:
+        """Parsed once per process: every project without an override shares it."""
+        return await _load_bundled_workflow(self.bundled)
+
+    @cached("workflow.recipe", maxsize=512, depends_on=lambda _self, ref: [ref.path])
+    async def recipe(self, ref: RecipeRef) -> Recipe:
+        return await _read_recipe(Path(ref.path), ref)
+
+
+class FsProjectConfig:
+    """The ProjectConfig port for one project root."""
+
+    def __init__(self, store: FsConfigStore, root: Path) -> None:
+        self._store = store
+        self.root = root
+
+    async def workflow(self) -> Workflow:
+        workflow: Workflow = await self._store.workflow(self.root)
+        return workflow
+
+    async def workflow_source(self) -> str:
+        present = await _exists(self.root / WORKFLOW_FILE)
+        return WORKFLOW_FILE.as_posix() if present else "bundled"
+
+    async def catalog(self, *, fresh: bool = False) -> RecipeCatalog:
+        if fresh:
+            self._store.catalog.invalidate(self.root)
+            self._store.workflow.invalidate(self.root)
+        catalog: RecipeCatalog = await self._store.catalog(self.root)
+        return catalog
+
+    async def recipe(self, recipe_id: str) -> Recipe:
+        catalog: RecipeCatalog = await self._store.catalog(self.root)
+        ref = catalog.refs.get(recipe_id)
+        if ref is None:  # maybe added since the catalog was cached: look once more, fresh
+            validate_name(recipe_id, "recipe_id")
+            self._store.catalog.invalidate(self.root)
+            catalog = await self._store.catalog(self.root)
+            ref = catalog.refs.get(recipe_id)
+        if ref is None:
+            raise NotFoundError(
+                f"recipe {recipe_id!r} does not exist; available: {', '.join(sorted(catalog.refs))} "
+                "(cde_listRecipes describes them)"
+            )
+        recipe: Recipe = await self._store.recipe(ref)
+        return recipe

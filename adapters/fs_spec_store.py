@@ -1,0 +1,100 @@
+"""`specs/<feature>/` on disk: created on start, one durable file per saved phase output.
+
+The documents are the record of the outputs saved to them (later prompts read
+them back), so reads are cached by file fingerprint: unchanged documents cost a
+stat, an edit by the user is seen at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+
+from domain.errors import InvalidInputError, NotFoundError
+from domain.names import validate_name
+from infrastructure import files
+from infrastructure.cache import cached
+from infrastructure.paths import resolve_inside_sync
+
+SPECS_DIR = "specs"
+MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
+
+
+def _existing_sync(root: Path) -> set[str]:
+    try:
+        return {info.rel for info in files.list_dir_sync(root / SPECS_DIR) if info.is_dir}
+    except (InvalidInputError, NotFoundError):
+        return set()
+
+
+def _create_sync(root: Path, rel: str) -> None:
+    target = resolve_inside_sync(root, rel)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise files.os_error(target, exc) from None
+
+
+def _write_sync(root: Path, items: list[tuple[str, str]]) -> None:
+    for rel, content in items:
+        files.atomic_write_sync(resolve_inside_sync(root, rel), content)
+
+
+def _read_sync(root: Path, rel: str) -> str | None:
+    parts = PurePosixPath(rel).parts
+    if len(parts) != 3 or parts[0] != SPECS_DIR:  # paths come from the state file: trust nothing else
+        raise InvalidInputError(f"{rel!r} is not a specs/<feature>/<file> path; fix .cde/state.json")
+    try:
+        return files.read_text_sync(resolve_inside_sync(root, rel), MAX_DOCUMENT_BYTES)
+    except NotFoundError:
+        return None
+
+
+_existing = files.in_thread(_existing_sync)
+_create = files.in_thread(_create_sync)
+_write = files.in_thread(_write_sync)
+_read = files.in_thread(_read_sync)
+
+
+@cached("workflow.spec_document", maxsize=64, depends_on=lambda root, rel: [root / rel])
+async def read_document(root: Path, rel: str) -> str | None:
+    """The text of `root/rel` (None when missing), cached until the file changes."""
+    return await _read(root, rel)
+
+
+def _with_newline(content: str) -> str:
+    return content if content.endswith("\n") else content + "\n"
+
+
+class FsSpecStore:
+    """The SpecStore port for one project root; every path goes through `resolve_inside`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @staticmethod
+    def _rel(name: str, file: str | None = None) -> str:
+        validate_name(name, "feature name")
+        if file is None:
+            return f"{SPECS_DIR}/{name}"
+        return f"{SPECS_DIR}/{name}/{validate_name(file, 'file')}"
+
+    async def existing(self) -> set[str]:
+        return await _existing(self.root)
+
+    async def create(self, name: str) -> str:
+        rel = self._rel(name)
+        await _create(self.root, rel)
+        return rel
+
+    async def write(self, name: str, documents: Mapping[str, str]) -> list[str]:
+        if not documents:
+            return []
+        items = [(self._rel(name, file), _with_newline(content)) for file, content in documents.items()]
+        await _write(self.root, items)
+        return [rel for rel, _ in items]
+
+    async def read(self, paths: list[str]) -> dict[str, str]:
+        texts = await asyncio.gather(*(read_document(self.root, rel) for rel in paths))
+        return {rel: text for rel, text in zip(paths, texts, strict=True) if text is not None}

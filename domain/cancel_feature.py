@@ -1,0 +1,38 @@
+"""CancelFeature: stop a feature as cancelled (or failed); it accepts no more work afterwards."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from domain.errors import InvalidInputError
+from domain.feature import ClosingStatus, Feature, find_feature, utc_now
+from domain.ports import StateRepository
+from domain.project_state import ProjectState
+
+
+class FeatureClosed(BaseModel):
+    feature_id: str
+    name: str
+    status: str
+
+
+class CancelFeature:
+    def __init__(self, state: StateRepository, *, now: Callable[[], datetime] = utc_now) -> None:
+        self._state = state
+        self._now = now
+
+    async def __call__(self, feature_ref: str, reason: str, status: ClosingStatus = "cancelled") -> FeatureClosed:
+        why = " ".join(reason.split())
+        if not why:
+            raise InvalidInputError("reason is empty; say briefly why the feature stops")
+
+        def close(state: ProjectState) -> Feature:
+            feature = find_feature(state.features, feature_ref)
+            feature.close(status, why, now=self._now())
+            return feature
+
+        feature = await self._state.update(close)
+        return FeatureClosed(feature_id=feature.id, name=feature.name, status=feature.status)

@@ -1,0 +1,240 @@
+"""Features and their status machine: one status per phase, then completed, failed or cancelled.
+
+The gates live here, not in the prompts: a feature only accepts results for its
+current phase, with every required output present; it never moves backwards
+and never jumps ahead (the phases a workflow type skips were removed from its
+plan when it started); a finished feature accepts nothing. Every transition is
+appended to the feature's history.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.errors import InvalidInputError, InvalidTransitionError, NotFoundError
+from domain.workflow import TERMINAL_STATUSES, Phase
+
+Event = Literal["started", "submitted", "cancelled", "failed"]
+ClosingStatus = Literal["cancelled", "failed"]
+
+MIN_PREFIX = 4
+_HEX_PREFIX = re.compile(r"^[0-9a-f]+$")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Transition(BaseModel):
+    """One entry of a feature's history: `source` → `target` status at `at`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    at: datetime
+    event: Event
+    source: str | None
+    target: str
+    note: str = ""
+
+    def line(self) -> str:
+        when = self.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        note = f" ({self.note})" if self.note else ""
+        return f"{when} {self.event}: {self.source or '-'} -> {self.target}{note}"
+
+
+class PhaseRecord(BaseModel):
+    """What was submitted for one phase.
+
+    Outputs the workflow saves to a file live only in that file (`files`: key →
+    project-relative path), which is the source of truth later prompts read; the
+    state keeps the other values (`results`) and stays small.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    results: dict[str, str]
+    files: dict[str, str] = Field(default_factory=dict)
+    submitted_at: datetime
+
+
+class Feature(BaseModel):
+    """A unit of work walked through a workflow's phases.
+
+    `phases` is the plan fixed at start (the workflow's phases minus those the
+    type skips); `status` is the current phase id until the feature finishes.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    name: str
+    user_prompt: str
+    workflow: str
+    workflow_type: str
+    recipe_id: str
+    phases: list[str]
+    skipped: list[str] = Field(default_factory=list)
+    skills: list[str] = Field(default_factory=list)
+    status: str
+    results: dict[str, PhaseRecord] = Field(default_factory=dict)
+    history: list[Transition] = Field(default_factory=list)
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        feature_id: str,
+        name: str,
+        user_prompt: str,
+        workflow: str,
+        workflow_type: str,
+        recipe_id: str,
+        phases: list[str],
+        skipped: list[str],
+        skills: list[str],
+        now: datetime,
+    ) -> Feature:
+        if not phases:
+            raise InvalidInputError(f"workflow type {workflow_type!r} runs no phase; fix .cde/workflow.yml")
+        return cls(
+            id=feature_id,
+            name=name,
+            user_prompt=user_prompt,
+            workflow=workflow,
+            workflow_type=workflow_type,
+            recipe_id=recipe_id,
+            phases=list(phases),
+            skipped=list(skipped),
+            skills=list(skills),
+            status=phases[0],
+            created_at=now,
+            updated_at=now,
+            history=[Transition(at=now, event="started", source=None, target=phases[0])],
+        )
+
+    # -- queries -------------------------------------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def current_phase(self) -> str | None:
+        return None if self.finished else self.status
+
+    @property
+    def done(self) -> int:
+        return sum(1 for p in self.phases if p in self.results)
+
+    def _records(self) -> list[PhaseRecord]:
+        return [self.results[p] for p in self.phases if p in self.results]
+
+    def collected_results(self) -> dict[str, str]:
+        """Result values kept in the state (not those saved to files), by key, in phase order."""
+        return {key: value for record in self._records() for key, value in record.results.items()}
+
+    def documents(self) -> dict[str, str]:
+        """Output key → project-relative path of the file holding its value, in phase order."""
+        return {key: path for record in self._records() for key, path in record.files.items()}
+
+    # -- transitions -----------------------------------------------------------------------------------
+
+    def check_submission(self, phase_id: str, results: Mapping[str, str], phase: Phase) -> None:
+        """Raise InvalidTransitionError unless `results` may be recorded for `phase_id` now."""
+        self.check_phase(phase_id)
+        self.check_outputs(phase, results)
+
+    def check_phase(self, phase_id: str) -> None:
+        """The feature is open and `phase_id` is its current phase (no regression, no skipping)."""
+        if self.finished:
+            raise InvalidTransitionError(
+                f"feature {self.name} is {self.status} and accepts no more work; start a new one with cde_startFeature"
+            )
+        if phase_id != self.status:
+            raise InvalidTransitionError(self._wrong_phase(phase_id, self.status))
+
+    @staticmethod
+    def check_outputs(phase: Phase, results: Mapping[str, str]) -> None:
+        """Every required output of `phase` is present and not blank."""
+        phase_id = phase.id
+        missing = [k for k in phase.required_outputs if not results.get(k, "").strip()]
+        if missing:
+            expected = ", ".join(phase.required_outputs)
+            raise InvalidTransitionError(
+                f"results for phase {phase_id} miss required output(s): {', '.join(missing)}; submit all of: {expected}"
+            )
+
+    def _wrong_phase(self, phase_id: str, current: str) -> str:
+        if phase_id in self.skipped:
+            return f"phase {phase_id} is skipped by workflow type {self.workflow_type}; the current phase is {current}"
+        if phase_id not in self.phases:
+            return (
+                f"phase {phase_id!r} is not part of this feature ({' -> '.join(self.phases)}); "
+                f"the current phase is {current}"
+            )
+        if self.phases.index(phase_id) < self.phases.index(current):
+            return f"phase {phase_id} is already done and features never go back; the current phase is {current}"
+        return f"phases cannot be skipped: the current phase is {current}; submit it before {phase_id}"
+
+    def submit(
+        self,
+        phase_id: str,
+        results: Mapping[str, str],
+        phase: Phase,
+        *,
+        files: Mapping[str, str] | None = None,
+        now: datetime,
+    ) -> str | None:
+        """Record the current phase's results and advance; return the next phase id, None when completed.
+
+        `files` maps the output keys already saved to files to their paths; those
+        values are not copied into the state.
+        """
+        self.check_submission(phase_id, results, phase)
+        saved = dict(files or {})
+        kept = {k: v for k, v in results.items() if k not in saved}
+        self.results[phase_id] = PhaseRecord(results=kept, files=saved, submitted_at=now)
+        position = self.phases.index(phase_id)
+        following = self.phases[position + 1] if position + 1 < len(self.phases) else None
+        target = following or "completed"
+        self.history.append(Transition(at=now, event="submitted", source=phase_id, target=target))
+        self.status = target
+        self.updated_at = now
+        return following
+
+    def close(self, status: ClosingStatus, reason: str, *, now: datetime) -> None:
+        """Stop the feature as cancelled or failed; it accepts nothing afterwards."""
+        if self.finished:
+            raise InvalidTransitionError(f"feature {self.name} is already {self.status}; nothing to {status[:-2]}")
+        self.history.append(Transition(at=now, event=status, source=self.status, target=status, note=reason))
+        self.status = status
+        self.updated_at = now
+
+
+def find_feature(features: Mapping[str, Feature], ref: str) -> Feature:
+    """The feature whose id is `ref`, whose name is `ref`, or whose id starts with `ref` (unique, 4+ chars)."""
+    ref = ref.strip().lower()
+    if not ref:
+        raise InvalidInputError("feature_id is empty; pass an id from cde_listFeatures")
+    exact = features.get(ref)
+    if exact is not None:
+        return exact
+    by_name = [f for f in features.values() if f.name == ref]
+    if len(by_name) == 1:
+        return by_name[0]
+    if _HEX_PREFIX.match(ref) and len(ref) >= MIN_PREFIX:
+        matches = sorted((f for f in features.values() if f.id.startswith(ref)), key=lambda f: f.id)
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            listed = ", ".join(f"{f.id} ({f.name})" for f in matches[:10])
+            raise InvalidInputError(f"feature id prefix {ref!r} is ambiguous: {listed}; give more characters")
+    hint = f"; an id prefix needs at least {MIN_PREFIX} characters" if len(ref) < MIN_PREFIX else ""
+    raise NotFoundError(f"no feature {ref!r} in this project{hint}; cde_listFeatures shows the ids")

@@ -1,0 +1,61 @@
+"""GetFeatureStatus: where a feature stands, and optionally its current prompt again (to resume)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from domain.feature import find_feature
+from domain.phase_prompt import PhasePrompter
+from domain.ports import StateRepository
+from domain.workflow_ports import ProjectConfig
+
+
+# A feature's status, progress, documents and history (one line per transition). `phase` is "" once the
+# feature is finished; `prompt` is "" unless asked for. No docstring: output schemas stay lean.
+class FeatureStatus(BaseModel):
+    feature_id: str
+    name: str
+    status: str
+    workflow_type: str
+    phases: list[str]
+    phase: str = ""
+    done: int
+    total: int
+    artifacts: list[str]
+    history: list[str]
+    required_outputs: list[str] = []
+    prompt: str = ""
+
+
+class GetFeatureStatus:
+    def __init__(self, state: StateRepository, config: ProjectConfig, prompter: PhasePrompter) -> None:
+        self._state = state
+        self._config = config
+        self._prompter = prompter
+
+    async def __call__(self, feature_ref: str, include_prompt: bool = False) -> FeatureStatus:
+        feature = find_feature((await self._state.load()).features, feature_ref)
+        current = feature.current_phase
+        required: list[str] = []
+        prompt = ""
+        if current is not None:
+            workflow = await self._config.workflow()
+            if current in workflow.phase_ids:
+                required = workflow.phase(current).required_outputs
+                if include_prompt:
+                    prepared = await self._prompter.prepare(workflow, current, feature.recipe_id)
+                    prompt = prepared.render(feature, await self._prompter.results(feature)).prompt
+        return FeatureStatus(
+            feature_id=feature.id,
+            name=feature.name,
+            status=feature.status,
+            workflow_type=feature.workflow_type,
+            phases=feature.phases,
+            phase=current or "",
+            done=feature.done,
+            total=len(feature.phases),
+            artifacts=list(feature.documents().values()),
+            history=[t.line() for t in feature.history],
+            required_outputs=required,
+            prompt=prompt,
+        )

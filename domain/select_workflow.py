@@ -1,0 +1,235 @@
+"""Choosing a workflow type and complexity for a request, deterministically.
+
+The classifier is a transparent rule set: weighted cue words and phrases per
+workflow type, plus complexity cues and the request's length. The same prompt
+always gives the same answer, and the `reasoning` line names the cues that
+decided it, so a surprising choice can be understood and overridden
+(`cde_startFeature(workflow_type=...)`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel
+
+from domain.workflow_ports import ProjectConfig
+
+Complexity = Literal["trivial", "simple", "moderate", "complex", "epic"]
+COMPLEXITIES: tuple[Complexity, ...] = ("trivial", "simple", "moderate", "complex", "epic")
+
+# Canonical types, in tie-break order (the more specific intent wins a tie).
+TYPES = ("hotfix", "quick-fix", "documentation", "research", "refactor", "standard")
+FALLBACK_TYPE = "standard"
+
+# fmt: off
+_CUES: dict[str, dict[str, int]] = {
+    "hotfix": {
+        "hotfix": 4, "hot fix": 4, "outage": 4, "incident": 3, "emergency": 4, "sev1": 4, "p0": 4,
+        "in production": 3, "on production": 3, "production is down": 4, "prod is down": 4, "is down": 3, "cve": 4,
+        "security vulnerability": 4, "data loss": 3, "production": 2, "prod": 2, "urgent": 2, "urgently": 2,
+        "asap": 2, "critical": 2, "immediately": 2, "right now": 2, "vulnerability": 2, "exploit": 2,
+        "live site": 3, "rollback": 2, "customers": 1, "leaking": 2,
+    },
+    "quick-fix": {
+        "typo": 4, "typos": 4, "off by one": 4, "one line": 3, "fix": 2, "fixes": 2, "fixing": 2, "bug": 2,
+        "bugs": 2, "crash": 2, "crashes": 2, "crashing": 2, "broken": 2, "does not work": 2, "doesn't work": 2,
+        "not working": 2, "fails": 2, "failing": 2, "error": 2, "errors": 1, "exception": 2, "wrong": 2,
+        "incorrect": 2, "regression": 2, "glitch": 2, "flaky": 2, "misaligned": 2, "null": 1, "undefined": 1,
+        "small": 1, "minor": 1, "quick": 1, "tweak": 2, "patch": 1, "issue": 1, "bump": 2, "spelling": 3,
+        "instead of": 1, "returns": 1, "stack trace": 3, "traceback": 3, "hangs": 2, "freezes": 2, "panics": 2,
+        "overlaps": 2, "unexpected": 1,
+    },
+    "documentation": {
+        "documentation": 4, "document": 3, "documenting": 3, "docs": 4, "readme": 4, "docstring": 4,
+        "docstrings": 4, "changelog": 4, "tutorial": 4, "user guide": 4, "guide": 3, "api reference": 4, "wiki": 3,
+        "adr": 3, "architecture decision record": 4, "release notes": 4, "javadoc": 4, "jsdoc": 4, "comments": 2,
+        "explain": 1, "write up": 2, "how to": 1, "contributing": 3, "manual": 2,
+    },
+    "research": {
+        "research": 4, "investigate": 4, "investigation": 4, "spike": 4, "feasibility": 4, "compare": 3,
+        "comparison": 3, "evaluate": 3, "evaluation": 3, "pros and cons": 4, "trade offs": 3, "tradeoffs": 3,
+        "which is better": 4, "should we": 3, "alternatives": 3, "survey": 3, "explore": 3, "exploration": 3,
+        "understand why": 3, "find out": 3, "assess": 3, "assessment": 3, "recommend": 2, "recommendation": 2,
+        "analyze": 2, "analyse": 2, "analysis": 2, "options": 2, "best way": 2, "what is the best": 3,
+        "why does": 2, "why is": 2, "how does": 2, "study": 2, "look into": 3, "versus": 2, "vs": 2,
+    },
+    "refactor": {
+        "refactor": 4, "refactoring": 4, "restructure": 4, "clean up": 3, "cleanup": 3, "tech debt": 4,
+        "technical debt": 4, "modularize": 4, "decouple": 4, "extract": 2, "reorganize": 3, "reorganise": 3,
+        "dead code": 4, "deduplicate": 3, "duplication": 3, "code smell": 3, "split": 2, "simplify": 3,
+        "rewrite": 2, "migrate": 2, "rename": 2, "consolidate": 3, "modernize": 3, "without changing": 4,
+        "readability": 3, "maintainability": 3, "move": 1, "replace": 1, "upgrade": 1,
+        "deprecated": 3,
+    },
+    "standard": {
+        "add": 2, "implement": 2, "build": 2, "create": 2, "new": 1, "feature": 2, "support": 2, "integrate": 2,
+        "integration": 2, "endpoint": 2, "page": 1, "allow users": 2, "let users": 2, "enable": 1, "introduce": 2,
+        "develop": 2, "ability to": 2, "dashboard": 1, "api": 1, "screen": 1, "form": 1, "command": 1, "export": 1,
+        "import": 1, "upload": 1, "notifications": 1, "endpoints": 2,
+    },
+}
+
+_TRIVIAL = {
+    "typo": 2, "typos": 2, "spelling": 2, "one line": 2, "wording": 2, "bump": 2, "label": 1, "rename": 1,
+}
+_SIMPLER = {
+    "small": 1, "minor": 1, "quick": 1, "tiny": 1, "simple": 1, "single": 1,
+}
+_COMPLEX = {
+    "architecture": 1, "distributed": 1, "scalable": 1, "real time": 1, "realtime": 1, "concurrency": 1,
+    "migration": 1, "migrate": 1, "security": 1, "authentication": 1, "authorization": 1, "oauth": 1, "oauth2": 1,
+    "payment": 1, "payments": 1, "billing": 1, "multi tenant": 1, "sharding": 1, "pipeline": 1, "end to end": 1,
+    "across": 1, "entire": 1, "whole": 1, "encryption": 1, "offline": 1, "sync": 1, "database": 1, "permissions": 1,
+}
+_EPIC = {
+    "platform": 2, "from scratch": 2, "entire system": 2, "whole system": 2, "whole application": 2,
+    "microservices": 2, "marketplace": 2, "ecosystem": 2, "full stack": 2, "saas": 2, "rewrite": 1,
+}
+_BASE_LEVEL = {
+    "hotfix": 1, "quick-fix": 1, "documentation": 1, "research": 2, "refactor": 2, "standard": 2,
+}
+
+_TOPICS: dict[str, str] = {
+    "python": "python", "django": "django", "flask": "flask", "fastapi": "fastapi", "pytest": "testing",
+    "react": "react", "vue": "vue", "angular": "angular", "svelte": "svelte", "nextjs": "nextjs",
+    "typescript": "typescript", "javascript": "javascript", "node": "nodejs", "nodejs": "nodejs", "rust": "rust",
+    "golang": "go", "java": "java", "kotlin": "kotlin", "swift": "swift", "ios": "ios", "android": "android",
+    "docker": "docker", "kubernetes": "kubernetes", "k8s": "kubernetes", "terraform": "terraform", "aws": "aws",
+    "gcp": "gcp", "azure": "azure", "postgres": "postgresql", "postgresql": "postgresql", "mysql": "mysql",
+    "sqlite": "sqlite", "redis": "redis", "mongodb": "mongodb", "sql": "sql", "database": "database",
+    "migration": "database-migrations", "graphql": "graphql", "rest": "api-design", "api": "api-design",
+    "endpoint": "api-design", "endpoints": "api-design", "oauth": "authentication", "oauth2": "authentication",
+    "jwt": "authentication", "login": "authentication", "auth": "authentication",
+    "authentication": "authentication", "sso": "authentication", "security": "security",
+    "vulnerability": "security", "cve": "security", "xss": "security", "test": "testing", "tests": "testing",
+    "testing": "testing", "coverage": "testing", "performance": "performance", "slow": "performance",
+    "latency": "performance", "memory": "performance", "cache": "caching", "caching": "caching", "ci": "ci-cd",
+    "pipeline": "ci-cd", "deploy": "deployment", "deployment": "deployment", "logging": "observability",
+    "monitoring": "observability", "metrics": "observability", "websocket": "realtime", "websockets": "realtime",
+    "css": "css", "accessibility": "accessibility", "a11y": "accessibility", "i18n": "i18n", "translation": "i18n",
+    "payment": "payments", "payments": "payments", "stripe": "payments", "billing": "payments", "email": "email",
+    "cli": "cli", "mcp": "mcp", "llm": "llm", "async": "async", "asyncio": "async", "translate": "i18n",
+}
+_TYPE_TOPIC = {
+    "hotfix": "incident-response", "quick-fix": "debugging", "documentation": "technical-writing",
+    "research": "research", "refactor": "refactoring", "standard": "feature-development",
+}
+# fmt: on
+MAX_TOPICS = 5
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+@dataclass(frozen=True)
+class Classification:
+    workflow_type: str
+    complexity: Complexity
+    confidence: float
+    cues: tuple[str, ...]
+    skill_topics: tuple[str, ...]
+    words: int
+
+
+def _normalise(text: str) -> tuple[list[str], str]:
+    words = _WORD.findall(text.lower().replace("\u2019", "'"))
+    return words, f" {' '.join(words)} "
+
+
+def _matches(table: dict[str, int], tokens: set[str], padded: str) -> list[tuple[str, int]]:
+    found = []
+    for cue, weight in table.items():
+        hit = f" {cue} " in padded if " " in cue or "'" in cue else cue in tokens
+        if hit:
+            found.append((cue, weight))
+    return found
+
+
+def classify(user_prompt: str) -> Classification:
+    """Workflow type, complexity, confidence, deciding cues and skill topics for a request."""
+    words, padded = _normalise(user_prompt)
+    tokens = set(words)
+    hits = {t: _matches(_CUES[t], tokens, padded) for t in TYPES}
+    scores = {t: sum(w for _, w in hits[t]) for t in TYPES}
+    if scores["hotfix"]:
+        # Urgency alone is not a hotfix; urgency about something broken is.
+        scores["hotfix"] += scores["quick-fix"] if scores["quick-fix"] else -2
+    ranked = sorted(TYPES, key=lambda t: (-scores[t], TYPES.index(t)))
+    best, runner_up = ranked[0], ranked[1]
+    if scores[best] <= 0:
+        best, confidence = FALLBACK_TYPE, 0.3
+    else:
+        margin = (scores[best] - max(scores[runner_up], 0)) / scores[best]
+        confidence = round(min(0.95, 0.5 + 0.45 * margin), 2)
+    return Classification(
+        workflow_type=best,
+        complexity=_complexity(best, words, tokens, padded),
+        confidence=confidence,
+        cues=tuple(cue for cue, _ in sorted(hits[best], key=lambda h: -h[1])[:4]),
+        skill_topics=_topics(best, words),
+        words=len(words),
+    )
+
+
+def _complexity(kind: str, words: list[str], tokens: set[str], padded: str) -> Complexity:
+    level = _BASE_LEVEL.get(kind, 2)
+    level -= min(2, sum(w for _, w in _matches(_TRIVIAL, tokens, padded)))
+    level -= min(1, sum(w for _, w in _matches(_SIMPLER, tokens, padded)))
+    level += min(2, sum(w for _, w in _matches(_COMPLEX, tokens, padded)))
+    level += min(2, sum(w for _, w in _matches(_EPIC, tokens, padded)))
+    count = len(words)
+    level += -1 if count < 6 else 2 if count > 60 else 1 if count > 30 else 0
+    if padded.count(" and ") + words.count("also") >= 3:
+        level += 1
+    return COMPLEXITIES[max(0, min(len(COMPLEXITIES) - 1, level))]
+
+
+def _topics(kind: str, words: list[str]) -> tuple[str, ...]:
+    topics: list[str] = []
+    for word in words:
+        topic = _TOPICS.get(word)
+        if topic is not None and topic not in topics:
+            topics.append(topic)
+    topics.append(_TYPE_TOPIC[kind])
+    return tuple(topics[:MAX_TOPICS])
+
+
+# What cde_selectWorkflow returns (no docstring: output schemas stay lean).
+class WorkflowSelection(BaseModel):
+    workflow_type: str
+    complexity: Complexity
+    recipe_id: str
+    phases: list[str]
+    skipped: list[str]
+    skill_topics: list[str]
+    confidence: float
+    reasoning: str
+
+
+class SelectWorkflow:
+    """Classifies a request and resolves the result against the project's workflow."""
+
+    def __init__(self, config: ProjectConfig) -> None:
+        self._config = config
+
+    async def __call__(self, user_prompt: str) -> WorkflowSelection:
+        workflow = await self._config.workflow()
+        found = classify(user_prompt)
+        kind = found.workflow_type
+        why = f"cues {', '.join(repr(c) for c in found.cues)}" if found.cues else "no strong cue, default"
+        if kind not in workflow.types:
+            why += f"; {kind} is not in workflow {workflow.name!r}, using its default {workflow.default_type}"
+            kind = workflow.default_type
+        phases, skipped = workflow.plan(kind)
+        return WorkflowSelection(
+            workflow_type=kind,
+            complexity=found.complexity,
+            recipe_id=workflow.types[kind].recipe,
+            phases=phases,
+            skipped=skipped,
+            skill_topics=list(found.skill_topics),
+            confidence=found.confidence,
+            reasoning=f"{kind}: {why}; {found.complexity} ({found.words} words)",
+        )

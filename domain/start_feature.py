@@ -1,0 +1,120 @@
+"""StartFeature: create a feature for a request and return the prompt of its first phase."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from domain.errors import InvalidInputError
+from domain.feature import Feature, utc_now
+from domain.names import slugify, validate_name
+from domain.phase_prompt import PhasePrompter
+from domain.ports import StateRepository
+from domain.project_state import ProjectState
+from domain.select_workflow import classify
+from domain.workflow_ports import ProjectConfig, SpecStore
+
+MAX_NAME_BASE = 40
+
+
+def new_feature_id() -> str:
+    """12 hex digits: short enough to read, 2^48 values so collisions in one project are negligible."""
+    return secrets.token_hex(6)
+
+
+# The new feature and its first phase (no docstring: output schemas stay lean).
+class FeatureStarted(BaseModel):
+    feature_id: str
+    name: str
+    workflow_type: str
+    phases: list[str]
+    skipped: list[str]
+    spec_dir: str
+    phase: str
+    required_outputs: list[str]
+    prompt: str
+
+
+def unique_name(base: str, taken: set[str]) -> str:
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+class StartFeature:
+    """Validates the choice of workflow type and recipe, records the feature, renders its first prompt."""
+
+    def __init__(
+        self,
+        state: StateRepository,
+        config: ProjectConfig,
+        specs: SpecStore,
+        prompter: PhasePrompter,
+        *,
+        new_id: Callable[[], str] = new_feature_id,
+        now: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._state = state
+        self._config = config
+        self._specs = specs
+        self._prompter = prompter
+        self._new_id = new_id
+        self._now = now
+
+    async def __call__(
+        self, user_prompt: str, workflow_type: str | None = None, recipe_id: str | None = None
+    ) -> FeatureStarted:
+        request = user_prompt.strip()
+        if not request:
+            raise InvalidInputError("user_prompt is empty; describe the feature or fix to work on")
+        workflow = await self._config.workflow()
+        found = classify(request)
+        kind = workflow_type or (found.workflow_type if found.workflow_type in workflow.types else None)
+        kind = kind or workflow.default_type
+        phases, skipped = workflow.plan(kind)
+        role = validate_name(recipe_id, "recipe_id") if recipe_id else workflow.types[kind].recipe
+        # Everything that can fail is checked before the feature is recorded.
+        prepared = await self._prompter.prepare(workflow, phases[0], role)
+        taken = await self._specs.existing()
+        base = slugify(request, max_length=MAX_NAME_BASE, fallback="feature")
+
+        def record(state: ProjectState) -> Feature:
+            name = unique_name(base, taken | {f.name for f in state.features.values()})
+            feature_id = self._new_id()
+            while feature_id in state.features:
+                feature_id = self._new_id()
+            feature = Feature.start(
+                feature_id=feature_id,
+                name=name,
+                user_prompt=request,
+                workflow=f"{workflow.name}@{workflow.version}",
+                workflow_type=kind,
+                recipe_id=role,
+                phases=phases,
+                skipped=skipped,
+                skills=list(found.skill_topics),
+                now=self._now(),
+            )
+            state.features[feature_id] = feature
+            return feature
+
+        feature = await self._state.update(record)
+        spec_dir = await self._specs.create(feature.name)
+        step = prepared.render(feature, {})
+        return FeatureStarted(
+            feature_id=feature.id,
+            name=feature.name,
+            workflow_type=kind,
+            phases=phases,
+            skipped=skipped,
+            spec_dir=spec_dir,
+            phase=step.phase,
+            required_outputs=step.required_outputs,
+            prompt=step.prompt,
+        )

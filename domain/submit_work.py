@@ -1,0 +1,123 @@
+"""SubmitWork: record the current phase's results, save its files, return the next phase's prompt."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from domain.errors import InvalidInputError, InvalidTransitionError, NotFoundError
+from domain.feature import Feature, find_feature, utc_now
+from domain.phase_prompt import PhasePrompter, PreparedPhase
+from domain.ports import StateRepository
+from domain.project_state import ProjectState
+from domain.workflow import OUTPUT_KEY_PATTERN, Phase
+from domain.workflow_ports import ProjectConfig, SpecStore
+
+_KEY = re.compile(OUTPUT_KEY_PATTERN)
+
+
+# Output schemas are sent in every tools/list: no docstring (it would become the schema's description),
+# no nullable fields. `phase` is "" once the feature is completed; `artifacts` are the files just written.
+class WorkSubmitted(BaseModel):
+    feature_id: str
+    status: str
+    done: int
+    total: int
+    artifacts: list[str]
+    phase: str = ""
+    required_outputs: list[str] = []
+    prompt: str
+
+
+def check_result_keys(results: Mapping[str, str]) -> None:
+    bad = [k for k in results if not _KEY.match(k)]
+    if bad:
+        raise InvalidInputError(f"results key(s) {', '.join(map(repr, bad[:5]))} must be snake_case like 'test_report'")
+
+
+class SubmitWork:
+    """Applies the feature's gates, records the results under the state lock, writes the phase's files."""
+
+    def __init__(
+        self,
+        state: StateRepository,
+        config: ProjectConfig,
+        specs: SpecStore,
+        prompter: PhasePrompter,
+        *,
+        now: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._state = state
+        self._config = config
+        self._specs = specs
+        self._prompter = prompter
+        self._now = now
+
+    async def __call__(self, feature_ref: str, phase_id: str, results: Mapping[str, str]) -> WorkSubmitted:
+        check_result_keys(results)
+        workflow = await self._config.workflow()
+        snapshot = find_feature((await self._state.load()).features, feature_ref)
+        # Every gate is checked before anything is written; they run again under the lock below.
+        phase = self._current_phase(snapshot, phase_id, results, workflow.phase)
+        foreign = {k: owner for k, owner in workflow.output_owner().items() if k in results and owner != phase_id}
+        if foreign:
+            key, owner = next(iter(foreign.items()))
+            raise InvalidTransitionError(
+                f"results key {key!r} is the output of phase {owner}, not {phase_id}; submit it with that phase"
+            )
+        position = snapshot.phases.index(phase_id)
+        following = snapshot.phases[position + 1] if position + 1 < len(snapshot.phases) else None
+        prepared: PreparedPhase | None = None
+        if following is not None:
+            prepared = await self._prompter.prepare(workflow, following, snapshot.recipe_id)
+        saved = {o.key: o.file for o in phase.outputs if o.file and results.get(o.key, "").strip()}
+        # The files are the record of these outputs, so they are written (durably) before the state
+        # commits the transition: a crash in between leaves the phase open, and submitting again
+        # rewrites them. Two assistants submitting the same phase at the same instant: one is refused,
+        # and the files hold whichever content was written last.
+        written = await self._specs.write(snapshot.name, {file: results[key] for key, file in saved.items()})
+        paths = dict(zip(saved, written, strict=True))
+
+        def record(state: ProjectState) -> Feature:
+            feature = find_feature(state.features, snapshot.id)
+            feature.submit(phase_id, results, phase, files=paths, now=self._now())
+            return feature
+
+        feature = await self._state.update(record)
+        outcome = WorkSubmitted(
+            feature_id=feature.id,
+            status=feature.status,
+            done=feature.done,
+            total=len(feature.phases),
+            artifacts=written,
+            prompt="",
+        )
+        if prepared is None:
+            documents = ", ".join(feature.documents().values()) or "none"
+            outcome.prompt = (
+                f"Feature {feature.name} is completed: every phase is done. Documents: {documents}. "
+                "Summarise the outcome for the user."
+            )
+            return outcome
+        known = {path: results[key] for key, path in paths.items()}
+        step = prepared.render(feature, await self._prompter.results(feature, known))
+        outcome.phase, outcome.required_outputs, outcome.prompt = step.phase, step.required_outputs, step.prompt
+        return outcome
+
+    @staticmethod
+    def _current_phase(
+        feature: Feature, phase_id: str, results: Mapping[str, str], lookup: Callable[[str], Phase]
+    ) -> Phase:
+        feature.check_phase(phase_id)
+        try:
+            phase = lookup(phase_id)
+        except NotFoundError:
+            raise InvalidTransitionError(
+                f"phase {phase_id} of feature {feature.name} is no longer in the project's workflow; "
+                "restore it in .cde/workflow.yml or cancel the feature with cde_cancelFeature"
+            ) from None
+        feature.check_outputs(phase, results)
+        return phase

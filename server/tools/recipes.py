@@ -1,0 +1,144 @@
+"""Recipe tools (list, render, check) and the recipes served as MCP prompts.
+
+Prompts have no project argument, so `prompts/list` offers the recipes of the
+server's own project (CDE_PROJECT_ROOT): the bundled ones plus that project's
+overrides and additions as found at startup, and `prompts/get` renders the
+current version of the file. A recipe's placeholders are the prompt's
+arguments (`user_prompt` required, the rest optional; `project_name` and
+`project_facts` are filled in by the server).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Annotated, Any
+
+from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
+from pydantic import Field
+
+from domain.check_recipes import RecipeCheck
+from domain.errors import DomainError
+from domain.list_recipes import RecipeList
+from domain.recipe import Recipe
+from domain.use_recipe import AUTOMATIC, RenderedRecipe
+from server.tooling import add_tool
+from server.tools.workflow import ProjectPath, UserPrompt
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from server.app import CdeServer
+    from server.bootstrap import Container
+
+logger = logging.getLogger(__name__)
+
+RecipeId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+def register(server: CdeServer, container: Container) -> None:
+    async def cde_listRecipes(project_path: ProjectPath = ".") -> RecipeList:  # noqa: N802
+        root = await container.project_root(project_path)
+        return await container.list_recipes(root)()
+
+    async def cde_useRecipe(  # noqa: N802
+        recipe_id: RecipeId,
+        user_prompt: UserPrompt,
+        context: Annotated[
+            dict[str, Annotated[str, Field(max_length=100_000)]],
+            Field(max_length=50),
+        ]
+        | None = None,
+        project_path: ProjectPath = ".",
+    ) -> RenderedRecipe:
+        root = await container.project_root(project_path)
+        return await container.use_recipe(root)(recipe_id, user_prompt, context or {})
+
+    async def cde_checkRecipes(project_path: ProjectPath = ".") -> RecipeCheck:  # noqa: N802
+        root = await container.project_root(project_path)
+        return await container.check_recipes(root)()
+
+    add_tool(
+        server,
+        cde_listRecipes,
+        name="cde_listRecipes",
+        description="The project's recipes (prompt templates): source, description, placeholders.",
+        read_only=True,
+        idempotent=True,
+    )
+    add_tool(
+        server,
+        cde_useRecipe,
+        name="cde_useRecipe",
+        description="Render a recipe; context fills placeholders beyond user_prompt.",
+        read_only=True,
+        idempotent=True,
+    )
+    add_tool(
+        server,
+        cde_checkRecipes,
+        name="cde_checkRecipes",
+        description="Validate the project's recipes and workflow; lists overrides and every problem.",
+        read_only=True,
+        idempotent=True,
+    )
+    prompts = RecipePrompts(server, container)
+    container.startup_hooks.append(prompts.refresh)
+
+
+class RecipePrompts:
+    """Registers one MCP prompt per recipe of the server's project; `refresh` is idempotent."""
+
+    def __init__(self, server: CdeServer, container: Container) -> None:
+        self._server = server
+        self._container = container
+        self._registered: set[str] = set()
+
+    async def refresh(self) -> None:
+        root = self._container.settings.project_root
+        config = self._container.project_config(root)
+        try:
+            catalog = await config.catalog()
+        except DomainError as exc:
+            logger.warning("recipes are not served as prompts: %s", exc.message)
+            return
+        for problem in catalog.problems:
+            logger.warning("recipe problem: %s", problem)
+        for recipe_id in sorted(catalog.refs):
+            try:
+                recipe = await config.recipe(recipe_id)
+            except DomainError as exc:
+                logger.warning("recipe %s is not served as a prompt: %s", recipe_id, exc.message)
+                continue
+            if recipe_id in self._registered:
+                self._server.remove_prompt(recipe_id)
+            self._server.add_prompt(self._prompt(recipe, root))
+            self._registered.add(recipe_id)
+
+    def _prompt(self, recipe: Recipe, root: Path) -> Prompt:
+        recipe_id = recipe.id
+        container = self._container
+
+        async def render(**arguments: Any) -> str:
+            values = {k: str(v) for k, v in arguments.items() if v is not None}
+            user_prompt = values.pop("user_prompt", "")
+            try:
+                rendered = await container.use_recipe(root)(recipe_id, user_prompt, values, lenient=True)
+            except DomainError as exc:
+                raise MCPError(INVALID_PARAMS, f"{exc.code}: {exc.message}") from None
+            return rendered.prompt
+
+        arguments = [
+            PromptArgument(name=name, description=None, required=name == "user_prompt")
+            for name in recipe.placeholders
+            if name not in AUTOMATIC
+        ]
+        return Prompt(
+            name=recipe_id,
+            title=recipe_id.replace("-", " ").capitalize(),
+            description=recipe.description or f"Recipe {recipe_id}",
+            arguments=arguments,
+            fn=render,
+            context_kwarg=None,
+        )

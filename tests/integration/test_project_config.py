@@ -1,0 +1,152 @@
+"""The workflow override, recipe overrides and their caches, on real files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from adapters.fs_project_config import BUNDLED_DIR, FsConfigStore, FsProjectConfig
+from domain.errors import CorruptDataError, NotFoundError
+
+TASK = '<poml><let name="description">{desc}</let><task>{task}</task></poml>'
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def bump_mtime(path: Path) -> None:
+    """Same-size rewrites within one timestamp tick are still seen (inode/ctime), but make it explicit."""
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+
+
+@pytest.fixture
+def config(project: Path) -> FsProjectConfig:
+    return FsProjectConfig(FsConfigStore(), project)
+
+
+def bundled_workflow() -> dict[str, object]:
+    data = yaml.safe_load((BUNDLED_DIR / "workflow.yml").read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+async def test_bundled_default_when_no_override(config: FsProjectConfig) -> None:
+    workflow = await config.workflow()
+    assert workflow.phase_ids == ["define", "decompose", "design", "implement", "test", "review"]
+    assert set(workflow.types) == {"standard", "quick-fix", "hotfix", "research", "documentation", "refactor"}
+    assert await config.workflow_source() == "bundled"
+    catalog = await config.catalog()
+    for _, rid in workflow.recipe_references():
+        assert rid in catalog.refs
+
+
+async def test_valid_override_replaces_the_default(project: Path, config: FsProjectConfig) -> None:
+    data = bundled_workflow()
+    data["name"] = "ours"
+    data["phases"] = [*data["phases"], {"id": "security-audit", "description": "audit", "recipe": "review"}]  # type: ignore[misc]
+    write(project / ".cde/workflow.yml", yaml.safe_dump(data))
+    workflow = await config.workflow()
+    assert workflow.name == "ours" and workflow.phase_ids[-1] == "security-audit"
+    assert await config.workflow_source() == ".cde/workflow.yml"
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("name: x\nversion: 1\ndefault_type: a\nphases:\n  - id: one\n    description: d\n    recipe: define\n"
+         "    handler: robot\ntypes:\n  a:\n    recipe: define\n", "line 8, phases[0].handler"),
+        ("name: x\nversion: 1\ndefault_type: a\nphases:\n  - id: one\n    description: d\n    recipe: nonexistent\n"
+         "types:\n  a:\n    recipe: define\n", "line 7, phases[0].recipe: recipe 'nonexistent' does not exist"),
+        ("name: x\nversion: 1\ndefault_type: a\nphases:\n  - id: one\n    description: d\n    recipe: define\n"
+         "types:\n  a:\n    recipe: define\n    skip: [two]\n", "line 11, types.a.skip[0]: skips unknown phase 'two'"),
+        ("name: x\nversion: 1\ndefault_type: a\nphases:\n  - id: one\n    recipe: define\ntypes:\n  a:\n"
+         "    recipe: define\n", "line 5, phases[0].description: Field required"),
+        ("name: x\nphases: [\n", "invalid YAML at line 3"),
+        ("- just\n- a list\n", "expected a mapping"),
+    ],
+)  # fmt: skip
+async def test_broken_override_is_reported_with_line_and_never_replaced(
+    project: Path, config: FsProjectConfig, text: str, fragment: str
+) -> None:
+    path = write(project / ".cde/workflow.yml", text)
+    with pytest.raises(CorruptDataError) as caught:
+        await config.workflow()
+    assert fragment in caught.value.message
+    assert str(path) in caught.value.message
+    with pytest.raises(CorruptDataError):  # again: errors are not cached, the default is not substituted
+        await config.workflow()
+    assert path.read_text() == text  # left untouched
+
+
+async def test_fixing_the_override_is_seen_on_the_next_call(project: Path, config: FsProjectConfig) -> None:
+    path = write(project / ".cde/workflow.yml", "name: [broken\n")
+    with pytest.raises(CorruptDataError):
+        await config.workflow()
+    data = bundled_workflow()
+    data["name"] = "fixed"
+    write(path, yaml.safe_dump(data))
+    assert (await config.workflow()).name == "fixed"
+    data["name"] = "edited"
+    write(path, yaml.safe_dump(data))
+    bump_mtime(path)
+    assert (await config.workflow()).name == "edited"
+
+
+async def test_project_recipe_overrides_and_adds(project: Path, config: FsProjectConfig) -> None:
+    write(project / ".cde/recipes/phases/define.poml", TASK.format(desc="ours", task="Our define {{ user_prompt }}"))
+    write(project / ".cde/recipes/team/standup.poml", TASK.format(desc="standup", task="Standup"))
+    catalog = await config.catalog()
+    assert catalog.refs["define"].source == "project" and catalog.refs["define"].overrides
+    assert catalog.refs["standup"].source == "project" and not catalog.refs["standup"].overrides
+    assert catalog.refs["implement"].source == "bundled"
+    assert (await config.recipe("define")).task == "Our define {{ user_prompt }}"
+
+
+async def test_recipe_edit_is_seen_by_the_next_call_and_hits_are_cached(project: Path) -> None:
+    store = FsConfigStore()
+    config = FsProjectConfig(store, project)
+    path = write(project / ".cde/recipes/team/standup.poml", TASK.format(desc="v1", task="first"))
+    first = await config.recipe("standup")
+    hits = store.recipe.cache.hits
+    assert await config.recipe("standup") is first
+    assert store.recipe.cache.hits == hits + 1
+    write(path, TASK.format(desc="v2", task="second"))
+    bump_mtime(path)
+    assert (await config.recipe("standup")).task == "second"
+
+
+async def test_a_recipe_added_to_an_existing_folder_is_found_at_once(project: Path, config: FsProjectConfig) -> None:
+    write(project / ".cde/recipes/team/one.poml", TASK.format(desc="1", task="one"))
+    await config.catalog()  # cached now
+    write(project / ".cde/recipes/team/two.poml", TASK.format(desc="2", task="two"))
+    assert (await config.recipe("two")).task == "two"
+    with pytest.raises(NotFoundError, match=r"recipe 'three' does not exist; available: .*ai-engineer"):
+        await config.recipe("three")
+
+
+async def test_malformed_recipe_is_reported_with_file_and_line(project: Path, config: FsProjectConfig) -> None:
+    path = write(project / ".cde/recipes/team/bad.poml", "<poml>\n<task>unclosed\n</poml>\n")
+    with pytest.raises(CorruptDataError, match=rf"{path}.*line 3: invalid XML"):
+        await config.recipe("bad")
+
+
+async def test_catalog_problems_are_listed_not_swallowed(project: Path, config: FsProjectConfig) -> None:
+    write(project / ".cde/recipes/loose.poml", TASK.format(desc="x", task="x"))
+    write(project / ".cde/recipes/Bad Category/x.poml", TASK.format(desc="x", task="x"))
+    write(project / ".cde/recipes/a/Upper.poml", TASK.format(desc="x", task="x"))
+    write(project / ".cde/recipes/a/dup.poml", TASK.format(desc="x", task="x"))
+    write(project / ".cde/recipes/b/dup.poml", TASK.format(desc="x", task="x"))
+    (project / ".cde/recipes/a/link.poml").symlink_to(project / ".cde/recipes/a/dup.poml")
+    problems = "\n".join((await config.catalog()).problems)
+    assert "loose.poml: not loaded; put recipes in a category folder" in problems
+    assert "Bad Category: not loaded; the folder name must be a lowercase slug" in problems
+    assert "Upper.poml: not loaded; the recipe id" in problems
+    assert "b/dup.poml: not loaded; recipe id 'dup' is already defined by" in problems
+    assert "link.poml: not loaded; recipes must be regular files" in problems

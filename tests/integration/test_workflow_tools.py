@@ -1,0 +1,250 @@
+"""The workflow and recipe tools through the in-process MCP client, on a real project directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mcp.client import Client
+
+from infrastructure.settings import Settings
+from server.bootstrap import App, bootstrap
+from tests.conftest import call_error, call_ok
+
+SPEC = {"spec": "# Spec\n\nAC1: works."}
+
+
+async def test_select_workflow_returns_an_existing_recipe_and_the_plan(app: App) -> None:
+    async with Client(app.server) as client:
+        selection = await call_ok(client, "cde_selectWorkflow", {"user_prompt": "Fix the typo in the footer"})
+        recipes = await call_ok(client, "cde_listRecipes")
+    assert selection["workflow_type"] == "quick-fix"
+    assert selection["complexity"] == "trivial"
+    assert selection["phases"] == ["define", "implement", "test"]
+    assert selection["skipped"] == ["decompose", "design", "review"]
+    assert selection["recipe_id"] in {r["id"] for r in recipes["recipes"]}
+    assert selection["reasoning"].startswith("quick-fix: cues 'typo'")
+
+
+async def test_start_creates_the_spec_folder_and_returns_the_first_prompt(app: App, project: Path) -> None:
+    async with Client(app.server) as client:
+        started = await call_ok(client, "cde_startFeature", {"user_prompt": "Add a --json flag to the report command"})
+    assert started["workflow_type"] == "standard"
+    assert started["phase"] == "define" and started["required_outputs"] == ["spec"]
+    assert (project / started["spec_dir"]).is_dir()
+    assert started["spec_dir"] == f"specs/{started['name']}"
+    assert "Add a --json flag to the report command" in started["prompt"]
+    assert (project / ".cde/state.json").is_file()
+
+
+async def test_gate_refusals_are_one_line_tool_errors(app: App, project: Path) -> None:
+    async with Client(app.server) as client:
+        started = await call_ok(
+            client, "cde_startFeature", {"user_prompt": "Fix crash on save", "workflow_type": "quick-fix"}
+        )
+        fid = started["feature_id"]
+        wrong = await call_error(client, "cde_submitWork", {"feature_id": fid, "phase_id": "test", "results": {}})
+        skipped = await call_error(client, "cde_submitWork", {"feature_id": fid, "phase_id": "design", "results": {}})
+        missing = await call_error(client, "cde_submitWork", {"feature_id": fid, "phase_id": "define", "results": {}})
+        await call_ok(client, "cde_submitWork", {"feature_id": fid, "phase_id": "define", "results": SPEC})
+        regress = await call_error(client, "cde_submitWork", {"feature_id": fid, "phase_id": "define", "results": SPEC})
+        too_big = await call_error(
+            client,
+            "cde_submitWork",
+            {"feature_id": fid, "phase_id": "implement", "results": {"summary": "x" * 200_001}},
+        )
+    assert wrong == "invalid_transition: phases cannot be skipped: the current phase is define; submit it before test"
+    assert skipped.startswith("invalid_transition: phase design is skipped by workflow type quick-fix")
+    assert missing.startswith("invalid_transition: results for phase define miss required output(s): spec")
+    assert "features never go back; the current phase is implement" in regress
+    assert too_big.startswith("invalid arguments for cde_submitWork: results.summary")
+    assert not (project / f"specs/{started['name']}/implementation.md").exists()
+
+
+async def test_prefix_status_list_and_cancel(app: App) -> None:
+    async with Client(app.server) as client:
+        a = await call_ok(client, "cde_startFeature", {"user_prompt": "Export invoices"})
+        b = await call_ok(client, "cde_startFeature", {"user_prompt": "Import invoices"})
+        await call_ok(
+            client, "cde_submitWork", {"feature_id": a["feature_id"][:6], "phase_id": "define", "results": SPEC}
+        )
+        status = await call_ok(client, "cde_getFeatureStatus", {"feature_id": a["name"], "include_prompt": True})
+        closed = await call_ok(client, "cde_cancelFeature", {"feature_id": b["feature_id"], "reason": "not needed"})
+        active = await call_ok(client, "cde_listFeatures", {"status": "active"})
+        everything = await call_ok(client, "cde_listFeatures")
+        after = await call_error(
+            client, "cde_submitWork", {"feature_id": b["feature_id"], "phase_id": "define", "results": SPEC}
+        )
+        unknown = await call_error(client, "cde_getFeatureStatus", {"feature_id": "zzzzzz"})
+    assert (status["status"], status["phase"], status["done"], status["total"]) == ("decompose", "decompose", 1, 6)
+    assert status["artifacts"] == [f"specs/{a['name']}/spec.md"]
+    assert "# Spec\n\nAC1: works." in status["prompt"] and len(status["history"]) == 2
+    assert closed["status"] == "cancelled"
+    assert [f["id"] for f in active["features"]] == [a["feature_id"]]
+    assert everything["total"] == 2
+    assert after.startswith("invalid_transition: feature import-invoices is cancelled and accepts no more work")
+    assert unknown.startswith("not_found: no feature 'zzzzzz'")
+
+
+async def test_corrupt_state_is_reported_and_preserved(app: App, project: Path) -> None:
+    state = project / ".cde/state.json"
+    state.parent.mkdir()
+    state.write_bytes(b'{"schema_version": 1, "features": {oops')
+    async with Client(app.server) as client:
+        listing = await call_error(client, "cde_listFeatures")
+        start = await call_error(client, "cde_startFeature", {"user_prompt": "Add a thing"})
+    assert listing.startswith(f"corrupt_data: {state} is unreadable (invalid JSON at line 1")
+    assert start.startswith(f"corrupt_data: {state} is unreadable")
+    assert state.read_bytes() == b'{"schema_version": 1, "features": {oops'
+    assert not (project / "specs").exists()
+
+
+async def test_invalid_workflow_override_blocks_features_with_a_located_error(app: App, project: Path) -> None:
+    (project / ".cde").mkdir()
+    (project / ".cde/workflow.yml").write_text("name: x\nversion: 1\ndefault_type: a\nphases: []\ntypes: {}\n")
+    async with Client(app.server) as client:
+        message = await call_error(client, "cde_startFeature", {"user_prompt": "Add a thing"})
+        check = await call_ok(client, "cde_checkRecipes")
+    assert message.startswith("corrupt_data: ") and "workflow.yml is unreadable (line 4, phases:" in message
+    assert check["workflow"] == ".cde/workflow.yml"
+    assert any("line 4, phases" in p for p in check["problems"])
+
+
+async def test_recipe_tools(app: App, project: Path) -> None:
+    custom = project / ".cde/recipes/team/standup.poml"
+    custom.parent.mkdir(parents=True)
+    custom.write_text('<poml><let name="description">Standup</let><task>Standup for {{ user_prompt }} '
+                      "on {{ day }} in {{ project_name }}</task></poml>")  # fmt: skip
+    broken = project / ".cde/recipes/team/broken.poml"
+    broken.write_text("<poml>\n<task>{{ oops oops }}</task></poml>")
+    override = project / ".cde/recipes/phases/review.poml"
+    override.parent.mkdir(parents=True)
+    override.write_text("<poml><task>Review {{ user_prompt }} {{ reviewer }}</task></poml>")
+    async with Client(app.server) as client:
+        listed = await call_ok(client, "cde_listRecipes")
+        used = await call_ok(
+            client, "cde_useRecipe", {"recipe_id": "standup", "user_prompt": "team A", "context": {"day": "Monday"}}
+        )
+        missing = await call_error(client, "cde_useRecipe", {"recipe_id": "standup", "user_prompt": "team A"})
+        check = await call_ok(client, "cde_checkRecipes")
+    by_id = {r["id"]: r for r in listed["recipes"]}
+    assert by_id["standup"]["source"] == "project" and by_id["standup"]["placeholders"] == [
+        "user_prompt",
+        "day",
+        "project_name",
+    ]
+    assert by_id["review"]["source"] == "override" and by_id["define"]["source"] == "bundled"
+    assert "line 2: malformed placeholder" in by_id["broken"]["problem"]
+    assert used["prompt"] == f"# Task\n\nStandup for team A on Monday in {project.name}"
+    assert "placeholder(s) day that the context does not define" in missing
+    assert check["overrides"] == ["review"] and check["added"] == ["broken", "standup"]
+    assert "define" in check["bundled"]
+    problems = "\n".join(check["problems"])
+    assert f"{broken} is unreadable (line 2: malformed placeholder" in problems
+    assert "recipe 'review'" in problems and "reviewer that phase prompts do not define" in problems
+
+
+async def test_recipes_are_served_as_prompts(tmp_path: Path, project: Path) -> None:
+    custom = project / ".cde/recipes/team/standup.poml"
+    custom.parent.mkdir(parents=True)
+    custom.write_text(
+        '<poml><let name="description">Daily standup</let><task>For {{ user_prompt }} on {{ day }}</task></poml>'
+    )
+    app = bootstrap(Settings(home=tmp_path / "home", allowed_roots=(tmp_path,), project_root=project))
+    async with Client(app.server) as client:
+        prompts = {p.name: p for p in (await client.list_prompts()).prompts}
+        rendered = await client.get_prompt("standup", {"user_prompt": "team A"})
+        custom.write_text(
+            '<poml><let name="description">Daily standup</let><task>Edited {{ user_prompt }}</task></poml>'
+        )
+        edited = await client.get_prompt("standup", {"user_prompt": "team B"})
+        quick = await client.get_prompt("quick-fix", {"user_prompt": "the login crash"})
+    assert {"define", "review", "quick-fix", "ai-engineer", "standup"} <= set(prompts)
+    standup = prompts["standup"]
+    assert standup.description == "Daily standup"
+    assert [(a.name, a.required) for a in standup.arguments or []] == [("user_prompt", True), ("day", False)]
+    assert rendered.messages[0].content.text == "# Task\n\nFor team A on (not provided)"  # type: ignore[union-attr]
+    assert edited.messages[0].content.text == "# Task\n\nEdited team B"  # type: ignore[union-attr]
+    assert "the login crash" in quick.messages[0].content.text  # type: ignore[union-attr]
+
+
+async def test_core_profile_keeps_only_the_core_workflow_tools(tmp_path: Path, project: Path) -> None:
+    app = bootstrap(Settings(home=tmp_path / "home", allowed_roots=(tmp_path,), project_root=project, tools="core"))
+    names = set(app.server.tool_names())
+    assert {
+        "cde_selectWorkflow",
+        "cde_startFeature",
+        "cde_submitWork",
+        "cde_getFeatureStatus",
+        "cde_listFeatures",
+    } <= names
+    assert not names & {"cde_cancelFeature", "cde_listRecipes", "cde_useRecipe", "cde_checkRecipes"}
+
+
+async def test_saved_documents_are_the_source_of_later_prompts(app: App, project: Path) -> None:
+    async with Client(app.server) as client:
+        started = await call_ok(
+            client, "cde_startFeature", {"user_prompt": "Export invoices", "workflow_type": "standard"}
+        )
+        fid, name = started["feature_id"], started["name"]
+        await call_ok(client, "cde_submitWork", {"feature_id": fid, "phase_id": "define", "results": SPEC})
+        spec = project / "specs" / name / "spec.md"
+        assert spec.read_text() == SPEC["spec"] + "\n"
+        assert "AC1: works." not in (project / ".cde/state.json").read_text()  # the body lives in the file only
+        spec.write_text("# Spec\n\nAC1: edited by the user.\n")
+        edited = await call_ok(client, "cde_getFeatureStatus", {"feature_id": fid, "include_prompt": True})
+        spec.unlink()
+        missing = await call_ok(client, "cde_getFeatureStatus", {"feature_id": fid, "include_prompt": True})
+    assert "AC1: edited by the user." in edited["prompt"]
+    assert f"(specs/{name}/spec.md is missing: it was moved or deleted; restore it)" in missing["prompt"]
+
+
+CUSTOM_WORKFLOW = """\
+name: team
+version: 3
+default_type: secure
+phases:
+  - id: define
+    description: Specify it
+    recipe: define
+    outputs: [{key: spec, file: spec.md}]
+  - id: security-audit
+    description: Audit the design for threats
+    recipe: threat-model
+    inputs: [spec]
+    outputs: [{key: threats, file: threats.md}]
+  - id: sign-off
+    description: The owner approves
+    recipe: review
+    handler: human
+    inputs: [threats]
+    outputs: [{key: decision}]
+types:
+  secure: {recipe: ai-engineer}
+"""
+
+
+async def test_a_custom_workflow_with_its_own_phases_and_recipe(app: App, project: Path) -> None:
+    (project / ".cde/recipes/security").mkdir(parents=True)
+    (project / ".cde/workflow.yml").write_text(CUSTOM_WORKFLOW)
+    (project / ".cde/recipes/security/threat-model.poml").write_text(
+        "<poml><task>List threats for {{ feature_name }}.\n{{ previous_results }}</task></poml>"
+    )
+    async with Client(app.server) as client:
+        started = await call_ok(client, "cde_startFeature", {"user_prompt": "Add file uploads"})
+        fid = started["feature_id"]
+        audit = await call_ok(client, "cde_submitWork", {"feature_id": fid, "phase_id": "define", "results": SPEC})
+        in_audit = await call_ok(client, "cde_listFeatures", {"status": "security-audit"})
+        sign_off = await call_ok(
+            client, "cde_submitWork", {"feature_id": fid, "phase_id": "security-audit", "results": {"threats": "T1"}}
+        )
+        done = await call_ok(
+            client, "cde_submitWork", {"feature_id": fid, "phase_id": "sign-off", "results": {"decision": "ok"}}
+        )
+    assert started["workflow_type"] == "secure" and started["phases"] == ["define", "security-audit", "sign-off"]
+    assert audit["status"] == "security-audit" and "List threats for add-file-uploads." in audit["prompt"]
+    assert "AC1: works." in audit["prompt"]
+    assert [f["status"] for f in in_audit["features"]] == ["security-audit"]
+    assert sign_off["status"] == "sign-off" and "This phase is done by a human" in sign_off["prompt"]
+    assert "## threats (from security-audit)\n\nT1" in sign_off["prompt"]
+    assert done["status"] == "completed"
+    assert (project / "specs/add-file-uploads/threats.md").read_text() == "T1\n"

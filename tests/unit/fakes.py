@@ -1,0 +1,152 @@
+"""In-memory implementations of the workflow ports, for fast unit tests of the use cases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from domain.errors import NotFoundError
+from domain.project import Project
+from domain.project_state import ProjectState
+from domain.recipe import Recipe, RecipeRef
+from domain.workflow import Workflow, parse_workflow
+from domain.workflow_ports import RecipeCatalog
+
+T = TypeVar("T")
+
+
+class InMemoryStateRepository:
+    """Keeps the state as its JSON form, like the file, so a failed change leaves no trace."""
+
+    def __init__(self) -> None:
+        self.saved: dict[str, Any] = ProjectState().model_dump(mode="json")
+        self.updates = 0
+
+    async def load(self) -> ProjectState:
+        return ProjectState.model_validate(self.saved)
+
+    async def update(self, change: Callable[[ProjectState], T]) -> T:
+        state = ProjectState.model_validate(self.saved)
+        result = change(state)
+        self.saved = state.model_dump(mode="json")
+        self.updates += 1
+        return result
+
+
+class InMemoryConfig:
+    def __init__(self, workflow: Workflow, recipes: Mapping[str, Recipe]) -> None:
+        self._workflow = workflow
+        self.recipes = dict(recipes)
+
+    async def workflow(self) -> Workflow:
+        return self._workflow
+
+    async def workflow_source(self) -> str:
+        return "bundled"
+
+    async def catalog(self, *, fresh: bool = False) -> RecipeCatalog:
+        return RecipeCatalog(refs={k: r.ref for k, r in self.recipes.items()}, bundled=sorted(self.recipes))
+
+    async def recipe(self, recipe_id: str) -> Recipe:
+        if recipe_id not in self.recipes:
+            raise NotFoundError(f"recipe {recipe_id!r} does not exist")
+        return self.recipes[recipe_id]
+
+
+class InMemorySpecStore:
+    def __init__(self, existing: set[str] | None = None) -> None:
+        self.dirs: set[str] = set(existing or ())
+        self.files: dict[str, str] = {}
+        self.reads = 0
+
+    async def existing(self) -> set[str]:
+        return set(self.dirs)
+
+    async def create(self, name: str) -> str:
+        self.dirs.add(name)
+        return f"specs/{name}"
+
+    async def write(self, name: str, files: Mapping[str, str]) -> list[str]:
+        written = []
+        for file, content in files.items():
+            self.files[f"specs/{name}/{file}"] = content
+            written.append(f"specs/{name}/{file}")
+        return written
+
+    async def read(self, paths: list[str]) -> dict[str, str]:
+        self.reads += len(paths)
+        return {p: self.files[p] for p in paths if p in self.files}
+
+
+class StaticFacts:
+    async def summary(self) -> Project:
+        return Project(root=Path("/projects/demo"), name="demo", facts="Manifests: pyproject.toml (Python).")
+
+
+def recipe(rid: str, task: str, *, role: str = "", category: str = "phases", **meta: str) -> Recipe:
+    return Recipe(
+        ref=RecipeRef(id=rid, category=category, source="bundled", path=f"<memory>/{rid}.poml"),
+        meta=meta,
+        role=role,
+        task=task,
+    )
+
+
+# A custom workflow: custom phase ids (one with a dash), a human phase, outputs saved to files.
+WORKFLOW_DOC: dict[str, Any] = {
+    "name": "team",
+    "version": 2,
+    "default_type": "full",
+    "phases": [
+        {
+            "id": "spec",
+            "description": "Write the spec",
+            "recipe": "spec",
+            "outputs": [{"key": "spec", "file": "spec.md"}, {"key": "notes", "required": False}],
+        },
+        {
+            "id": "build",
+            "description": "Build it",
+            "recipe": "build",
+            "inputs": ["spec"],
+            "outputs": [{"key": "summary"}, {"key": "files_changed"}],
+        },
+        {
+            "id": "security-audit",
+            "description": "Audit it",
+            "recipe": "audit",
+            "inputs": ["spec", "summary"],
+            "outputs": [{"key": "audit", "file": "audit.md"}],
+        },
+        {
+            "id": "sign-off",
+            "description": "A human approves",
+            "recipe": "audit",
+            "handler": "human",
+            "inputs": ["audit"],
+            "outputs": [{"key": "decision"}],
+        },
+    ],
+    "types": {
+        "full": {"recipe": "engineer"},
+        "fast": {"recipe": "engineer", "skip": ["security-audit"]},
+    },
+}
+
+
+def team_workflow() -> Workflow:
+    return parse_workflow(WORKFLOW_DOC)
+
+
+def team_recipes() -> dict[str, Recipe]:
+    return {
+        "spec": recipe("spec", "Specify {{ user_prompt }} for {{ project_name }}.\n{{ required_outputs }}"),
+        "build": recipe("build", "Build {{ feature_name }}.\n{{ previous_results }}\nSpec again: {{ spec }}"),
+        "audit": recipe(
+            "audit", "Audit. Tasks: {{ summary }}\n{{ previous_results }}\nAudit: {{ audit }}", role="Auditor."
+        ),
+        "engineer": recipe(
+            "engineer", "Do {{ user_prompt }}", role="You are an engineer on {{ project_name }}.", category="roles"
+        ),
+    }

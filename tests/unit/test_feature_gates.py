@@ -1,0 +1,183 @@
+"""The status machine and its gates, on the Feature entity directly."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from domain.errors import InvalidInputError, InvalidTransitionError, NotFoundError
+from domain.feature import Feature, find_feature
+from domain.workflow import Workflow
+from tests.unit.fakes import team_workflow
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def start(workflow: Workflow, kind: str = "fast", *, fid: str = "abcdef123456", name: str = "demo") -> Feature:
+    phases, skipped = workflow.plan(kind)
+    return Feature.start(
+        feature_id=fid,
+        name=name,
+        user_prompt="do it",
+        workflow="team@2",
+        workflow_type=kind,
+        recipe_id="engineer",
+        phases=phases,
+        skipped=skipped,
+        skills=[],
+        now=T0,
+    )
+
+
+RESULTS = {
+    "spec": {"spec": "S"},
+    "build": {"summary": "did", "files_changed": "a.py"},
+    "security-audit": {"audit": "ok"},
+    "sign-off": {"decision": "ship it"},
+}
+
+
+def advance(feature: Feature, workflow: Workflow, phase_id: str, minutes: int = 1) -> str | None:
+    return feature.submit(phase_id, RESULTS[phase_id], workflow.phase(phase_id), now=T0 + timedelta(minutes=minutes))
+
+
+def test_walks_every_phase_and_records_each_transition() -> None:
+    workflow = team_workflow()
+    feature = start(workflow, "full")
+    assert feature.status == "spec" and feature.current_phase == "spec"
+    for i, phase in enumerate(["spec", "build", "security-audit"], start=1):
+        assert advance(feature, workflow, phase, i) == feature.phases[i]
+    assert feature.status == "sign-off"  # a custom phase id is a status of its own
+    assert advance(feature, workflow, "sign-off", 9) is None
+    assert feature.status == "completed" and feature.finished and feature.current_phase is None
+    assert feature.done == 4
+    assert [(t.event, t.source, t.target) for t in feature.history] == [
+        ("started", None, "spec"),
+        ("submitted", "spec", "build"),
+        ("submitted", "build", "security-audit"),
+        ("submitted", "security-audit", "sign-off"),
+        ("submitted", "sign-off", "completed"),
+    ]
+    assert feature.history[-1].at == T0 + timedelta(minutes=9)
+    assert feature.updated_at == T0 + timedelta(minutes=9)
+
+
+def test_submitting_another_phase_than_the_current_names_the_current_phase() -> None:
+    workflow = team_workflow()
+    feature = start(workflow, "full")
+    with pytest.raises(InvalidTransitionError, match="phases cannot be skipped: the current phase is spec"):
+        advance(feature, workflow, "build")
+    advance(feature, workflow, "spec")
+    with pytest.raises(
+        InvalidTransitionError, match="already done and features never go back; the current phase is build"
+    ):
+        advance(feature, workflow, "spec")
+    assert feature.status == "build"
+    assert len(feature.history) == 2  # refused submissions leave no trace
+
+
+def test_declared_skips_are_the_only_way_past_a_phase() -> None:
+    workflow = team_workflow()
+    feature = start(workflow, "fast")
+    advance(feature, workflow, "spec")
+    with pytest.raises(InvalidTransitionError, match="security-audit is skipped by workflow type fast; the current"):
+        advance(feature, workflow, "security-audit")
+    advance(feature, workflow, "build")
+    assert feature.status == "sign-off"  # the declared skip
+
+
+def test_unknown_phase_lists_the_plan() -> None:
+    workflow = team_workflow()
+    feature = start(workflow, "fast")
+    with pytest.raises(
+        InvalidTransitionError, match=r"'deploy' is not part of this feature \(spec -> build -> sign-off\)"
+    ):
+        feature.check_phase("deploy")
+
+
+def test_missing_required_outputs_are_named() -> None:
+    workflow = team_workflow()
+    feature = start(workflow, "full")
+    advance(feature, workflow, "spec")
+    with pytest.raises(
+        InvalidTransitionError, match=r"miss required output\(s\): files_changed; submit all of: summary, files_changed"
+    ):
+        feature.submit("build", {"summary": "x"}, workflow.phase("build"), now=T0)
+    with pytest.raises(InvalidTransitionError, match=r"summary, files_changed;"):
+        feature.submit("build", {"summary": "  ", "files_changed": ""}, workflow.phase("build"), now=T0)
+    assert feature.status == "build"
+
+
+def test_optional_outputs_may_be_left_out_and_extra_keys_are_kept() -> None:
+    workflow = team_workflow()
+    feature = start(workflow, "full")
+    feature.submit(
+        "spec", {"spec": "S", "extra": "kept"}, workflow.phase("spec"), files={"spec": "specs/demo/spec.md"}, now=T0
+    )
+    # an output saved to a file lives in the file only; the state keeps its path
+    assert feature.results["spec"].results == {"extra": "kept"}
+    assert feature.results["spec"].files == {"spec": "specs/demo/spec.md"}
+    assert feature.collected_results() == {"extra": "kept"}
+    assert feature.documents() == {"spec": "specs/demo/spec.md"}
+
+
+@pytest.mark.parametrize("closing", ["cancelled", "failed"])
+def test_closed_features_accept_nothing(closing: str) -> None:
+    workflow = team_workflow()
+    feature = start(workflow, "fast")
+    feature.close(closing, "no longer needed", now=T0)  # type: ignore[arg-type]
+    assert feature.status == closing and feature.finished
+    assert feature.history[-1].note == "no longer needed"
+    with pytest.raises(InvalidTransitionError, match=f"is {closing} and accepts no more work"):
+        advance(feature, workflow, "spec")
+    with pytest.raises(InvalidTransitionError, match=f"already {closing}"):
+        feature.close("cancelled", "again", now=T0)
+
+
+def test_completed_feature_accepts_nothing_and_cannot_be_cancelled() -> None:
+    workflow = team_workflow()
+    feature = start(workflow, "fast")
+    for phase in ["spec", "build", "sign-off"]:
+        advance(feature, workflow, phase)
+    with pytest.raises(InvalidTransitionError, match="is completed and accepts no more work"):
+        advance(feature, workflow, "sign-off")
+    with pytest.raises(InvalidTransitionError, match="already completed"):
+        feature.close("cancelled", "late", now=T0)
+
+
+def test_history_lines_are_readable() -> None:
+    feature = start(team_workflow())
+    assert feature.history[0].line() == "2025-01-01T00:00:00Z started: - -> spec"
+
+
+class TestFindFeature:
+    def features(self) -> dict[str, Feature]:
+        workflow = team_workflow()
+        return {
+            f.id: f
+            for f in (
+                start(workflow, fid="abc123000001", name="login"),
+                start(workflow, fid="abc123000002", name="logout"),
+                start(workflow, fid="ffe000000000", name="export"),
+            )
+        }
+
+    def test_exact_id_name_and_unique_prefix(self) -> None:
+        features = self.features()
+        assert find_feature(features, "abc123000002").name == "logout"
+        assert find_feature(features, "export").id == "ffe000000000"
+        assert find_feature(features, "ffe0").name == "export"
+        assert find_feature(features, "ABC123000001").name == "login"
+
+    def test_ambiguous_prefix_lists_the_candidates(self) -> None:
+        with pytest.raises(InvalidInputError, match=r"ambiguous: abc123000001 \(login\), abc123000002 \(logout\)"):
+            find_feature(self.features(), "abc1")
+
+    def test_short_or_unknown_refs_are_not_found(self) -> None:
+        with pytest.raises(NotFoundError, match="at least 4 characters"):
+            find_feature(self.features(), "ffe")
+        with pytest.raises(NotFoundError, match="cde_listFeatures"):
+            find_feature(self.features(), "0000")
+        with pytest.raises(InvalidInputError, match="empty"):
+            find_feature(self.features(), "  ")

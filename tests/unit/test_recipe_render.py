@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import pytest
+
+from domain.errors import InvalidInputError
+from domain.recipe import RecipeTemplateError, scan_placeholders, substitute
+from tests.unit.fakes import recipe
+
+
+def test_placeholders_in_order_of_first_use_across_sections() -> None:
+    r = recipe("r", "Do {{ b }} then {{a}} then {{ b }}", role="As {{ who }}")
+    assert r.placeholders == ("who", "b", "a")
+
+
+def test_values_are_inserted_as_plain_text() -> None:
+    r = recipe("r", "Request: {{ user_prompt }}")
+    text = r.render({"user_prompt": "<b>Tom & Jerry</b> \\1 $x"})
+    assert "Request: <b>Tom & Jerry</b> \\1 $x" in text  # no escaping, no regex backreferences
+
+
+def test_values_are_never_rescanned() -> None:
+    r = recipe("r", "A {{ x }} B", role="Role {{ x }}")
+    text = r.render({"x": "{{ secret }}"})
+    assert text.count("{{ secret }}") == 2
+
+
+def test_unknown_placeholder_is_an_error_naming_it() -> None:
+    r = recipe("r", "Hello {{ user_prompt }} {{ projct_name }}")
+    with pytest.raises(InvalidInputError, match=r"placeholder\(s\) projct_name that the context does not define"):
+        r.render({"user_prompt": "x", "project_name": "p"})
+
+
+def test_sections_render_as_markdown_with_the_role_prefix_first() -> None:
+    r = recipe("r", "The task", role="Phase role")
+    text = r.render({}, role_prefix="General role")
+    assert text == "# Role\n\nGeneral role\n\nPhase role\n\n# Task\n\nThe task"
+
+
+@pytest.mark.parametrize("bad", ["{{ two words }}", "{{ }}", "{{ x", "{{ 1x }}", "{{ a.b }}"])
+def test_malformed_placeholders_are_rejected(bad: str) -> None:
+    with pytest.raises(RecipeTemplateError, match="malformed placeholder"):
+        scan_placeholders(f"text {bad} more")
+
+
+def test_single_braces_are_plain_text() -> None:
+    assert scan_placeholders("a {b} c { {d} }") == []
+    assert substitute("{x} {{ y }}", {"y": "Y"}) == "{x} Y"

@@ -1,0 +1,204 @@
+"""StartFeature, SubmitWork, GetFeatureStatus, ListFeatures, CancelFeature and SelectWorkflow on fakes."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from domain.cancel_feature import CancelFeature
+from domain.errors import InvalidInputError, InvalidTransitionError, NotFoundError
+from domain.feature_status import GetFeatureStatus
+from domain.list_features import ListFeatures
+from domain.phase_prompt import PhasePrompter
+from domain.select_workflow import SelectWorkflow
+from domain.start_feature import StartFeature, unique_name
+from domain.submit_work import SubmitWork
+from domain.workflow import parse_workflow
+from tests.unit.fakes import (
+    WORKFLOW_DOC,
+    InMemoryConfig,
+    InMemorySpecStore,
+    InMemoryStateRepository,
+    StaticFacts,
+    recipe,
+    team_recipes,
+    team_workflow,
+)
+
+
+class World:
+    def __init__(self, config: InMemoryConfig | None = None, specs: InMemorySpecStore | None = None) -> None:
+        self.state = InMemoryStateRepository()
+        self.config = config or InMemoryConfig(team_workflow(), team_recipes())
+        self.specs = specs or InMemorySpecStore()
+        ids = (f"{n:012x}" for n in itertools.count(0xA0000001))
+        ticks = (datetime(2025, 1, 1, tzinfo=UTC) + timedelta(seconds=n) for n in itertools.count())
+        self.now = lambda: next(ticks)
+        prompter = PhasePrompter(self.config, StaticFacts(), self.specs)
+        self.start = StartFeature(self.state, self.config, self.specs, prompter, new_id=lambda: next(ids), now=self.now)
+        self.submit = SubmitWork(self.state, self.config, self.specs, prompter, now=self.now)
+        self.status = GetFeatureStatus(self.state, self.config, prompter)
+        self.list = ListFeatures(self.state)
+        self.cancel = CancelFeature(self.state, now=self.now)
+
+
+async def test_start_records_the_feature_and_renders_the_first_prompt() -> None:
+    world = World()
+    started = await world.start("Add SSO login!", workflow_type="fast")
+    assert started.feature_id == "0000a0000001"
+    assert started.name == "add-sso-login"
+    assert started.phases == ["spec", "build", "sign-off"] and started.skipped == ["security-audit"]
+    assert started.phase == "spec" and started.required_outputs == ["spec"]
+    assert started.spec_dir == "specs/add-sso-login" and "add-sso-login" in world.specs.dirs
+    assert "You are an engineer on demo." in started.prompt  # role recipe's role first
+    assert "Specify Add SSO login! for demo." in started.prompt
+    assert "- `spec` (required; saved to specs/add-sso-login/spec.md)" in started.prompt
+    assert 'feature_id="0000a0000001", phase_id="spec"' in started.prompt
+    saved = (await world.state.load()).features[started.feature_id]
+    assert saved.status == "spec" and saved.recipe_id == "engineer" and saved.workflow == "team@2"
+
+
+async def test_names_are_unique_among_features_and_existing_spec_folders() -> None:
+    world = World(specs=InMemorySpecStore({"export-csv"}))
+    first = await world.start("Export CSV")
+    second = await world.start("Export CSV")
+    assert (first.name, second.name) == ("export-csv-2", "export-csv-3")
+    assert unique_name("a", {"a", "a-2"}) == "a-3"
+
+
+async def test_auto_selection_falls_back_to_the_workflow_default_type() -> None:
+    world = World()  # the team workflow has no "quick-fix" type
+    started = await world.start("Fix the typo in the footer")
+    assert started.workflow_type == "full"
+
+
+async def test_start_refuses_bad_choices_before_recording_anything() -> None:
+    world = World()
+    with pytest.raises(NotFoundError, match="available: full, fast"):
+        await world.start("x", workflow_type="quick")
+    with pytest.raises(NotFoundError, match="recipe 'nope'"):
+        await world.start("x", recipe_id="nope")
+    with pytest.raises(InvalidInputError, match="user_prompt is empty"):
+        await world.start("   ")
+    world.config.recipes["spec"] = recipe("spec", "Uses {{ ticket_id }}")
+    with pytest.raises(
+        InvalidInputError, match=r"recipe 'spec' \(<memory>/spec.poml\) uses unknown placeholder\(s\) ticket_id"
+    ):
+        await world.start("x")
+    assert world.state.updates == 0 and not world.specs.dirs
+
+
+async def test_submit_walks_the_plan_saves_files_and_feeds_later_prompts() -> None:
+    world = World()
+    started = await world.start("Add SSO login", workflow_type="full")
+    fid = started.feature_id
+    step = await world.submit(fid[:6], "spec", {"spec": "THE SPEC", "notes": "n"})
+    assert (step.status, step.phase, step.done, step.total) == ("build", "build", 1, 4)
+    assert step.artifacts == ["specs/add-sso-login/spec.md"]
+    assert world.specs.files["specs/add-sso-login/spec.md"] == "THE SPEC"
+    assert "## spec (from spec)\n\nTHE SPEC" in step.prompt  # declared input
+    assert "Spec again: THE SPEC" in step.prompt  # output key as placeholder
+    step = await world.submit(fid, "build", {"summary": "SUMMARY", "files_changed": "a.py"})
+    assert step.phase == "security-audit" and step.artifacts == []
+    assert "Audit. Tasks: SUMMARY" in step.prompt and "Auditor." in step.prompt
+    assert "Audit: (audit is not available yet: phase security-audit has not been submitted)" in step.prompt
+    step = await world.submit(fid, "security-audit", {"audit": "clean"})
+    assert step.phase == "sign-off" and "This phase is done by a human" in step.prompt
+    done = await world.submit(fid, "sign-off", {"decision": "ship"})
+    assert (done.status, done.phase, done.done, done.required_outputs) == ("completed", "", 4, [])
+    assert "is completed" in done.prompt and "specs/add-sso-login/audit.md" in done.prompt
+
+
+async def test_skipped_inputs_are_explained_in_the_prompt() -> None:
+    world = World()
+    started = await world.start("Add SSO login", workflow_type="fast")
+    await world.submit(started.feature_id, "spec", {"spec": "S"})
+    step = await world.submit(started.feature_id, "build", {"summary": "S", "files_changed": "f"})
+    assert step.phase == "sign-off"
+    assert "Not available (skipped or not produced): audit." in step.prompt  # previous_results
+    assert "Audit: (audit is not available: phase security-audit is skipped by workflow type fast)" in step.prompt
+
+
+async def test_gates_refuse_before_any_write() -> None:
+    world = World()
+    started = await world.start("Add SSO login", workflow_type="fast")
+    fid = started.feature_id
+    updates = world.state.updates
+    with pytest.raises(InvalidTransitionError, match="the current phase is spec"):
+        await world.submit(fid, "build", {"summary": "s", "files_changed": "f"})
+    with pytest.raises(InvalidTransitionError, match="security-audit is skipped by workflow type fast"):
+        await world.submit(fid, "security-audit", {"audit": "a"})
+    with pytest.raises(InvalidTransitionError, match=r"miss required output\(s\): spec"):
+        await world.submit(fid, "spec", {"notes": "n"})
+    with pytest.raises(InvalidInputError, match="must be snake_case"):
+        await world.submit(fid, "spec", {"Spec": "S"})
+    with pytest.raises(InvalidTransitionError, match="'audit' is the output of phase security-audit, not spec"):
+        await world.submit(fid, "spec", {"spec": "S", "audit": "early"})
+    assert world.state.updates == updates and world.specs.files == {}
+
+
+async def test_a_phase_removed_from_the_workflow_is_reported_not_guessed() -> None:
+    world = World()
+    started = await world.start("Add SSO login", workflow_type="full")
+    await world.submit(started.feature_id, "spec", {"spec": "S"})
+    document = dict(WORKFLOW_DOC, phases=[p for p in WORKFLOW_DOC["phases"] if p["id"] != "build"])
+    document["phases"] = [
+        dict(p, inputs=[i for i in p.get("inputs", []) if i != "summary"]) for p in document["phases"]
+    ]
+    world.config._workflow = parse_workflow(document)
+    with pytest.raises(InvalidTransitionError, match="no longer in the project's workflow"):
+        await world.submit(started.feature_id, "build", {"summary": "s", "files_changed": "f"})
+
+
+async def test_status_resumes_with_the_current_prompt() -> None:
+    world = World()
+    started = await world.start("Add SSO login", workflow_type="fast")
+    await world.submit(started.feature_id, "spec", {"spec": "S"})
+    status = await world.status("add-sso-login", include_prompt=True)
+    assert (status.status, status.phase, status.done, status.total) == ("build", "build", 1, 3)
+    assert status.required_outputs == ["summary", "files_changed"]
+    assert status.artifacts == ["specs/add-sso-login/spec.md"]
+    assert "Build add-sso-login." in status.prompt
+    assert [line.split(" ", 1)[1] for line in status.history] == ["started: - -> spec", "submitted: spec -> build"]
+    assert (await world.status(started.feature_id)).prompt == ""
+
+
+async def test_list_filters_and_orders_by_latest_activity() -> None:
+    world = World()
+    a = await world.start("Feature A", workflow_type="fast")
+    b = await world.start("Feature B", workflow_type="fast")
+    c = await world.start("Feature C", workflow_type="fast")
+    await world.submit(a.feature_id, "spec", {"spec": "S"})
+    await world.cancel(b.feature_id, "duplicate of C")
+    listed = await world.list()
+    assert [f.name for f in listed.features] == ["feature-b", "feature-a", "feature-c"]
+    assert [f.name for f in (await world.list("active")).features] == ["feature-a", "feature-c"]
+    assert [f.name for f in (await world.list("cancelled")).features] == ["feature-b"]
+    assert [f.name for f in (await world.list("build")).features] == ["feature-a"]
+    limited = await world.list(limit=1)
+    assert len(limited.features) == 1 and limited.total == 3
+    assert c.feature_id in {f.id for f in listed.features}
+
+
+async def test_cancel_and_fail_close_the_feature() -> None:
+    world = World()
+    started = await world.start("Feature A", workflow_type="fast")
+    closed = await world.cancel(started.feature_id, "  out of   scope ", "failed")
+    assert closed.status == "failed"
+    feature = (await world.state.load()).features[started.feature_id]
+    assert feature.history[-1].note == "out of scope"
+    with pytest.raises(InvalidTransitionError, match="accepts no more work"):
+        await world.submit(started.feature_id, "spec", {"spec": "S"})
+    with pytest.raises(InvalidInputError, match="reason is empty"):
+        await world.cancel(started.feature_id, " ")
+
+
+async def test_select_workflow_resolves_against_the_project_workflow() -> None:
+    config = InMemoryConfig(team_workflow(), team_recipes())
+    selection = await SelectWorkflow(config)("Fix the crash on save")
+    assert selection.workflow_type == "full"  # quick-fix does not exist in this workflow
+    assert "not in workflow 'team'" in selection.reasoning
+    assert selection.recipe_id == "engineer"
+    assert selection.phases == ["spec", "build", "security-audit", "sign-off"]
