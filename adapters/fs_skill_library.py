@@ -8,19 +8,23 @@ bundled: shipped in this package)::
     <library>/<name>/<anything else>     extra files the skill refers to
 
 The index (`<project>/.cde/cache/skills.db`, derived data) holds one record per
-skill file, keyed `<scope>/<name>`. Our own writes update it at once; changes
-made behind our back are found by comparing file fingerprints with the index
-before a search. That comparison needs one `stat` per skill, so the list of
-fingerprints (a *snapshot*) is cached for `SCAN_TTL` seconds and dropped sooner
-when a library directory changes (a skill added or removed anywhere) or when we
-write. An edit made in an editor is therefore searchable within `SCAN_TTL`;
-reading a skill by name always reads the file itself.
+skill file, keyed `<scope>/<name>`, and is changed only by `sync`: before a
+search, the fingerprint of every SKILL.md is compared with the index and only
+changed files are re-read. That comparison needs one `stat` per skill, so the list
+of fingerprints (a *snapshot*) is cached for `SCAN_TTL` seconds and dropped sooner
+when a library directory changes (a skill added or removed anywhere, by any
+process) or when we write. Our own writes are therefore searchable at once, an
+edit made in an editor within `SCAN_TTL`; reading a skill by name always reads
+the file itself. Keeping writes out of the index keeps a save to the file work
+alone, and lets many saves be indexed by one sync transaction.
 
-Writes to one skill run under the cross-process lock on `SKILL.md.lock`, via
-`infrastructure.files.locked_update_sync`: the current file is re-read inside the
-lock, its text copied to the history when the version changes, then SKILL.md is
-replaced atomically. Deletion renames the directory away (atomic) before
-removing it, so a reader never sees half a skill.
+A new skill is created without a lock by an atomic create-if-absent
+(`create_exclusive_sync`: fsync'ed temp file linked into place), so two creators
+of one name cannot both win. Changes to an existing skill run under its
+cross-process lock on `SKILL.md.lock` via `locked_update_sync`: the current file is
+re-read inside the lock, its text copied to the history when the version changes,
+then SKILL.md is replaced atomically. Deletion renames the directory away (atomic)
+before removing it, so a reader never sees half a skill.
 """
 
 from __future__ import annotations
@@ -45,7 +49,15 @@ from adapters.skill_markdown import parse_skill, render_skill
 from domain.errors import ConflictError, CorruptDataError, InvalidInputError, NotFoundError, PermissionDeniedError
 from domain.skills.model import SCOPES, Skill, SkillHit, SkillQuery, SkillScope, StoredSkill, WritableScope
 from infrastructure.cache import cached
-from infrastructure.files import atomic_write_sync, fsync_dir, in_thread, locked_update_sync, os_error, read_text_sync
+from infrastructure.files import (
+    atomic_write_sync,
+    create_exclusive_sync,
+    fsync_dir,
+    in_thread,
+    locked_update_sync,
+    os_error,
+    read_text_sync,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -224,12 +236,6 @@ class FsSkillLibrary:
             logger.info("removed %d expired ephemeral skill(s): %s", len(purged), ", ".join(purged))
         return purged
 
-    def _note_expiry(self, skill: Skill) -> None:
-        if skill.kind == "ephemeral" and skill.expires is not None:
-            with self._state_lock:
-                if self._expiry_known and (self._next_expiry is None or skill.expires < self._next_expiry):
-                    self._next_expiry = skill.expires
-
     def _delete_expired_sync(self, scope: SkillScope, name: str, now: datetime) -> bool:
         """Remove one skill if, re-read under its lock, it is still expired."""
         path = self.roots[scope] / name / SKILL_FILE
@@ -325,46 +331,61 @@ class FsSkillLibrary:
             raise PermissionDeniedError(f"{skill_dir} is a symlink; skills are only written to real directories")
         return skill_dir
 
-    def write_sync(
-        self, name: str, scope: WritableScope, change: Callable[[Skill | None], Skill], now: datetime
-    ) -> StoredSkill:
-        skill_dir = self._writable_dir(scope, name)
-        path = skill_dir / SKILL_FILE
-        created = False
+    def _create_sync(
+        self, name: str, scope: WritableScope, change: Callable[[Skill | None], Skill]
+    ) -> tuple[Skill, str] | None:
+        """A brand-new skill without any lock: an atomic create-if-absent; None if the file exists."""
+        skill_dir = self.roots[scope] / name
+        made_dir = False
         try:
-            if not skill_dir.is_dir():
-                skill_dir.parent.mkdir(parents=True, exist_ok=True)
-                with contextlib.suppress(FileExistsError):
-                    skill_dir.mkdir()
-                    created = True
-                    fsync_dir(skill_dir.parent)  # the new directory entry must survive a crash too
+            skill_dir.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                skill_dir.mkdir()
+                made_dir = True
+                fsync_dir(skill_dir.parent)  # the new directory entry must survive a crash too
         except OSError as exc:
             raise os_error(skill_dir, exc) from None
-        written: list[Skill] = []
+        try:
+            skill = change(None).model_copy(update={"name": name, "scope": scope})
+            text = render_skill(skill)
+            created = create_exclusive_sync(skill_dir / SKILL_FILE, text)
+        except NotFoundError:
+            raise ConflictError(f"skill {name!r} was deleted while being saved; retry") from None
+        except BaseException:
+            if made_dir:
+                shutil.rmtree(skill_dir, ignore_errors=True)
+            raise
+        return (skill, text) if created else None
+
+    def _update_sync(
+        self, name: str, scope: WritableScope, change: Callable[[Skill | None], Skill], now: datetime
+    ) -> tuple[Skill, str]:
+        """Read-modify-write under the skill's cross-process lock, the previous version kept in history."""
+        skill_dir = self.roots[scope] / name
+        written: list[tuple[Skill, str]] = []
 
         def loads(file: Path, text: str) -> _Loaded:
             return _Loaded(parse_skill(file, text, name=name, scope=scope), text)
 
-        def apply(current: _Loaded | None) -> Skill:
+        def apply(current: _Loaded | None) -> str:
             previous = current.skill if current is not None and not current.skill.is_expired(now) else None
             skill = change(previous).model_copy(update={"name": name, "scope": scope})
             if previous is not None and current is not None and skill.version != previous.version:
                 atomic_write_sync(skill_dir / HISTORY_DIR / f"v{previous.version}.md", current.text)
-            written.append(skill)
-            return skill
+            text = render_skill(skill)
+            written.append((skill, text))
+            return text
 
-        try:
-            locked_update_sync(path, apply, timeout=self._lock_timeout, loads=loads, dumps=render_skill)
-        except BaseException:
-            if created and not path.exists():
-                shutil.rmtree(skill_dir, ignore_errors=True)
-            raise
-        skill = written[0]
-        stamp = _stamp(path)
-        if stamp is not None:
-            self.index.upsert(f"{scope}/{name}", stamp, [record_of(skill)])
-        self._note_expiry(skill)
-        return self._stored(skill, render_skill(skill), path)
+        locked_update_sync(skill_dir / SKILL_FILE, apply, timeout=self._lock_timeout, loads=loads, dumps=str)
+        return written[0]
+
+    def write_sync(
+        self, name: str, scope: WritableScope, change: Callable[[Skill | None], Skill], now: datetime
+    ) -> StoredSkill:
+        path = self._writable_dir(scope, name) / SKILL_FILE
+        result = None if os.path.lexists(path) else self._create_sync(name, scope, change)
+        skill, text = result or self._update_sync(name, scope, change, now)
+        return self._stored(skill, text, path)
 
     async def write(
         self, name: str, scope: WritableScope, change: Callable[[Skill | None], Skill], *, now: datetime
@@ -403,7 +424,6 @@ class FsSkillLibrary:
         except OSError as exc:
             raise os_error(skill_dir, exc) from None
         shutil.rmtree(trash, ignore_errors=True)
-        self.index.remove([f"{scope}/{name}"])
         return current or Skill(name=name, description="(unreadable)", body="", scope=scope, version=0)
 
     def delete_sync(self, name: str, scope: WritableScope, now: datetime) -> StoredSkill:

@@ -1,44 +1,57 @@
-"""Writes the generated tool package incrementally, in one worker-thread hop.
+"""Writes the generated tool package incrementally.
 
-A file is rewritten only when the SHA-256 of its new content differs from the one
-on disk, so an unchanged registry touches nothing (mtimes and inodes stay, and
-importers' bytecode caches stay valid). Modules of tools that are no longer
-registered are deleted - but only files that carry our generated header: a file
-the user put there is never removed.
+A file is rewritten only when its content would change. A manifest
+(`.manifest.json` in the package) records the SHA-256 and the fingerprint (mtime,
+size, inode, ctime) of every file we wrote, so an unchanged package is confirmed
+with one `stat` per file; a file whose fingerprint moved (edited, replaced,
+truncated) is re-read and re-hashed, and rewritten if its content differs. Stale
+modules of tools no longer registered are deleted - but only files that carry
+our generated header: a file the user put there is never removed.
 
 Each changed file is replaced atomically (temp file + rename), so a script that
 imports the package while it is regenerated sees the old or the new module,
-never half of one. The files are derived data (regenerated whenever their
-content differs), so they are not fsync'ed one by one; the directory is fsync'ed
-once at the end to make the renames durable.
+never half of one. The files are derived data, re-checked on every run, so they
+are not fsync'ed one by one; the directory is fsync'ed once to make the renames
+durable. Rendering is cached per catalog (the registry keeps its catalog, and
+its spec objects, until the tool set changes) and runs in a worker thread.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from adapters.tool_codegen import MARKER, render_package
 from domain.discovery.catalog import ToolSpec
 from domain.discovery.model import GeneratedPackage
 from domain.errors import InvalidInputError
+from infrastructure.cache import cached, fingerprint
 from infrastructure.files import fsync_dir, in_thread, os_error
 
+MANIFEST = ".manifest.json"
 _MAX_GENERATED_BYTES = 1024 * 1024
 
-
-def _digest(data: bytes) -> bytes:
-    return hashlib.sha256(data).digest()
+Rendered = dict[str, tuple[bytes, str]]  # file name → (content, sha256 hex)
 
 
-def _current_digest(path: Path) -> bytes | None:
+def render_sync(specs: Sequence[ToolSpec], package: str, parent: str, version: str) -> Rendered:
+    files = render_package(specs, package=package, parent=parent, version=version)
+    rendered: Rendered = {}
+    for name, content in files.items():
+        data = content.encode("utf-8")
+        rendered[name] = (data, hashlib.sha256(data).hexdigest())
+    return rendered
+
+
+def _digest_of(path: Path) -> str | None:
     try:
         with open(path, "rb") as handle:
-            return _digest(handle.read(_MAX_GENERATED_BYTES))
+            return hashlib.sha256(handle.read(_MAX_GENERATED_BYTES)).hexdigest()
     except (FileNotFoundError, IsADirectoryError):
         return None
 
@@ -63,34 +76,53 @@ def _replace(directory: Path, name: str, data: bytes) -> None:
         raise
 
 
-def generate_sync(target: Path, specs: Sequence[ToolSpec], version: str) -> GeneratedPackage:
+def _load_manifest(target: Path) -> dict[str, list[object]]:
+    try:
+        raw = json.loads((target / MANIFEST).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def write_sync(target: Path, rendered: Mapping[str, tuple[bytes, str]], tools: int) -> GeneratedPackage:
     if target.exists() and not target.is_dir():
         raise InvalidInputError(f"output_dir {target} is a file; pass a directory for the package")
-    files = render_package(specs, package=target.name, parent=str(target.parent), version=version)
     written: list[str] = []
     removed: list[str] = []
     unchanged = 0
     try:
         target.mkdir(parents=True, exist_ok=True)
-        for name, content in files.items():
-            data = content.encode("utf-8")
-            if _current_digest(target / name) == _digest(data):
+        manifest = _load_manifest(target)
+        recorded: dict[str, list[object]] = {}
+        for name, (data, digest) in rendered.items():
+            path = target / name
+            current = fingerprint(path)
+            known = manifest.get(name)
+            same = isinstance(known, list) and known == [digest, list(current) if current else None]
+            if not same and current is not None and _digest_of(path) == digest:
+                same = True  # touched but identical (e.g. copied back): leave it, record its new fingerprint
+            if same:
                 unchanged += 1
-                continue
-            _replace(target, name, data)
-            written.append(name)
-        for entry in os.scandir(target):
-            stale = entry.name.endswith(".py") and entry.name not in files and entry.is_file(follow_symlinks=False)
-            if stale and _is_generated(Path(entry.path)):
-                os.unlink(entry.path)
-                removed.append(entry.name)
+            else:
+                _replace(target, name, data)
+                written.append(name)
+                current = fingerprint(path)
+            recorded[name] = [digest, list(current) if current else None]
+        with os.scandir(target) as entries:
+            for entry in entries:
+                stale = entry.name.endswith(".py") and entry.name not in rendered
+                if stale and entry.is_file(follow_symlinks=False) and _is_generated(Path(entry.path)):
+                    os.unlink(entry.path)
+                    removed.append(entry.name)
+        if recorded != manifest:
+            _replace(target, MANIFEST, json.dumps(recorded, sort_keys=True).encode("utf-8"))
         if written or removed:
             fsync_dir(target)
     except OSError as exc:
         raise os_error(target, exc) from None
     return GeneratedPackage(
         path=str(target),
-        tools=len(specs),
+        tools=tools,
         written=sorted(written),
         unchanged=unchanged,
         removed=sorted(removed),
@@ -98,7 +130,8 @@ def generate_sync(target: Path, specs: Sequence[ToolSpec], version: str) -> Gene
     )
 
 
-_generate = in_thread(generate_sync)
+_render = in_thread(render_sync)
+_write = in_thread(write_sync)
 
 
 class FsToolPackageGenerator:
@@ -107,5 +140,10 @@ class FsToolPackageGenerator:
     def __init__(self, version: str) -> None:
         self._version = version
 
+    @cached("tools.package_render", maxsize=8)
+    async def _rendered(self, specs: tuple[ToolSpec, ...], package: str, parent: str) -> Rendered:
+        return await _render(specs, package, parent, self._version)
+
     async def generate(self, target: Path, specs: Sequence[ToolSpec]) -> GeneratedPackage:
-        return await _generate(target, specs, self._version)
+        rendered: Rendered = await self._rendered(tuple(specs), target.name, str(target.parent))
+        return await _write(target, rendered, len(specs))

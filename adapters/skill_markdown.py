@@ -9,6 +9,7 @@ is not a mapping, is reported as corrupt naming the file.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,22 +84,41 @@ def parse_skill(path: Path, text: str, *, name: str, scope: SkillScope) -> Skill
         raise CorruptDataError(path, f"{where}{problem}") from None
 
 
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9 _.,()/+;'=<>-]*$")
+_YAML_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "null", "y", "n"})
+
+
+def _scalar(value: str | int) -> str:
+    """A YAML scalar for `value`: plain when unambiguous, else a JSON string (which YAML reads the same)."""
+    if isinstance(value, int):
+        return str(value)
+    if _PLAIN.match(value) and not value.endswith(" ") and value.lower() not in _YAML_WORDS:
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
 def render_skill(skill: Skill) -> str:
-    """SKILL.md text for `skill` (the inverse of parse_skill)."""
-    meta: dict[str, Any] = {"name": skill.name, "description": skill.description}
+    """SKILL.md text for `skill` (the inverse of parse_skill).
+
+    Our own fields are written directly (a save must stay well under a
+    millisecond of CPU); only foreign keys kept in `extra` go through the YAML dumper.
+    """
+    lines = [f"name: {_scalar(skill.name)}", f"description: {_scalar(skill.description)}"]
     if skill.domain:
-        meta["domain"] = skill.domain
+        lines.append(f"domain: {_scalar(skill.domain)}")
     if skill.tags:
-        meta["tags"] = list(skill.tags)
-    meta["version"] = skill.version
-    meta["kind"] = skill.kind
+        lines.append("tags:")
+        lines.extend(f"- {_scalar(tag)}" for tag in skill.tags)
+    lines.append(f"version: {skill.version}")
+    lines.append(f"kind: {skill.kind}")
     for key in ("created", "updated", "expires"):
         value: datetime | None = getattr(skill, key)
         if value is not None:
-            meta[key] = value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+            lines.append(f"{key}: '{value.astimezone(UTC).isoformat(timespec='seconds').replace('+00:00', 'Z')}'")
     if skill.note:
-        meta["note"] = skill.note
-    meta.update(skill.extra)
-    front = yaml.dump(meta, Dumper=_DUMPER, sort_keys=False, allow_unicode=True, width=1000)
+        lines.append(f"note: {_scalar(skill.note)}")
+    front = "\n".join(lines) + "\n"
+    if skill.extra:
+        front += yaml.dump(skill.extra, Dumper=_DUMPER, sort_keys=False, allow_unicode=True, width=1000)
     body = skill.body if skill.body.endswith("\n") else skill.body + "\n"
     return f"---\n{front}---\n\n{body}"

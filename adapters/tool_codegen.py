@@ -40,11 +40,17 @@ def snake_case(name: str) -> str:
     return f"{text}_" if keyword.iskeyword(text) else text
 
 
+_NOT_PARAMS = frozenset({"call", "arguments", "Any", "Literal"})
+
+
 def _identifier(name: str, taken: set[str]) -> str:
+    if name.isidentifier() and not keyword.iskeyword(name) and name not in _NOT_PARAMS and name not in taken:
+        taken.add(name)
+        return name
     ident = re.sub(r"\W", "_", name) or "arg"
     if ident[0].isdigit():
         ident = f"_{ident}"
-    if keyword.iskeyword(ident) or ident in {"call", "arguments", "Any", "Literal"}:
+    if keyword.iskeyword(ident) or ident in _NOT_PARAMS:
         ident += "_"
     while ident in taken:
         ident += "_"
@@ -57,6 +63,8 @@ def _doc_text(text: str) -> str:
 
 
 def _wrap(text: str, indent: str, width: int = 100) -> list[str]:
+    if len(indent) + len(text) <= width and "\n" not in text:
+        return [indent + text]
     lines: list[str] = []
     current = ""
     for word in text.split():

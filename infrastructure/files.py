@@ -281,6 +281,38 @@ def atomic_write_sync(path: Path, data: str | bytes, *, mode: int | None = None)
 atomic_write = in_thread(atomic_write_sync)
 
 
+def create_exclusive_sync(path: Path, data: str | bytes) -> bool:
+    """Create `path` holding `data`, durably, only if nothing exists there; False if something does.
+
+    Temp file in the same directory → write → fsync → `os.link` to `path` (atomic,
+    fails if `path` exists) → fsync the directory. Needs no lock: two creators
+    race on the link and exactly one wins; a reader never sees a partial file.
+    The parent directory must exist.
+    """
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise os_error(path, exc) from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fchmod(handle.fileno(), 0o666 & ~_UMASK)
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        fsync_dir(path.parent)
+        return True
+    except OSError as exc:
+        raise os_error(path, exc) from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
 def dump_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 

@@ -6,6 +6,7 @@ field of the Container for a fake) to get the same app the CLI serves.
 
 from __future__ import annotations
 
+import logging
 import platform
 import time
 import weakref
@@ -24,6 +25,7 @@ from adapters.health_probes import AllowedRootsProbe, HomeProbe
 from domain.discovery.generate_tool_filesystem import GenerateToolFilesystem
 from domain.discovery.ports import ToolRegistry
 from domain.discovery.search_tools import SearchTools
+from domain.errors import DomainError
 from domain.health import CacheMetrics, CheckHealth, RuntimeFacts
 from domain.project_state import utc_now
 from domain.skills.delete import DeleteSkill
@@ -43,6 +45,7 @@ from server.tool_registry import ServerToolRegistry
 from server.tooling import PROFILE_ATTR
 
 Hook = Callable[[], Awaitable[None]]
+logger = logging.getLogger(__name__)
 
 INSTRUCTIONS = (
     "cde-orchestrator walks a feature through phases (define, decompose, design, implement, test, "
@@ -78,6 +81,7 @@ class Container:
     # Set by bootstrap() once the server exists (the registry is the server's own).
     tool_registry: ToolRegistry | None = None
     _skill_libraries: weakref.WeakSet[FsSkillLibrary] = field(default_factory=weakref.WeakSet)
+    tool_package: FsToolPackageGenerator = field(default_factory=lambda: FsToolPackageGenerator(__version__))
 
     async def project_root(self, project_path: str) -> Path:
         """Resolve a caller's `project_path` (relative to CDE_PROJECT_ROOT) inside the allowed roots."""
@@ -110,7 +114,10 @@ class Container:
 
     async def sweep_expired_skills(self) -> int:
         """Purge expired ephemeral skills in the default project, the user library and every open project."""
-        await self.skill_library(await self.project_root("."))  # make sure the default project is swept
+        try:  # make sure the default project (and through it the user library) is swept
+            await self.skill_library(await self.project_root("."))
+        except DomainError as exc:
+            logger.debug("not sweeping the default project: %s", exc)
         removed = 0
         for library in list(self._skill_libraries):
             removed += len(await PurgeExpiredSkills(library, self.clock)())
@@ -125,7 +132,7 @@ class Container:
         return SearchTools(self.registry())
 
     def generate_tool_filesystem(self) -> GenerateToolFilesystem:
-        return GenerateToolFilesystem(self.registry(), FsToolPackageGenerator(__version__))
+        return GenerateToolFilesystem(self.registry(), self.tool_package)
 
 
 @dataclass

@@ -10,6 +10,7 @@ than prefix matches; then the name. Words are compared after light stemming
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -93,9 +94,13 @@ def terms(text: str) -> list[str]:
     return list(dict.fromkeys(stem(w) for w in split_words(text) if w not in STOPWORDS))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ToolSpec:
-    """A registered tool as a client sees it in `tools/list`."""
+    """A registered tool as a client sees it in `tools/list`.
+
+    Compared and hashed by identity: a catalog keeps its specs for as long as the
+    registry is unchanged, so derived work (generated code) can be keyed on them.
+    """
 
     name: str
     description: str
@@ -141,6 +146,7 @@ class ToolCatalog:
             for term, weight in _weights(spec).items():
                 vocabulary.setdefault(term, []).append((i, weight))
         self._vocabulary = vocabulary
+        self._sorted_words = sorted(vocabulary)
 
     @property
     def names(self) -> list[str]:
@@ -150,17 +156,23 @@ class ToolCatalog:
         index = self._by_name.get(name.lower())
         return None if index is None else self.specs[index]
 
+    def _matching_words(self, term: str) -> list[tuple[str, float]]:
+        """Vocabulary words matching `term`: itself (factor 1), words it begins, words of >= 4 letters beginning it."""
+        found = [(term, 1.0)] if term in self._vocabulary else []
+        if len(term) >= 3:
+            start = bisect.bisect_right(self._sorted_words, term)
+            for word in self._sorted_words[start:]:
+                if not word.startswith(term):
+                    break
+                found.append((word, PREFIX_FACTOR))
+        found.extend((term[:k], PREFIX_FACTOR) for k in range(4, len(term)) if term[:k] in self._vocabulary)
+        return found
+
     def _postings(self, term: str) -> dict[int, float]:
-        """Tool index → best weight of a vocabulary word matching `term` (whole word or prefix)."""
+        """Tool index → best weight of a vocabulary word matching `term`."""
         best: dict[int, float] = {}
-        for word, postings in self._vocabulary.items():
-            if word == term:
-                factor = 1.0
-            elif (len(term) >= 3 and word.startswith(term)) or (len(word) >= 4 and term.startswith(word)):
-                factor = PREFIX_FACTOR
-            else:
-                continue
-            for index, weight in postings:
+        for word, factor in self._matching_words(term):
+            for index, weight in self._vocabulary[word]:
                 if weight * factor > best.get(index, 0.0):
                     best[index] = weight * factor
         return best

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 _SCALARS = {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "null": "None"}
 _MAX_DEPTH = 8
@@ -18,11 +17,11 @@ _MAX_DEPTH = 8
 
 def py_literal(value: Any) -> str:
     """A Python source literal for a JSON scalar (strings JSON-quoted, which Python reads the same)."""
-    if value is None or isinstance(value, bool):
-        return repr(value)
-    if isinstance(value, int | float):
+    if value is None or type(value) in (bool, int, float):
         return repr(value)
     if isinstance(value, str):
+        if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+            return f'"{value}"'  # what json.dumps returns for such a string, without its cost
         return json.dumps(value)
     raise TypeError(f"not a JSON scalar: {value!r}")
 
@@ -52,8 +51,11 @@ def _split_union(text: str) -> list[str]:
 
 def python_type(schema: Any, defs: Mapping[str, Any] | None = None, _depth: int = 0) -> str:
     """The Python annotation for `schema`, e.g. `list[str]`, `Literal["a", "b"] | None`."""
-    if not isinstance(schema, Mapping) or _depth > _MAX_DEPTH:
+    if not isinstance(schema, dict) or _depth > _MAX_DEPTH:
         return "Any"
+    kind = schema.get("type")
+    if type(kind) is str and kind in _SCALARS and "enum" not in schema and "const" not in schema:
+        return _SCALARS[kind]  # the common case, first: this runs for every parameter of every tool
     defs = defs or {}
     ref = schema.get("$ref")
     if isinstance(ref, str):
@@ -73,7 +75,6 @@ def python_type(schema: Any, defs: Mapping[str, Any] | None = None, _depth: int 
     all_of = schema.get("allOf")
     if isinstance(all_of, list) and len(all_of) == 1:
         return python_type(all_of[0], defs, _depth + 1)
-    kind = schema.get("type")
     if isinstance(kind, list):
         return _union([python_type({**schema, "type": k}, defs, _depth + 1) for k in kind])
     if kind in _SCALARS:
@@ -83,21 +84,23 @@ def python_type(schema: Any, defs: Mapping[str, Any] | None = None, _depth: int 
         return f"list[{python_type(items, defs, _depth + 1) if items else 'Any'}]"
     if kind == "object":
         extra = schema.get("additionalProperties")
-        if isinstance(extra, Mapping) and extra and not schema.get("properties"):
+        if isinstance(extra, dict) and extra and not schema.get("properties"):
             return f"dict[str, {python_type(extra, defs, _depth + 1)}]"
         return "dict[str, Any]"
     return "Any"
 
 
+_SCALAR_TYPES = (str, int, float, bool)
+
+
 def _is_scalar(value: Any) -> bool:
-    return value is None or isinstance(value, str | int | float | bool)
+    return value is None or type(value) in _SCALAR_TYPES
 
 
 _NO_DEFAULT = object()
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     """One property of a tool's input schema."""
 
     name: str
@@ -105,15 +108,8 @@ class Param:
     required: bool
     default: Any  # the JSON default, or NO_DEFAULT
     description: str
-
-    @property
-    def has_default(self) -> bool:
-        return self.default is not _NO_DEFAULT
-
-    @property
-    def scalar_default(self) -> bool:
-        """True when the default can be written as a Python default value (not a list or dict)."""
-        return self.has_default and _is_scalar(self.default)
+    has_default: bool
+    scalar_default: bool  # the default can be written as a Python default value (not a list or dict)
 
 
 NO_DEFAULT = _NO_DEFAULT
@@ -125,15 +121,19 @@ def parameters(input_schema: Mapping[str, Any]) -> list[Param]:
     required = set(input_schema.get("required") or [])
     defs = input_schema.get("$defs") or {}
     params = []
-    for name, prop in properties.items() if isinstance(properties, Mapping) else ():
-        prop = prop if isinstance(prop, Mapping) else {}
+    for name, prop in properties.items() if isinstance(properties, dict) else ():
+        prop = prop if isinstance(prop, dict) else {}
+        default = prop.get("default", _NO_DEFAULT)
+        described = prop.get("description")
         params.append(
             Param(
                 name=str(name),
                 annotation=python_type(prop, defs),
                 required=name in required,
-                default=prop.get("default", _NO_DEFAULT),
-                description=" ".join(str(prop.get("description") or "").split()),
+                default=default,
+                description=" ".join(str(described).split()) if described else "",
+                has_default=default is not _NO_DEFAULT,
+                scalar_default=default is not _NO_DEFAULT and _is_scalar(default),
             )
         )
     return params
@@ -147,5 +147,5 @@ def result_fields(output_schema: Mapping[str, Any] | None) -> list[tuple[str, st
     properties = output_schema.get("properties") or {}
     return [
         (str(name), python_type(prop, defs), " ".join(str((prop or {}).get("description") or "").split()))
-        for name, prop in (properties.items() if isinstance(properties, Mapping) else ())
+        for name, prop in (properties.items() if isinstance(properties, dict) else ())
     ]

@@ -312,3 +312,34 @@ async def test_skills_are_mcp_resources(app: App) -> None:
     assert any(t.uri_template == "skill://{scope}/{name}" for t in templates.resource_templates)
     content = text.contents[0]
     assert content.mime_type == "text/markdown" and "Recipe for res-skill: qqmark." in content.text  # type: ignore[union-attr]
+
+
+async def test_concurrent_updates_of_one_skill_lose_nothing(app: App, project: Path) -> None:
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_saveSkill", skill_args("busy"))
+        results = await asyncio.gather(
+            *(
+                client.call_tool("cde_updateSkill", {"name": "busy", "note": f"edit {i}", "content": f"edit {i}"})
+                for i in range(10)
+            )
+        )
+        current = await call_ok(client, "cde_getSkill", {"name": "busy"})
+    assert sorted(r.structured_content["version"] for r in results if r.structured_content) == list(range(2, 12))
+    assert current["version"] == 11 and current["history"] == list(range(1, 11))
+    bodies = {(project / f".cde/skills/busy/history/v{v}.md").read_text().split("---\n\n")[-1] for v in range(2, 11)}
+    assert len(bodies) == 9  # every intermediate version kept, none overwritten
+
+
+async def test_background_sweep_runs_while_the_server_runs(settings: Settings) -> None:
+    app = bootstrap(settings.model_copy(update={"skill_sweep_interval": 0.05}))
+    clock = Clock()
+    app.container.clock = clock
+    skill_dir = settings.home / "skills" / "short-lived"
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_saveSkill", skill_args("short-lived", kind="ephemeral", ttl_hours=1, scope="user"))
+        clock.now += timedelta(hours=2)
+        for _ in range(200):  # no client call touches the skill: only the sweeper can remove it
+            if not skill_dir.exists():
+                break
+            await asyncio.sleep(0.025)
+    assert not skill_dir.exists()

@@ -1,0 +1,211 @@
+"""Skills: durable saves as the library grows, concurrent saves, finding and sourcing among many.
+
+Every call goes through `server.call_tool` (argument validation, the use case, the
+real adapters, result conversion) - what an assistant pays minus the transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from infrastructure.settings import Settings
+from server.bench.util import BenchContext, Row, median, ms, p95, time_each
+from server.bootstrap import bootstrap
+
+SUITE = "skills"
+WORDS = (
+    "retry",
+    "backoff",
+    "http",
+    "client",
+    "cache",
+    "invalidation",
+    "sqlite",
+    "index",
+    "schema",
+    "migration",
+    "pytest",
+    "fixture",
+    "async",
+    "loop",
+    "deploy",
+    "docker",
+    "kubernetes",
+    "logging",
+    "tracing",
+    "metrics",
+    "review",
+    "refactor",
+    "parser",
+    "yaml",
+    "json",
+    "config",
+    "secrets",
+    "token",
+    "queue",
+    "worker",
+    "timeout",
+    "lock",
+    "file",
+    "atomic",
+    "rename",
+    "fsync",
+    "benchmark",
+    "profile",
+    "memory",
+    "leak",
+    "thread",
+    "pool",
+)
+
+
+def _skill(i: int) -> dict[str, Any]:
+    pick = [WORDS[(i * k + k) % len(WORDS)] for k in (1, 3, 7, 11)]
+    body = "\n".join(
+        f"{step}. Use {pick[step % 4]} with {pick[(step + 1) % 4]} and check the {WORDS[(i + step) % len(WORDS)]}."
+        for step in range(1, 9)
+    )
+    return {
+        "name": f"skill-{i:04d}-{pick[0]}",
+        "description": f"How to handle {pick[0]} and {pick[1]} when {pick[2]} misbehaves",
+        "content": f"# {pick[0].title()}\n\n{body}\n",
+        "tags": [pick[1], pick[3]],
+        "domain": ("ops", "backend", "testing")[i % 3],
+    }
+
+
+async def run(ctx: BenchContext) -> list[Row]:
+    size = 100 if ctx.quick else 1000
+    project = ctx.workdir / "project"
+    project.mkdir()
+    app = bootstrap(
+        Settings(home=ctx.workdir / "home", allowed_roots=(ctx.workdir,), project_root=project, log_level="WARNING")
+    )
+    server = app.server
+    rows: list[Row] = []
+
+    save_times: list[float] = []
+    for i in range(size):
+        start = time.perf_counter()
+        await server.call_tool("cde_saveSkill", _skill(i))
+        save_times.append(time.perf_counter() - start)
+    medians = {}
+    for at in (10, 100, 1000):
+        if at <= size:
+            window = save_times[at // 2 : at]
+            medians[at] = median(window)
+            rows.append(
+                Row(
+                    SUITE,
+                    f"save skill durable, median at {at} skills",
+                    ms(medians[at]),
+                    "ms",
+                    "<= 2 ms",
+                    medians[at] <= 0.002,
+                    note=f"p95 {ms(p95(window))} ms; fsync'ed file and directory",
+                )
+            )
+    growth = medians[size] / medians[10]
+    rows.append(
+        Row(SUITE, f"save growth, median at {size} / at 10", round(growth, 2), "x", "<= 1.5x (flat)", growth <= 1.5)
+    )
+
+    batch = [{**_skill(size + i), "tags": ["concurrent"]} for i in range(50)]
+    start = time.perf_counter()
+    await asyncio.gather(*(server.call_tool("cde_saveSkill", args) for args in batch))
+    concurrent = time.perf_counter() - start
+    listed = await server.call_tool("cde_findSkills", {"tags": ["concurrent"], "limit": 100})
+    found = {s["name"] for s in (listed.structured_content or {}).get("skills", [])}  # type: ignore[union-attr]
+    present = sum(1 for args in batch if args["name"] in found)
+    rows.append(
+        Row(
+            SUITE,
+            "50 concurrent saves (wall)",
+            ms(concurrent),
+            "ms",
+            "<= 110 ms (earlier system)",
+            concurrent <= 0.110,
+            note=f"{present}/50 found by a search right after",
+        )
+    )
+
+    total = size + 50
+    start = time.perf_counter()
+    await server.call_tool("cde_findSkills", {"query": "retry"})
+    first = time.perf_counter() - start
+    rows.append(
+        Row(
+            SUITE,
+            f"first find after {total} saves",
+            ms(first),
+            "ms",
+            note="one sync indexes every new skill (saves only write files)",
+        )
+    )
+    queries = ["retry backoff", "sqlite index", "docker deploy timeout", "pytest fixture", "memory leak thread"]
+    counter = iter(range(10**9))
+
+    async def find() -> None:
+        await server.call_tool("cde_findSkills", {"query": queries[next(counter) % len(queries)]})
+
+    warm = await time_each(find, ctx.n(200, 30))
+    rows.append(
+        Row(
+            SUITE,
+            f"find skills among {total}",
+            ms(median(warm)),
+            "ms",
+            "<= 5 ms",
+            median(warm) <= 0.005,
+            note=f"p95 {ms(p95(warm))} ms; library fingerprints cached (<= 2 s)",
+        )
+    )
+    library = await app.container.skill_library(project)
+
+    async def find_cold() -> None:
+        library.snapshot.invalidate()
+        await find()
+
+    cold = await time_each(find_cold, ctx.n(50, 10))
+    rows.append(
+        Row(
+            SUITE,
+            f"find skills among {total}, rescanning fingerprints",
+            ms(median(cold)),
+            "ms",
+            note="first search after a write or after the 2 s rescan window",
+        )
+    )
+
+    async def listing() -> None:
+        await server.call_tool("cde_findSkills", {"domain": "ops", "limit": 20})
+
+    listed_times = await time_each(listing, ctx.n(100, 20))
+    rows.append(
+        Row(
+            SUITE,
+            f"list skills by domain among {total}",
+            ms(median(listed_times)),
+            "ms",
+            "<= 5 ms",
+            median(listed_times) <= 0.005,
+        )
+    )
+
+    async def source() -> None:
+        await server.call_tool("cde_sourceSkill", {"need": "our http client times out; add retry with backoff"})
+
+    sourced = await time_each(source, ctx.n(100, 20))
+    rows.append(
+        Row(SUITE, f"source skill among {total}", ms(median(sourced)), "ms", "<= 5 ms", median(sourced) <= 0.005)
+    )
+
+    async def get() -> None:
+        await server.call_tool("cde_getSkill", {"name": batch[7]["name"]})
+
+    got = await time_each(get, ctx.n(200, 30))
+    rows.append(Row(SUITE, "get skill", ms(median(got)), "ms", "<= 2 ms", median(got) <= 0.002))
+    library.close()
+    return rows
