@@ -8,15 +8,14 @@ bundled: shipped in this package)::
     <library>/<name>/<anything else>     extra files the skill refers to
 
 The index (`<project>/.cde/cache/skills.db`, derived data) holds one record per
-skill file, keyed `<scope>/<name>`, and is changed only by `sync`: before a
-search, the fingerprint of every SKILL.md is compared with the index and only
-changed files are re-read. That comparison needs one `stat` per skill, so the list
-of fingerprints (a *snapshot*) is cached for `SCAN_TTL` seconds and dropped sooner
-when a library directory changes (a skill added or removed anywhere, by any
-process) or when we write. Our own writes are therefore searchable at once, an
-edit made in an editor within `SCAN_TTL`; reading a skill by name always reads
-the file itself. Keeping writes out of the index keeps a save to the file work
-alone, and lets many saves be indexed by one sync transaction.
+skill file, keyed `<scope>/<name>`. Our own writes update it in the same worker
+hop as the file. Before a search, the fingerprint of every SKILL.md is compared
+with the index and only files changed behind our back are re-read. That needs
+one `stat` per skill, so the list of fingerprints (a *snapshot*) is cached for
+`SCAN_TTL` seconds. Our own writes patch the cached snapshot (of every library in
+this process that sees the skill), so they are searchable at once without a
+rescan; changes made by hand or by another process are searchable within
+`SCAN_TTL`. Reading a skill by name always reads the file itself.
 
 A new skill is created without a lock by an atomic create-if-absent
 (`create_exclusive_sync`: fsync'ed temp file linked into place), so two creators
@@ -36,6 +35,7 @@ import re
 import shutil
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -111,18 +111,42 @@ class Snapshot:
     stamps: Mapping[str, str]  # "<scope>/<name>" → fingerprint
     scopes: Mapping[str, tuple[SkillScope, ...]] = field(default_factory=dict)  # name → scopes holding it
 
+    def with_source(self, source: str, stamp: str | None) -> Snapshot:
+        """A copy with one source's fingerprint set (or removed when `stamp` is None); self if unchanged."""
+        if self.stamps.get(source) == stamp:
+            return self
+        stamps = dict(self.stamps)
+        if stamp is None:
+            stamps.pop(source, None)
+        else:
+            stamps[source] = stamp
+        return Snapshot.of(stamps)
+
     @classmethod
     def of(cls, stamps: dict[str, str]) -> Snapshot:
         scopes: dict[str, list[SkillScope]] = {}
         for source in stamps:
             scope, name = source.split("/", 1)
             scopes.setdefault(name, []).append(scope)  # type: ignore[arg-type]
-        return cls(stamps=stamps, scopes={n: tuple(s) for n, s in scopes.items()})
+        return cls(stamps=stamps, scopes={n: tuple(sorted(s, key=SCOPES.index)) for n, s in scopes.items()})
 
 
 def _expired(attrs: Mapping[str, str], now: datetime) -> bool:
     expires = attrs.get("expires")
     return attrs.get("kind") == "ephemeral" and bool(expires) and datetime.fromisoformat(str(expires)) <= now
+
+
+class _SnapshotBox:
+    """The cached scan; our own writes swap in a patched copy until the next rescan."""
+
+    __slots__ = ("current",)
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.current = snapshot
+
+
+# Every live library, so a write to the shared user library shows in all projects' searches at once.
+_LIVE: weakref.WeakSet[FsSkillLibrary] = weakref.WeakSet()
 
 
 class _Loaded:
@@ -158,19 +182,33 @@ class FsSkillLibrary:
         self._synced: Snapshot | None = None
         self._next_expiry: datetime | None = None
         self._expiry_known = False
+        _LIVE.add(self)
 
     def close(self) -> None:
         self.index.close()
 
     # -- snapshot ----------------------------------------------------------------------------------
 
-    def _watched(self) -> list[Path]:
-        return [self.roots["project"], self.roots["user"]]
+    @cached("skills.snapshot", maxsize=64, ttl=SCAN_TTL)
+    async def _scanned(self) -> _SnapshotBox:
+        return _SnapshotBox(await _scan(self))
 
-    @cached("skills.snapshot", maxsize=64, ttl=SCAN_TTL, depends_on=lambda self: self._watched())
     async def snapshot(self) -> Snapshot:
         """Fingerprints of every skill file; see SCAN_TTL in the module docstring."""
-        return await _scan(self)
+        box: _SnapshotBox = await self._scanned()
+        return box.current
+
+    def rescan(self) -> None:
+        """Forget the snapshot: the next search stats every skill file again."""
+        self._scanned.invalidate()
+
+    async def _written(self, scope: SkillScope, name: str, stamp: str | None) -> None:
+        """Record our own write in the snapshot of every library that sees this skill, without a rescan."""
+        source = f"{scope}/{name}"
+        root = self.roots[scope]
+        for library in [lib for lib in list(_LIVE) if lib.roots[scope] == root]:
+            box: _SnapshotBox = await library._scanned()
+            box.current = box.current.with_source(source, stamp)
 
     def scan_sync(self) -> Snapshot:
         stamps: dict[str, str] = {}
@@ -235,6 +273,13 @@ class FsSkillLibrary:
         if purged:
             logger.info("removed %d expired ephemeral skill(s): %s", len(purged), ", ".join(purged))
         return purged
+
+    def _note_expiry(self, skill: Skill) -> None:
+        """Keep the earliest known expiry current after our own write (saves a query per search)."""
+        if skill.kind == "ephemeral" and skill.expires is not None:
+            with self._state_lock:
+                if self._expiry_known and (self._next_expiry is None or skill.expires < self._next_expiry):
+                    self._next_expiry = skill.expires
 
     def _delete_expired_sync(self, scope: SkillScope, name: str, now: datetime) -> bool:
         """Remove one skill if, re-read under its lock, it is still expired."""
@@ -381,19 +426,22 @@ class FsSkillLibrary:
 
     def write_sync(
         self, name: str, scope: WritableScope, change: Callable[[Skill | None], Skill], now: datetime
-    ) -> StoredSkill:
+    ) -> tuple[StoredSkill, str | None]:
         path = self._writable_dir(scope, name) / SKILL_FILE
         result = None if os.path.lexists(path) else self._create_sync(name, scope, change)
         skill, text = result or self._update_sync(name, scope, change, now)
-        return self._stored(skill, text, path)
+        stamp = _stamp(path)
+        if stamp is not None:  # index it now, in this hop: the next search then only confirms the stamps
+            self.index.upsert(f"{scope}/{name}", stamp, [record_of(skill)])
+            self._note_expiry(skill)
+        return self._stored(skill, text, path), stamp
 
     async def write(
         self, name: str, scope: WritableScope, change: Callable[[Skill | None], Skill], *, now: datetime
     ) -> StoredSkill:
-        try:
-            return await _write(self, name, scope, change, now)
-        finally:
-            self.snapshot.invalidate()
+        stored, stamp = await _write(self, name, scope, change, now)
+        await self._written(scope, name, stamp)
+        return stored
 
     def _remove_sync(
         self,
@@ -424,6 +472,7 @@ class FsSkillLibrary:
         except OSError as exc:
             raise os_error(skill_dir, exc) from None
         shutil.rmtree(trash, ignore_errors=True)
+        self.index.remove([f"{scope}/{name}"])
         return current or Skill(name=name, description="(unreadable)", body="", scope=scope, version=0)
 
     def delete_sync(self, name: str, scope: WritableScope, now: datetime) -> StoredSkill:
@@ -434,10 +483,9 @@ class FsSkillLibrary:
         return StoredSkill(skill=removed, text="", path=self._display(path))
 
     async def delete(self, name: str, scope: WritableScope, *, now: datetime) -> StoredSkill:
-        try:
-            return await _delete(self, name, scope, now)
-        finally:
-            self.snapshot.invalidate()
+        stored = await _delete(self, name, scope, now)
+        await self._written(scope, name, None)
+        return stored
 
     # -- searching -------------------------------------------------------------------------------
 
@@ -482,7 +530,7 @@ class FsSkillLibrary:
             raise InvalidInputError(f"limit must be between 1 and {MAX_LIMIT}; got {query.limit}")
         hits, purged = await _search(self, await self.snapshot(), query, now)
         if purged:
-            self.snapshot.invalidate()
+            self.rescan()
         return hits
 
     def purge_sync(self, snapshot: Snapshot, now: datetime) -> list[str]:
@@ -492,7 +540,7 @@ class FsSkillLibrary:
     async def purge_expired(self, *, now: datetime) -> list[str]:
         purged = await _purge(self, await self.snapshot(), now)
         if purged:
-            self.snapshot.invalidate()
+            self.rescan()
         return purged
 
 

@@ -299,6 +299,44 @@ class FtsIndex:
         conn.execute("DELETE FROM fts WHERE rowid IN (SELECT id FROM records WHERE source = ?)", (source,))
         conn.execute("DELETE FROM records WHERE source = ?", (source,))
 
+    def upsert(self, source: str, stamp: str, records: Sequence[IndexedRecord]) -> None:
+        """Replace one source's records at once (a write through our own adapter), without a full sync."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._drop_source(conn, source)
+                self._insert(conn, source, records)
+                conn.execute(
+                    "INSERT INTO sources(source, stamp) VALUES (?, ?) "
+                    "ON CONFLICT(source) DO UPDATE SET stamp = excluded.stamp",
+                    (source, stamp),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+        self._retrying(run)
+
+    def remove(self, sources: Sequence[str]) -> int:
+        """Forget these sources and their records; returns how many were indexed."""
+
+        def run(conn: sqlite3.Connection) -> int:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                removed = 0
+                for source in sources:
+                    self._drop_source(conn, source)
+                    removed += conn.execute("DELETE FROM sources WHERE source = ?", (source,)).rowcount
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return removed
+
+        return self._retrying(run)  # type: ignore[no-any-return]
+
     def count(self) -> tuple[int, int]:
         """(sources, records) currently indexed."""
 

@@ -249,7 +249,7 @@ async def test_hand_edits_and_new_files_are_picked_up(app: App, project: Path) -
         got = await call_ok(client, "cde_getSkill", {"name": "manual-skill"})
         (manual / "SKILL.md").write_text("---\ndescription: Written by hand\n---\ngiraffe herd\n")  # in place
         library = await app.container.skill_library(project)
-        library.snapshot.invalidate()  # what the short rescan TTL does in production
+        library.rescan()  # what the short rescan TTL does in production
         refound = await call_ok(client, "cde_findSkills", {"query": "giraffe"})
         stale = await call_ok(client, "cde_findSkills", {"query": "zebra"})
     assert names(found) == [("manual-skill", "project")]
@@ -343,3 +343,16 @@ async def test_background_sweep_runs_while_the_server_runs(settings: Settings) -
                 break
             await asyncio.sleep(0.025)
     assert not skill_dir.exists()
+
+
+async def test_user_skills_saved_from_one_project_are_found_from_another(app: App, tmp_path: Path) -> None:
+    other = tmp_path / "other-project"
+    other.mkdir()
+    async with Client(app.server) as client:
+        before = await call_ok(client, "cde_findSkills", {"query": "qqmark", "project_path": str(other)})
+        await call_ok(client, "cde_saveSkill", skill_args("shared-know-how", scope="user"))
+        after = await call_ok(client, "cde_findSkills", {"query": "qqmark", "project_path": str(other)})
+        await call_ok(client, "cde_deleteSkill", {"name": "shared-know-how", "scope": "user"})
+        gone = await call_ok(client, "cde_findSkills", {"query": "qqmark", "project_path": str(other)})
+    assert before["skills"] == [] and gone["skills"] == []
+    assert names(after) == [("shared-know-how", "user")]
