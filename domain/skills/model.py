@@ -12,6 +12,7 @@ expire `ttl` after they are saved.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -74,6 +75,36 @@ def check_text(value: str, what: str, limit: int, *, required: bool = True) -> s
     return text
 
 
+@dataclass(frozen=True)
+class SkillFields:
+    """Caller-supplied skill fields, validated; None means "not given" (keep the current value)."""
+
+    description: str | None = None
+    body: str | None = None
+    tags: list[str] | None = None
+    domain: str | None = None
+
+    @classmethod
+    def check(
+        cls,
+        *,
+        description: str | None = None,
+        content: str | None = None,
+        tags: list[str] | None = None,
+        domain: str | None = None,
+    ) -> SkillFields:
+        return cls(
+            description=None if description is None else check_text(description, "description", MAX_DESCRIPTION),
+            body=None if content is None else check_text(content, "content", MAX_CONTENT),
+            tags=None if tags is None else normalize_tags(tags),
+            domain=None if domain is None else normalize_domain(domain),
+        )
+
+    @property
+    def empty(self) -> bool:
+        return self.description is None and self.body is None and self.tags is None and self.domain is None
+
+
 _EXAMPLES = {
     "description": "one sentence saying what the skill does and when to use it",
     "content": "the Markdown body (steps, commands, pitfalls)",
@@ -132,25 +163,15 @@ class Skill(BaseModel):
             expires=now + ttl if kind == "ephemeral" and ttl is not None else None,
         )
 
-    def revise(
-        self,
-        *,
-        now: datetime,
-        note: str,
-        scope: WritableScope,
-        body: str | None = None,
-        description: str | None = None,
-        tags: list[str] | None = None,
-        domain: str | None = None,
-    ) -> Skill:
-        """The next version: changed fields replaced, the rest carried over, the note recorded."""
+    def revise(self, *, now: datetime, note: str, scope: WritableScope, fields: SkillFields) -> Skill:
+        """The next version: given fields replaced, the rest carried over, the note recorded."""
         return self.model_copy(
             update={
                 "scope": scope,
-                "body": self.body if body is None else body,
-                "description": self.description if description is None else description,
-                "tags": self.tags if tags is None else tags,
-                "domain": self.domain if domain is None else domain,
+                "body": self.body if fields.body is None else fields.body,
+                "description": self.description if fields.description is None else fields.description,
+                "tags": self.tags if fields.tags is None else fields.tags,
+                "domain": self.domain if fields.domain is None else fields.domain,
                 "version": self.version + 1,
                 "created": self.created or now,
                 "updated": now,

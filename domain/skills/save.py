@@ -7,16 +7,12 @@ from datetime import datetime, timedelta
 
 from domain.errors import ConflictError, InvalidInputError
 from domain.skills.model import (
-    MAX_CONTENT,
-    MAX_DESCRIPTION,
     MAX_TTL_HOURS,
     Skill,
+    SkillFields,
     SkillKind,
     SkillRef,
     WritableScope,
-    check_text,
-    normalize_domain,
-    normalize_tags,
     ref_of,
     validate_skill_name,
 )
@@ -44,10 +40,7 @@ class SaveSkill:
         ttl_hours: float | None = None,
     ) -> SkillRef:
         name = validate_skill_name(name)
-        description = check_text(description, "description", MAX_DESCRIPTION)
-        body = check_text(content, "content", MAX_CONTENT)
-        clean_tags = normalize_tags(tags or [])
-        clean_domain = normalize_domain(domain)
+        fields = SkillFields.check(description=description, content=content, tags=tags or [], domain=domain)
         if ttl_hours is not None and kind != "ephemeral":
             raise InvalidInputError("ttl_hours applies to ephemeral skills only; drop it or pass kind='ephemeral'")
         if ttl_hours is not None and not 0 < ttl_hours <= MAX_TTL_HOURS:
@@ -56,12 +49,12 @@ class SaveSkill:
         now = self._clock()
         skill = Skill.new(
             name=name,
-            description=description,
-            body=body,
+            description=fields.description or "",
+            body=fields.body or "",
             scope=scope,
             now=now,
-            tags=clean_tags,
-            domain=clean_domain,
+            tags=fields.tags or [],
+            domain=fields.domain,
             kind=kind,
             ttl=ttl,
         )

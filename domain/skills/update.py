@@ -7,15 +7,12 @@ from datetime import datetime
 
 from domain.errors import InvalidInputError, NotFoundError
 from domain.skills.model import (
-    MAX_CONTENT,
-    MAX_DESCRIPTION,
     MAX_NOTE,
     Skill,
+    SkillFields,
     SkillRef,
     WritableScope,
     check_text,
-    normalize_domain,
-    normalize_tags,
     ref_of,
     validate_skill_name,
 )
@@ -46,11 +43,8 @@ class UpdateSkill:
     ) -> SkillRef:
         name = validate_skill_name(name)
         clean_note = check_text(note, "note", MAX_NOTE)
-        body = None if content is None else check_text(content, "content", MAX_CONTENT)
-        clean_description = None if description is None else check_text(description, "description", MAX_DESCRIPTION)
-        clean_tags = None if tags is None else normalize_tags(tags)
-        clean_domain = None if domain is None else normalize_domain(domain)
-        if body is None and clean_description is None and clean_tags is None and clean_domain is None:
+        fields = SkillFields.check(description=description, content=content, tags=tags, domain=domain)
+        if fields.empty:
             raise InvalidInputError("nothing to update; pass content, description, tags or domain")
         now = self._clock()
         base: Skill | None = None
@@ -70,14 +64,6 @@ class UpdateSkill:
                 raise NotFoundError(
                     f"skill {name!r} is not in the {target} library; check the name with cde_findSkills"
                 )
-            return source.revise(
-                now=now,
-                note=clean_note,
-                scope=target,
-                body=body,
-                description=clean_description,
-                tags=clean_tags,
-                domain=clean_domain,
-            )
+            return source.revise(now=now, note=clean_note, scope=target, fields=fields)
 
         return ref_of(await self._library.write(name, target, revise, now=now), target)

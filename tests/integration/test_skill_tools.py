@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,17 +11,8 @@ from mcp.client import Client
 
 from infrastructure.settings import Settings
 from server.bootstrap import App, bootstrap
+from tests.clock import FakeClock
 from tests.conftest import call_error, call_ok
-
-START = datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def skill_args(name: str, **extra: Any) -> dict[str, Any]:
@@ -129,7 +120,7 @@ async def test_updating_a_bundled_skill_makes_a_project_copy(app: App, project: 
 
 
 async def test_ephemeral_skills_expire_on_access_and_by_sweep(app: App, project: Path, settings: Settings) -> None:
-    clock = Clock()
+    clock = FakeClock()
     app.container.clock = clock
     async with Client(app.server) as client:
         ref = await call_ok(client, "cde_saveSkill", skill_args("handoff", kind="ephemeral", ttl_hours=2))
@@ -152,7 +143,7 @@ async def test_ephemeral_skills_expire_on_access_and_by_sweep(app: App, project:
 
 
 async def test_sweep_removes_expired_skills_nobody_reads(app: App, settings: Settings) -> None:
-    clock = Clock()
+    clock = FakeClock()
     app.container.clock = clock
     async with Client(app.server) as client:
         await call_ok(client, "cde_saveSkill", skill_args("temp-note", kind="ephemeral", ttl_hours=1, scope="user"))
@@ -332,7 +323,7 @@ async def test_concurrent_updates_of_one_skill_lose_nothing(app: App, project: P
 
 async def test_background_sweep_runs_while_the_server_runs(settings: Settings) -> None:
     app = bootstrap(settings.model_copy(update={"skill_sweep_interval": 0.05}))
-    clock = Clock()
+    clock = FakeClock()
     app.container.clock = clock
     skill_dir = settings.home / "skills" / "short-lived"
     async with Client(app.server) as client:

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.errors import InvalidInputError, LimitExceededError
-from domain.skills.model import Skill, check_text, normalize_domain, normalize_tags, validate_skill_name
+from domain.skills.model import Skill, SkillFields, check_text, normalize_domain, normalize_tags, validate_skill_name
 from domain.skills.source import keywords
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
@@ -88,7 +88,7 @@ def test_revise_bumps_version_and_keeps_unchanged_fields() -> None:
         name="n", description="d", body="b", scope="project", now=NOW, tags=["x"], domain="ops", kind="base", ttl=None
     )
     later = NOW + timedelta(days=1)
-    revised = skill.revise(now=later, note="why", scope="project", body="b2")
+    revised = skill.revise(now=later, note="why", scope="project", fields=SkillFields(body="b2"))
     assert (revised.version, revised.body, revised.description, revised.tags, revised.domain) == (
         2,
         "b2",

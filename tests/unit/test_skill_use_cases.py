@@ -11,22 +11,16 @@ from domain.skills.get import GetSkill
 from domain.skills.save import SaveSkill
 from domain.skills.source import SourceSkill
 from domain.skills.update import UpdateSkill
+from tests.clock import FakeClock
 from tests.unit.fake_skill_library import InMemorySkillLibrary
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
+Clock = FakeClock
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return FakeClock(START)
 
 
 @pytest.fixture
