@@ -202,13 +202,17 @@ class FsSkillLibrary:
         """Forget the snapshot: the next search stats every skill file again."""
         self._scanned.invalidate()
 
-    async def _written(self, scope: SkillScope, name: str, stamp: str | None) -> None:
-        """Record our own write in the snapshot of every library that sees this skill, without a rescan."""
+    def _written(self, scope: SkillScope, name: str, stamp: str | None) -> None:
+        """Record our own write in the cached snapshot of every library that sees this skill (no rescan).
+
+        A library without a cached snapshot needs nothing: its next scan sees the file.
+        """
         source = f"{scope}/{name}"
         root = self.roots[scope]
         for library in [lib for lib in list(_LIVE) if lib.roots[scope] == root]:
-            box: _SnapshotBox = await library._scanned()
-            box.current = box.current.with_source(source, stamp)
+            box: _SnapshotBox | None = library._scanned.peek()
+            if box is not None:
+                box.current = box.current.with_source(source, stamp)
 
     def scan_sync(self) -> Snapshot:
         stamps: dict[str, str] = {}
@@ -440,7 +444,7 @@ class FsSkillLibrary:
         self, name: str, scope: WritableScope, change: Callable[[Skill | None], Skill], *, now: datetime
     ) -> StoredSkill:
         stored, stamp = await _write(self, name, scope, change, now)
-        await self._written(scope, name, stamp)
+        self._written(scope, name, stamp)
         return stored
 
     def _remove_sync(
@@ -484,7 +488,7 @@ class FsSkillLibrary:
 
     async def delete(self, name: str, scope: WritableScope, *, now: datetime) -> StoredSkill:
         stored = await _delete(self, name, scope, now)
-        await self._written(scope, name, None)
+        self._written(scope, name, None)
         return stored
 
     # -- searching -------------------------------------------------------------------------------
