@@ -112,7 +112,9 @@ def render_module(spec: ToolSpec, version: str) -> str:
         "",
         "from __future__ import annotations",
         "",
-        "from typing import Any, Literal  # noqa: F401 - used in annotations",
+        "from typing import Any, Literal"
+        if any("Literal[" in p.annotation for p in params)
+        else "from typing import Any",
         "",
         "from ._runtime import call",
         "",
@@ -199,7 +201,9 @@ def render_init(specs: Sequence[ToolSpec], modules: dict[str, str], *, package: 
     lines += ["", "TOOLS: dict[str, str] = {"]
     lines += [f"    {py_literal(s.name)}: {py_literal(' '.join(s.description.split()))}," for s in ordered]
     lines += ["}", '"""Tool name → description."""', "", "__all__ = ["]
-    exported = ["TOOLS", "ToolCallError", "call", "session", "use_server", *(function_name(s.name) for s in ordered)]
+    exported = sorted(
+        ["TOOLS", "ToolCallError", "call", "session", "use_server", *(function_name(s.name) for s in ordered)]
+    )
     lines += [f"    {py_literal(name)}," for name in exported]
     lines.append("]")
     return "\n".join(lines) + "\n"
