@@ -116,11 +116,21 @@ class Snapshot:
         if self.stamps.get(source) == stamp:
             return self
         stamps = dict(self.stamps)
+        raw_scope, name = source.split("/", 1)
+        scope = cast(SkillScope, raw_scope)
+        held = set(self.scopes.get(name, ()))
         if stamp is None:
             stamps.pop(source, None)
+            held.discard(scope)
         else:
             stamps[source] = stamp
-        return Snapshot.of(stamps)
+            held.add(scope)
+        scopes = dict(self.scopes)
+        if held:
+            scopes[name] = tuple(sorted(held, key=SCOPES.index))
+        else:
+            scopes.pop(name, None)
+        return Snapshot(stamps=stamps, scopes=scopes)
 
     @classmethod
     def of(cls, stamps: dict[str, str]) -> Snapshot:
@@ -239,9 +249,12 @@ class FsSkillLibrary:
         return [record_of(self._parse_file(self.roots[scope] / name / SKILL_FILE, name, scope))]
 
     def _ensure_synced(self, snapshot: Snapshot) -> None:
-        """Bring the index in line with `snapshot` unless it was the last one applied."""
+        """Bring the index in line with `snapshot` unless it already is (the last one applied, plus our writes)."""
         with self._state_lock:
             if snapshot is self._synced:
+                return
+            if self._synced is not None and snapshot.stamps == self._synced.stamps:
+                self._synced = snapshot  # e.g. a snapshot patched after our own write: nothing to re-read
                 return
             self.index.sync(snapshot.stamps, self._load)
             self._synced = snapshot
@@ -435,8 +448,12 @@ class FsSkillLibrary:
         result = None if os.path.lexists(path) else self._create_sync(name, scope, change)
         skill, text = result or self._update_sync(name, scope, change, now)
         stamp = _stamp(path)
-        if stamp is not None:  # index it now, in this hop: the next search then only confirms the stamps
-            self.index.upsert(f"{scope}/{name}", stamp, [record_of(skill)])
+        if stamp is not None:  # index it now, in this hop, so the next search has nothing to re-read
+            source = f"{scope}/{name}"
+            with self._state_lock:  # serialised with sync: the marker always says what the index holds
+                self.index.upsert(source, stamp, [record_of(skill)])
+                if self._synced is not None:
+                    self._synced = self._synced.with_source(source, stamp)
             self._note_expiry(skill)
         return self._stored(skill, text, path), stamp
 
@@ -476,7 +493,11 @@ class FsSkillLibrary:
         except OSError as exc:
             raise os_error(skill_dir, exc) from None
         shutil.rmtree(trash, ignore_errors=True)
-        self.index.remove([f"{scope}/{name}"])
+        source = f"{scope}/{name}"
+        with self._state_lock:
+            self.index.remove([source])
+            if self._synced is not None:
+                self._synced = self._synced.with_source(source, None)
         return current or Skill(name=name, description="(unreadable)", body="", scope=scope, version=0)
 
     def delete_sync(self, name: str, scope: WritableScope, now: datetime) -> StoredSkill:
