@@ -21,17 +21,22 @@ class CacheMetrics(BaseModel):
     hit_rate: float = Field(description="hits / (hits + misses), 0 when unused")
 
 
+class HealthDetails(BaseModel):
+    python: str
+    mcp: str
+    caches: list[CacheMetrics]
+
+
 class HealthReport(BaseModel):
-    """What `cde_healthCheck` returns."""
+    """What `cde_healthCheck` returns; versions and per-cache metrics only on request (they are long)."""
 
     status: Literal["ok", "degraded"]
     reasons: list[str] = Field(description="why the status is degraded; empty when ok")
     version: str
     uptime_s: float
     tools: int
-    python: str
-    mcp: str
-    caches: list[CacheMetrics]
+    cache_hit_rate: float
+    details: HealthDetails | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,26 @@ class RuntimeFacts:
     tools: int
     python: str
     mcp: str
+
+
+@dataclass(frozen=True)
+class CacheCounters:
+    name: str
+    hits: int
+    misses: int
+    evictions: int
+    invalidations: int
+    size: int
+
+
+class CacheMetricsSource(Protocol):
+    """The process's caches, as counters."""
+
+    def totals(self) -> tuple[int, int]:
+        """(hits, misses) over all caches."""
+        ...
+
+    def counters(self) -> list[CacheCounters]: ...
 
 
 class HealthProbe(Protocol):
@@ -58,24 +83,42 @@ class CheckHealth:
         self,
         probes: Sequence[HealthProbe],
         runtime: Callable[[], RuntimeFacts],
-        caches: Callable[[], list[CacheMetrics]],
+        caches: CacheMetricsSource,
     ) -> None:
         self._probes = probes
         self._runtime = runtime
         self._caches = caches
 
-    async def __call__(self) -> HealthReport:
+    async def __call__(self, *, details: bool = False) -> HealthReport:
         reasons: list[str] = []
         for probe in self._probes:
             reasons.extend(await probe.problems())
         facts = self._runtime()
-        return HealthReport(
+        hits, misses = self._caches.totals()
+        lookups = hits + misses
+        report = HealthReport(
             status="degraded" if reasons else "ok",
             reasons=reasons,
             version=facts.version,
             uptime_s=round(facts.uptime_s, 3),
             tools=facts.tools,
-            python=facts.python,
-            mcp=facts.mcp,
-            caches=self._caches(),
+            cache_hit_rate=round(hits / lookups, 4) if lookups else 0.0,
         )
+        if details:
+            report.details = HealthDetails(
+                python=facts.python,
+                mcp=facts.mcp,
+                caches=[
+                    CacheMetrics(
+                        name=c.name,
+                        hits=c.hits,
+                        misses=c.misses,
+                        evictions=c.evictions,
+                        invalidations=c.invalidations,
+                        size=c.size,
+                        hit_rate=round(c.hits / (c.hits + c.misses), 4) if c.hits + c.misses else 0.0,
+                    )
+                    for c in self._caches.counters()
+                ],
+            )
+        return report

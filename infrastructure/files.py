@@ -24,6 +24,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import aiofiles.os
 import filelock
+import pydantic_core
 import yaml
 
 from domain.errors import (
@@ -318,7 +319,8 @@ def create_exclusive_sync(path: Path, data: str | bytes) -> bool:
 
 
 def dump_json(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    """Indented JSON (readable in diffs) via pydantic-core: json's indent mode is pure Python, 20x slower."""
+    return pydantic_core.to_json(value, indent=2).decode("utf-8") + "\n"
 
 
 def locked_update_sync(

@@ -39,13 +39,23 @@ def describe_validation_error(tool: str, exc: ValidationError) -> str:
 
 
 def compact_schema(schema: Any, *, in_properties: bool = False) -> Any:
-    """Drop pydantic's auto-generated `title`s: they repeat the property names and cost tokens."""
+    """Make a schema cheaper for clients without changing what it accepts.
+
+    Drops pydantic's auto-generated `title`s (they repeat the property names and
+    cost tokens) and puts `{"type": "null"}` first in `anyOf`, so validators
+    accept the common `null` of an optional field without first building the
+    errors of the object branch.
+    """
     if isinstance(schema, dict):
-        return {
+        compacted = {
             k: compact_schema(v, in_properties=(k in ("properties", "$defs", "definitions") and not in_properties))
             for k, v in schema.items()
             if in_properties or not (k == "title" and isinstance(v, str))
         }
+        any_of = compacted.get("anyOf") if not in_properties else None
+        if isinstance(any_of, list) and {"type": "null"} in any_of:
+            compacted["anyOf"] = sorted(any_of, key=lambda branch: branch != {"type": "null"})
+        return compacted
     if isinstance(schema, list):
         return [compact_schema(v) for v in schema]
     return schema
@@ -119,6 +129,14 @@ class CdeServer(MCPServer[Any]):
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
+        tool = self._tool_manager.get_tool(name)
+        if tool is not None:
+            known = tool.parameters.get("properties", {})
+            unknown = sorted(k for k in arguments if k not in known)
+            if unknown:
+                # A misspelled `project_path` silently ignored would act on the wrong project.
+                valid = ", ".join(known) or "none"
+                raise ToolError(f"unknown argument(s) for {name}: {', '.join(unknown)}; valid: {valid}")
         try:
             return await super().call_tool(name, arguments, context)
         except UnexpectedToolError as exc:

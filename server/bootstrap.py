@@ -18,6 +18,8 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
+import anyio
+
 from adapters.fs_skill_library import FsSkillLibrary
 from adapters.fs_state_repository import FsStateRepository
 from adapters.fs_tool_package import FsToolPackageGenerator
@@ -26,7 +28,7 @@ from domain.discovery.generate_tool_filesystem import GenerateToolFilesystem
 from domain.discovery.ports import ToolRegistry
 from domain.discovery.search_tools import SearchTools
 from domain.errors import DomainError
-from domain.health import CacheMetrics, CheckHealth, RuntimeFacts
+from domain.health import CacheCounters, CheckHealth, RuntimeFacts
 from domain.project_state import utc_now
 from domain.skills.delete import DeleteSkill
 from domain.skills.expire import PurgeExpiredSkills
@@ -36,7 +38,7 @@ from domain.skills.save import SaveSkill
 from domain.skills.source import SourceSkill
 from domain.skills.update import UpdateSkill
 from infrastructure import paths
-from infrastructure.cache import all_cache_stats, cached, configure_caches
+from infrastructure.cache import all_cache_stats, cache_totals, cached, configure_caches
 from infrastructure.settings import Settings
 from server import __version__
 from server.app import CdeServer
@@ -44,8 +46,9 @@ from server.skill_sweeper import SkillSweeper
 from server.tool_registry import ServerToolRegistry
 from server.tooling import PROFILE_ATTR
 
-Hook = Callable[[], Awaitable[None]]
 logger = logging.getLogger(__name__)
+
+Hook = Callable[[], Awaitable[None]]
 
 INSTRUCTIONS = (
     "cde-orchestrator walks a feature through phases (define, decompose, design, implement, test, "
@@ -141,19 +144,24 @@ class App:
     container: Container
 
 
-def _cache_metrics() -> list[CacheMetrics]:
-    return [
-        CacheMetrics(
-            name=s.name,
-            hits=s.hits,
-            misses=s.misses,
-            evictions=s.evictions + s.expirations,
-            invalidations=s.invalidations,
-            size=s.size,
-            hit_rate=round(s.hit_rate, 4),
-        )
-        for s in all_cache_stats()
-    ]
+class _CacheMetrics:
+    """The CacheMetricsSource port over infrastructure.cache's registry."""
+
+    def totals(self) -> tuple[int, int]:
+        return cache_totals()
+
+    def counters(self) -> list[CacheCounters]:
+        return [
+            CacheCounters(
+                name=s.name,
+                hits=s.hits,
+                misses=s.misses,
+                evictions=s.evictions + s.expirations,
+                invalidations=s.invalidations,
+                size=s.size,
+            )
+            for s in all_cache_stats()
+        ]
 
 
 def bootstrap(settings: Settings) -> App:
@@ -161,6 +169,7 @@ def bootstrap(settings: Settings) -> App:
     configure_caches(maxsize=settings.cache_maxsize, ttl=settings.cache_ttl)
     started = time.monotonic()
     mcp_version = package_version("mcp")
+    python_version = platform.python_version()
     server_ref: list[CdeServer] = []
 
     def runtime() -> RuntimeFacts:
@@ -168,7 +177,7 @@ def bootstrap(settings: Settings) -> App:
             version=__version__,
             uptime_s=time.monotonic() - started,
             tools=len(server_ref[0].tool_names()) if server_ref else 0,
-            python=platform.python_version(),
+            python=python_version,
             mcp=mcp_version,
         )
 
@@ -178,7 +187,7 @@ def bootstrap(settings: Settings) -> App:
         check_health=CheckHealth(
             probes=[HomeProbe(settings.home), AllowedRootsProbe(settings.allowed_roots)],
             runtime=runtime,
-            caches=_cache_metrics,
+            caches=_CacheMetrics(),
         ),
     )
 
@@ -189,8 +198,14 @@ def bootstrap(settings: Settings) -> App:
         try:
             yield None
         finally:
-            for hook in reversed(container.shutdown_hooks):
-                await hook()
+            # Shielded: on SIGTERM the serving scope is cancelled, and cleanup (killing child
+            # processes, flushing state) must still run to completion.
+            with anyio.CancelScope(shield=True):
+                for hook in reversed(container.shutdown_hooks):
+                    try:
+                        await hook()
+                    except Exception:
+                        logger.exception("shutdown hook %r failed", hook)
 
     server = CdeServer(
         name="cde-orchestrator",

@@ -74,12 +74,35 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(settings: Settings) -> int:
+    import anyio
+
     from server.bootstrap import bootstrap
 
     app = bootstrap(settings)
     logger.info("cde-orchestrator %s serving on stdio (project root %s)", __version__, settings.project_root)
-    app.server.run("stdio")
+    anyio.run(_serve_until_signal, app.server)
     return 0
+
+
+async def _serve_until_signal(server: Any) -> None:
+    """Serve until stdin closes or SIGTERM/SIGHUP/SIGINT arrives; either way shutdown hooks run."""
+    import signal
+
+    import anyio
+
+    async with anyio.create_task_group() as group:
+
+        async def watch() -> None:
+            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGHUP, signal.SIGINT) as signals:
+                async for received in signals:
+                    logger.info("received %s; shutting down", signal.Signals(received).name)
+                    group.cancel_scope.cancel()
+                    return
+
+        group.start_soon(watch)
+        await server.run_stdio_async()
+        group.cancel_scope.cancel()
+    logger.info("stopped")
 
 
 async def _tools(settings: Settings, *, raw: bool) -> int:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import Field
 
 from domain.health import HealthReport
 from server.tooling import add_tool
@@ -13,14 +15,16 @@ if TYPE_CHECKING:
 
 
 def register(server: CdeServer, container: Container) -> None:
-    async def cde_healthCheck() -> HealthReport:  # noqa: N802 - MCP tool names are camelCase
-        return await container.check_health()
+    async def cde_healthCheck(  # noqa: N802 - MCP tool names are camelCase
+        details: Annotated[bool, Field(description="add Python/mcp versions and per-cache metrics")] = False,
+    ) -> HealthReport:
+        return await container.check_health(details=details)
 
     add_tool(
         server,
         cde_healthCheck,
         name="cde_healthCheck",
-        description="Server status (ok/degraded with reasons), version, uptime, tool count and cache metrics.",
+        description="Server status (ok/degraded with reasons), version, uptime, tool count and cache hit rate.",
         read_only=True,
         idempotent=True,
         core=True,

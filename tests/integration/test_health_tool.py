@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from mcp.client import Client
 
-from server.bootstrap import App
+from server.bootstrap import App, bootstrap
 from tests.conftest import call_ok
 
 
@@ -12,3 +14,34 @@ async def test_health_check_reports_ok(app: App) -> None:
     assert report["status"] == "ok"
     assert report["reasons"] == []
     assert report["tools"] >= 1
+
+
+async def test_health_check_details_on_request(app: App) -> None:
+    async with Client(app.server) as client:
+        plain = await call_ok(client, "cde_healthCheck")
+        report = await call_ok(client, "cde_healthCheck", {"details": True})
+    assert plain["details"] is None
+    assert report["details"]["python"].count(".") == 2
+    assert report["details"]["mcp"].startswith("2.")
+    names = {c["name"]: c for c in report["details"]["caches"]}
+    assert names["health.home"]["hits"] >= 1  # the second call was served from the 5 s probe cache
+    assert 0 <= report["cache_hit_rate"] <= 1
+
+
+async def test_health_check_is_degraded_when_the_home_is_unusable(app: App, tmp_path: Path) -> None:
+    blocker = tmp_path / "file-not-dir"
+    blocker.write_text("x", encoding="utf-8")
+    settings = app.container.settings.model_copy(update={"home": blocker / "cde"})
+    degraded = bootstrap(settings)
+    async with Client(degraded.server) as client:
+        report = await call_ok(client, "cde_healthCheck")
+    assert report["status"] == "degraded"
+    assert any("is not a directory" in reason for reason in report["reasons"])
+
+
+async def test_health_check_is_degraded_when_an_allowed_root_is_missing(app: App, tmp_path: Path) -> None:
+    settings = app.container.settings.model_copy(update={"allowed_roots": (tmp_path, tmp_path / "gone")})
+    async with Client(bootstrap(settings).server) as client:
+        report = await call_ok(client, "cde_healthCheck")
+    assert report["status"] == "degraded"
+    assert report["reasons"] == [f"allowed root {tmp_path / 'gone'} does not exist or is not a directory"]

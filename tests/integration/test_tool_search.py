@@ -101,4 +101,4 @@ async def test_tool_docs_resource_carries_parameters_and_guide(app: App, project
     assert text.startswith("# cde_saveSkill\n")
     assert "- `name`: `str`, required" in text and '- `kind`: `Literal["base", "ephemeral"]`, default `"base"`' in text
     assert "## Guide" in text and "history/vN.md" in text
-    assert "## Parameters\n\nNone." in health.text  # type: ignore[union-attr]
+    assert "- `details`: `bool`, default `false`" in health.text  # type: ignore[union-attr]

@@ -49,3 +49,19 @@ def test_result_fields() -> None:
     schema = {"properties": {"total": {"type": "integer", "description": "how many"}}, "type": "object"}
     assert result_fields(schema) == [("total", "int", "how many")]
     assert result_fields(None) == []
+
+
+def test_tool_page_of_a_tool_without_parameters() -> None:
+    from domain.discovery.catalog import ToolSpec
+    from domain.discovery.describe_tool import tool_markdown
+
+    page = tool_markdown(
+        ToolSpec(
+            name="cde_ping", description="Ping.", input_schema={"type": "object"}, annotations={"readOnlyHint": True}
+        ),
+        guide="Call it when unsure.",
+    )
+    assert (
+        page
+        == "# cde_ping\n\nPing.\n\nTraits: read-only.\n\n## Parameters\n\nNone.\n\n## Guide\n\nCall it when unsure.\n"
+    )

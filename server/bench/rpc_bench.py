@@ -1,0 +1,88 @@
+"""Tool-call round trips and cold start, side by side with a minimal echo MCPServer."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from mcp.client import Client
+
+from infrastructure.settings import Settings
+from server.bench.echo_server import build as build_echo
+from server.bench.stdio_peer import StdioPeer
+from server.bench.util import BenchContext, Row, median, ms, time_each
+from server.bootstrap import bootstrap
+
+OURS = (sys.executable, "-m", "server", "serve")
+ECHO = (sys.executable, "-m", "server.bench.echo_server")
+
+
+async def _in_process(server: Any, tool: str, n: int) -> list[float]:
+    async with Client(server) as client:
+        return await time_each(lambda: client.call_tool(tool, {}), n, warmup=10)
+
+
+async def _over_stdio(command: tuple[str, ...], tool: str, n: int, env: dict[str, str]) -> list[float]:
+    peer = await StdioPeer.spawn(*command, env=env)
+    try:
+        await peer.initialize()
+        await peer.request("tools/list")
+        return await time_each(lambda: peer.request("tools/call", {"name": tool, "arguments": {}}), n, warmup=10)
+    finally:
+        await peer.close()
+
+
+async def _cold_start(command: tuple[str, ...], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    peer = await StdioPeer.spawn(*command, env=env)
+    await peer.initialize()
+    elapsed = time.perf_counter() - start
+    await peer.close()
+    return elapsed
+
+
+async def run(ctx: BenchContext) -> list[Row]:
+    n = ctx.n(400, 50)
+    home = Path(tempfile.mkdtemp(dir=ctx.workdir))
+    env = {"CDE_HOME": str(home), "CDE_LOG_LEVEL": "WARNING"}
+    settings = Settings.from_env({**env, "CDE_PROJECT_ROOT": str(ctx.workdir)})
+    app = bootstrap(settings)
+
+    echo_server = build_echo()
+    ours_inproc = await _in_process(app.server, "cde_healthCheck", n)
+    echo_inproc = await _in_process(echo_server, "echo", n)
+    # The same calls without a client: what the server itself spends per call.
+    ours_direct = await time_each(lambda: app.server.call_tool("cde_healthCheck", {}), n, warmup=10)
+    echo_direct = await time_each(lambda: echo_server.call_tool("echo", {}), n, warmup=10)
+    ours_stdio = await _over_stdio(OURS, "cde_healthCheck", n, env)
+    echo_stdio = await _over_stdio(ECHO, "echo", n, env)
+
+    starts: dict[str, list[float]] = {"ours": [], "echo": []}
+    for _ in range(ctx.n(7, 2)):  # interleaved, so drift on a noisy machine hits both alike
+        starts["echo"].append(await _cold_start(ECHO, env))
+        starts["ours"].append(await _cold_start(OURS, env))
+    cold_ours, cold_echo = statistics.median(starts["ours"]), statistics.median(starts["echo"])
+
+    r_inproc = median(ours_inproc) / median(echo_inproc)
+    r_stdio = median(ours_stdio) / median(echo_stdio)
+    r_cold = cold_ours / cold_echo
+    suite = "rpc"
+    await asyncio.sleep(0)
+    return [
+        Row(suite, "healthCheck in-process median", ms(median(ours_inproc)), "ms"),
+        Row(suite, "echo in-process median", ms(median(echo_inproc)), "ms"),
+        Row(suite, "in-process ratio vs echo", round(r_inproc, 3), "x", "<= 1.2x", r_inproc <= 1.2),
+        Row(suite, "healthCheck server-side median", ms(median(ours_direct)), "ms", note="no client"),
+        Row(suite, "echo server-side median", ms(median(echo_direct)), "ms", note="no client"),
+        Row(suite, "healthCheck over stdio median", ms(median(ours_stdio)), "ms"),
+        Row(suite, "echo over stdio median", ms(median(echo_stdio)), "ms"),
+        Row(suite, "stdio ratio vs echo", round(r_stdio, 3), "x", "<= 1.2x", r_stdio <= 1.2),
+        Row(suite, "cold start to initialize", ms(cold_ours), "ms"),
+        Row(suite, "echo cold start to initialize", ms(cold_echo), "ms"),
+        Row(suite, "cold start ratio vs echo", round(r_cold, 3), "x", "<= 1.15x", r_cold <= 1.15),
+    ]

@@ -1,0 +1,69 @@
+"""The `cde-orchestrator` command line: version, tools, call, python -m server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from server.bench.stdio_peer import BIN
+
+pytestmark = pytest.mark.slow
+
+
+def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN), *args],
+        cwd=cwd,
+        env={**os.environ, "CDE_HOME": str(cwd / "home"), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_version_and_help(tmp_path: Path) -> None:
+    from server import __version__
+
+    assert run("--version", cwd=tmp_path).stdout.strip() == f"cde-orchestrator {__version__}"
+    helped = run("--help", cwd=tmp_path)
+    assert helped.returncode == 0
+    for command in ("serve", "tools", "call", "bench"):
+        assert command in helped.stdout
+
+
+def test_tools_lists_each_tool_and_the_listing_size(tmp_path: Path) -> None:
+    done = run("tools", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "cde_healthCheck" in done.stdout
+    assert "tools/list is" in done.stdout and "tokens" in done.stdout
+    raw = run("tools", "--json", cwd=tmp_path)
+    assert any(t["name"] == "cde_healthCheck" for t in json.loads(raw.stdout)["tools"])
+
+
+def test_call_prints_json_and_exit_codes(tmp_path: Path) -> None:
+    ok = run("call", "cde_healthCheck", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["status"] == "ok"
+
+    missing = run("call", "no_such_tool", "{}", cwd=tmp_path)
+    assert missing.returncode == 1
+    assert "no_such_tool" in missing.stderr and missing.stdout == ""
+
+    bad_json = run("call", "cde_healthCheck", "{nope", cwd=tmp_path)
+    assert bad_json.returncode == 2 and "not valid JSON" in bad_json.stderr
+
+    not_object = run("call", "cde_healthCheck", "[1]", cwd=tmp_path)
+    assert not_object.returncode == 2 and "JSON object" in not_object.stderr
+
+
+def test_python_dash_m_server_behaves_like_the_command(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "server", "--version"], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert done.returncode == 0 and done.stdout.startswith("cde-orchestrator ")

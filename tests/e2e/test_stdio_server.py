@@ -1,0 +1,73 @@
+"""The real entry point, spawned as an assistant would, spoken to over stdio."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from server.bench.stdio_peer import StdioPeer
+
+pytestmark = pytest.mark.slow
+
+
+def assert_all_jsonrpc(lines: list[bytes]) -> None:
+    assert lines, "no output at all"
+    for raw in lines:
+        message = json.loads(raw)  # anything that is not JSON (a print, a log line) fails here
+        assert message.get("jsonrpc") == "2.0", raw
+        assert "id" in message or "method" in message, raw
+
+
+async def test_initialize_list_call_shutdown_over_stdio(tmp_path: Path) -> None:
+    env = {"CDE_HOME": str(tmp_path / "home"), "CDE_LOG_LEVEL": "DEBUG", "CDE_ALLOWED_ROOTS": str(tmp_path)}
+    peer = await StdioPeer.spawn(env=env, cwd=tmp_path)
+    init = await peer.initialize()
+    assert init["result"]["serverInfo"]["name"] == "cde-orchestrator"
+    assert init["result"]["capabilities"]["tools"] is not None
+
+    listed = await peer.request("tools/list")
+    names = {tool["name"] for tool in listed["result"]["tools"]}
+    assert "cde_healthCheck" in names
+
+    called = await peer.request("tools/call", {"name": "cde_healthCheck", "arguments": {}})
+    result = called["result"]
+    assert result["isError"] is False
+    assert result["structuredContent"]["status"] == "ok"
+
+    misspelled = await peer.request("tools/call", {"name": "cde_healthCheck", "arguments": {"unexpected": 1}})
+    assert misspelled["result"]["isError"] is True
+    assert "unknown argument(s) for cde_healthCheck: unexpected" in misspelled["result"]["content"][0]["text"]
+
+    unknown = await peer.request("tools/call", {"name": "does_not_exist", "arguments": {}})
+    assert unknown["result"]["isError"] is True
+    assert "does_not_exist" in unknown["result"]["content"][0]["text"]
+
+    code, stderr = await peer.close()
+    assert code == 0, stderr.decode(errors="replace")
+    assert_all_jsonrpc(peer.lines)
+    assert b"DEBUG" in stderr or b"INFO" in stderr  # logs went to stderr, not stdout
+
+
+async def test_invalid_setting_fails_at_start_with_one_line(tmp_path: Path) -> None:
+    peer = await StdioPeer.spawn(env={"CDE_CACHE_TTL": "soon"}, cwd=tmp_path)
+    code, stderr = await peer.close()
+    assert code == 2
+    assert stderr.decode().strip() == "cde-orchestrator: CDE_CACHE_TTL must be a number of seconds > 0; got 'soon'"
+    assert peer.lines == []
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
+async def test_signal_shuts_down_cleanly(tmp_path: Path, signal_name: str) -> None:
+    import signal
+
+    env = {"CDE_HOME": str(tmp_path / "home"), "CDE_LOG_LEVEL": "INFO", "CDE_ALLOWED_ROOTS": str(tmp_path)}
+    peer = await StdioPeer.spawn(env=env, cwd=tmp_path)
+    await peer.initialize()
+    peer.proc.send_signal(getattr(signal, signal_name))
+    code, stderr = await peer.close()
+    assert code == 0, stderr.decode(errors="replace")
+    assert f"received {signal_name}; shutting down".encode() in stderr
+    assert b"Traceback" not in stderr
+    assert_all_jsonrpc(peer.lines)

@@ -1,0 +1,212 @@
+"""Async file primitives on a real filesystem, including two-process and crash tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from domain.errors import ConflictError, CorruptDataError, InvalidInputError, LimitExceededError, NotFoundError
+from infrastructure import files
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_python(code: str, *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+async def test_reads_text_json_yaml(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("héllo", encoding="utf-8")
+    (tmp_path / "a.json").write_text('{"n": 1}', encoding="utf-8")
+    (tmp_path / "a.yml").write_text("name: x\nitems: [1, 2]\n", encoding="utf-8")
+    assert await files.read_text(tmp_path / "a.txt") == "héllo"
+    assert await files.read_json(tmp_path / "a.json") == {"n": 1}
+    assert await files.read_yaml(tmp_path / "a.yml") == {"name": "x", "items": [1, 2]}
+
+
+async def test_whole_operation_runs_in_a_worker_thread() -> None:
+    seen: list[int] = []
+
+    def job() -> int:
+        seen.append(threading.get_ident())
+        return 42
+
+    assert await files.in_thread(job)() == 42
+    assert seen and seen[0] != threading.get_ident()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reader", "problem"),
+    [
+        ("bad.txt", b"ok \xff\xfe broken", files.read_text, "invalid UTF-8 at byte 3"),
+        ("bad.json", b'{"a": 1,,}', files.read_json, "invalid JSON at line 1 column 9"),
+        ("bad.yml", b"a: [1, 2\nb: 3\n", files.read_yaml, "invalid YAML at line"),
+    ],
+)
+async def test_unparseable_files_raise_a_clear_error_and_stay_untouched(
+    tmp_path: Path, name: str, content: bytes, reader: object, problem: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(CorruptDataError) as info:
+        await reader(path)  # type: ignore[operator]
+    assert str(path) in str(info.value) and problem in str(info.value)
+    assert "\n" not in str(info.value)
+    assert path.read_bytes() == content
+
+
+async def test_locked_update_refuses_corrupt_json_and_keeps_it(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    path.write_bytes(b"{not json")
+    called = False
+
+    def change(value: object) -> object:
+        nonlocal called
+        called = True
+        return {}
+
+    with pytest.raises(CorruptDataError, match="invalid JSON"):
+        await files.locked_update(path, change)
+    assert not called
+    assert path.read_bytes() == b"{not json"
+
+
+async def test_missing_directory_and_oversize_errors(tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError, match="does not exist"):
+        await files.read_text(tmp_path / "nope.txt")
+    with pytest.raises(InvalidInputError, match="is a directory"):
+        await files.read_text(tmp_path)
+    big = tmp_path / "big.md"
+    big.write_bytes(b"x" * 2048)
+    with pytest.raises(LimitExceededError, match="2048 bytes"):
+        await files.read_text(big, max_bytes=1024)
+
+
+async def test_atomic_write_replaces_durably_and_keeps_mode(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "doc.md"
+    await files.atomic_write(path, "first")
+    assert path.read_text(encoding="utf-8") == "first"
+    path.chmod(0o600)
+    await files.atomic_write(path, "second")
+    assert path.read_text(encoding="utf-8") == "second"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert sorted(p.name for p in path.parent.iterdir()) == ["doc.md"]  # no temp files left
+
+
+async def test_locked_update_creates_then_modifies(tmp_path: Path) -> None:
+    path = tmp_path / "counter.json"
+    assert await files.locked_update(path, lambda v: {"n": (v or {"n": 0})["n"] + 1}) == {"n": 1}
+    assert await files.locked_update(path, lambda v: {"n": v["n"] + 1}) == {"n": 2}
+    assert json.loads(path.read_text(encoding="utf-8")) == {"n": 2}
+
+
+async def test_locked_update_failure_in_fn_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text('{"n": 1}', encoding="utf-8")
+
+    def boom(value: object) -> object:
+        raise RuntimeError("refused")
+
+    with pytest.raises(RuntimeError, match="refused"):
+        await files.locked_update(path, boom)
+    assert json.loads(path.read_text(encoding="utf-8")) == {"n": 1}
+
+
+async def test_lock_timeout_is_a_conflict_error(tmp_path: Path) -> None:
+    import filelock
+
+    path = tmp_path / "s.json"
+    # Another holder (same process, separate lock object).
+    with filelock.FileLock(f"{path}.lock"), pytest.raises(ConflictError, match="stayed locked"):
+        await files.locked_update(path, lambda v: 1, lock_timeout=0.2)
+
+
+async def test_concurrent_in_process_updates_lose_nothing(tmp_path: Path) -> None:
+    import asyncio
+
+    path = tmp_path / "counter.json"
+    await asyncio.gather(*(files.locked_update(path, lambda v: (v or 0) + 1) for _ in range(50)))
+    assert json.loads(path.read_text(encoding="utf-8")) == 50
+
+
+@pytest.mark.slow
+def test_two_processes_200_locked_increments_each_end_at_400(tmp_path: Path) -> None:
+    counter = tmp_path / "counter.json"
+    code = """
+        import sys
+        from pathlib import Path
+        from infrastructure.files import locked_update_sync
+        path = Path(sys.argv[1])
+        for _ in range(200):
+            locked_update_sync(path, lambda v: {"n": (v or {"n": 0})["n"] + 1})
+    """
+    workers = [run_python(code, str(counter)) for _ in range(2)]
+    assert [w.wait(timeout=120) for w in workers] == [0, 0]
+    assert json.loads(counter.read_text(encoding="utf-8")) == {"n": 400}
+
+
+@pytest.mark.slow
+def test_sigkill_during_a_write_loop_never_leaves_a_partial_file(tmp_path: Path) -> None:
+    target = tmp_path / "data.json"
+    code = """
+        import sys
+        from pathlib import Path
+        from infrastructure.files import atomic_write_sync, dump_json
+        path = Path(sys.argv[1])
+        i = 0
+        while True:
+            i += 1
+            # Sizes vary a lot so a torn write would be visible as truncated JSON.
+            atomic_write_sync(path, dump_json({"i": i, "pad": "x" * ((i * 7919) % 200_000)}))
+    """
+    for round_ in range(12):
+        child = run_python(code, str(target))
+        deadline = time.monotonic() + 10
+        while not target.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.05 + (round_ % 4) * 0.03)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+        document = json.loads(target.read_text(encoding="utf-8"))  # must always parse
+        assert document["i"] >= 1
+        assert len(document["pad"]) == (document["i"] * 7919) % 200_000
+
+
+async def test_walk_skips_symlinks_and_pruned_dirs(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.py").write_text("x", encoding="utf-8")
+    (tmp_path / "node_modules" / "pkg").mkdir(parents=True)
+    (tmp_path / "node_modules" / "pkg" / "i.js").write_text("x", encoding="utf-8")
+    (tmp_path / "src" / "loop").symlink_to(tmp_path)  # a loop if followed
+    (tmp_path / "outside").symlink_to("/")
+    found = await files.walk(tmp_path, skip_dirs={"node_modules"})
+    assert [f.rel for f in found] == ["src/a.py"]
+    with pytest.raises(LimitExceededError):
+        await files.walk(tmp_path, max_entries=0)
+
+
+async def test_list_dir_and_stat(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a.txt").write_text("12345", encoding="utf-8")
+    entries = await files.list_dir(tmp_path)
+    assert [(e.rel, e.is_dir, e.size if not e.is_dir else None) for e in entries] == [
+        ("a.txt", False, 5),
+        ("b", True, None),
+    ]
+    st = await files.stat(tmp_path / "a.txt")
+    assert st is not None and st.st_size == 5
+    assert await files.stat(tmp_path / "missing") is None

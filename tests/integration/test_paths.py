@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from domain.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from infrastructure.paths import resolve_inside, resolve_project
+
+
+async def test_resolve_project_relative_absolute_and_home(tmp_path: Path) -> None:
+    (tmp_path / "p").mkdir()
+    assert await resolve_project("p", base=tmp_path, allowed_roots=(tmp_path,)) == tmp_path / "p"
+    assert await resolve_project(str(tmp_path / "p"), base=Path("/"), allowed_roots=None) == tmp_path / "p"
+    assert await resolve_project(".", base=tmp_path, allowed_roots=(tmp_path,)) == tmp_path
+
+
+@pytest.mark.parametrize(
+    ("raw", "error", "fragment"),
+    [
+        ("missing", NotFoundError, "does not exist"),
+        ("file.txt", InvalidInputError, "not a directory"),
+        ("", InvalidInputError, "empty"),
+        ("a\x00b", InvalidInputError, "NUL"),
+        ("loop", InvalidInputError, "symlink loop"),
+    ],
+)
+async def test_resolve_project_refusals(tmp_path: Path, raw: str, error: type[Exception], fragment: str) -> None:
+    (tmp_path / "file.txt").write_text("x", encoding="utf-8")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    with pytest.raises(error, match=fragment):
+        await resolve_project(raw, base=tmp_path, allowed_roots=(tmp_path,))
+
+
+async def test_resolve_project_outside_allowed_roots(tmp_path: Path) -> None:
+    (tmp_path / "allowed").mkdir()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "allowed" / "sneaky").symlink_to(tmp_path / "other")
+    for raw in (str(tmp_path / "other"), "sneaky", "../other"):
+        with pytest.raises(PermissionDeniedError, match="CDE_ALLOWED_ROOTS"):
+            await resolve_project(raw, base=tmp_path / "allowed", allowed_roots=(tmp_path / "allowed",))
+
+
+async def test_resolve_inside_accepts_new_nested_paths(tmp_path: Path) -> None:
+    assert await resolve_inside(tmp_path, "docs/new/guide.md") == tmp_path / "docs" / "new" / "guide.md"
+
+
+@pytest.mark.parametrize(
+    ("raw", "error", "fragment"),
+    [
+        ("/etc/passwd", InvalidInputError, "relative"),
+        ("~/x", InvalidInputError, "relative"),
+        ("C:\\x", InvalidInputError, "relative"),
+        ("docs/../../x", InvalidInputError, "'..'"),
+        (".git/config", PermissionDeniedError, ".git"),
+        ("escape/x.md", PermissionDeniedError, "outside the project"),
+        ("gitlink/HEAD", PermissionDeniedError, ".git"),
+    ],
+)
+async def test_resolve_inside_refusals(tmp_path: Path, raw: str, error: type[Exception], fragment: str) -> None:
+    root = tmp_path / "root"
+    (root / ".git").mkdir(parents=True)
+    (root / "escape").symlink_to(tmp_path)
+    (root / "gitlink").symlink_to(root / ".git")
+    with pytest.raises(error, match=fragment):
+        await resolve_inside(root, raw)

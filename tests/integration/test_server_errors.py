@@ -1,0 +1,93 @@
+"""Tool errors are one actionable line; crashes are logged, not leaked; the server keeps serving."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import pytest
+from mcp.client import Client
+from pydantic import BaseModel, Field
+
+from domain.errors import NotFoundError
+from server.bootstrap import App
+from server.introspection import tools_list_json
+from server.tooling import add_tool
+from tests.conftest import call_error, call_ok
+
+
+class Echo(BaseModel):
+    title: str
+    count: int
+
+
+def add_test_tools(app: App) -> None:
+    async def t_missing(feature_id: str) -> Echo:
+        raise NotFoundError(f"feature {feature_id} does not exist; list features with cde_listFeatures")
+
+    async def t_crash() -> Echo:
+        raise KeyError("secret internal detail\nsecond line")
+
+    async def t_echo(
+        title: Annotated[str, Field(description="a property literally named title", max_length=10)],
+        count: Annotated[int, Field(ge=1, le=5)] = 1,
+    ) -> Echo:
+        return Echo(title=title, count=count)
+
+    for fn in (t_missing, t_crash, t_echo):
+        add_tool(app.server, fn, name=fn.__name__, description="test tool", read_only=True)
+
+
+async def test_domain_error_becomes_one_line_tool_error(app: App) -> None:
+    add_test_tools(app)
+    async with Client(app.server) as client:
+        message = await call_error(client, "t_missing", {"feature_id": "abc"})
+    assert message == "not_found: feature abc does not exist; list features with cde_listFeatures"
+
+
+async def test_unexpected_exception_is_logged_and_summarised(app: App, caplog: pytest.LogCaptureFixture) -> None:
+    add_test_tools(app)
+    with caplog.at_level(logging.ERROR):
+        async with Client(app.server) as client:
+            message = await call_error(client, "t_crash")
+            assert "secret" not in message
+            assert message.startswith("internal error in t_crash (KeyError)")
+            # The server keeps serving after a crash.
+            assert (await call_ok(client, "t_echo", {"title": "ok"}))["title"] == "ok"
+    crash_logs = [r for r in caplog.records if "t_crash crashed" in r.getMessage()]
+    assert crash_logs and crash_logs[0].exc_info is not None
+
+
+async def test_invalid_arguments_are_summarised_on_one_line(app: App) -> None:
+    add_test_tools(app)
+    async with Client(app.server) as client:
+        message = await call_error(client, "t_echo", {"title": "x" * 20, "count": 9})
+        assert message.startswith("invalid arguments for t_echo: ")
+        assert "title: String should have at most 10 characters" in message
+        assert "count: Input should be less than or equal to 5" in message
+        missing = await call_error(client, "t_echo", {})
+        assert "title: Field required" in missing
+        unknown = await call_error(client, "no_such_tool")
+        assert "no_such_tool" in unknown
+        misspelled = await call_error(client, "t_echo", {"title": "x", "cuont": 2})
+        assert misspelled == "unknown argument(s) for t_echo: cuont; valid: title, count"
+
+
+async def test_tools_list_is_compact_but_keeps_real_properties(app: App) -> None:
+    add_test_tools(app)
+    listing = await tools_list_json(app.server)
+    tools = {t.name: t for t in await app.server.list_tools()}
+    schema = tools["t_echo"].input_schema
+    assert "title" in schema["properties"]  # a property named "title" survives
+    assert "title" not in schema and "title" not in schema["properties"]["count"]
+    assert '"title":"T_echoArguments"' not in listing
+    output = tools["t_echo"].output_schema
+    assert output is not None and "title" in output["properties"] and "title" not in output
+
+
+async def test_tool_annotations_are_set(app: App) -> None:
+    tools = {t.name: t for t in await app.server.list_tools()}
+    annotations = tools["cde_healthCheck"].annotations
+    assert annotations is not None
+    assert annotations.read_only_hint is True
+    assert annotations.idempotent_hint is True

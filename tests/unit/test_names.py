@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import pytest
+
+from domain.errors import InvalidInputError
+from domain.names import slugify, validate_name
+
+
+@pytest.mark.parametrize("name", ["api-client", "a", "v1.2", "snake_case", "x" * 64])
+def test_valid_names(name: str) -> None:
+    assert validate_name(name) == name
+
+
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [
+        ("", "empty"),
+        ("../x", "plain name"),
+        ("/etc/passwd", "plain name"),
+        ("a\\b", "plain name"),
+        ("x" * 65, "longer than 64"),
+        ("Upper", "lowercase slug"),
+        ("-lead", "lowercase slug"),
+        ("trail-", "lowercase slug"),
+        ("sp ace", "lowercase slug"),
+        ("nul\x00", "lowercase slug"),
+        ("con", "reserved"),
+        ("lpt1.txt", "reserved"),
+    ],
+)
+def test_unsafe_names_are_refused(name: str, fragment: str) -> None:
+    with pytest.raises(InvalidInputError, match=fragment):
+        validate_name(name, "skill name")
+
+
+def test_slugify() -> None:
+    assert slugify("Add OAuth2 login!") == "add-oauth2-login"
+    assert slugify("Café — déjà vu") == "cafe-deja-vu"
+    assert slugify("???") == "item"
+    assert len(slugify("word " * 40)) <= 48
+    assert validate_name(slugify("Con")) == "con-1"

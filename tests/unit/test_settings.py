@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from infrastructure.settings import Settings, SettingsError
+
+
+def test_defaults(tmp_path: Path) -> None:
+    settings = Settings.from_env({}, cwd=tmp_path)
+    assert settings.log_level == "INFO"
+    assert settings.home == (Path.home() / ".cde").resolve()
+    assert settings.project_root == tmp_path.resolve()
+    assert settings.allowed_roots is not None and tmp_path.resolve() in settings.allowed_roots
+    assert settings.tools == "all"
+    assert settings.cache_maxsize is None
+
+
+def test_values_are_parsed(tmp_path: Path) -> None:
+    env = {
+        "CDE_LOG_LEVEL": "debug",
+        "CDE_HOME": "home",
+        "CDE_ALLOWED_ROOTS": os.pathsep.join(["/srv/a", "rel"]),
+        "CDE_PROJECT_ROOT": "proj",
+        "CDE_CACHE_MAXSIZE": "64",
+        "CDE_CACHE_TTL": "2.5",
+        "CDE_LOCK_TIMEOUT": "3",
+        "CDE_TOOLS": "CORE",
+    }
+    settings = Settings.from_env(env, cwd=tmp_path)
+    assert settings.log_level == "DEBUG"
+    assert settings.home == (tmp_path / "home").resolve() or settings.home.name == "home"
+    assert settings.allowed_roots == (Path("/srv/a"), (tmp_path / "rel").resolve())
+    assert settings.project_root == (tmp_path / "proj").resolve()
+    assert (settings.cache_maxsize, settings.cache_ttl, settings.lock_timeout) == (64, 2.5, 3.0)
+    assert settings.tools == "core"
+
+
+def test_star_means_no_root_restriction(tmp_path: Path) -> None:
+    assert Settings.from_env({"CDE_ALLOWED_ROOTS": "*"}, cwd=tmp_path).allowed_roots is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("CDE_LOG_LEVEL", "loud", "CDE_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR; got 'loud'"),
+        ("CDE_CACHE_MAXSIZE", "0", "CDE_CACHE_MAXSIZE must be an integer >= 1; got '0'"),
+        ("CDE_CACHE_MAXSIZE", "lots", "CDE_CACHE_MAXSIZE must be an integer >= 1; got 'lots'"),
+        ("CDE_CACHE_TTL", "-1", "CDE_CACHE_TTL must be a number of seconds > 0; got '-1'"),
+        ("CDE_LOCK_TIMEOUT", "nan", "CDE_LOCK_TIMEOUT must be a number of seconds > 0; got 'nan'"),
+        ("CDE_TOOLS", "some", "CDE_TOOLS must be one of all, core; got 'some'"),
+    ],
+)
+def test_invalid_values_fail_with_one_line(tmp_path: Path, name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({name: value}, cwd=tmp_path)
+    assert str(info.value) == message
