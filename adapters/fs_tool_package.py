@@ -8,12 +8,14 @@ truncated) is re-read and re-hashed, and rewritten if its content differs. Stale
 modules of tools no longer registered are deleted - but only files that carry
 our generated header: a file the user put there is never removed.
 
-Each changed file is replaced atomically (temp file + rename), so a script that
-imports the package while it is regenerated sees the old or the new module,
-never half of one. The files are derived data, re-checked on every run, so they
-are not fsync'ed one by one; the directory is fsync'ed once to make the renames
-durable. Rendering is cached per catalog (the registry keeps its catalog, and
-its spec objects, until the tool set changes) and runs in a worker thread.
+Each changed file is replaced atomically (temp file + rename) and `__init__.py`
+is written last, so a script that imports the package while it is regenerated
+sees the old package or the complete new one; a module that did not exist before
+is written in place (nothing imports it until the new `__init__.py` appears).
+The files are derived data, re-checked on every run, so they are not fsync'ed
+one by one; the directory is fsync'ed once to make the renames durable.
+Rendering is cached per catalog (the registry keeps its catalog, and its spec
+objects, until the tool set changes) and runs in a worker thread.
 """
 
 from __future__ import annotations
@@ -64,6 +66,16 @@ def _is_generated(path: Path) -> bool:
         return False
 
 
+def _create(directory: Path, name: str, data: bytes) -> bool:
+    """Write a file that does not exist yet straight into place; False if it exists after all."""
+    try:
+        with open(directory / name, "xb") as handle:
+            handle.write(data)
+    except FileExistsError:
+        return False
+    return True
+
+
 def _replace(directory: Path, name: str, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
     try:
@@ -94,7 +106,9 @@ def write_sync(target: Path, rendered: Mapping[str, tuple[bytes, str]], tools: i
         target.mkdir(parents=True, exist_ok=True)
         manifest = _load_manifest(target)
         recorded: dict[str, list[object]] = {}
-        for name, (data, digest) in rendered.items():
+        # __init__.py last: an import running meanwhile sees the old package or a complete new one.
+        for name in sorted(rendered, key=lambda n: n == "__init__.py"):
+            data, digest = rendered[name]
             path = target / name
             current = fingerprint(path)
             known = manifest.get(name)
@@ -104,7 +118,8 @@ def write_sync(target: Path, rendered: Mapping[str, tuple[bytes, str]], tools: i
             if same:
                 unchanged += 1
             else:
-                _replace(target, name, data)
+                if name == "__init__.py" or current is not None or not _create(target, name, data):
+                    _replace(target, name, data)
                 written.append(name)
                 current = fingerprint(path)
             recorded[name] = [digest, list(current) if current else None]
