@@ -88,6 +88,8 @@ async def test_regeneration_is_incremental(app: App, project: Path, package_name
     target = project / ".cde/servers" / package_name
     async with Client(app.server) as client:
         first = await call_ok(client, "cde_generateToolFilesystem", args)
+        times = {p.name: p.stat().st_mtime_ns for p in target.glob("*.py")}
+        assert times["__init__.py"] == max(times.values())  # written last: imports never see it ahead of a module
         (target / "my_helpers.py").write_text("# mine\n")
         before = stats(target)
         again = await call_ok(client, "cde_generateToolFilesystem", args)
