@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from domain.compact import CompactModel
+from domain.compact import CompactModel, omitted
 
 DetailLevel = Literal["name_only", "name_and_description", "full_schema"]
 
 
 class ToolInfo(CompactModel):
     name: str
-    description: str | None = None
-    input_schema: Any = None
-    output_schema: Any = None
+    description: str | None = omitted()
+    input_schema: Any = omitted()
+    output_schema: Any = omitted()
 
 
 class ToolSearchResult(CompactModel):

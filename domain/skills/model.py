@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.compact import CompactModel
+from domain.compact import CompactModel, omitted
 from domain.errors import InvalidInputError, LimitExceededError
 from domain.names import validate_name
 
@@ -205,7 +205,7 @@ class SkillDocument(CompactModel):
     path: str
     history: list[int]
     files: list[str]
-    shadows: list[str] | None = None
+    shadows: list[str] | None = omitted()
 
 
 class SkillRef(CompactModel):
@@ -215,7 +215,7 @@ class SkillRef(CompactModel):
     scope: str
     version: int
     path: str
-    expires: datetime | None = None
+    expires: datetime | None = omitted()
 
 
 class SkillSummary(CompactModel):
@@ -225,7 +225,7 @@ class SkillSummary(CompactModel):
     scope: str
     description: str
     tags: list[str]
-    domain: str | None = None
+    domain: str | None = omitted()
     kind: str
     version: int
 
@@ -250,7 +250,7 @@ class SkillSourcing(CompactModel):
     """What `cde_sourceSkill` returns."""
 
     matches: list[SkillMatch]
-    hint: str | None = None
+    hint: str | None = omitted()
 
 
 class SkillQuery(BaseModel):
