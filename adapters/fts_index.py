@@ -81,6 +81,8 @@ class SearchHit:
     score: float  # higher is better (negated BM25)
     attrs: Mapping[str, str]
     tags: Sequence[str]
+    # With `search(..., explain=True)`: column → the distinct query terms found in it, as written there.
+    matched: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -252,16 +254,7 @@ class FtsIndex:
             conn.executemany("DELETE FROM sources WHERE source = ?", [(s,) for s in removed])
             records = 0
             for source, items in loaded:
-                for record in items:
-                    cursor = conn.execute(
-                        "INSERT INTO records(source, anchor, attrs, tags) VALUES (?, ?, ?, ?)",
-                        (source, record.anchor, json.dumps(dict(record.attrs)), json.dumps(list(record.tags))),
-                    )
-                    conn.execute(
-                        "INSERT INTO fts(rowid, title, heading, tags, body) VALUES (?, ?, ?, ?, ?)",
-                        (cursor.lastrowid, record.title, record.heading, " ".join(record.tags), record.body),
-                    )
-                    records += 1
+                records += self._insert(conn, source, items)
                 conn.execute(
                     "INSERT INTO sources(source, stamp) VALUES (?, ?) "
                     "ON CONFLICT(source) DO UPDATE SET stamp = excluded.stamp",
@@ -289,9 +282,60 @@ class FtsIndex:
             return ()
 
     @staticmethod
+    def _insert(conn: sqlite3.Connection, source: str, records: Sequence[IndexedRecord]) -> int:
+        for record in records:
+            cursor = conn.execute(
+                "INSERT INTO records(source, anchor, attrs, tags) VALUES (?, ?, ?, ?)",
+                (source, record.anchor, json.dumps(dict(record.attrs)), json.dumps(list(record.tags))),
+            )
+            conn.execute(
+                "INSERT INTO fts(rowid, title, heading, tags, body) VALUES (?, ?, ?, ?, ?)",
+                (cursor.lastrowid, record.title, record.heading, " ".join(record.tags), record.body),
+            )
+        return len(records)
+
+    @staticmethod
     def _drop_source(conn: sqlite3.Connection, source: str) -> None:
         conn.execute("DELETE FROM fts WHERE rowid IN (SELECT id FROM records WHERE source = ?)", (source,))
         conn.execute("DELETE FROM records WHERE source = ?", (source,))
+
+    def upsert(self, source: str, stamp: str, records: Sequence[IndexedRecord]) -> None:
+        """Replace one source's records at once (a write through our own adapter), without a full sync."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._drop_source(conn, source)
+                self._insert(conn, source, records)
+                conn.execute(
+                    "INSERT INTO sources(source, stamp) VALUES (?, ?) "
+                    "ON CONFLICT(source) DO UPDATE SET stamp = excluded.stamp",
+                    (source, stamp),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+        self._retrying(run)
+
+    def remove(self, sources: Sequence[str]) -> int:
+        """Forget these sources and their records; returns how many were indexed."""
+
+        def run(conn: sqlite3.Connection) -> int:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                removed = 0
+                for source in sources:
+                    self._drop_source(conn, source)
+                    removed += conn.execute("DELETE FROM sources WHERE source = ?", (source,)).rowcount
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return removed
+
+        return self._retrying(run)  # type: ignore[no-any-return]
 
     def count(self) -> tuple[int, int]:
         """(sources, records) currently indexed."""
@@ -313,18 +357,40 @@ class FtsIndex:
         attrs: Mapping[str, str] | None = None,
         tags: Sequence[str] = (),
         snippet_tokens: int = 16,
+        explain: bool = False,
     ) -> list[SearchHit]:
         """Best `limit` records for `query` (BM25), filtered by exact `attrs` and all of `tags`.
 
-        All words must match; when that finds nothing, any word may match.
+        All words must match; when that finds nothing, any word may match. With
+        `explain`, each hit's `matched` names the terms found per column.
         """
-        if not 1 <= limit <= MAX_LIMIT:
-            raise InvalidInputError(f"limit must be between 1 and {MAX_LIMIT}; got {limit}")
+        _check_limit(limit)
         strict, relaxed = compile_query(query)
-        hits = self._query(strict, limit, attrs or {}, tags, snippet_tokens)
+        hits = self._query(strict, limit, attrs or {}, tags, snippet_tokens, explain)
         if not hits and relaxed != strict:
-            hits = self._query(relaxed, limit, attrs or {}, tags, snippet_tokens)
+            hits = self._query(relaxed, limit, attrs or {}, tags, snippet_tokens, explain)
         return hits
+
+    def browse(
+        self,
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        attrs: Mapping[str, str] | None = None,
+        tags: Sequence[str] = (),
+    ) -> list[SearchHit]:
+        """Records matching the filters without a query, ordered by title then source (score 0, no snippet)."""
+        _check_limit(limit)
+        if offset < 0:
+            raise InvalidInputError(f"offset must be >= 0; got {offset}")
+        where, params = _filters(attrs or {}, tags)
+        sql = (
+            "SELECT r.source, fts.title, fts.heading, r.anchor, '', 0.0, r.attrs, r.tags "
+            "FROM records r JOIN fts ON fts.rowid = r.id"
+            + (f" WHERE {' AND '.join(where)}" if where else "")
+            + " ORDER BY fts.title, r.source LIMIT ? OFFSET ?"
+        )
+        return self._fetch(sql, [*params, limit, offset], explain=False)
 
     def _query(
         self,
@@ -333,26 +399,21 @@ class FtsIndex:
         attrs: Mapping[str, str],
         tags: Sequence[str],
         snippet_tokens: int,
+        explain: bool,
     ) -> list[SearchHit]:
         weights = ", ".join(str(w) for w in _WEIGHTS.values())
-        where = ["fts MATCH ?"]
-        params: list[Any] = [expression]
-        for key, value in attrs.items():
-            if not re.fullmatch(r"[a-z_][a-z0-9_]*", key):
-                raise InvalidInputError(f"unknown filter {key!r}")
-            where.append(f"json_extract(r.attrs, '$.{key}') = ?")
-            params.append(value)
-        for tag in tags:
-            where.append("EXISTS (SELECT 1 FROM json_each(r.tags) WHERE json_each.value = ?)")
-            params.append(tag)
+        where, params = _filters(attrs, tags)
+        marks = "".join(f", highlight(fts, {i}, char(1), char(2))" for i in range(len(_COLUMNS))) if explain else ""
         sql = (
             f"SELECT r.source, fts.title, fts.heading, r.anchor, "
-            f"snippet(fts, -1, ?, ?, '…', ?), bm25(fts, {weights}) AS rank, r.attrs, r.tags "
-            f"FROM fts JOIN records r ON r.id = fts.rowid WHERE {' AND '.join(where)} "
+            f"snippet(fts, -1, ?, ?, '…', ?), bm25(fts, {weights}) AS rank, r.attrs, r.tags{marks} "
+            f"FROM fts JOIN records r ON r.id = fts.rowid WHERE {' AND '.join(['fts MATCH ?', *where])} "
             f"ORDER BY rank LIMIT ?"
         )
-        args = [HIGHLIGHT[0], HIGHLIGHT[1], snippet_tokens, *params, limit]
+        args = [HIGHLIGHT[0], HIGHLIGHT[1], snippet_tokens, expression, *params, limit]
+        return self._fetch(sql, args, explain=explain)
 
+    def _fetch(self, sql: str, args: Sequence[Any], *, explain: bool) -> list[SearchHit]:
         def run(conn: sqlite3.Connection) -> list[SearchHit]:
             try:
                 rows = conn.execute(sql, args).fetchall()
@@ -367,11 +428,44 @@ class FtsIndex:
                     heading=row[2],
                     anchor=row[3],
                     snippet=" ".join(row[4].split()),
-                    score=round(-row[5], 4),
+                    score=round(-row[5], 4) or 0.0,
                     attrs=json.loads(row[6]),
                     tags=json.loads(row[7]),
+                    matched=_matched(row[8:]) if explain else {},
                 )
                 for row in rows
             ]
 
         return self._retrying(run)  # type: ignore[no-any-return]
+
+
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInputError(f"limit must be between 1 and {MAX_LIMIT}; got {limit}")
+
+
+def _filters(attrs: Mapping[str, str], tags: Sequence[str]) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+    for key, value in attrs.items():
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", key):
+            raise InvalidInputError(f"unknown filter {key!r}")
+        where.append(f"json_extract(r.attrs, '$.{key}') = ?")
+        params.append(value)
+    for tag in tags:
+        where.append("EXISTS (SELECT 1 FROM json_each(r.tags) WHERE json_each.value = ?)")
+        params.append(tag)
+    return where, params
+
+
+_MARKED = re.compile("\x01(.*?)\x02", re.DOTALL)
+
+
+def _matched(highlighted: Sequence[str | None]) -> dict[str, list[str]]:
+    """Column → distinct highlighted terms (lowercased, in order of appearance)."""
+    found: dict[str, list[str]] = {}
+    for column, text in zip(_COLUMNS, highlighted, strict=True):
+        terms = list(dict.fromkeys(m.lower() for m in _MARKED.findall(text or "")))
+        if terms:
+            found[column] = terms
+    return found

@@ -21,12 +21,6 @@ class CacheMetrics(BaseModel):
     hit_rate: float = Field(description="hits / (hits + misses), 0 when unused")
 
 
-class HealthDetails(BaseModel):
-    python: str
-    mcp: str
-    caches: list[CacheMetrics]
-
-
 class HealthReport(BaseModel):
     """What `cde_healthCheck` returns; versions and per-cache metrics only on request (they are long)."""
 
@@ -36,7 +30,9 @@ class HealthReport(BaseModel):
     uptime_s: float
     tools: int
     cache_hit_rate: float
-    details: HealthDetails | None = None
+    # Free-form on purpose: {python, mcp, caches: [CacheMetrics...]} would cost ~700 bytes of
+    # schema in every tools/list for a debugging aid.
+    details: dict[str, object] | None = None
 
 
 @dataclass(frozen=True)
@@ -105,10 +101,10 @@ class CheckHealth:
             cache_hit_rate=round(hits / lookups, 4) if lookups else 0.0,
         )
         if details:
-            report.details = HealthDetails(
-                python=facts.python,
-                mcp=facts.mcp,
-                caches=[
+            report.details = {
+                "python": facts.python,
+                "mcp": facts.mcp,
+                "caches": [
                     CacheMetrics(
                         name=c.name,
                         hits=c.hits,
@@ -117,8 +113,8 @@ class CheckHealth:
                         invalidations=c.invalidations,
                         size=c.size,
                         hit_rate=round(c.hits / (c.hits + c.misses), 4) if c.hits + c.misses else 0.0,
-                    )
+                    ).model_dump()
                     for c in self._caches.counters()
                 ],
-            )
+            }
         return report

@@ -309,6 +309,14 @@ class Cache:
             self.invalidations += 1
         return existed
 
+    def peek(self, *args: Any, **kwargs: Any) -> Any | None:
+        """The stored value for these arguments, or None: never computes, counts nor checks fingerprints.
+
+        For updating a cached mutable value in place after a write whose effect is known exactly.
+        """
+        found = self._store.get(self.key(args, kwargs), _MISSING)
+        return None if found is _MISSING else cast(_Entry, found).value
+
     def invalidate_if(self, predicate: Callable[[tuple[Any, ...]], bool]) -> int:
         """Drop every entry whose argument values (self as a token) satisfy `predicate`."""
         return self._drop(predicate, count=True)
@@ -420,6 +428,9 @@ class _BoundCached:
 
     def invalidate(self, *args: Any, **kwargs: Any) -> bool:
         return self._fn.cache.invalidate(self._instance, *args, **kwargs)
+
+    def peek(self, *args: Any, **kwargs: Any) -> Any | None:
+        return self._fn.cache.peek(self._instance, *args, **kwargs)
 
     @property
     def cache(self) -> Cache:

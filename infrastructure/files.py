@@ -245,6 +245,22 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def _durable_temp_sync(path: Path, payload: bytes, mode: int) -> str:
+    """A fsync'ed temp file beside `path` holding `payload` with permission bits `mode`; returns its path."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fchmod(handle.fileno(), mode)
+            os.fsync(handle.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
 def atomic_write_sync(path: Path, data: str | bytes, *, mode: int | None = None) -> None:
     """Replace `path` with `data` so that a crash at any point leaves the old or the new file.
 
@@ -253,6 +269,7 @@ def atomic_write_sync(path: Path, data: str | bytes, *, mode: int | None = None)
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
     parent = path.parent
+    tmp = None
     try:
         parent.mkdir(parents=True, exist_ok=True)
         if mode is None:
@@ -260,26 +277,45 @@ def atomic_write_sync(path: Path, data: str | bytes, *, mode: int | None = None)
                 mode = stat_module.S_IMODE(os.stat(path).st_mode)
             except FileNotFoundError:
                 mode = 0o666 & ~_UMASK
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
-    except OSError as exc:
-        raise os_error(path, exc) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
+        tmp = _durable_temp_sync(path, payload, mode)
         os.replace(tmp, path)
         fsync_dir(parent)
     except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         if isinstance(exc, OSError):
             raise os_error(path, exc) from None
         raise
 
 
 atomic_write = in_thread(atomic_write_sync)
+
+
+def create_exclusive_sync(path: Path, data: str | bytes) -> bool:
+    """Create `path` holding `data`, durably, only if nothing exists there; False if something does.
+
+    Temp file in the same directory → write → fsync → `os.link` to `path` (atomic,
+    fails if `path` exists) → fsync the directory. Needs no lock: two creators
+    race on the link and exactly one wins; a reader never sees a partial file.
+    The parent directory must exist.
+    """
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    tmp = None
+    try:
+        tmp = _durable_temp_sync(path, payload, 0o666 & ~_UMASK)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        fsync_dir(path.parent)
+        return True
+    except OSError as exc:
+        raise os_error(path, exc) from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def dump_json(value: Any) -> str:

@@ -80,3 +80,30 @@ def resolve_inside_sync(root: Path, raw: str, *, what: str = "path", forbidden: 
 
 
 resolve_inside = in_thread(resolve_inside_sync)
+
+
+def resolve_output_dir_sync(root: Path, raw: str, *, also: tuple[Path, ...] = (), what: str = "output_dir") -> Path:
+    """A directory to write into: relative to `root` (as `resolve_inside`), or absolute inside `root` or `also`.
+
+    The root itself is refused: generated files get a directory of their own.
+    """
+    _check_text(raw, what)
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        resolved = resolve_inside_sync(root, raw, what=what)
+    else:
+        resolved = _resolve(path, what, strict=False)
+        bases = [root, *(_resolve(b, what, strict=False) for b in also)]
+        if not any(resolved.is_relative_to(b) for b in bases):
+            allowed = ", ".join(str(b) for b in bases)
+            raise PermissionDeniedError(f"{what} {raw!r} is outside the allowed places ({allowed}); use a path inside")
+        if resolved.is_relative_to(root):
+            rel = resolved.relative_to(root).parts
+            if rel and rel[0] == ".git":
+                raise PermissionDeniedError(f"{what} {raw!r} resolves into .git/, which is never written")
+    if resolved == root or any(resolved == _resolve(b, what, strict=False) for b in also):
+        raise InvalidInputError(f"{what} {raw!r} is a root directory; name a subdirectory such as .cde/servers/cde")
+    return resolved
+
+
+resolve_output_dir = in_thread(resolve_output_dir_sync)

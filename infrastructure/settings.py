@@ -35,6 +35,8 @@ class Settings(BaseModel):
     cache_ttl: float = 30.0
     lock_timeout: float = 10.0
     tools: ToolProfile = "all"
+    skill_ttl_hours: float = 24.0
+    skill_sweep_interval: float = 600.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> Settings:
@@ -59,6 +61,8 @@ class Settings(BaseModel):
             cache_ttl=_float(env, "CDE_CACHE_TTL", 30.0),
             lock_timeout=_float(env, "CDE_LOCK_TIMEOUT", 10.0),
             tools=_choice(env, "CDE_TOOLS", ("all", "core"), "all"),  # type: ignore[arg-type]
+            skill_ttl_hours=_float(env, "CDE_SKILL_TTL_HOURS", 24.0, unit="hours"),
+            skill_sweep_interval=_float(env, "CDE_SKILL_SWEEP_INTERVAL", 600.0),
         )
 
 
@@ -85,16 +89,16 @@ def _int(env: Mapping[str, str], name: str, default: int | None, *, minimum: int
     return value
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def _float(env: Mapping[str, str], name: str, default: float, *, unit: str = "seconds") -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
         value = float(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be a number of seconds > 0; got {raw!r}") from None
+        raise SettingsError(f"{name} must be a number of {unit} > 0; got {raw!r}") from None
     if not value > 0 or value == float("inf"):
-        raise SettingsError(f"{name} must be a number of seconds > 0; got {raw!r}")
+        raise SettingsError(f"{name} must be a number of {unit} > 0; got {raw!r}")
     return value
 
 

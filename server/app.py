@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.server.mcpserver.exceptions import (
+    ResourceError,
+    ResourceNotFoundError,
+    ToolError,
+    UnexpectedResourceError,
+    UnexpectedToolError,
+)
 from mcp_types import CallToolResult, InputRequiredResult
+from mcp_types import Resource as MCPResource
 from mcp_types import Tool as MCPTool
 from pydantic import ValidationError
 
-from domain.errors import DomainError
+from domain.errors import DomainError, NotFoundError
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +62,82 @@ def compact_schema(schema: Any, *, in_properties: bool = False) -> Any:
     return schema
 
 
+def inline_single_use_defs(schema: dict[str, Any]) -> dict[str, Any]:
+    """Replace each `$ref` to a `$defs` entry used exactly once by the entry itself.
+
+    Saves the definition's name twice and a `$ref` hop for validators. Entries
+    used several times, or referring to themselves, stay shared.
+    """
+    defs = schema.get("$defs")
+    if not isinstance(defs, dict):
+        return schema
+    text = json.dumps(schema)
+    counts = {name: text.count(f'"#/$defs/{name}"') for name in defs}
+    inlinable = {name for name, n in counts.items() if n == 1 and f'"#/$defs/{name}"' not in json.dumps(defs[name])}
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/") and ref[8:] in inlinable and len(node) == 1:
+                return walk(defs[ref[8:]])
+            return {k: walk(v) for k, v in node.items() if k != "$defs"}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    result: dict[str, Any] = walk(schema)
+    kept = {name: walk(body) for name, body in defs.items() if name not in inlinable}
+    if kept:
+        result["$defs"] = kept
+    return result
+
+
+def compact_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """An output schema without what only matters to producers: defaults, `required`, the docstring.
+
+    A result always carries every field of its model (nulls included), so
+    `default` and `required` tell a client nothing it needs; the root description
+    is the model's docstring, written for developers. Types stay, so clients
+    still validate what they receive.
+    """
+
+    def strip(node: Any, *, in_properties: bool = False) -> Any:
+        if isinstance(node, dict):
+            return {
+                k: strip(v, in_properties=k in ("properties", "$defs") and not in_properties)
+                for k, v in node.items()
+                if in_properties or k not in ("default", "required")
+            }
+        if isinstance(node, list):
+            return [strip(v) for v in node]
+        return node
+
+    lean: dict[str, Any] = strip(compact_schema(inline_single_use_defs(schema)))
+    lean.pop("description", None)
+    return lean
+
+
+def drop_optional_nulls(schema: dict[str, Any]) -> dict[str, Any]:
+    """Publish an optional parameter `x: T | None = None` as plain `T`: omitting it already means None.
+
+    Saves ~40 bytes per such parameter in every `tools/list`. The server still
+    accepts an explicit null (arguments are validated by the handler's signature).
+    """
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return schema
+    required = set(schema.get("required") or ())
+    lean: dict[str, Any] = {}
+    for name, prop in properties.items():
+        options = prop.get("anyOf") if isinstance(prop, dict) else None
+        if name not in required and isinstance(options, list) and prop.get("default", ...) is None:
+            kept = [o for o in options if o != {"type": "null"}]
+            if len(kept) == 1 and len(kept) < len(options):
+                prop = {**{k: v for k, v in prop.items() if k not in ("anyOf", "default")}, **kept[0]}
+        lean[name] = prop
+    return {**schema, "properties": lean}
+
+
 class CdeServer(MCPServer[Any]):
     """MCPServer whose tool errors are one actionable line and whose `tools/list` is lean.
 
@@ -63,6 +148,35 @@ class CdeServer(MCPServer[Any]):
     """
 
     _listing: tuple[tuple[str, ...], list[MCPTool]] | None = None
+    _resource_listers: list[Callable[[], Awaitable[list[MCPResource]]]] | None = None
+    guides: dict[str, str] | None = None
+
+    def add_resource_lister(self, lister: Callable[[], Awaitable[list[MCPResource]]]) -> None:
+        """Add resources computed at listing time (e.g. one per skill) to `resources/list`."""
+        if self._resource_listers is None:
+            self._resource_listers = []
+        self._resource_listers.append(lister)
+
+    async def read_resource(self, uri: Any, context: Context[Any, Any] | None = None) -> Any:
+        """Like `call_tool`: a domain error raised while reading becomes a one-line resource error."""
+        try:
+            return await super().read_resource(uri, context)
+        except UnexpectedResourceError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, NotFoundError):
+                raise ResourceNotFoundError(f"{cause.code}: {cause.message}") from None
+            if isinstance(cause, DomainError):
+                raise ResourceError(f"{cause.code}: {cause.message}") from None
+            raise
+
+    async def list_resources(self) -> list[MCPResource]:
+        resources = await super().list_resources()
+        for lister in self._resource_listers or ():
+            try:
+                resources.extend(await lister())
+            except Exception:  # a broken library must not hide the other resources
+                logger.warning("listing resources failed", exc_info=True)
+        return resources
 
     def tool_names(self) -> list[str]:
         """Names of the registered tools, synchronously (for health and the tool catalog)."""
@@ -101,8 +215,8 @@ class CdeServer(MCPServer[Any]):
             compacted = [
                 t.model_copy(
                     update={
-                        "input_schema": compact_schema(t.input_schema),
-                        "output_schema": compact_schema(t.output_schema) if t.output_schema else None,
+                        "input_schema": drop_optional_nulls(compact_schema(t.input_schema)),
+                        "output_schema": compact_output_schema(t.output_schema) if t.output_schema else None,
                     }
                 )
                 for t in tools

@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 import platform
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
@@ -19,26 +21,42 @@ from typing import Any
 import anyio
 
 from adapters.fs_project_config import FsConfigStore, FsProjectConfig
+from adapters.fs_skill_library import FsSkillLibrary
 from adapters.fs_spec_store import FsSpecStore
 from adapters.fs_state_repository import FsStateRepository
+from adapters.fs_tool_package import FsToolPackageGenerator
 from adapters.health_probes import AllowedRootsProbe, HomeProbe
 from adapters.project_facts import FsProjectFacts, ProjectFactsReader
 from domain.cancel_feature import CancelFeature
 from domain.check_recipes import CheckRecipes
+from domain.discovery.generate_tool_filesystem import GenerateToolFilesystem
+from domain.discovery.ports import ToolRegistry
+from domain.discovery.search_tools import SearchTools
+from domain.errors import DomainError
 from domain.feature_status import GetFeatureStatus
 from domain.health import CacheCounters, CheckHealth, RuntimeFacts
 from domain.list_features import ListFeatures
 from domain.list_recipes import ListRecipes
 from domain.phase_prompt import PhasePrompter
+from domain.project_state import utc_now
 from domain.select_workflow import SelectWorkflow
+from domain.skills.delete import DeleteSkill
+from domain.skills.expire import PurgeExpiredSkills
+from domain.skills.find import FindSkills
+from domain.skills.get import GetSkill
+from domain.skills.save import SaveSkill
+from domain.skills.source import SourceSkill
+from domain.skills.update import UpdateSkill
 from domain.start_feature import StartFeature
 from domain.submit_work import SubmitWork
 from domain.use_recipe import UseRecipe
 from infrastructure import paths
-from infrastructure.cache import all_cache_stats, cache_totals, configure_caches
+from infrastructure.cache import all_cache_stats, cache_totals, cached, configure_caches
 from infrastructure.settings import Settings
 from server import __version__
 from server.app import CdeServer
+from server.skill_sweeper import SkillSweeper
+from server.tool_registry import ServerToolRegistry
 from server.tooling import PROFILE_ATTR
 
 logger = logging.getLogger(__name__)
@@ -50,6 +68,19 @@ INSTRUCTIONS = (
     "review) and keeps project knowledge. Tools take project_path (default: the server's project). "
     "Use cde_searchTools to discover tools by need."
 )
+
+
+@dataclass(frozen=True)
+class SkillUseCases:
+    """The skill use cases of one project, built per call around its (cached) library."""
+
+    save: SaveSkill
+    get: GetSkill
+    find: FindSkills
+    update: UpdateSkill
+    delete: DeleteSkill
+    source: SourceSkill
+    purge: PurgeExpiredSkills
 
 
 @dataclass
@@ -64,6 +95,12 @@ class Container:
     # Workflows, features, recipes: process-wide readers whose caches are keyed by project root.
     config_store: FsConfigStore = field(default_factory=FsConfigStore)
     facts_reader: ProjectFactsReader = field(default_factory=ProjectFactsReader)
+    # The time of day for expiry and timestamps; tests replace it to move time.
+    clock: Callable[[], datetime] = utc_now
+    # Set by bootstrap() once the server exists (the registry is the server's own).
+    tool_registry: ToolRegistry | None = None
+    _skill_libraries: weakref.WeakSet[FsSkillLibrary] = field(default_factory=weakref.WeakSet)
+    tool_package: FsToolPackageGenerator = field(default_factory=lambda: FsToolPackageGenerator(__version__))
 
     async def project_root(self, project_path: str) -> Path:
         """Resolve a caller's `project_path` (relative to CDE_PROJECT_ROOT) inside the allowed roots."""
@@ -110,6 +147,48 @@ class Container:
 
     def check_recipes(self, root: Path) -> CheckRecipes:
         return CheckRecipes(self.project_config(root))
+
+    @cached("container.skill_library", maxsize=32)
+    async def skill_library(self, root: Path) -> FsSkillLibrary:
+        """The project's skill libraries (project, user, bundled) with the project's search index."""
+        library = FsSkillLibrary(root, self.settings.home, lock_timeout=self.settings.lock_timeout)
+        self._skill_libraries.add(library)
+        return library
+
+    async def skills(self, project_path: str) -> SkillUseCases:
+        library: FsSkillLibrary = await self.skill_library(await self.project_root(project_path))
+        clock = self.clock
+        return SkillUseCases(
+            save=SaveSkill(library, clock, timedelta(hours=self.settings.skill_ttl_hours)),
+            get=GetSkill(library, clock),
+            find=FindSkills(library, clock),
+            update=UpdateSkill(library, clock),
+            delete=DeleteSkill(library, clock),
+            source=SourceSkill(library, clock),
+            purge=PurgeExpiredSkills(library, clock),
+        )
+
+    async def sweep_expired_skills(self) -> int:
+        """Purge expired ephemeral skills in the default project, the user library and every open project."""
+        try:  # make sure the default project (and through it the user library) is swept
+            await self.skill_library(await self.project_root("."))
+        except DomainError as exc:
+            logger.debug("not sweeping the default project: %s", exc)
+        removed = 0
+        for library in list(self._skill_libraries):
+            removed += len(await PurgeExpiredSkills(library, self.clock)())
+        return removed
+
+    def registry(self) -> ToolRegistry:
+        if self.tool_registry is None:
+            raise RuntimeError("the tool registry is set by bootstrap(); build the app with it")
+        return self.tool_registry
+
+    def search_tools(self) -> SearchTools:
+        return SearchTools(self.registry())
+
+    def generate_tool_filesystem(self) -> GenerateToolFilesystem:
+        return GenerateToolFilesystem(self.registry(), self.tool_package)
 
 
 @dataclass
@@ -190,6 +269,10 @@ def bootstrap(settings: Settings) -> App:
     )
     setattr(server, PROFILE_ATTR, settings.tools)
     server_ref.append(server)
+    container.tool_registry = ServerToolRegistry(server)
+    sweeper = SkillSweeper(container.sweep_expired_skills, settings.skill_sweep_interval)
+    container.startup_hooks.append(sweeper.start)
+    container.shutdown_hooks.append(sweeper.stop)
 
     from server.tools import register_all
 

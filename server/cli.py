@@ -30,6 +30,15 @@ def _parser() -> argparse.ArgumentParser:
     call = sub.add_parser("call", help="call a tool in-process and print its JSON result")
     call.add_argument("tool", help="tool name, e.g. cde_healthCheck")
     call.add_argument("arguments", nargs="?", default="{}", help="tool arguments as a JSON object")
+    generate = sub.add_parser(
+        "generate-tools", help="write the tools as a Python package of async functions (for code execution)"
+    )
+    generate.add_argument(
+        "dir",
+        nargs="?",
+        default=".cde/servers/cde",
+        help="package directory, relative to the project (default: .cde/servers/cde); the last part is its name",
+    )
     bench = sub.add_parser("bench", help="run the benchmark suite and print a table")
     bench.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     bench.add_argument("--only", action="append", metavar="SUITE", help="run only this suite (repeatable)")
@@ -53,6 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_tools(settings, raw=args.json))
         if command == "call":
             return asyncio.run(_call(settings, args.tool, args.arguments))
+        if command == "generate-tools":
+            return asyncio.run(_generate_tools(settings, args.dir))
         if command == "bench":
             from server.bench.runner import run_benchmarks
 
@@ -141,6 +152,26 @@ async def _call(settings: Settings, tool: str, raw_arguments: str) -> int:
         payload = [json.loads(t) if _is_json(t) else t for t in texts]
         payload = payload[0] if len(payload) == 1 else payload
     sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
+async def _generate_tools(settings: Settings, directory: str) -> int:
+    from domain.errors import DomainError
+    from infrastructure import paths
+    from server.bootstrap import bootstrap
+
+    app = bootstrap(settings)
+    try:
+        root = await app.container.project_root(".")
+        target = await paths.resolve_output_dir(root, directory, also=(settings.home,))
+        report = await app.container.generate_tool_filesystem()(target)
+    except DomainError as exc:
+        sys.stderr.write(f"cde-orchestrator: {exc.code}: {exc.message}\n")
+        return 1
+    sys.stdout.write(
+        f"{report.path}: {report.tools} tools, {len(report.written)} file(s) written, "
+        f"{report.unchanged} unchanged, {len(report.removed)} removed\nuse it with: {report.usage}\n"
+    )
     return 0
 
 

@@ -23,23 +23,31 @@ def add_tool(
     idempotent: bool = False,
     open_world: bool = False,
     core: bool = False,
+    guide: str | None = None,
 ) -> None:
     """Register `fn` as tool `name` unless the lean profile (CDE_TOOLS=core) excludes it.
 
     `description` is one short paragraph: it is sent in every `tools/list`, so
     long guidance belongs in the README or a docs resource. `fn` returns a
     pydantic model, which becomes the tool's structured output and schema.
+    `guide` is longer Markdown guidance served by the `cde://tools/{name}` resource.
     """
     if getattr(server, PROFILE_ATTR, "all") == "core" and not core:
         return
+    if guide:
+        if server.guides is None:
+            server.guides = {}
+        server.guides[name] = guide
     server.add_tool(
         fn,
         name=name,
         description=description,
+        # Hints equal to the protocol's defaults (readOnly false, idempotent false) are left out: every
+        # tools/list carries them. destructive (default true) and openWorld (default true) stay explicit.
         annotations=ToolAnnotations(
-            read_only_hint=read_only,
+            read_only_hint=True if read_only else None,
             destructive_hint=None if read_only else destructive,
-            idempotent_hint=idempotent,
+            idempotent_hint=True if idempotent else None,
             open_world_hint=open_world,
         ),
         structured_output=True,

@@ -27,6 +27,8 @@ SUITES: dict[str, str] = {
     "files": "server.bench.files_bench:run",
     "rpc": "server.bench.rpc_bench:run",
     "workflow": "server.bench.workflow_bench:run",
+    "skills": "server.bench.skills_bench:run",
+    "tools": "server.bench.tools_bench:run",
 }
 
 

@@ -24,7 +24,8 @@ from domain.list_recipes import RecipeList
 from domain.recipe import Recipe
 from domain.use_recipe import AUTOMATIC, RenderedRecipe
 from server.tooling import add_tool
-from server.tools.workflow import ProjectPath, UserPrompt
+from server.tools.params import ProjectPath
+from server.tools.workflow import UserPrompt
 
 if TYPE_CHECKING:
     from pathlib import Path

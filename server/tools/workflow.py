@@ -13,6 +13,7 @@ from domain.select_workflow import WorkflowSelection
 from domain.start_feature import FeatureStarted
 from domain.submit_work import WorkSubmitted
 from server.tooling import add_tool
+from server.tools.params import Name, ProjectPath
 
 if TYPE_CHECKING:
     from server.app import CdeServer
@@ -22,9 +23,7 @@ MAX_PROMPT = 20_000
 MAX_RESULT = 200_000
 
 UserPrompt = Annotated[str, Field(min_length=1, max_length=MAX_PROMPT)]
-ProjectPath = Annotated[str, Field(description="Project directory", max_length=4096)]
 FeatureRef = Annotated[str, Field(description="Id, id prefix or name", max_length=64)]
-Name = Annotated[str, Field(max_length=64)]
 
 
 def register(server: CdeServer, container: Container) -> None:
@@ -46,7 +45,7 @@ def register(server: CdeServer, container: Container) -> None:
         phase_id: Name,
         results: Annotated[
             dict[str, Annotated[str, Field(max_length=MAX_RESULT)]],
-            Field(description="Text per output key (the phase's required_outputs)", max_length=30),
+            Field(description="text per required_outputs key", max_length=30),
         ],
         project_path: ProjectPath = ".",
     ) -> WorkSubmitted:
@@ -93,8 +92,8 @@ def register(server: CdeServer, container: Container) -> None:
         server,
         cde_startFeature,
         name="cde_startFeature",
-        description="Start a feature (creates specs/<name>/); returns its first phase prompt and the result keys "
-        "cde_submitWork expects. workflow_type and recipe_id default to the auto-selection.",
+        description="Start a feature (creates specs/<name>/): its first phase prompt and the result keys "
+        "cde_submitWork expects. Empty workflow_type/recipe_id: auto-selected.",
         read_only=False,
         core=True,
     )
@@ -111,7 +110,7 @@ def register(server: CdeServer, container: Container) -> None:
         server,
         cde_getFeatureStatus,
         name="cde_getFeatureStatus",
-        description="A feature's status, progress, files and history; include_prompt repeats the current prompt.",
+        description="A feature's status, progress, files, history; include_prompt repeats the current prompt.",
         read_only=True,
         idempotent=True,
         core=True,

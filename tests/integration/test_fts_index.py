@@ -150,3 +150,35 @@ def test_limit_is_bounded(tmp_path: Path) -> None:
     index, _ = build(tmp_path)
     with pytest.raises(InvalidInputError, match="limit"):
         index.search("caching", limit=0)
+
+
+def test_upsert_and_remove_one_source_without_a_full_sync(tmp_path: Path) -> None:
+    index, _ = build(tmp_path)
+    index.upsert("new.md", "1", [IndexedRecord(title="Fresh", body="kiwi fruit", attrs={"kind": "x"})])
+    assert [h.source for h in index.search("kiwi")] == ["new.md"]
+    index.upsert("new.md", "2", [IndexedRecord(title="Fresh", body="mango only")])
+    assert index.search("kiwi") == [] and [h.source for h in index.search("mango")] == ["new.md"]
+    assert index.count() == (4, 5)
+    assert index.remove(["new.md", "never-indexed.md"]) == 1
+    assert index.search("mango") == [] and index.count() == (3, 4)
+    # A later sync with the stamps it recorded sees nothing to do.
+    assert index.sync(stamps(), lambda s: DOCS[s]).changed == 0
+
+
+def test_browse_lists_by_title_with_filters_and_paging(tmp_path: Path) -> None:
+    index, _ = build(tmp_path)
+    titles = [h.title for h in index.browse(limit=10)]
+    assert titles == ["Notes", "Use SQLite FTS5", "User guide", "User guide"]
+    assert [h.source for h in index.browse(attrs={"category": "adr"})] == ["adr/0001.md"]
+    assert [h.source for h in index.browse(tags=["search"])] == ["adr/0001.md"]
+    assert [h.title for h in index.browse(limit=2, offset=2)] == ["User guide", "User guide"]
+    assert all(h.score == 0 and h.snippet == "" for h in index.browse())
+    with pytest.raises(InvalidInputError, match="offset"):
+        index.browse(offset=-1)
+
+
+def test_explain_reports_matched_terms_per_column(tmp_path: Path) -> None:
+    index, _ = build(tmp_path)
+    hit = index.search("caching OR fingerprint", explain=True)[0]
+    assert hit.matched == {"heading": ["caching"], "body": ["cache", "fingerprint"]}  # stemmed: cache ~ caching
+    assert index.search("caching")[0].matched == {}  # only on request

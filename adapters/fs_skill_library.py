@@ -1,0 +1,577 @@
+"""The three skill libraries of a project on disk, searched through one SQLite FTS5 index.
+
+Layout of a library (project: `<project>/.cde/skills`, user: `<CDE home>/skills`,
+bundled: shipped in this package)::
+
+    <library>/<name>/SKILL.md            the current version
+    <library>/<name>/history/v<N>.md     earlier versions, verbatim
+    <library>/<name>/<anything else>     extra files the skill refers to
+
+The index (`<project>/.cde/cache/skills.db`, derived data) holds one record per
+skill file, keyed `<scope>/<name>`. Our own writes update it in the same worker
+hop as the file. Before a search, the fingerprint of every SKILL.md is compared
+with the index and only files changed behind our back are re-read. That needs
+one `stat` per skill, so the list of fingerprints (a *snapshot*) is cached for
+`SCAN_TTL` seconds. Our own writes patch the cached snapshot (of every library in
+this process that sees the skill), so they are searchable at once without a
+rescan; changes made by hand or by another process are searchable within
+`SCAN_TTL`. Reading a skill by name always reads the file itself.
+
+A new skill is created without a lock by an atomic create-if-absent
+(`create_exclusive_sync`: fsync'ed temp file linked into place), so two creators
+of one name cannot both win. Changes to an existing skill run under its
+cross-process lock on `SKILL.md.lock` via `locked_update_sync`: the current file is
+re-read inside the lock, its text copied to the history when the version changes,
+then SKILL.md is replaced atomically. Deletion renames the directory away (atomic)
+before removing it, so a reader never sees half a skill.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import shutil
+import threading
+import uuid
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import cast
+
+import filelock
+
+from adapters.fts_index import MAX_LIMIT, FtsIndex, IndexedRecord, SearchHit
+from adapters.skill_markdown import parse_skill, render_skill
+from domain.errors import ConflictError, CorruptDataError, InvalidInputError, NotFoundError, PermissionDeniedError
+from domain.skills.model import SCOPES, Skill, SkillHit, SkillQuery, SkillScope, StoredSkill, WritableScope
+from infrastructure.cache import cached
+from infrastructure.files import (
+    atomic_write_sync,
+    create_exclusive_sync,
+    fsync_dir,
+    in_thread,
+    locked_update_sync,
+    os_error,
+    read_text_sync,
+)
+
+logger = logging.getLogger(__name__)
+
+BUNDLED_SKILLS = Path(__file__).parent / "bundled" / "skills"
+INDEX_FILE = Path(".cde") / "cache" / "skills.db"
+PROJECT_SKILLS = Path(".cde") / "skills"
+SKILL_FILE = "SKILL.md"
+HISTORY_DIR = "history"
+MAX_SKILL_BYTES = 1024 * 1024
+SCAN_TTL = 2.0
+
+_HISTORY_FILE = re.compile(r"^v([1-9][0-9]{0,8})\.md$")
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
+_NOT_EXTRA = {SKILL_FILE, f"{SKILL_FILE}.lock", HISTORY_DIR}
+
+
+def _stamp(path: str | Path) -> str | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}:{st.st_ctime_ns}"
+
+
+def _iso(value: datetime | None) -> str:
+    return "" if value is None else value.isoformat()
+
+
+def record_of(skill: Skill) -> IndexedRecord:
+    """The searchable form of a skill: name as title, description as heading, filters as attrs."""
+    return IndexedRecord(
+        title=skill.name,
+        heading=skill.description,
+        body=skill.body,
+        tags=tuple(skill.tags),
+        attrs={
+            "name": skill.name,
+            "scope": skill.scope,
+            "domain": skill.domain or "",
+            "kind": skill.kind,
+            "version": str(skill.version),
+            "expires": _iso(skill.expires),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The fingerprint of every SKILL.md of the three libraries at one moment."""
+
+    stamps: Mapping[str, str]  # "<scope>/<name>" → fingerprint
+    scopes: Mapping[str, tuple[SkillScope, ...]] = field(default_factory=dict)  # name → scopes holding it
+
+    def with_source(self, source: str, stamp: str | None) -> Snapshot:
+        """A copy with one source's fingerprint set (or removed when `stamp` is None); self if unchanged."""
+        if self.stamps.get(source) == stamp:
+            return self
+        stamps = dict(self.stamps)
+        raw_scope, name = source.split("/", 1)
+        scope = cast(SkillScope, raw_scope)
+        held = set(self.scopes.get(name, ()))
+        if stamp is None:
+            stamps.pop(source, None)
+            held.discard(scope)
+        else:
+            stamps[source] = stamp
+            held.add(scope)
+        scopes = dict(self.scopes)
+        if held:
+            scopes[name] = tuple(sorted(held, key=SCOPES.index))
+        else:
+            scopes.pop(name, None)
+        return Snapshot(stamps=stamps, scopes=scopes)
+
+    @classmethod
+    def of(cls, stamps: dict[str, str]) -> Snapshot:
+        scopes: dict[str, list[SkillScope]] = {}
+        for source in stamps:
+            scope, name = source.split("/", 1)
+            scopes.setdefault(name, []).append(scope)  # type: ignore[arg-type]
+        return cls(stamps=stamps, scopes={n: tuple(sorted(s, key=SCOPES.index)) for n, s in scopes.items()})
+
+
+def _expired(attrs: Mapping[str, str], now: datetime) -> bool:
+    expires = attrs.get("expires")
+    return attrs.get("kind") == "ephemeral" and bool(expires) and datetime.fromisoformat(str(expires)) <= now
+
+
+class _SnapshotBox:
+    """The cached scan; our own writes swap in a patched copy until the next rescan."""
+
+    __slots__ = ("current",)
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.current = snapshot
+
+
+# Every live library, so a write to the shared user library shows in all projects' searches at once.
+_LIVE: weakref.WeakSet[FsSkillLibrary] = weakref.WeakSet()
+
+
+class _Loaded:
+    """What locked_update hands to the change function: the parsed skill and its exact text."""
+
+    __slots__ = ("skill", "text")
+
+    def __init__(self, skill: Skill, text: str) -> None:
+        self.skill = skill
+        self.text = text
+
+
+class FsSkillLibrary:
+    """The SkillLibrary port for one project (see the module docstring)."""
+
+    def __init__(
+        self,
+        project_root: Path,
+        home: Path,
+        *,
+        bundled: Path = BUNDLED_SKILLS,
+        lock_timeout: float = 10.0,
+    ) -> None:
+        self.project_root = project_root
+        self.roots: dict[SkillScope, Path] = {
+            "project": project_root / PROJECT_SKILLS,
+            "user": home / "skills",
+            "bundled": bundled,
+        }
+        self.index = FtsIndex(project_root / INDEX_FILE)
+        self._lock_timeout = lock_timeout
+        self._state_lock = threading.Lock()
+        self._synced: Snapshot | None = None
+        self._next_expiry: datetime | None = None
+        self._expiry_known = False
+        _LIVE.add(self)
+
+    def close(self) -> None:
+        self.index.close()
+
+    # -- snapshot ----------------------------------------------------------------------------------
+
+    @cached("skills.snapshot", maxsize=64, ttl=SCAN_TTL)
+    async def _scanned(self) -> _SnapshotBox:
+        return _SnapshotBox(await _scan(self))
+
+    async def snapshot(self) -> Snapshot:
+        """Fingerprints of every skill file; see SCAN_TTL in the module docstring."""
+        box: _SnapshotBox = await self._scanned()
+        return box.current
+
+    def rescan(self) -> None:
+        """Forget the snapshot: the next search stats every skill file again."""
+        self._scanned.invalidate()
+
+    def _written(self, scope: SkillScope, name: str, stamp: str | None) -> None:
+        """Record our own write in the cached snapshot of every library that sees this skill (no rescan).
+
+        A library without a cached snapshot needs nothing: its next scan sees the file.
+        """
+        source = f"{scope}/{name}"
+        root = self.roots[scope]
+        for library in [lib for lib in list(_LIVE) if lib.roots[scope] == root]:
+            box: _SnapshotBox | None = library._scanned.peek()
+            if box is not None:
+                box.current = box.current.with_source(source, stamp)
+
+    def scan_sync(self) -> Snapshot:
+        stamps: dict[str, str] = {}
+        for scope in SCOPES:
+            root = self.roots[scope]
+            try:
+                entries = list(os.scandir(root))
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                logger.warning("cannot list skills in %s: %s", root, exc)
+                continue
+            for entry in entries:
+                if not _SLUG.match(entry.name):
+                    continue  # hidden entries (trash, temp files) and names we would refuse anyway
+                stamp = _stamp(f"{entry.path}/{SKILL_FILE}")
+                if stamp is not None:
+                    stamps[f"{scope}/{entry.name}"] = stamp
+        return Snapshot.of(stamps)
+
+    def _load(self, source: str) -> list[IndexedRecord]:
+        raw_scope, name = source.split("/", 1)
+        scope = cast(SkillScope, raw_scope)
+        return [record_of(self._parse_file(self.roots[scope] / name / SKILL_FILE, name, scope))]
+
+    def _ensure_synced(self, snapshot: Snapshot) -> None:
+        """Bring the index in line with `snapshot` unless it already is (the last one applied, plus our writes)."""
+        with self._state_lock:
+            if snapshot is self._synced:
+                return
+            if self._synced is not None and snapshot.stamps == self._synced.stamps:
+                self._synced = snapshot  # e.g. a snapshot patched after our own write: nothing to re-read
+                return
+            self.index.sync(snapshot.stamps, self._load)
+            self._synced = snapshot
+            self._expiry_known = False
+
+    # -- expiry ----------------------------------------------------------------------------------
+
+    def _ephemeral_hits(self) -> list[SearchHit]:
+        hits: list[SearchHit] = []
+        while True:
+            page = self.index.browse(limit=MAX_LIMIT, offset=len(hits), attrs={"kind": "ephemeral"})
+            hits.extend(page)
+            if len(page) < MAX_LIMIT:
+                return hits
+
+    def _purge_sync(self, now: datetime, *, force: bool = False) -> list[str]:
+        """Delete expired ephemeral skills; cheap when no ephemeral skill is due (the common case)."""
+        with self._state_lock:
+            if not force and self._expiry_known and (self._next_expiry is None or now < self._next_expiry):
+                return []
+            due: list[tuple[SkillScope, str]] = []
+            upcoming: list[datetime] = []
+            for hit in self._ephemeral_hits():
+                scope = hit.attrs["scope"]
+                if _expired(hit.attrs, now):
+                    if scope != "bundled":
+                        due.append((scope, hit.attrs["name"]))  # type: ignore[arg-type]
+                elif hit.attrs.get("expires"):
+                    upcoming.append(datetime.fromisoformat(hit.attrs["expires"]))
+            self._next_expiry = min(upcoming, default=None)
+            self._expiry_known = True
+        purged = [f"{scope}/{name}" for scope, name in due if self._delete_expired_sync(scope, name, now)]
+        if purged:
+            logger.info("removed %d expired ephemeral skill(s): %s", len(purged), ", ".join(purged))
+        return purged
+
+    def _note_expiry(self, skill: Skill) -> None:
+        """Keep the earliest known expiry current after our own write (saves a query per search)."""
+        if skill.kind == "ephemeral" and skill.expires is not None:
+            with self._state_lock:
+                if self._expiry_known and (self._next_expiry is None or skill.expires < self._next_expiry):
+                    self._next_expiry = skill.expires
+
+    def _delete_expired_sync(self, scope: SkillScope, name: str, now: datetime) -> bool:
+        """Remove one skill if, re-read under its lock, it is still expired."""
+        path = self.roots[scope] / name / SKILL_FILE
+
+        def still_expired(skill: Skill | None) -> bool:
+            return skill is not None and skill.is_expired(now)
+
+        try:
+            return self._remove_sync(scope, name, path, condition=still_expired) is not None
+        except (OSError, ConflictError, CorruptDataError, PermissionDeniedError) as exc:
+            logger.warning("could not remove expired skill %s/%s: %s", scope, name, exc)
+            return False
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def _display(self, path: Path) -> str:
+        return path.relative_to(self.project_root).as_posix() if path.is_relative_to(self.project_root) else str(path)
+
+    def _shadows(self, name: str, scope: SkillScope) -> list[SkillScope]:
+        lower = SCOPES[SCOPES.index(scope) + 1 :]
+        return [s for s in lower if os.path.exists(self.roots[s] / name / SKILL_FILE)]
+
+    def _history(self, skill_dir: Path) -> list[int]:
+        try:
+            names = os.listdir(skill_dir / HISTORY_DIR)
+        except OSError:
+            return []
+        return sorted(int(m.group(1)) for m in map(_HISTORY_FILE.match, names) if m)
+
+    def _extra_files(self, skill_dir: Path) -> list[str]:
+        try:
+            entries = list(os.scandir(skill_dir))
+        except OSError:
+            return []
+        found = []
+        for entry in entries:
+            if entry.name in _NOT_EXTRA or entry.name.startswith("."):
+                continue
+            found.append(entry.name + ("/" if entry.is_dir(follow_symlinks=False) else ""))
+        return sorted(found)[:50]
+
+    def _stored(self, skill: Skill, text: str, path: Path, *, history: list[int] | None = None) -> StoredSkill:
+        skill_dir = path.parent
+        return StoredSkill(
+            skill=skill,
+            text=text,
+            path=self._display(path),
+            history=self._history(skill_dir) if history is None else history,
+            files=self._extra_files(skill_dir),
+            shadows=self._shadows(skill.name, skill.scope),
+        )
+
+    def _parse_file(self, path: Path, name: str, scope: SkillScope) -> Skill:
+        return self._read_file(path, name, scope)[0]
+
+    def _read_file(self, path: Path, name: str, scope: SkillScope) -> tuple[Skill, str]:
+        text = read_text_sync(path, MAX_SKILL_BYTES)
+        return parse_skill(path, text, name=name, scope=scope), text
+
+    def read_sync(self, name: str, now: datetime, scope: SkillScope | None, version: int | None) -> StoredSkill:
+        for candidate in (scope,) if scope else SCOPES:
+            path = self.roots[candidate] / name / SKILL_FILE
+            try:
+                skill, text = self._read_file(path, name, candidate)
+            except NotFoundError:
+                continue
+            if skill.is_expired(now):
+                if candidate != "bundled":
+                    self._delete_expired_sync(candidate, name, now)
+                continue
+            if version is None or version == skill.version:
+                return self._stored(skill, text, path)
+            history = self._history(path.parent)
+            if version not in history:
+                listed = ", ".join(str(v) for v in [*history, skill.version])
+                raise NotFoundError(f"skill {name!r} ({candidate}) has no version {version}; versions: {listed}")
+            old, old_text = self._read_file(path.parent / HISTORY_DIR / f"v{version}.md", name, candidate)
+            return self._stored(old.model_copy(update={"version": version}), old_text, path, history=history)
+        where = f"in the {scope} library" if scope else "in the project, user or bundled libraries"
+        raise NotFoundError(f"no skill named {name!r} {where}; list them with cde_findSkills")
+
+    async def read(
+        self, name: str, *, now: datetime, scope: SkillScope | None = None, version: int | None = None
+    ) -> StoredSkill:
+        return await _read(self, name, now, scope, version)
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def _writable_dir(self, scope: WritableScope, name: str) -> Path:
+        root = self.roots[scope]
+        skill_dir = root / name
+        if skill_dir.is_symlink():
+            raise PermissionDeniedError(f"{skill_dir} is a symlink; skills are only written to real directories")
+        return skill_dir
+
+    def _create_sync(
+        self, name: str, scope: WritableScope, change: Callable[[Skill | None], Skill]
+    ) -> tuple[Skill, str] | None:
+        """A brand-new skill without any lock: an atomic create-if-absent; None if the file exists."""
+        skill_dir = self.roots[scope] / name
+        made_dir = False
+        try:
+            skill_dir.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                skill_dir.mkdir()
+                made_dir = True
+                fsync_dir(skill_dir.parent)  # the new directory entry must survive a crash too
+        except OSError as exc:
+            raise os_error(skill_dir, exc) from None
+        try:
+            skill = change(None).model_copy(update={"name": name, "scope": scope})
+            text = render_skill(skill)
+            created = create_exclusive_sync(skill_dir / SKILL_FILE, text)
+        except NotFoundError:
+            raise ConflictError(f"skill {name!r} was deleted while being saved; retry") from None
+        except BaseException:
+            if made_dir:
+                shutil.rmtree(skill_dir, ignore_errors=True)
+            raise
+        return (skill, text) if created else None
+
+    def _update_sync(
+        self, name: str, scope: WritableScope, change: Callable[[Skill | None], Skill], now: datetime
+    ) -> tuple[Skill, str]:
+        """Read-modify-write under the skill's cross-process lock, the previous version kept in history."""
+        skill_dir = self.roots[scope] / name
+        written: list[tuple[Skill, str]] = []
+
+        def loads(file: Path, text: str) -> _Loaded:
+            return _Loaded(parse_skill(file, text, name=name, scope=scope), text)
+
+        def apply(current: _Loaded | None) -> str:
+            previous = current.skill if current is not None and not current.skill.is_expired(now) else None
+            skill = change(previous).model_copy(update={"name": name, "scope": scope})
+            if previous is not None and current is not None and skill.version != previous.version:
+                atomic_write_sync(skill_dir / HISTORY_DIR / f"v{previous.version}.md", current.text)
+            text = render_skill(skill)
+            written.append((skill, text))
+            return text
+
+        locked_update_sync(skill_dir / SKILL_FILE, apply, timeout=self._lock_timeout, loads=loads, dumps=str)
+        return written[0]
+
+    def write_sync(
+        self, name: str, scope: WritableScope, change: Callable[[Skill | None], Skill], now: datetime
+    ) -> tuple[StoredSkill, str | None]:
+        path = self._writable_dir(scope, name) / SKILL_FILE
+        result = None if os.path.lexists(path) else self._create_sync(name, scope, change)
+        skill, text = result or self._update_sync(name, scope, change, now)
+        stamp = _stamp(path)
+        if stamp is not None:  # index it now, in this hop, so the next search has nothing to re-read
+            source = f"{scope}/{name}"
+            with self._state_lock:  # serialised with sync: the marker always says what the index holds
+                self.index.upsert(source, stamp, [record_of(skill)])
+                if self._synced is not None:
+                    self._synced = self._synced.with_source(source, stamp)
+            self._note_expiry(skill)
+        return self._stored(skill, text, path), stamp
+
+    async def write(
+        self, name: str, scope: WritableScope, change: Callable[[Skill | None], Skill], *, now: datetime
+    ) -> StoredSkill:
+        stored, stamp = await _write(self, name, scope, change, now)
+        self._written(scope, name, stamp)
+        return stored
+
+    def _remove_sync(
+        self,
+        scope: SkillScope,
+        name: str,
+        path: Path,
+        *,
+        condition: Callable[[Skill | None], bool] = lambda _: True,
+    ) -> Skill | None:
+        """Under the skill's lock: if `condition(current)`, move the directory away and delete it."""
+        skill_dir = path.parent
+        lock = filelock.FileLock(f"{path}.lock", timeout=self._lock_timeout)
+        try:
+            with lock:
+                try:
+                    current: Skill | None = self._parse_file(path, name, scope)
+                except NotFoundError:
+                    return None
+                except CorruptDataError:
+                    current = None  # an unreadable skill can still be deleted on request
+                if not condition(current):
+                    return None
+                trash = skill_dir.parent / f".trash-{name}-{uuid.uuid4().hex[:8]}"
+                os.replace(skill_dir, trash)
+                fsync_dir(skill_dir.parent)
+        except filelock.Timeout:
+            raise ConflictError(f"skill {name!r} stayed locked for over {self._lock_timeout:g}s; retry") from None
+        except OSError as exc:
+            raise os_error(skill_dir, exc) from None
+        shutil.rmtree(trash, ignore_errors=True)
+        source = f"{scope}/{name}"
+        with self._state_lock:
+            self.index.remove([source])
+            if self._synced is not None:
+                self._synced = self._synced.with_source(source, None)
+        return current or Skill(name=name, description="(unreadable)", body="", scope=scope, version=0)
+
+    def delete_sync(self, name: str, scope: WritableScope, now: datetime) -> StoredSkill:
+        path = self._writable_dir(scope, name) / SKILL_FILE
+        removed = self._remove_sync(scope, name, path)
+        if removed is None:
+            raise NotFoundError(f"no skill named {name!r} in the {scope} library; list them with cde_findSkills")
+        return StoredSkill(skill=removed, text="", path=self._display(path))
+
+    async def delete(self, name: str, scope: WritableScope, *, now: datetime) -> StoredSkill:
+        stored = await _delete(self, name, scope, now)
+        self._written(scope, name, None)
+        return stored
+
+    # -- searching -------------------------------------------------------------------------------
+
+    def search_sync(self, snapshot: Snapshot, query: SkillQuery, now: datetime) -> tuple[list[SkillHit], bool]:
+        """(hits, whether something was purged) - one worker-thread hop for sync, expiry and query."""
+        self._ensure_synced(snapshot)
+        purged = bool(self._purge_sync(now))
+        attrs = {k: v for k, v in (("domain", query.domain), ("kind", query.kind)) if v}
+        shadowed = sum(1 for scopes in snapshot.scopes.values() if len(scopes) > 1)
+        fetch = min(MAX_LIMIT, query.limit + shadowed)
+        if query.text:
+            raw = self.index.search(query.text, limit=fetch, attrs=attrs, tags=query.tags, explain=query.explain)
+        else:
+            raw = self.index.browse(limit=fetch, attrs=attrs, tags=query.tags)
+        hits: list[SkillHit] = []
+        for hit in raw:
+            scope: SkillScope = hit.attrs["scope"]  # type: ignore[assignment]
+            name = hit.attrs["name"]
+            present = snapshot.scopes.get(name, (scope,))
+            if _expired(hit.attrs, now) or (scope in present and present.index(scope) > 0):
+                continue  # expired (purged on the next pass) or shadowed by a higher library
+            hits.append(
+                SkillHit(
+                    name=name,
+                    scope=scope,
+                    description=hit.heading,
+                    tags=list(hit.tags),
+                    domain=hit.attrs.get("domain") or None,
+                    kind=hit.attrs.get("kind", "base"),  # type: ignore[arg-type]
+                    version=int(hit.attrs.get("version", "1")),
+                    score=hit.score,
+                    matched={k: list(v) for k, v in hit.matched.items()},
+                    shadows=[s for s in present if SCOPES.index(s) > SCOPES.index(scope)],
+                )
+            )
+            if len(hits) == query.limit:
+                break
+        return hits, purged
+
+    async def search(self, query: SkillQuery, *, now: datetime) -> list[SkillHit]:
+        if not 1 <= query.limit <= MAX_LIMIT:
+            raise InvalidInputError(f"limit must be between 1 and {MAX_LIMIT}; got {query.limit}")
+        hits, purged = await _search(self, await self.snapshot(), query, now)
+        if purged:
+            self.rescan()
+        return hits
+
+    def purge_sync(self, snapshot: Snapshot, now: datetime) -> list[str]:
+        self._ensure_synced(snapshot)
+        return self._purge_sync(now, force=True)
+
+    async def purge_expired(self, *, now: datetime) -> list[str]:
+        purged = await _purge(self, await self.snapshot(), now)
+        if purged:
+            self.rescan()
+        return purged
+
+
+_scan = in_thread(FsSkillLibrary.scan_sync)
+_read = in_thread(FsSkillLibrary.read_sync)
+_write = in_thread(FsSkillLibrary.write_sync)
+_delete = in_thread(FsSkillLibrary.delete_sync)
+_search = in_thread(FsSkillLibrary.search_sync)
+_purge = in_thread(FsSkillLibrary.purge_sync)

@@ -1,0 +1,164 @@
+"""Writes the generated tool package incrementally.
+
+A file is rewritten only when its content would change. A manifest
+(`.manifest.json` in the package) records the SHA-256 and the fingerprint (mtime,
+size, inode, ctime) of every file we wrote, so an unchanged package is confirmed
+with one `stat` per file; a file whose fingerprint moved (edited, replaced,
+truncated) is re-read and re-hashed, and rewritten if its content differs. Stale
+modules of tools no longer registered are deleted - but only files that carry
+our generated header: a file the user put there is never removed.
+
+Each changed file is replaced atomically (temp file + rename) and `__init__.py`
+is written last, so a script that imports the package while it is regenerated
+sees the old package or the complete new one; a module that did not exist before
+is written in place (nothing imports it until the new `__init__.py` appears).
+The files are derived data, re-checked on every run, so they are not fsync'ed
+one by one; the directory is fsync'ed once to make the renames durable.
+Rendering is cached per catalog (the registry keeps its catalog, and its spec
+objects, until the tool set changes) and runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from adapters.tool_codegen import MARKER, render_package
+from domain.discovery.catalog import ToolSpec
+from domain.discovery.model import GeneratedPackage
+from domain.errors import InvalidInputError
+from infrastructure.cache import cached, fingerprint
+from infrastructure.files import fsync_dir, in_thread, os_error
+
+MANIFEST = ".manifest.json"
+_MAX_GENERATED_BYTES = 1024 * 1024
+
+Rendered = dict[str, tuple[bytes, str]]  # file name → (content, sha256 hex)
+
+
+def render_sync(specs: Sequence[ToolSpec], package: str, parent: str, version: str) -> Rendered:
+    files = render_package(specs, package=package, parent=parent, version=version)
+    rendered: Rendered = {}
+    for name, content in files.items():
+        data = content.encode("utf-8")
+        rendered[name] = (data, hashlib.sha256(data).hexdigest())
+    return rendered
+
+
+def _digest_of(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.sha256(handle.read(_MAX_GENERATED_BYTES)).hexdigest()
+    except (FileNotFoundError, IsADirectoryError):
+        return None
+
+
+def _is_generated(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(MARKER)).decode("utf-8", "replace") == MARKER
+    except OSError:
+        return False
+
+
+def _create(directory: Path, name: str, data: bytes) -> bool:
+    """Write a file that does not exist yet straight into place; False if it exists after all."""
+    try:
+        with open(directory / name, "xb") as handle:
+            handle.write(data)
+    except FileExistsError:
+        return False
+    return True
+
+
+def _replace(directory: Path, name: str, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, directory / name)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _load_manifest(target: Path) -> dict[str, list[object]]:
+    try:
+        raw = json.loads((target / MANIFEST).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def write_sync(target: Path, rendered: Mapping[str, tuple[bytes, str]], tools: int) -> GeneratedPackage:
+    if target.exists() and not target.is_dir():
+        raise InvalidInputError(f"output_dir {target} is a file; pass a directory for the package")
+    written: list[str] = []
+    removed: list[str] = []
+    unchanged = 0
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        manifest = _load_manifest(target)
+        recorded: dict[str, list[object]] = {}
+        # __init__.py last: an import running meanwhile sees the old package or a complete new one.
+        for name in sorted(rendered, key=lambda n: n == "__init__.py"):
+            data, digest = rendered[name]
+            path = target / name
+            current = fingerprint(path)
+            known = manifest.get(name)
+            same = isinstance(known, list) and known == [digest, list(current) if current else None]
+            if not same and current is not None and _digest_of(path) == digest:
+                same = True  # touched but identical (e.g. copied back): leave it, record its new fingerprint
+            if same:
+                unchanged += 1
+            else:
+                if name == "__init__.py" or current is not None or not _create(target, name, data):
+                    _replace(target, name, data)
+                written.append(name)
+                current = fingerprint(path)
+            recorded[name] = [digest, list(current) if current else None]
+        with os.scandir(target) as entries:
+            for entry in entries:
+                stale = entry.name.endswith(".py") and entry.name not in rendered
+                if stale and entry.is_file(follow_symlinks=False) and _is_generated(Path(entry.path)):
+                    os.unlink(entry.path)
+                    removed.append(entry.name)
+        if recorded != manifest:
+            _replace(target, MANIFEST, json.dumps(recorded, sort_keys=True).encode("utf-8"))
+        if written or removed:
+            fsync_dir(target)
+    except OSError as exc:
+        raise os_error(target, exc) from None
+    return GeneratedPackage(
+        path=str(target),
+        tools=tools,
+        written=sorted(written),
+        unchanged=unchanged,
+        removed=sorted(removed),
+        usage=f"sys.path.insert(0, {str(target.parent)!r}); import {target.name}",
+    )
+
+
+_render = in_thread(render_sync)
+_write = in_thread(write_sync)
+
+
+class FsToolPackageGenerator:
+    """The ToolPackageGenerator port on the local filesystem."""
+
+    def __init__(self, version: str) -> None:
+        self._version = version
+
+    @cached("tools.package_render", maxsize=8)
+    async def _rendered(self, specs: tuple[ToolSpec, ...], package: str, parent: str) -> Rendered:
+        return await _render(specs, package, parent, self._version)
+
+    async def generate(self, target: Path, specs: Sequence[ToolSpec]) -> GeneratedPackage:
+        rendered: Rendered = await self._rendered(tuple(specs), target.name, str(target.parent))
+        return await _write(target, rendered, len(specs))

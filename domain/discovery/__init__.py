@@ -1,0 +1,1 @@
+"""Progressive tool discovery: search the registered tools, generate code that calls them."""

@@ -1,0 +1,31 @@
+"""GenerateToolFilesystem: the registered tools as a Python package (the code-execution pattern).
+
+An agent that writes code can import the package, call several tools, and filter
+their results in code, instead of routing every intermediate result through its
+context window.
+"""
+
+from __future__ import annotations
+
+import keyword
+from pathlib import Path
+
+from domain.discovery.model import GeneratedPackage
+from domain.discovery.ports import ToolPackageGenerator, ToolRegistry
+from domain.errors import InvalidInputError
+
+
+class GenerateToolFilesystem:
+    def __init__(self, registry: ToolRegistry, generator: ToolPackageGenerator) -> None:
+        self._registry = registry
+        self._generator = generator
+
+    async def __call__(self, target: Path) -> GeneratedPackage:
+        """Write the package into `target` (already resolved inside an allowed root)."""
+        if not target.name.isidentifier() or keyword.iskeyword(target.name):
+            raise InvalidInputError(
+                f"output_dir must end in a Python package name (letters, digits, '_'), e.g. .cde/servers/cde; "
+                f"got {target.name!r}"
+            )
+        catalog = await self._registry.catalog()
+        return await self._generator.generate(target, catalog.specs)

@@ -1,0 +1,1 @@
+"""Skills library: model, port and one use case per intent."""

@@ -1,0 +1,87 @@
+"""cde_searchTools, cde_generateToolFilesystem and the `cde://tools/{name}` documentation resource."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import Field
+
+from domain.discovery.describe_tool import DescribeTool
+from domain.discovery.model import DetailLevel, GeneratedPackage, ToolSearchResult
+from infrastructure import paths
+from server.tooling import add_tool
+from server.tools.params import ProjectPath
+
+if TYPE_CHECKING:
+    from server.app import CdeServer
+    from server.bootstrap import Container
+
+SEARCH_GUIDE = """\
+Search covers every registered tool's name, description and parameter names. Words are
+matched after light stemming and camelCase splitting (`saveSkill` = save + skill); tools
+matching more of your words rank first, a hit in the name counts most. Naming a tool exactly
+ranks it first. Use `detail_level="full_schema"` with a narrow query (or `limit`) to fetch
+the input/output schemas of just the tools you are about to call.
+"""
+
+GENERATE_GUIDE = """\
+Writes a Python package for the code-execution pattern: one module per tool holding an
+`async def <tool name>(*, ...)` whose keyword-only parameters mirror the tool's input schema.
+Calling it runs the real tool in-process (the server is built from the CDE_* environment on
+first use; `session()` shares one connection across calls; `use_server()` targets your own).
+Results are the tool's structured output as a dict; failures raise `ToolCallError`.
+
+`output_dir` is relative to the project (or absolute inside the project or the CDE home) and
+its last part is the package name. Regeneration rewrites only files whose content changed
+and deletes modules of tools that are gone (only files carrying the generated header).
+The CLI equivalent is `cde-orchestrator generate-tools [DIR]`.
+"""
+
+
+def register(server: CdeServer, container: Container) -> None:
+    async def cde_searchTools(  # noqa: N802 - MCP tool names are camelCase
+        query: Annotated[str, Field(description="words; empty lists all", max_length=500)] = "",
+        detail_level: DetailLevel = "name_and_description",
+        limit: Annotated[int | None, Field(ge=1, le=100)] = None,
+    ) -> ToolSearchResult:
+        return await container.search_tools()(query, detail_level=detail_level, limit=limit)
+
+    async def cde_generateToolFilesystem(  # noqa: N802
+        output_dir: Annotated[str, Field(max_length=4096)] = ".cde/servers/cde",
+        project_path: ProjectPath = ".",
+    ) -> GeneratedPackage:
+        root = await container.project_root(project_path)
+        target = await paths.resolve_output_dir(root, output_dir, also=(container.settings.home,))
+        return await container.generate_tool_filesystem()(target)
+
+    add_tool(
+        server,
+        cde_searchTools,
+        name="cde_searchTools",
+        description="Find tools by need, ranked over names, descriptions and parameter names.",
+        read_only=True,
+        idempotent=True,
+        core=True,
+        guide=SEARCH_GUIDE,
+    )
+    add_tool(
+        server,
+        cde_generateToolFilesystem,
+        name="cde_generateToolFilesystem",
+        description="Write a Python package of typed async functions, one per tool, that call the tools "
+        "in-process (for code execution). Incremental.",
+        read_only=False,
+        idempotent=True,
+        guide=GENERATE_GUIDE,
+    )
+
+    describe = DescribeTool(container.registry(), lambda name: (server.guides or {}).get(name))
+
+    @server.resource(
+        "cde://tools/{name}",
+        name="tool-docs",
+        description="Full documentation of a tool: parameters, result fields, guide.",
+        mime_type="text/markdown",
+    )
+    async def tool_docs(name: str) -> str:
+        return await describe(name)

@@ -1,0 +1,349 @@
+from __future__ import annotations
+
+import asyncio
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp.client import Client
+
+from infrastructure.settings import Settings
+from server.bootstrap import App, bootstrap
+from tests.clock import FakeClock
+from tests.conftest import call_error, call_ok
+
+
+def skill_args(name: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "description": f"How to {name.replace('-', ' ')}",
+        "content": f"Recipe for {name}: qqmark.",
+        **extra,
+    }
+
+
+def names(listing: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(s["name"], s["scope"]) for s in listing["skills"]]
+
+
+async def test_round_trip_in_project_and_user_libraries(app: App, project: Path, settings: Settings) -> None:
+    async with Client(app.server) as client:
+        saved = await call_ok(client, "cde_saveSkill", skill_args("run-tests", tags=["Pytest", "ci"], domain="Testing"))
+        user = await call_ok(client, "cde_saveSkill", skill_args("git-bisect", scope="user"))
+        got = await call_ok(client, "cde_getSkill", {"name": "run-tests"})
+        got_user = await call_ok(client, "cde_getSkill", {"name": "git-bisect"})
+        listed = await call_ok(client, "cde_findSkills", {"query": "qqmark", "limit": 5})
+    assert saved == {"name": "run-tests", "scope": "project", "version": 1, "path": ".cde/skills/run-tests/SKILL.md"}
+    assert user["path"] == str(settings.home / "skills" / "git-bisect" / "SKILL.md")
+    on_disk = (project / ".cde/skills/run-tests/SKILL.md").read_text()
+    assert got["content"] == on_disk
+    assert on_disk.startswith("---\nname: run-tests\ndescription: How to run tests\ndomain: testing\n")
+    assert "tags:\n- pytest\n- ci\nversion: 1\nkind: base\n" in on_disk and on_disk.endswith(
+        "Recipe for run-tests: qqmark.\n"
+    )
+    assert (got["scope"], got["history"], got["files"]) == ("project", [], [])
+    assert got_user["scope"] == "user" and "Recipe for git-bisect: qqmark." in got_user["content"]
+    assert set(names(listed)) == {("run-tests", "project"), ("git-bisect", "user")}
+
+
+async def test_bundled_starter_skills_are_listed_read_and_never_written(app: App) -> None:
+    async with Client(app.server) as client:
+        listed = await call_ok(client, "cde_findSkills", {"limit": 100})
+        got = await call_ok(client, "cde_getSkill", {"name": "writing-skills"})
+        refused = await call_error(client, "cde_saveSkill", skill_args("x", scope="bundled"))
+        not_deletable = await call_error(client, "cde_deleteSkill", {"name": "writing-skills", "scope": "bundled"})
+    bundled = [n for n, scope in names(listed) if scope == "bundled"]
+    assert len(bundled) >= 5 and "test-first-bugfix" in bundled
+    assert bundled == sorted(bundled)  # an empty query lists by name
+    assert got["scope"] == "bundled" and "cde_saveSkill" in got["content"]
+    assert "scope" in refused and "scope" in not_deletable
+
+
+async def test_precedence_project_over_user_over_bundled(app: App) -> None:
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_saveSkill", skill_args("deploy", scope="user", content="user way"))
+        await call_ok(client, "cde_saveSkill", skill_args("deploy", content="project way"))
+        await call_ok(client, "cde_saveSkill", skill_args("writing-skills", scope="user", content="my own rules"))
+        effective = await call_ok(client, "cde_getSkill", {"name": "deploy"})
+        user_copy = await call_ok(client, "cde_getSkill", {"name": "deploy", "scope": "user"})
+        found = await call_ok(client, "cde_findSkills", {"query": "deploy"})
+        by_user_word = await call_ok(client, "cde_findSkills", {"query": "user"})
+        overridden = await call_ok(client, "cde_getSkill", {"name": "writing-skills"})
+        listing = await call_ok(client, "cde_findSkills", {"limit": 100})
+        await call_ok(client, "cde_deleteSkill", {"name": "deploy", "scope": "project"})
+        after_delete = await call_ok(client, "cde_getSkill", {"name": "deploy"})
+    assert "project way" in effective["content"] and effective["shadows"] == ["user"]
+    assert "user way" in user_copy["content"] and "shadows" not in user_copy
+    assert names(found) == [("deploy", "project")]
+    assert ("deploy", "user") not in names(by_user_word)  # a shadowed skill never answers a search
+    assert overridden["scope"] == "user" and overridden["shadows"] == ["bundled"]
+    assert ("writing-skills", "user") in names(listing) and ("writing-skills", "bundled") not in names(listing)
+    assert "user way" in after_delete["content"]
+
+
+async def test_update_keeps_previous_versions_verbatim(app: App, project: Path) -> None:
+    skill_file = project / ".cde/skills/run-tests/SKILL.md"
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_saveSkill", skill_args("run-tests"))
+        v1 = skill_file.read_text()
+        first = await call_ok(
+            client, "cde_updateSkill", {"name": "run-tests", "note": "use -x", "content": "zzpytest -x"}
+        )
+        v2 = skill_file.read_text()
+        second = await call_ok(client, "cde_updateSkill", {"name": "run-tests", "note": "tag it", "tags": ["ci"]})
+        current = await call_ok(client, "cde_getSkill", {"name": "run-tests"})
+        old = await call_ok(client, "cde_getSkill", {"name": "run-tests", "version": 1})
+        missing = await call_error(client, "cde_getSkill", {"name": "run-tests", "version": 7})
+        found = await call_ok(client, "cde_findSkills", {"query": "zzpytest"})
+    assert (first["version"], second["version"]) == (2, 3)
+    assert (project / ".cde/skills/run-tests/history/v1.md").read_text() == v1
+    assert (project / ".cde/skills/run-tests/history/v2.md").read_text() == v2
+    assert current["history"] == [1, 2] and current["version"] == 3
+    assert "note: tag it" in current["content"] and "zzpytest -x" in current["content"] and "- ci" in current["content"]
+    assert old["content"] == v1 and old["version"] == 1
+    assert missing.startswith("not_found:") and "versions: 1, 2, 3" in missing
+    assert [s["version"] for s in found["skills"]] == [3]
+
+
+async def test_updating_a_bundled_skill_makes_a_project_copy(app: App, project: Path) -> None:
+    async with Client(app.server) as client:
+        ref = await call_ok(
+            client, "cde_updateSkill", {"name": "reviewing-a-change", "note": "team rules", "content": "Two approvals."}
+        )
+        bundled = await call_ok(client, "cde_getSkill", {"name": "reviewing-a-change", "scope": "bundled"})
+    assert ref["scope"] == "project" and ref["version"] == 2
+    copy = (project / ".cde/skills/reviewing-a-change/SKILL.md").read_text()
+    assert "Two approvals." in copy and "note: team rules" in copy and "domain: review" in copy
+    assert "Two approvals." not in bundled["content"]
+
+
+async def test_ephemeral_skills_expire_on_access_and_by_sweep(app: App, project: Path, settings: Settings) -> None:
+    clock = FakeClock()
+    app.container.clock = clock
+    async with Client(app.server) as client:
+        ref = await call_ok(client, "cde_saveSkill", skill_args("handoff", kind="ephemeral", ttl_hours=2))
+        default_ttl = await call_ok(client, "cde_saveSkill", skill_args("scratch", kind="ephemeral", scope="user"))
+        await call_ok(client, "cde_saveSkill", skill_args("keeper"))
+        before = await call_ok(client, "cde_findSkills", {"kind": "ephemeral"})
+        clock.now += timedelta(hours=2)
+        after = await call_ok(client, "cde_findSkills", {"query": "qqmark"})
+        gone = await call_error(client, "cde_getSkill", {"name": "handoff"})
+        reused = await call_ok(client, "cde_saveSkill", skill_args("handoff"))
+    assert ref["expires"] == "2025-06-01T11:00:00Z"
+    assert default_ttl["expires"] == "2025-06-02T09:00:00Z"  # CDE_SKILL_TTL_HOURS, 24 by default
+    assert set(names(before)) == {("handoff", "project"), ("scratch", "user")}
+    assert set(names(after)) == {("keeper", "project"), ("scratch", "user")}
+    assert not (project / ".cde/skills/handoff").exists() or reused  # removed on access, then saved anew
+    assert gone.startswith("not_found:")
+    assert reused["version"] == 1  # the expired name is free again
+    assert not (project / ".cde/skills/handoff/history").exists()
+    assert (settings.home / "skills/scratch").is_dir()
+
+
+async def test_sweep_removes_expired_skills_nobody_reads(app: App, settings: Settings) -> None:
+    clock = FakeClock()
+    app.container.clock = clock
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_saveSkill", skill_args("temp-note", kind="ephemeral", ttl_hours=1, scope="user"))
+        await call_ok(client, "cde_saveSkill", skill_args("fresh-note", kind="ephemeral", ttl_hours=5))
+    skill_dir = settings.home / "skills" / "temp-note"
+    assert skill_dir.is_dir()
+    assert await app.container.sweep_expired_skills() == 0
+    clock.now += timedelta(hours=1, seconds=1)
+    assert await app.container.sweep_expired_skills() == 1
+    assert not skill_dir.exists()
+    assert (settings.project_root / ".cde/skills/fresh-note/SKILL.md").exists()
+
+
+@pytest.mark.parametrize(
+    "bad", ["../x", "../../etc", "/tmp/abs", "a/b", "", "x" * 65, "con", "aux.md", "Caps", ".hidden", "a..b"]
+)
+async def test_unsafe_names_are_refused_by_every_tool(app: App, tmp_path: Path, bad: str) -> None:
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    async with Client(app.server) as client:
+        errors = [
+            await call_error(client, "cde_saveSkill", skill_args("x") | {"name": bad}),
+            await call_error(client, "cde_getSkill", {"name": bad}),
+            await call_error(client, "cde_updateSkill", {"name": bad, "note": "n", "content": "c"}),
+            await call_error(client, "cde_deleteSkill", {"name": bad, "scope": "project"}),
+        ]
+    for message in errors:
+        assert message.startswith("invalid_input:") or "invalid arguments" in message, message
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing touched the disk
+
+
+async def test_fifty_concurrent_saves_are_all_searchable(app: App, project: Path) -> None:
+    async with Client(app.server) as client:
+        results = await asyncio.gather(
+            *(
+                client.call_tool("cde_saveSkill", skill_args(f"skill-{i:02d}", content=f"unique{i:02d}word"))
+                for i in range(50)
+            )
+        )
+        assert not any(r.is_error for r in results)
+        listed = await call_ok(client, "cde_findSkills", {"query": "qqmark OR unique*", "limit": 100})
+        one = await call_ok(client, "cde_findSkills", {"query": "unique37word"})
+    found = {n for n, scope in names(listed) if scope == "project"}
+    assert found == {f"skill-{i:02d}" for i in range(50)}
+    assert names(one) == [("skill-37", "project")]
+    assert len(list((project / ".cde/skills").iterdir())) == 50
+
+
+async def test_filters_by_tags_domain_and_kind(app: App) -> None:
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_saveSkill", skill_args("a-one", tags=["py", "ci"], domain="build"))
+        await call_ok(client, "cde_saveSkill", skill_args("a-two", tags=["py"], domain="deploy"))
+        await call_ok(client, "cde_saveSkill", skill_args("a-three", tags=["py", "ci"], kind="ephemeral"))
+        both_tags = await call_ok(client, "cde_findSkills", {"tags": ["py", "ci"]})
+        by_domain = await call_ok(client, "cde_findSkills", {"query": "qqmark", "domain": "deploy"})
+        base_only = await call_ok(client, "cde_findSkills", {"tags": ["py"], "kind": "base"})
+        limited = await call_ok(client, "cde_findSkills", {"tags": ["py"], "limit": 1})
+        bad_limit = await call_error(client, "cde_findSkills", {"limit": 1000})
+        bad_query = await call_error(client, "cde_findSkills", {"query": '"unbalanced'})
+    assert names(both_tags) == [("a-one", "project"), ("a-three", "project")]
+    assert names(by_domain) == [("a-two", "project")]
+    assert names(base_only) == [("a-one", "project"), ("a-two", "project")]
+    assert len(limited["skills"]) == 1
+    assert "limit" in bad_limit
+    assert bad_query.startswith("invalid_input:") and "quote" in bad_query
+
+
+async def test_source_skill_explains_each_match(app: App) -> None:
+    async with Client(app.server) as client:
+        await call_ok(
+            client,
+            "cde_saveSkill",
+            {
+                "name": "flaky-http",
+                "description": "Retry flaky HTTP calls",
+                "content": "Use backoff.",
+                "tags": ["http"],
+            },
+        )
+        sourcing = await call_ok(client, "cde_sourceSkill", {"need": "Our HTTP client fails; add retries with backoff"})
+        nothing = await call_ok(client, "cde_sourceSkill", {"need": "quantum chromodynamics"})
+    best = sourcing["matches"][0]
+    assert best["name"] == "flaky-http" and best["scope"] == "project"
+    assert "name: http" in best["why"] and "tags: http" in best["why"] and "content: backoff" in best["why"]
+    assert nothing["matches"] == [] and "cde_saveSkill" in nothing["hint"]
+
+
+async def test_hand_edits_and_new_files_are_picked_up(app: App, project: Path) -> None:
+    manual = project / ".cde/skills/manual-skill"
+    manual.mkdir(parents=True)
+    (manual / "SKILL.md").write_text("---\ndescription: Written by hand\n---\nzebra crossing\n")
+    (manual / "diagram.png").write_bytes(b"png")
+    async with Client(app.server) as client:
+        found = await call_ok(client, "cde_findSkills", {"query": "zebra"})
+        got = await call_ok(client, "cde_getSkill", {"name": "manual-skill"})
+        (manual / "SKILL.md").write_text("---\ndescription: Written by hand\n---\ngiraffe herd\n")  # in place
+        library = await app.container.skill_library(project)
+        library.rescan()  # what the short rescan TTL does in production
+        refound = await call_ok(client, "cde_findSkills", {"query": "giraffe"})
+        stale = await call_ok(client, "cde_findSkills", {"query": "zebra"})
+    assert names(found) == [("manual-skill", "project")]
+    assert got["files"] == ["diagram.png"] and got["version"] == 1
+    assert names(refound) == [("manual-skill", "project")] and stale["skills"] == []
+
+
+async def test_corrupt_skill_is_reported_not_fatal(app: App, project: Path) -> None:
+    broken = project / ".cde/skills/broken"
+    broken.mkdir(parents=True)
+    (broken / "SKILL.md").write_text("---\nname: broken\ntags: [unclosed\n---\nbody\n")
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_saveSkill", skill_args("healthy"))
+        listed = await call_ok(client, "cde_findSkills", {"query": "qqmark"})
+        error = await call_error(client, "cde_getSkill", {"name": "broken"})
+        update = await call_error(client, "cde_updateSkill", {"name": "broken", "note": "n", "content": "c"})
+        deleted = await call_ok(client, "cde_deleteSkill", {"name": "broken", "scope": "project"})
+    assert names(listed) == [("healthy", "project")]
+    assert error.startswith("corrupt_data:") and "SKILL.md" in error and "invalid YAML" in error
+    assert update.startswith("corrupt_data:")
+    assert deleted["name"] == "broken" and not broken.exists()
+
+
+async def test_a_deleted_index_is_rebuilt_from_the_files(settings: Settings, project: Path) -> None:
+    first = bootstrap(settings)
+    async with Client(first.server) as client:
+        for name in ("alpha-skill", "beta-skill"):
+            await call_ok(client, "cde_saveSkill", skill_args(name))
+    for path in (project / ".cde/cache").glob("skills.db*"):
+        path.unlink()
+    second = bootstrap(settings)
+    async with Client(second.server) as client:
+        listed = await call_ok(client, "cde_findSkills", {"query": "qqmark"})
+    assert set(names(listed)) == {("alpha-skill", "project"), ("beta-skill", "project")}
+
+
+async def test_writes_through_a_symlinked_skill_directory_are_refused(app: App, project: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (project / ".cde/skills").mkdir(parents=True)
+    os.symlink(outside, project / ".cde/skills/linked")
+    async with Client(app.server) as client:
+        error = await call_error(client, "cde_saveSkill", skill_args("linked"))
+    assert error.startswith("permission_denied:") and "symlink" in error
+    assert list(outside.iterdir()) == []
+
+
+async def test_skills_are_mcp_resources(app: App) -> None:
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_saveSkill", skill_args("res-skill"))
+        resources = await client.list_resources()
+        templates = await client.list_resource_templates()
+        text = await client.read_resource("skill://project/res-skill")
+        with pytest.raises(Exception, match="not_found"):
+            await client.read_resource("skill://user/res-skill")
+        with pytest.raises(Exception, match="scope must be one of"):
+            await client.read_resource("skill://elsewhere/res-skill")
+    uris = {str(r.uri) for r in resources.resources}
+    assert "skill://project/res-skill" in uris and "skill://bundled/writing-skills" in uris
+    assert any(t.uri_template == "skill://{scope}/{name}" for t in templates.resource_templates)
+    content = text.contents[0]
+    assert content.mime_type == "text/markdown" and "Recipe for res-skill: qqmark." in content.text  # type: ignore[union-attr]
+
+
+async def test_concurrent_updates_of_one_skill_lose_nothing(app: App, project: Path) -> None:
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_saveSkill", skill_args("busy"))
+        results = await asyncio.gather(
+            *(
+                client.call_tool("cde_updateSkill", {"name": "busy", "note": f"edit {i}", "content": f"edit {i}"})
+                for i in range(10)
+            )
+        )
+        current = await call_ok(client, "cde_getSkill", {"name": "busy"})
+    assert sorted(r.structured_content["version"] for r in results if r.structured_content) == list(range(2, 12))
+    assert current["version"] == 11 and current["history"] == list(range(1, 11))
+    bodies = {(project / f".cde/skills/busy/history/v{v}.md").read_text().split("---\n\n")[-1] for v in range(2, 11)}
+    assert len(bodies) == 9  # every intermediate version kept, none overwritten
+
+
+async def test_background_sweep_runs_while_the_server_runs(settings: Settings) -> None:
+    app = bootstrap(settings.model_copy(update={"skill_sweep_interval": 0.05}))
+    clock = FakeClock()
+    app.container.clock = clock
+    skill_dir = settings.home / "skills" / "short-lived"
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_saveSkill", skill_args("short-lived", kind="ephemeral", ttl_hours=1, scope="user"))
+        clock.now += timedelta(hours=2)
+        for _ in range(200):  # no client call touches the skill: only the sweeper can remove it
+            if not skill_dir.exists():
+                break
+            await asyncio.sleep(0.025)
+    assert not skill_dir.exists()
+
+
+async def test_user_skills_saved_from_one_project_are_found_from_another(app: App, tmp_path: Path) -> None:
+    other = tmp_path / "other-project"
+    other.mkdir()
+    async with Client(app.server) as client:
+        before = await call_ok(client, "cde_findSkills", {"query": "qqmark", "project_path": str(other)})
+        await call_ok(client, "cde_saveSkill", skill_args("shared-know-how", scope="user"))
+        after = await call_ok(client, "cde_findSkills", {"query": "qqmark", "project_path": str(other)})
+        await call_ok(client, "cde_deleteSkill", {"name": "shared-know-how", "scope": "user"})
+        gone = await call_ok(client, "cde_findSkills", {"query": "qqmark", "project_path": str(other)})
+    assert before["skills"] == [] and gone["skills"] == []
+    assert names(after) == [("shared-know-how", "user")]

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import importlib
+import inspect
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from mcp.client import Client
+
+from server.bootstrap import App
+from tests.conftest import call_error, call_ok
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, project: Path) -> None:
+    """The generated runtime builds its own server from the environment, like a script would."""
+    monkeypatch.setenv("CDE_HOME", str(tmp_path / "cde-home"))
+    monkeypatch.setenv("CDE_PROJECT_ROOT", str(project))
+    monkeypatch.setenv("CDE_ALLOWED_ROOTS", str(tmp_path))
+    monkeypatch.setenv("CDE_LOG_LEVEL", "WARNING")
+
+
+@pytest.fixture
+def package_name() -> Iterator[str]:
+    name = f"gen_{uuid.uuid4().hex[:8]}"
+    yield name
+    for module in [m for m in sys.modules if m == name or m.startswith(f"{name}.")]:
+        del sys.modules[module]
+
+
+def import_package(parent: Path, name: str) -> ModuleType:
+    sys.path.insert(0, str(parent))
+    try:
+        importlib.invalidate_caches()
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(parent))
+
+
+def stats(directory: Path) -> dict[str, tuple[int, int]]:
+    return {p.name: (p.stat().st_mtime_ns, p.stat().st_ino) for p in directory.glob("*.py")}
+
+
+@pytest.mark.usefixtures("environment")
+async def test_generated_package_imports_and_really_calls_the_tools(app: App, project: Path, package_name: str) -> None:
+    async with Client(app.server) as client:
+        report = await call_ok(client, "cde_generateToolFilesystem", {"output_dir": f".cde/servers/{package_name}"})
+    target = project / ".cde/servers" / package_name
+    registered = {t.name: t for t in await app.server.list_tools()}
+    assert report["path"] == str(target) and report["tools"] == len(registered)
+    assert len(report["written"]) == len(registered) + 2 and report["removed"] == []
+    package = import_package(target.parent, package_name)
+    assert set(package.TOOLS) == set(registered)
+    for name, tool in registered.items():  # every module imports and mirrors its schema
+        fn = getattr(package, name)
+        assert inspect.iscoroutinefunction(fn)
+        params = inspect.signature(fn).parameters
+        assert set(params) == set(tool.input_schema.get("properties", {}))
+        assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params.values())
+        required = {n for n, p in params.items() if p.default is inspect.Parameter.empty}
+        assert required == set(tool.input_schema.get("required", []))
+
+    health = await package.cde_healthCheck()
+    assert health["status"] == "ok" and health["tools"] == len(registered)
+    async with package.session():
+        saved = await package.cde_saveSkill(name="gen-skill", description="Made by code", content="olive tree")
+        found = await package.cde_findSkills(query="olive")
+        tools = await package.cde_searchTools(query="skill", detail_level="name_only")
+    assert saved == {"name": "gen-skill", "scope": "project", "version": 1, "path": ".cde/skills/gen-skill/SKILL.md"}
+    assert [s["name"] for s in found["skills"]] == ["gen-skill"]
+    assert "cde_saveSkill" in [t["name"] for t in tools["tools"]]
+    with pytest.raises(package.ToolCallError, match=r"^not_found: no skill named 'nope'"):
+        await package.cde_getSkill(name="nope")
+    with pytest.raises(package.ToolCallError, match="invalid arguments"):
+        await package.cde_findSkills(limit=0)
+    # The skill written through the generated code is on disk for every other client too.
+    async with Client(app.server) as client:
+        assert (await call_ok(client, "cde_getSkill", {"name": "gen-skill"}))["version"] == 1
+
+
+async def test_regeneration_is_incremental(app: App, project: Path, package_name: str) -> None:
+    args = {"output_dir": f".cde/servers/{package_name}"}
+    target = project / ".cde/servers" / package_name
+    async with Client(app.server) as client:
+        first = await call_ok(client, "cde_generateToolFilesystem", args)
+        times = {p.name: p.stat().st_mtime_ns for p in target.glob("*.py")}
+        assert times["__init__.py"] == max(times.values())  # written last: imports never see it ahead of a module
+        (target / "my_helpers.py").write_text("# mine\n")
+        before = stats(target)
+        again = await call_ok(client, "cde_generateToolFilesystem", args)
+        assert stats(target) == before  # nothing rewritten: same mtimes and inodes
+        app.server.remove_tool("cde_deleteSkill")
+        (target / "cde_get_skill.py").write_text("# tampered\n")
+        after_removal = await call_ok(client, "cde_generateToolFilesystem", args)
+    assert again["written"] == [] and again["unchanged"] == len(first["written"])
+    assert after_removal["removed"] == ["cde_delete_skill.py"]
+    assert after_removal["written"] == ["__init__.py", "cde_get_skill.py"]  # changed content is repaired
+    now = stats(target)
+    untouched = set(before) - {"__init__.py", "cde_get_skill.py", "cde_delete_skill.py"}
+    assert {n: now[n] for n in untouched} == {n: before[n] for n in untouched}
+    assert (target / "my_helpers.py").read_text() == "# mine\n"  # not ours: never deleted
+    assert "cde_deleteSkill" not in (target / "__init__.py").read_text()
+
+
+async def test_output_dir_must_stay_inside_the_project_or_home(app: App, project: Path, tmp_path: Path) -> None:
+    home_target = app.container.settings.home / "servers" / "cdehome"
+    async with Client(app.server) as client:
+        escape = await call_error(client, "cde_generateToolFilesystem", {"output_dir": "../elsewhere/cde"})
+        absolute = await call_error(client, "cde_generateToolFilesystem", {"output_dir": str(tmp_path / "x" / "cde")})
+        root = await call_error(client, "cde_generateToolFilesystem", {"output_dir": "."})
+        git = await call_error(client, "cde_generateToolFilesystem", {"output_dir": ".git/hooks/cde"})
+        not_a_name = await call_error(client, "cde_generateToolFilesystem", {"output_dir": "tools/my-tools"})
+        in_home = await call_ok(client, "cde_generateToolFilesystem", {"output_dir": str(home_target)})
+        inside_abs = await call_ok(client, "cde_generateToolFilesystem", {"output_dir": str(project / "gen" / "cde")})
+    assert escape.startswith("invalid_input:") and ".." in escape
+    assert absolute.startswith("permission_denied:")
+    assert root.startswith("invalid_input:") and "subdirectory" in root
+    assert git.startswith("permission_denied:")
+    assert not_a_name.startswith("invalid_input:") and "package name" in not_a_name
+    assert in_home["path"] == str(home_target) and (home_target / "__init__.py").is_file()
+    assert inside_abs["path"] == str(project / "gen" / "cde")
+    assert not (tmp_path / "x").exists() and not (tmp_path / "elsewhere").exists()
+
+
+def test_generated_code_uses_given_server(app: App, project: Path, package_name: str, tmp_path: Path) -> None:
+    """`use_server()` lets embedding code target an app it built itself (no environment needed)."""
+    import asyncio
+
+    async def run() -> dict[str, Any]:
+        await app.container.generate_tool_filesystem()(tmp_path / package_name)
+        package = import_package(tmp_path, package_name)
+        package.use_server(app.server)
+        return dict(await package.cde_searchTools(query="cde_healthCheck", limit=1))
+
+    assert asyncio.run(run())["tools"][0]["name"] == "cde_healthCheck"

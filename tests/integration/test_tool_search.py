@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mcp.client import Client
+from pydantic import BaseModel
+
+from infrastructure.settings import Settings
+from server.bootstrap import App, bootstrap
+from server.tooling import add_tool
+from tests.conftest import call_error, call_ok
+
+
+async def search(client: Client, query: str, **extra: object) -> list[str]:
+    result = await call_ok(client, "cde_searchTools", {"query": query, **extra})
+    return [t["name"] for t in result["tools"]]
+
+
+async def test_every_registered_tool_is_findable_by_its_name(app: App) -> None:
+    registered = [t.name for t in await app.server.list_tools()]
+    async with Client(app.server) as client:
+        for name in registered:
+            assert (await search(client, name))[0] == name
+        everything = await call_ok(client, "cde_searchTools", {"detail_level": "name_only"})
+    assert [t["name"] for t in everything["tools"]] == sorted(registered)
+    assert everything["total"] == len(registered)
+    assert all(set(t) == {"name"} for t in everything["tools"])
+
+
+@pytest.mark.parametrize(
+    ("query", "best"),
+    [
+        ("save a skill", "cde_saveSkill"),
+        ("find skills by tag", "cde_findSkills"),
+        ("generate python package of tools", "cde_generateToolFilesystem"),
+        ("server health status", "cde_healthCheck"),
+        ("which skill fits my task", "cde_sourceSkill"),
+        ("delete skill", "cde_deleteSkill"),
+        ("search tools detail level", "cde_searchTools"),
+    ],
+)
+async def test_ranking_on_the_real_registry(app: App, query: str, best: str) -> None:
+    async with Client(app.server) as client:
+        assert (await search(client, query))[0] == best
+
+
+class Pong(BaseModel):
+    pong: bool
+
+
+async def test_unregistered_tools_never_appear_and_new_ones_do(app: App) -> None:
+    async def cde_pingPong() -> Pong:  # noqa: N802
+        return Pong(pong=True)
+
+    async with Client(app.server) as client:
+        assert "cde_deleteSkill" in await search(client, "delete")
+        app.server.remove_tool("cde_deleteSkill")
+        assert "cde_deleteSkill" not in await search(client, "delete skill")
+        assert "cde_deleteSkill" not in await search(client, "")
+        assert await search(client, "ping pong") == []
+        add_tool(app.server, cde_pingPong, name="cde_pingPong", description="Answer a ping.", read_only=True)
+        assert (await search(client, "ping pong"))[0] == "cde_pingPong"
+
+
+async def test_detail_levels(app: App) -> None:
+    listed = {t.name: t for t in await app.server.list_tools()}
+    async with Client(app.server) as client:
+        short = await call_ok(client, "cde_searchTools", {"query": "cde_getSkill", "limit": 1})
+        full = await call_ok(
+            client, "cde_searchTools", {"query": "cde_getSkill", "detail_level": "full_schema", "limit": 1}
+        )
+        names = await call_ok(client, "cde_searchTools", {"query": "skill", "detail_level": "name_only", "limit": 2})
+        bad = await call_error(client, "cde_searchTools", {"detail_level": "everything"})
+    assert short["tools"] == [{"name": "cde_getSkill", "description": listed["cde_getSkill"].description}]
+    (tool,) = full["tools"]
+    assert tool["input_schema"] == listed["cde_getSkill"].input_schema
+    assert tool["output_schema"] == listed["cde_getSkill"].output_schema
+    assert len(names["tools"]) == 2 and names["total"] >= 6
+    assert "detail_level" in bad
+
+
+async def test_core_profile_lists_core_tools_and_search_sees_only_them(settings: Settings) -> None:
+    lean = bootstrap(settings.model_copy(update={"tools": "core"}))
+    registered = {t.name for t in await lean.server.list_tools()}
+    assert registered == {
+        "cde_healthCheck",
+        "cde_searchTools",
+        "cde_selectWorkflow",
+        "cde_startFeature",
+        "cde_submitWork",
+        "cde_getFeatureStatus",
+        "cde_listFeatures",
+    }
+    async with Client(lean.server) as client:
+        assert [name for name in await search(client, "skill") if "Skill" in name] == []
+        assert set(await search(client, "")) == registered
+        missing = await client.read_resource("cde://tools/cde_searchTools")
+        with pytest.raises(Exception, match="not_found"):
+            await client.read_resource("cde://tools/cde_saveSkill")
+    assert "# cde_searchTools" in missing.contents[0].text  # type: ignore[union-attr]
+
+
+async def test_tool_docs_resource_carries_parameters_and_guide(app: App, project: Path) -> None:
+    async with Client(app.server) as client:
+        doc = (await client.read_resource("cde://tools/cde_saveSkill")).contents[0]
+        health = (await client.read_resource("cde://tools/cde_healthCheck")).contents[0]
+    text = doc.text  # type: ignore[union-attr]
+    assert text.startswith("# cde_saveSkill\n")
+    assert "- `name`: `str`, required" in text and '- `kind`: `Literal["base", "ephemeral"]`, default `"base"`' in text
+    assert "## Guide" in text and "history/vN.md" in text
+    assert "- `details`: `bool`, default `false`" in health.text  # type: ignore[union-attr]

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from domain.errors import InvalidInputError, LimitExceededError
+from domain.skills.model import Skill, SkillFields, check_text, normalize_domain, normalize_tags, validate_skill_name
+from domain.skills.source import keywords
+
+NOW = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [
+        ("../x", "not a path"),
+        ("a/b", "not a path"),
+        ("/etc/passwd", "not a path"),
+        ("C:\\x", "not a path"),
+        ("", "empty"),
+        ("x" * 65, "longer than 64"),
+        ("con", "reserved"),
+        ("nul.md", "reserved"),
+        ("Upper", "lowercase slug"),
+        ("-dash", "lowercase slug"),
+        ("with space", "lowercase slug"),
+        ("dot.", "lowercase slug"),
+        ("tab\tname", "lowercase slug"),
+    ],
+)
+def test_unsafe_skill_names_are_refused(name: str, fragment: str) -> None:
+    with pytest.raises(InvalidInputError, match=fragment):
+        validate_skill_name(name)
+
+
+def test_safe_names_pass_unchanged() -> None:
+    assert validate_skill_name("api-client.v2_x") == "api-client.v2_x"
+    assert validate_skill_name("a" * 64) == "a" * 64
+
+
+def test_tags_are_normalised_and_bounded() -> None:
+    assert normalize_tags([" Python ", "python", "Unit Tests"]) == ["python", "unit-tests"]
+    with pytest.raises(InvalidInputError, match="tag"):
+        normalize_tags(["../etc"])
+    with pytest.raises(InvalidInputError, match="tag"):
+        normalize_tags(["x" * 41])
+    with pytest.raises(LimitExceededError, match="at most 20"):
+        normalize_tags([f"t{i}" for i in range(21)])
+
+
+def test_domain_is_a_slug_or_none() -> None:
+    assert normalize_domain("  Testing ") == "testing"
+    assert normalize_domain("") is None
+    with pytest.raises(InvalidInputError):
+        normalize_domain("a/b")
+
+
+def test_text_checks_say_what_to_write() -> None:
+    with pytest.raises(InvalidInputError, match="description is empty; write one sentence"):
+        check_text("   ", "description", 10)
+    with pytest.raises(LimitExceededError, match="over the 10 limit"):
+        check_text("x" * 11, "description", 10)
+    assert check_text("  ok  ", "note", 10) == "ok"
+
+
+def test_ephemeral_expiry_follows_the_clock() -> None:
+    skill = Skill.new(
+        name="n",
+        description="d",
+        body="b",
+        scope="project",
+        now=NOW,
+        tags=[],
+        domain=None,
+        kind="ephemeral",
+        ttl=timedelta(hours=2),
+    )
+    assert skill.expires == NOW + timedelta(hours=2)
+    assert not skill.is_expired(NOW + timedelta(hours=1, minutes=59))
+    assert skill.is_expired(NOW + timedelta(hours=2))
+    base = skill.model_copy(update={"kind": "base"})
+    assert not base.is_expired(NOW + timedelta(days=999))
+
+
+def test_revise_bumps_version_and_keeps_unchanged_fields() -> None:
+    skill = Skill.new(
+        name="n", description="d", body="b", scope="project", now=NOW, tags=["x"], domain="ops", kind="base", ttl=None
+    )
+    later = NOW + timedelta(days=1)
+    revised = skill.revise(now=later, note="why", scope="project", fields=SkillFields(body="b2"))
+    assert (revised.version, revised.body, revised.description, revised.tags, revised.domain) == (
+        2,
+        "b2",
+        "d",
+        ["x"],
+        "ops",
+    )
+    assert (revised.created, revised.updated, revised.note) == (NOW, later, "why")
+    assert skill.version == 1  # the original is untouched
+
+
+def test_keywords_drop_filler_and_duplicates() -> None:
+    assert keywords("I need to add retries to the HTTP client, with retries!") == ["add", "retries", "http", "client"]
+    assert keywords("the and of") == []
