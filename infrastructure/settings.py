@@ -35,6 +35,11 @@ class Settings(BaseModel):
     cache_ttl: float = 30.0
     lock_timeout: float = 10.0
     tools: ToolProfile = "all"
+    # Delegation: worker pool size, queue bound, SIGTERM→SIGKILL grace, agent --version probe timeout.
+    max_jobs: int = 2
+    job_queue: int = 32
+    job_kill_grace: float = 5.0
+    agent_probe_timeout: float = 3.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> Settings:
@@ -59,6 +64,10 @@ class Settings(BaseModel):
             cache_ttl=_float(env, "CDE_CACHE_TTL", 30.0),
             lock_timeout=_float(env, "CDE_LOCK_TIMEOUT", 10.0),
             tools=_choice(env, "CDE_TOOLS", ("all", "core"), "all"),  # type: ignore[arg-type]
+            max_jobs=_count(env, "CDE_MAX_JOBS", 2, minimum=1),
+            job_queue=_count(env, "CDE_JOB_QUEUE", 32, minimum=0),
+            job_kill_grace=_float(env, "CDE_JOB_KILL_GRACE", 5.0),
+            agent_probe_timeout=_float(env, "CDE_AGENT_PROBE_TIMEOUT", 3.0),
         )
 
 
@@ -83,6 +92,11 @@ def _int(env: Mapping[str, str], name: str, default: int | None, *, minimum: int
     if value < minimum:
         raise SettingsError(f"{name} must be an integer >= {minimum}; got {raw!r}")
     return value
+
+
+def _count(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    value = _int(env, name, default, minimum=minimum)
+    return default if value is None else value
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:

@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from infrastructure.cache import all_cache_stats, configure_caches
 from infrastructure.settings import Settings
 from server import __version__
 from server.app import CdeServer
+from server.delegation_root import Delegation, build_delegation
 from server.tooling import PROFILE_ATTR
 
 Hook = Callable[[], Awaitable[None]]
@@ -52,6 +54,10 @@ class Container:
 
     def state_repository(self, root: Path) -> FsStateRepository:
         return FsStateRepository(root, lock_timeout=self.settings.lock_timeout)
+
+    @cached_property
+    def delegation(self) -> Delegation:
+        return build_delegation(self.settings)
 
 
 @dataclass
@@ -100,6 +106,9 @@ def bootstrap(settings: Settings) -> App:
             caches=_cache_metrics,
         ),
     )
+
+    container.startup_hooks.append(container.delegation.start)
+    container.shutdown_hooks.append(container.delegation.stop)
 
     @asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[None]:

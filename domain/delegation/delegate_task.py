@@ -95,4 +95,4 @@ class DelegateTask:
         await self._locator.remember(job.id, root)
         plan = plan_launch(chosen.spec, chosen.path, prompt, store.prompt_file(job.id), root)
         await self._runner.submit(job, plan, store)
-        return DelegateResult(task_id=job.id, agent=job.agent, status=job.status, reasons=reasons)
+        return DelegateResult(task_id=job.id, agent=job.agent, status=job.status.value, reasons=reasons)

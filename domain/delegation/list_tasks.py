@@ -27,8 +27,7 @@ class ListTasks:
                 TaskSummary(
                     task_id=job.id,
                     agent=job.agent,
-                    status=job.status,
-                    created_at=job.created_at,
+                    status=job.status.value,
                     duration_s=job.elapsed(now),
                     prompt=job.prompt_preview,
                 )

@@ -43,7 +43,5 @@ class SelectAgent:
         return Selection(
             agent=choice.agent,
             reasons=list(choice.reasons),
-            kinds=list(choice.profile.kinds),
-            complexity=choice.profile.complexity,
             alternatives=[name for name, _ in choice.ranking if name != choice.agent],
         )

@@ -2,20 +2,40 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.delegation.agents import AgentInfo
-from domain.delegation.job import Job, JobStatus
+from domain.delegation.job import Job
 
 
-class AgentView(BaseModel):
+def _compact_schema(schema: dict[str, Any]) -> None:
+    """`anyOf: [X, null]` + `default: null` → `type: [X, "null"]`: the same contract in half the bytes."""
+    for prop in schema.get("properties", {}).values():
+        variants = prop.get("anyOf")
+        if variants and {"type": "null"} in variants and len(variants) == 2:
+            (other,) = [v for v in variants if v != {"type": "null"}]
+            if isinstance(other.get("type"), str) and "$ref" not in other:
+                del prop["anyOf"]
+                prop.update(other, type=[other["type"], "null"])
+        if "default" in prop and prop["default"] in (None, [], {}):
+            del prop["default"]
+
+
+class Compact(BaseModel):
+    """Tool output: statuses are plain strings, optional fields are nullable types."""
+
+    model_config = ConfigDict(json_schema_extra=_compact_schema)
+
+
+class AgentView(Compact):
     name: str
     available: bool
     version: str | None = None
-    source: str = Field(description="builtin, user or project (agents.yml)")
-    prompt_via: str = Field(description="stdin, file or argument")
+    source: str
+    prompt_via: str
     strengths: list[str]
 
     @classmethod
@@ -31,31 +51,27 @@ class AgentView(BaseModel):
         )
 
 
-class AgentList(BaseModel):
+class AgentList(Compact):
     agents: list[AgentView]
     available: list[str]
 
 
-class Selection(BaseModel):
+class Selection(Compact):
     agent: str
     reasons: list[str]
-    kinds: list[str]
-    complexity: str
-    alternatives: list[str] = Field(description="other available agents, best first")
+    alternatives: list[str] = Field(description="best first")
 
 
-class TaskView(BaseModel):
+class TaskView(Compact):
     task_id: str
     agent: str
-    status: JobStatus
+    status: str
     project: str
-    created_at: datetime
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    duration_s: float | None = Field(default=None, description="run time so far or in total")
+    created_at: str
+    duration_s: float | None = None
     exit_code: int | None = None
     error: str | None = None
-    log: str = Field(description="full output log path")
+    log: str
     tail: list[str] = []
 
     @classmethod
@@ -63,11 +79,9 @@ class TaskView(BaseModel):
         return cls(
             task_id=job.id,
             agent=job.agent,
-            status=job.status,
+            status=job.status.value,
             project=job.project,
-            created_at=job.created_at,
-            started_at=job.started_at,
-            finished_at=job.finished_at,
+            created_at=stamp(job.created_at),
             duration_s=job.elapsed(now),
             exit_code=job.exit_code,
             error=job.error,
@@ -76,31 +90,42 @@ class TaskView(BaseModel):
         )
 
 
-class DelegateResult(BaseModel):
-    task_id: str
-    agent: str
-    status: JobStatus
-    reasons: list[str] = Field(description="why this agent (when selected)")
+def stamp(moment: datetime) -> str:
+    """ISO 8601 to the second, UTC: `2025-01-31T12:00:00Z`."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class TaskSummary(BaseModel):
+class TaskState(Compact):
+    task_id: str
+    status: str
+    exit_code: int | None = None
+    error: str | None = None
+
+
+class DelegateResult(Compact):
     task_id: str
     agent: str
-    status: JobStatus
-    created_at: datetime
+    status: str
+    reasons: list[str]
+
+
+class TaskSummary(Compact):
+    task_id: str
+    agent: str
+    status: str
     duration_s: float | None = None
     prompt: str
 
 
-class TaskList(BaseModel):
+class TaskList(Compact):
     tasks: list[TaskSummary]
-    total: int = Field(description="matching tasks before the limit")
+    total: int = Field(description="before limit")
 
 
-class WorkerStats(BaseModel):
+class WorkerStats(Compact):
     max_jobs: int
     queue_limit: int
     running: int
     queued: int
-    finished: dict[str, int] = Field(description="jobs finished since server start, by status")
+    finished: dict[str, int]
     mean_duration_s: float | None = None
