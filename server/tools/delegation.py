@@ -74,7 +74,7 @@ def register(server: CdeServer, container: Container) -> None:
         (cde_getTaskStatus, "A delegated task's status, exit code, run time, output tail and log path.", True),
         (cde_listActiveTasks, "A project's delegated tasks (active only unless include_finished), newest first.", True),
         (cde_cancelTask, "Cancel a queued or running task (SIGTERM, then SIGKILL after a grace period).", False),
-        (cde_getWorkerStats, "Worker pool: size, running, queued; finished (by status) and mean duration since start.", True),
+        (cde_getWorkerStats, "Worker pool size and load; finished by status and mean duration since start.", True),
     ]
     for fn, description, read_only in tools:
         add_tool(
