@@ -97,7 +97,7 @@ def create_sync(job_dir: Path, job: Job, prompt: str) -> int:
         raise ConflictError(f"task {job.id} exists already; retry") from None
     except OSError as exc:
         raise files.os_error(job_dir, exc) from None
-    files.atomic_write_sync(job_dir / PROMPT, prompt)
+    files.atomic_write_sync(job_dir / PROMPT, prompt if prompt.endswith("\n") else prompt + "\n")
     fd = _try_lease(job_dir / LEASE)
     if fd is None:  # pragma: no cover - the directory was created just now by us
         raise ConflictError(f"task {job.id} is leased by another process; retry")

@@ -89,7 +89,8 @@ class WorkerPool:
         self._writer = writer or LogWriter()
         self._clock = clock
         self._keep_finished = keep_finished
-        self._slots: asyncio.Semaphore | None = None
+        self._waiting: collections.deque[_Entry] = collections.deque()
+        self._running = 0
         self._entries: dict[str, _Entry] = {}
         self._finished: collections.deque[str] = collections.deque()
         self._counts: collections.Counter[str] = collections.Counter()
@@ -113,9 +114,9 @@ class WorkerPool:
     async def shutdown(self) -> None:
         """Stop every job (queued ones are dropped, running ones signalled) and wait for their records."""
         self._closing = True
-        active = [e for e in self._entries.values() if e.job.status.active]
+        active = [e for e in self._entries.values() if e.phase != "done"]
         for entry in active:
-            self._request_stop(entry, JobStatus.INTERRUPTED)
+            await self._request_stop(entry, JobStatus.INTERRUPTED)
         tasks = [e.task for e in active if e.task is not None]
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -142,7 +143,7 @@ class WorkerPool:
         problem = None
         if self._closing:
             problem = "the server is shutting down; delegate again after it restarts"
-        elif self._active() >= self.max_jobs + self.queue_limit:
+        elif len(self._waiting) >= self.queue_limit and self._running >= self.max_jobs:
             problem = (
                 f"the worker queue is full ({self.max_jobs} running, {self.queue_limit} queued); "
                 "retry later, cancel a task, or raise CDE_JOB_QUEUE"
@@ -151,11 +152,10 @@ class WorkerPool:
             job.finish(JobStatus.FAILED, self._clock(), error=problem)
             await store.save(job)
             raise (UnavailableError if self._closing else LimitExceededError)(problem)
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.max_jobs)
         entry = _Entry(job=job, plan=plan, store=store)
         self._entries[job.id] = entry
-        entry.task = asyncio.get_running_loop().create_task(self._run(entry), name=f"cde-job-{job.id}")
+        self._waiting.append(entry)
+        self._start_waiting()
 
     def live(self, job_id: str) -> Job | None:
         entry = self._entries.get(job_id)
@@ -169,7 +169,7 @@ class WorkerPool:
         entry = self._entries.get(job_id)
         if entry is None:
             return None
-        self._request_stop(entry, JobStatus.CANCELLED)
+        await self._request_stop(entry, JobStatus.CANCELLED)
         await asyncio.shield(entry.done.wait())
         return entry.job
 
@@ -178,39 +178,36 @@ class WorkerPool:
         return RunnerStats(
             max_jobs=self.max_jobs,
             queue_limit=self.queue_limit,
-            running=sum(e.phase in ("starting", "running") for e in self._entries.values()),
-            queued=sum(e.phase == "queued" for e in self._entries.values()),
+            running=self._running,
+            queued=len(self._waiting),
             finished=dict(sorted(self._counts.items())),
             mean_duration_s=round(total / count, 3) if count else None,
         )
 
     # -- internals -------------------------------------------------------------------------------
 
-    def _active(self) -> int:
-        return sum(e.phase != "done" for e in self._entries.values())
-
-    def _request_stop(self, entry: _Entry, reason: JobStatus) -> None:
+    async def _request_stop(self, entry: _Entry, reason: JobStatus) -> None:
         if entry.phase == "done":
             return
         if entry.stop_reason is None:
             entry.stop_reason = reason
-        if entry.phase == "queued" and entry.task is not None:
-            entry.task.cancel()  # still waiting for a slot: nothing was started
-        entry.stop.set()
+        if entry.phase == "queued":  # still waiting for a slot: nothing was started
+            self._waiting.remove(entry)
+            await self._finish(entry, entry.stop_reason, None)
+        else:
+            entry.stop.set()
+
+    def _start_waiting(self) -> None:
+        """Move queued entries into free slots, oldest first."""
+        while self._waiting and self._running < self.max_jobs:
+            entry = self._waiting.popleft()
+            self._running += 1
+            entry.phase = "starting"
+            entry.task = asyncio.get_running_loop().create_task(self._run(entry), name=f"cde-job-{entry.job.id}")
 
     async def _run(self, entry: _Entry) -> None:
-        assert self._slots is not None
         try:
-            try:
-                await self._slots.acquire()
-            except asyncio.CancelledError:
-                await self._finish(entry, entry.stop_reason or JobStatus.INTERRUPTED, None)
-                return
-            try:
-                entry.phase = "starting"
-                await self._execute(entry)
-            finally:
-                self._slots.release()
+            await self._execute(entry)
         except Exception as exc:
             logger.exception("task %s crashed in the worker pool", entry.job.id)
             if entry.pgid is not None:
@@ -218,8 +215,11 @@ class WorkerPool:
             if entry.job.status.active:
                 await self._finish(entry, JobStatus.FAILED, None, error=f"internal error: {type(exc).__name__}")
         finally:
-            if entry.phase != "done":  # pragma: no cover - _finish failed to save
+            if entry.phase != "done":  # pragma: no cover - cancelled by the loop's own teardown
                 self._mark_done(entry)
+            self._running -= 1
+            if not self._closing:
+                self._start_waiting()
 
     async def _execute(self, entry: _Entry) -> None:
         job, plan = entry.job, entry.plan

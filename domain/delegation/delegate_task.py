@@ -22,7 +22,7 @@ def compose_prompt(task_description: str, context: str | None) -> str:
         prompt += "\n\n## Context\n\n" + context.strip()
     if "\x00" in prompt:
         raise InvalidInputError("task_description and context cannot contain NUL characters")
-    return prompt + "\n"
+    return prompt
 
 
 def pick(agents: list[AgentInfo], agent: str) -> AgentInfo:
