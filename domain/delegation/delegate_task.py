@@ -30,7 +30,7 @@ def pick(agents: list[AgentInfo], agent: str) -> AgentInfo:
     if found is None:
         raise NotFoundError(
             f"unknown agent {agent!r}; available: {names(agents, available=True)}; "
-            f"known: {names(agents, available=False)} (custom agents go in .cde/agents.yml)"
+            f"not installed: {names(agents, available=False)}; custom agents go in .cde/agents.yml"
         )
     if not found.available:
         raise UnavailableError(

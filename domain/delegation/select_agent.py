@@ -13,8 +13,8 @@ from domain.errors import NotFoundError, UnavailableError
 
 
 def names(agents: Sequence[AgentInfo], *, available: bool) -> str:
-    chosen = [a.name for a in agents if a.available or not available]
-    return ", ".join(chosen) or "none"
+    """Names of the installed agents (available=True) or of the missing ones, for error messages."""
+    return ", ".join(a.name for a in agents if a.available == available) or "none"
 
 
 def choose_or_explain(description: str, agents: Sequence[AgentInfo], preferred: str | None) -> Choice:
@@ -22,12 +22,12 @@ def choose_or_explain(description: str, agents: Sequence[AgentInfo], preferred: 
     if preferred is not None and preferred not in {a.name for a in agents}:
         raise NotFoundError(
             f"unknown agent {preferred!r}; available: {names(agents, available=True)}; "
-            f"known: {names(agents, available=False)}"
+            f"not installed: {names(agents, available=False)}"
         )
     choice = choose_agent(description, agents, preferred)
     if choice is None:
         raise UnavailableError(
-            f"no agent CLI is installed (looked on PATH for {names(agents, available=False)}); "
+            f"no agent CLI is installed (looked on PATH for {', '.join(a.spec.executable for a in agents)}); "
             "install one or declare a custom agent in .cde/agents.yml"
         )
     return choice
