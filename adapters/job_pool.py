@@ -1,9 +1,9 @@
 """The supervised worker pool: runs jobs as subprocesses, at most `max_jobs` at a time.
 
-Each job is an asyncio task that waits for a slot (FIFO), starts the agent with
-`create_subprocess_exec` in its own session (so its pid is its process group id),
-streams stdout+stderr in chunks into an in-memory tail and, through the log
-writer thread, into `output.log`, and ends the job one way:
+Queued jobs wait in a FIFO; when a slot frees, an asyncio task starts the agent
+in its own session (so its pid is its process group id) from a worker thread
+(`agent_process`), hands its stdout+stderr pipe to the output pump thread
+(chunks into `output.log` and an in-memory tail), and ends the job one way:
 
 * the agent exits by itself → `succeeded` (exit 0) or `failed`;
 * the timeout passes → `timed_out`; a cancel request → `cancelled`; the server
@@ -31,20 +31,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import FrameType
-from typing import Literal
+from typing import Any, Literal
 
-from adapters.log_writer import LogHandle, LogWriter
+from adapters.agent_process import exit_future, popen_sync
+from adapters.output_pump import OutputPump, OutputStream
 from adapters.process_group import live_members, signal_group, stop_group
 from domain.delegation.job import Job, JobStatus
 from domain.delegation.launch import LaunchPlan
-from domain.delegation.output import OutputTail
 from domain.delegation.ports import JobStore, RunnerStats
 from domain.errors import LimitExceededError, UnavailableError
 from domain.project_state import utc_now
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 256 * 1024
 # After the agent exits, how long its output pipe may stay open (held by a process outside its group).
 DRAIN_TIMEOUT = 2.0
 
@@ -61,7 +60,7 @@ class _Entry:
     job: Job
     plan: LaunchPlan
     store: JobStore
-    tail: OutputTail = field(default_factory=OutputTail)
+    output: OutputStream | None = None
     phase: Phase = "queued"
     task: asyncio.Task[None] | None = None
     pgid: int | None = None
@@ -79,14 +78,14 @@ class WorkerPool:
         max_jobs: int,
         queue_limit: int,
         kill_grace: float,
-        writer: LogWriter | None = None,
+        pump: OutputPump | None = None,
         clock: Callable[[], datetime] = utc_now,
         keep_finished: int = 64,
     ) -> None:
         self.max_jobs = max_jobs
         self.queue_limit = queue_limit
         self.kill_grace = kill_grace
-        self._writer = writer or LogWriter()
+        self._pump = pump or OutputPump()
         self._clock = clock
         self._keep_finished = keep_finished
         self._waiting: collections.deque[_Entry] = collections.deque()
@@ -120,7 +119,7 @@ class WorkerPool:
         tasks = [e.task for e in active if e.task is not None]
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        await self._writer.stop()
+        await self._pump.stop()
         atexit.unregister(self.kill_all_now)
         if self._signal_installed and signal.getsignal(signal.SIGTERM) == self._on_sigterm:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -163,7 +162,9 @@ class WorkerPool:
 
     def tail(self, job_id: str, lines: int) -> list[str] | None:
         entry = self._entries.get(job_id)
-        return entry.tail.lines(lines) if entry is not None else None
+        if entry is None:
+            return None
+        return entry.output.lines(lines) if entry.output is not None else []
 
     async def cancel(self, job_id: str) -> Job | None:
         entry = self._entries.get(job_id)
@@ -226,39 +227,37 @@ class WorkerPool:
         if entry.stop_reason is not None:  # stopped between getting the slot and starting
             await self._finish(entry, entry.stop_reason, None)
             return
-        log = await self._writer.open(entry.store.log_file(job.id))
         try:
-            proc = await self._spawn(plan, job.id)
+            proc, output_fd = await asyncio.to_thread(popen_sync, plan, {**os.environ, "CDE_TASK_ID": job.id})
         except OSError as exc:
-            await self._writer.close(log)
             problem = f"cannot start {plan.argv[0]}: {exc.strerror or exc}"
             await self._finish(entry, JobStatus.FAILED, None, error=problem)
             return
         entry.pgid = proc.pid
+        entry.output = self._pump.add(output_fd, entry.store.log_file(job.id))
+        exited = exit_future(proc)
         entry.phase = "running"
         job.start(proc.pid, self._clock())
         await entry.store.save(job)
-        assert proc.stdout is not None
-        pump = asyncio.get_running_loop().create_task(self._pump(proc.stdout, entry, log))
-        waiter = asyncio.get_running_loop().create_task(proc.wait())
         stopper = asyncio.get_running_loop().create_task(entry.stop.wait())
         try:
-            await asyncio.wait({waiter, stopper}, timeout=job.timeout_s, return_when=asyncio.FIRST_COMPLETED)
-            if not waiter.done():
+            either: set[asyncio.Future[Any]] = {exited, stopper}
+            await asyncio.wait(either, timeout=job.timeout_s, return_when=asyncio.FIRST_COMPLETED)
+            if not exited.done():
                 if entry.stop_reason is None:
                     entry.stop_reason = JobStatus.TIMED_OUT
-                await self._terminate(proc.pid, waiter)
-            returncode = await waiter
+                await self._terminate(proc.pid, exited)
+            returncode = await exited
         finally:
             stopper.cancel()
         if await asyncio.to_thread(live_members, proc.pid):
             await stop_group(proc.pid, self.kill_grace)  # what the agent left running in its group
         try:
-            await asyncio.wait_for(asyncio.shield(pump), DRAIN_TIMEOUT)
+            await asyncio.wait_for(asyncio.shield(entry.output.done), DRAIN_TIMEOUT)
         except TimeoutError:
-            pump.cancel()
-        await self._writer.close(log)
-        error = log.error
+            self._pump.drop(entry.output)
+            await entry.output.done
+        error = entry.output.error
         if entry.stop_reason is not None:
             await self._finish(entry, entry.stop_reason, returncode, error=error)
         else:
@@ -267,29 +266,7 @@ class WorkerPool:
                 job.error = error
             await self._save_final(entry)
 
-    async def _spawn(self, plan: LaunchPlan, job_id: str) -> asyncio.subprocess.Process:
-        stdin_fd = await asyncio.to_thread(os.open, plan.prompt_file, os.O_RDONLY) if plan.stdin_prompt else None
-        try:
-            return await asyncio.create_subprocess_exec(
-                *plan.argv,
-                cwd=plan.cwd,
-                stdin=stdin_fd if stdin_fd is not None else asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True,
-                env={**os.environ, "CDE_TASK_ID": job_id},
-                limit=CHUNK,
-            )
-        finally:
-            if stdin_fd is not None:
-                os.close(stdin_fd)
-
-    async def _pump(self, stream: asyncio.StreamReader, entry: _Entry, log: LogHandle) -> None:
-        while chunk := await stream.read(CHUNK):
-            entry.tail.add(chunk)
-            await self._writer.write(log, chunk)
-
-    async def _terminate(self, pgid: int, waiter: asyncio.Task[int]) -> None:
+    async def _terminate(self, pgid: int, waiter: asyncio.Future[int]) -> None:
         signal_group(pgid, signal.SIGTERM)
         done, _ = await asyncio.wait({waiter}, timeout=self.kill_grace)
         if not done:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -91,8 +92,7 @@ class DelegateTask:
             created_at=now,
             server_pid=self._server_pid,
         )
-        await store.create(job, prompt)
-        await self._locator.remember(job.id, root)
+        await asyncio.gather(store.create(job, prompt), self._locator.remember(job.id, root))
         plan = plan_launch(chosen.spec, chosen.path, prompt, store.prompt_file(job.id), root)
         await self._runner.submit(job, plan, store)
         return DelegateResult(task_id=job.id, agent=job.agent, status=job.status.value, reasons=reasons)

@@ -26,6 +26,7 @@ SUITES: dict[str, str] = {
     "cache": "server.bench.cache_bench:run",
     "files": "server.bench.files_bench:run",
     "rpc": "server.bench.rpc_bench:run",
+    "delegation": "server.bench.delegation_bench:run",
 }
 
 
