@@ -261,10 +261,11 @@ class WorkerPool:
         if entry.stop_reason is not None:
             await self._finish(entry, entry.stop_reason, returncode, error=error)
         else:
-            job.exited(returncode, self._clock())
-            if error and job.error is None:
-                job.error = error
-            await self._save_final(entry)
+            final = job.model_copy()
+            final.exited(returncode, self._clock())
+            if error and final.error is None:
+                final.error = error
+            await self._commit(entry, final)
 
     async def _terminate(self, pgid: int, waiter: asyncio.Future[int]) -> None:
         signal_group(pgid, signal.SIGTERM)
@@ -273,7 +274,7 @@ class WorkerPool:
             signal_group(pgid, signal.SIGKILL)
 
     async def _finish(self, entry: _Entry, status: JobStatus, returncode: int | None, error: str | None = None) -> None:
-        job = entry.job
+        job = entry.job.model_copy()
         if status == JobStatus.TIMED_OUT:
             message = f"timed out after {job.timeout_s:g}s; the agent was stopped"
         else:
@@ -281,14 +282,16 @@ class WorkerPool:
         if status == JobStatus.INTERRUPTED and entry.phase == "queued":
             message = "the server stopped before the task started"
         job.finish(status, self._clock(), exit_code=returncode, error=message)
-        await self._save_final(entry)
+        await self._commit(entry, job)
 
-    async def _save_final(self, entry: _Entry) -> None:
+    async def _commit(self, entry: _Entry, final: Job) -> None:
+        """Save the terminal record, then publish it: readers never see an outcome that is not on disk."""
         try:
-            await entry.store.save(entry.job)
+            await entry.store.save(final)
         except Exception:
-            logger.exception("could not save the final record of task %s", entry.job.id)
+            logger.exception("could not save the final record of task %s", final.id)
         finally:
+            entry.job = final
             self._mark_done(entry)
 
     def _mark_done(self, entry: _Entry) -> None:
