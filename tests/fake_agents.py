@@ -11,10 +11,12 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from adapters.process_group import live_members
+from infrastructure.settings import Settings
 
 PY = sys.executable
 
@@ -61,6 +63,17 @@ def install(bin_dir: Path, project: Path, *, extra_agents: dict[str, object] | N
     (project / ".cde").mkdir(exist_ok=True)
     (project / ".cde" / "agents.yml").write_text(yaml.safe_dump({"agents": agents}))
     return bin_dir
+
+
+def delegation_settings(tmp_path: Path, project: Path, **overrides: Any) -> Settings:
+    """Test settings with a short SIGTERM grace, so stopping a stubborn fake agent is quick."""
+    values: dict[str, Any] = {
+        "home": tmp_path / "cde-home",
+        "allowed_roots": (tmp_path,),
+        "project_root": project,
+        "job_kill_grace": 0.3,
+    }
+    return Settings(**(values | overrides))
 
 
 def path_with(bin_dir: Path) -> str:

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from domain.delegation.agents import AgentInfo
-from domain.delegation.job import Job, new_job_id, preview
+from domain.delegation.job import Job, JobStatus, new_job_id, preview
 from domain.delegation.launch import plan_launch
 from domain.delegation.ports import AgentDetector, JobRunner, JobStores, TaskLocator
 from domain.delegation.select_agent import choose_or_explain, names
@@ -92,7 +92,16 @@ class DelegateTask:
             created_at=now,
             server_pid=self._server_pid,
         )
-        await asyncio.gather(store.create(job, prompt), self._locator.remember(job.id, root))
+        created, indexed = await asyncio.gather(
+            store.create(job, prompt), self._locator.remember(job.id, root), return_exceptions=True
+        )
+        if isinstance(indexed, BaseException):
+            if not isinstance(created, BaseException):  # close the record, or it would wait forever
+                job.finish(JobStatus.FAILED, self._clock(), error="the task could not be indexed; retry")
+                await store.save(job)
+            raise indexed
+        if isinstance(created, BaseException):
+            raise created
         plan = plan_launch(chosen.spec, chosen.path, prompt, store.prompt_file(job.id), root)
         await self._runner.submit(job, plan, store)
         return DelegateResult(task_id=job.id, agent=job.agent, status=job.status.value, reasons=reasons)

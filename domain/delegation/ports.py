@@ -51,7 +51,7 @@ class JobStore(Protocol):
 
 class JobStores(Protocol):
     async def for_project(self, root: Path) -> JobStore:
-        """The project's store; the first access in a process marks orphaned active jobs interrupted."""
+        """The project's store. Its reads mark active jobs whose server died `interrupted`."""
         ...
 
 

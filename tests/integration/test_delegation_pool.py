@@ -13,19 +13,12 @@ import pytest
 from domain.errors import LimitExceededError
 from infrastructure.settings import Settings
 from server.delegation_root import Delegation, build_delegation
-from tests.fake_agents import eventually, gone, install, path_with
+from tests.fake_agents import delegation_settings, eventually, gone, install, path_with
 
 
 @pytest.fixture
 def settings(tmp_path: Path, project: Path) -> Settings:
-    return Settings(
-        home=tmp_path / "cde-home",
-        allowed_roots=(tmp_path,),
-        project_root=project,
-        max_jobs=2,
-        job_queue=4,
-        job_kill_grace=0.3,
-    )
+    return delegation_settings(tmp_path, project, max_jobs=2, job_queue=4)
 
 
 @pytest.fixture(autouse=True)
@@ -184,7 +177,7 @@ async def test_large_prompt_reaches_an_argument_agent_through_its_file(settings:
 
 
 async def test_full_queue_is_refused_with_a_clear_error(tmp_path: Path, project: Path) -> None:
-    settings = Settings(home=tmp_path / "h", allowed_roots=(tmp_path,), project_root=project, max_jobs=1, job_queue=1)
+    settings = delegation_settings(tmp_path, project, max_jobs=1, job_queue=1)
     async with running(settings) as d:
         await d.delegate_task(project, "one", agent="hang")
         await d.delegate_task(project, "two", agent="hang")

@@ -12,17 +12,12 @@ from mcp.client import Client
 from infrastructure.settings import Settings
 from server.bootstrap import App, bootstrap
 from tests.conftest import call_error, call_ok
-from tests.fake_agents import install, path_with
+from tests.fake_agents import delegation_settings, install, path_with
 
 
 @pytest.fixture
 def settings(tmp_path: Path, project: Path) -> Settings:
-    return Settings(
-        home=tmp_path / "cde-home",
-        allowed_roots=(tmp_path,),
-        project_root=project,
-        job_kill_grace=0.3,
-    )
+    return delegation_settings(tmp_path, project)
 
 
 @pytest.fixture(autouse=True)
