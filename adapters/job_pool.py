@@ -52,7 +52,7 @@ _STOP_MESSAGES = {
     JobStatus.INTERRUPTED: "the server stopped while the task was active",
 }
 
-Phase = Literal["queued", "starting", "running", "done"]
+Phase = Literal["queued", "starting", "running", "stopping", "done"]
 
 
 @dataclass(eq=False)
@@ -194,7 +194,8 @@ class WorkerPool:
             entry.stop_reason = reason
         if entry.phase == "queued":  # still waiting for a slot: nothing was started
             self._waiting.remove(entry)
-            await self._finish(entry, entry.stop_reason, None)
+            entry.phase = "stopping"
+            await self._finish(entry, entry.stop_reason, None, started=False)
         else:
             entry.stop.set()
 
@@ -225,7 +226,7 @@ class WorkerPool:
     async def _execute(self, entry: _Entry) -> None:
         job, plan = entry.job, entry.plan
         if entry.stop_reason is not None:  # stopped between getting the slot and starting
-            await self._finish(entry, entry.stop_reason, None)
+            await self._finish(entry, entry.stop_reason, None, started=False)
             return
         try:
             proc, output_fd = await asyncio.to_thread(popen_sync, plan, {**os.environ, "CDE_TASK_ID": job.id})
@@ -273,13 +274,21 @@ class WorkerPool:
         if not done:
             signal_group(pgid, signal.SIGKILL)
 
-    async def _finish(self, entry: _Entry, status: JobStatus, returncode: int | None, error: str | None = None) -> None:
+    async def _finish(
+        self,
+        entry: _Entry,
+        status: JobStatus,
+        returncode: int | None,
+        error: str | None = None,
+        *,
+        started: bool = True,
+    ) -> None:
         job = entry.job.model_copy()
         if status == JobStatus.TIMED_OUT:
             message = f"timed out after {job.timeout_s:g}s; the agent was stopped"
         else:
             message = error or _STOP_MESSAGES.get(status, status.value)
-        if status == JobStatus.INTERRUPTED and entry.phase == "queued":
+        if status == JobStatus.INTERRUPTED and not started:
             message = "the server stopped before the task started"
         job.finish(status, self._clock(), exit_code=returncode, error=message)
         await self._commit(entry, job)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 from collections.abc import AsyncIterator
@@ -215,3 +216,18 @@ async def test_shutdown_stops_every_job_and_leaves_no_process(settings: Settings
     assert records[queued]["pgid"] is None
     for task_id in (first, second):
         assert gone(records[task_id]["pgid"]), f"{task_id} left processes behind"
+
+
+async def test_cancel_racing_shutdown_on_a_queued_job_ends_it_once(settings: Settings, project: Path) -> None:
+    d = build_delegation(settings)
+    await d.start()
+    for _ in range(2):
+        await d.delegate_task(project, "block", agent="hang")
+    queued = (await d.delegate_task(project, "waits", agent="ok")).task_id
+    cancel = asyncio.ensure_future(d.cancel_task(queued))
+    await asyncio.sleep(0)
+    await d.stop()
+    state = await cancel
+    assert state.status == "cancelled"
+    assert json.loads((project / ".cde" / "tasks" / queued / "job.json").read_text())["status"] == "cancelled"
+    assert (await d.worker_stats()).finished == {"cancelled": 1, "interrupted": 2}
