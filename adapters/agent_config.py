@@ -20,8 +20,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from domain.delegation.agents import BUILTIN_AGENTS, AgentSpec, Source, merge_agents
 from domain.errors import CorruptDataError, NotFoundError
 from infrastructure import files
@@ -46,14 +44,6 @@ def _layer(path: Path, raw: Any) -> dict[str, dict[str, Any]]:
     return {str(name): fields for name, fields in agents.items()}
 
 
-def _describe(exc: ValidationError | ValueError) -> str:
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "agent"
-        return f"{where}: {first['msg'].removeprefix('Value error, ')}"
-    return str(exc)
-
-
 def load_specs_sync(home: Path, root: Path) -> tuple[AgentSpec, ...]:
     specs: list[AgentSpec] = list(BUILTIN_AGENTS)
     sources: tuple[Source, ...] = ("user", "project")
@@ -65,8 +55,8 @@ def load_specs_sync(home: Path, root: Path) -> tuple[AgentSpec, ...]:
         layer = _layer(path, raw)
         try:
             specs = merge_agents(specs, [(source, layer)])
-        except (ValidationError, ValueError) as exc:
-            raise CorruptDataError(path, _describe(exc)) from None
+        except ValueError as exc:
+            raise CorruptDataError(path, str(exc)) from None
     return tuple(specs)
 
 

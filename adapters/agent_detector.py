@@ -22,7 +22,7 @@ from domain.delegation.agents import AgentInfo
 from infrastructure.cache import SETTINGS_TTL, cached
 from infrastructure.files import in_thread
 
-_VERSION = re.compile(r"\d+\.\d+(?:\.\d+)?(?:[-+.][0-9A-Za-z.]+)?")
+_VERSION = re.compile(r"\d+\.\d+(?:\.\d+)?(?:[-+.][0-9A-Za-z.]+)*")
 _MAX_VERSION_CHARS = 60
 
 
@@ -56,9 +56,20 @@ def parse_version(output: str) -> str | None:
     return match.group(0) if match else line[:_MAX_VERSION_CHARS]
 
 
-@cached("delegation.agent_version", maxsize=64, ttl=3600.0, depends_on=lambda exe, args, limit_s: [exe])
+class ProbeError(Exception):
+    """Raised (so not cached) when a version probe fails: a slow or broken start is retried next time."""
+
+
 async def probe_version(exe: str, args: tuple[str, ...], limit_s: float) -> str | None:
     """`exe --version` (or the agent's version_args) within `limit_s` seconds; None if it fails."""
+    try:
+        return await _probe_version(exe, args, limit_s)
+    except ProbeError:
+        return None
+
+
+@cached("delegation.agent_version", maxsize=64, ttl=3600.0, depends_on=lambda exe, args, limit_s: [exe])
+async def _probe_version(exe: str, args: tuple[str, ...], limit_s: float) -> str | None:
     try:
         proc = await asyncio.create_subprocess_exec(
             exe,
@@ -68,17 +79,18 @@ async def probe_version(exe: str, args: tuple[str, ...], limit_s: float) -> str 
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
         )
-    except OSError:
-        return None
+    except OSError as exc:
+        raise ProbeError(exe) from exc
     try:
         out, err = await asyncio.wait_for(proc.communicate(), limit_s)
     except TimeoutError:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         await proc.wait()
-        return None
-    text = out.decode("utf-8", "replace") or err.decode("utf-8", "replace")
-    return parse_version(text) if proc.returncode == 0 else None
+        raise ProbeError(exe) from None
+    if proc.returncode != 0:
+        raise ProbeError(exe)
+    return parse_version(out.decode("utf-8", "replace") or err.decode("utf-8", "replace"))
 
 
 class PathAgentDetector:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from domain.errors import InvalidInputError
 from domain.names import validate_name
@@ -187,7 +187,7 @@ def merge_agents(
 
     Each layer maps an agent name to fields; a known name is updated field by
     field, a new name must bring a full descriptor, `enabled: false` removes the
-    agent. Raises ValueError/pydantic ValidationError for the adapter to report.
+    agent. Raises ValueError naming the field (`agents.<name>.<field>: problem`).
     """
     merged: dict[str, AgentSpec] = {spec.name: spec for spec in builtins}
     for source, layer in overrides:
@@ -197,8 +197,13 @@ def merge_agents(
                 merged.pop(name, None)
                 continue
             base = merged[name].model_dump() if name in merged else {}
-            spec = AgentSpec.model_validate({**base, **values, "name": name, "source": source})
+            try:
+                spec = AgentSpec.model_validate({**base, **values, "name": name, "source": source})
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                raise ValueError(f"agents.{name}.{where}: {first['msg'].removeprefix('Value error, ')}") from None
             if not spec.takes_prompt():
-                raise ValueError(f"agent {name}: command needs {{prompt}} or {{prompt_file}}, or set stdin: true")
+                raise ValueError(f"agents.{name}.command needs {{prompt}} or {{prompt_file}}, or set stdin: true")
             merged[name] = spec
     return list(merged.values())

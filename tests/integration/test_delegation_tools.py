@@ -142,7 +142,7 @@ async def test_broken_agents_yml_names_the_field(app: App, project: Path) -> Non
     (project / ".cde" / "agents.yml").write_text("agents:\n  mine:\n    command: []\n")
     async with Client(app.server) as client:
         message = await call_error(client, "cde_listAvailableAgents")
-    assert message.startswith(f"corrupt_data: {project / '.cde' / 'agents.yml'} is unreadable (command: ")
+    assert message.startswith(f"corrupt_data: {project / '.cde' / 'agents.yml'} is unreadable (agents.mine.command: ")
 
 
 async def test_a_restarted_server_finds_tasks_by_id_in_any_project(settings: Settings, tmp_path: Path) -> None:
