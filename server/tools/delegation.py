@@ -63,26 +63,30 @@ def register(server: CdeServer, container: Container) -> None:
     async def cde_getWorkerStats() -> WorkerStats:  # noqa: N802
         return await d.worker_stats()
 
-    tools: list[tuple[Callable[..., Any], str, bool]] = [
-        (cde_listAvailableAgents, "Agent CLIs known (built-in + agents.yml): installed?, version, strengths.", True),
-        (cde_selectAgent, "Recommend an installed agent for a task, with reasons. Deterministic.", True),
-        (
-            cde_delegateTask,
-            "Start an agent CLI on a task in the background; returns task_id at once. Poll cde_getTaskStatus.",
-            False,
-        ),
-        (cde_getTaskStatus, "A delegated task's status, exit code, run time, output tail and log path.", True),
-        (cde_listActiveTasks, "A project's delegated tasks (active only unless include_finished), newest first.", True),
-        (cde_cancelTask, "Cancel a queued or running task (SIGTERM, then SIGKILL after a grace period).", False),
-        (cde_getWorkerStats, "Worker pool size and load; finished by status and mean duration since start.", True),
+    readers: list[tuple[Callable[..., Any], str]] = [
+        (cde_listAvailableAgents, "Agent CLIs known (built-in + agents.yml): installed?, version, strengths."),
+        (cde_selectAgent, "Recommend an installed agent for a task, with reasons. Deterministic."),
+        (cde_getTaskStatus, "A delegated task's status, exit code, run time, output tail and log path."),
+        (cde_listActiveTasks, "A project's delegated tasks (active only unless include_finished), newest first."),
+        (cde_getWorkerStats, "Worker pool size and load; finished by status and mean duration since start."),
     ]
-    for fn, description, read_only in tools:
-        add_tool(
-            server,
-            fn,
-            name=fn.__name__,
-            description=description,
-            read_only=read_only,
-            destructive=fn is cde_cancelTask,
-            idempotent=read_only,
-        )
+    for fn, description in readers:
+        add_tool(server, fn, name=fn.__name__, description=description, read_only=True, idempotent=True)
+    # Delegating starts an autonomous agent allowed to edit the project and reach its model's API.
+    add_tool(
+        server,
+        cde_delegateTask,
+        name="cde_delegateTask",
+        description="Start an agent CLI on a task in the background; returns task_id at once. Poll cde_getTaskStatus.",
+        read_only=False,
+        destructive=True,
+        open_world=True,
+    )
+    add_tool(
+        server,
+        cde_cancelTask,
+        name="cde_cancelTask",
+        description="Cancel a queued or running task (SIGTERM, then SIGKILL after a grace period).",
+        read_only=False,
+        destructive=True,
+    )
