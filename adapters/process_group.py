@@ -9,7 +9,6 @@ like it survived.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import time
@@ -71,19 +70,18 @@ async def stop_group(pgid: int, grace: float) -> None:
 
 
 def kill_orphaned_job(pgid: int, task_id: str) -> bool:
-    """SIGKILL the group of a job whose server died, if its leader still runs that job.
+    """SIGKILL the group of a job whose server died, if a process in it still runs that job.
 
-    The leader is recognised by `CDE_TASK_ID=<task_id>` in its environment, so a
-    recycled pid of an unrelated process is never signalled. Linux only.
+    A member is recognised by `CDE_TASK_ID=<task_id>` in its environment (the agent's
+    children inherit it), so a recycled pid of an unrelated process is never
+    signalled. Linux only.
     """
     marker = f"CDE_TASK_ID={task_id}".encode()
-    try:
-        environ = (_PROC / str(pgid) / "environ").read_bytes()
-    except OSError:
-        return False
-    if marker not in environ.split(b"\0"):
-        return False
-    with contextlib.suppress(OSError):
-        os.killpg(pgid, signal.SIGKILL)
-        return True
+    for pid in live_members(pgid):
+        try:
+            environ = (_PROC / str(pid) / "environ").read_bytes()
+        except OSError:
+            continue
+        if marker in environ.split(b"\0"):
+            return signal_group(pgid, signal.SIGKILL)
     return False

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from adapters.process_group import live_members
 from domain.errors import ConflictError
 from infrastructure.settings import Settings
 from server.delegation_root import build_delegation
@@ -36,7 +39,8 @@ async def main():
                    timeout_s=60, created_at=now, server_pid=os.getpid())
     running = job("{RUNNING_ID}")
     await store.create(running, "p")
-    agent = subprocess.Popen(["sleep", "1000"], start_new_session=True, env={{**os.environ, "CDE_TASK_ID": running.id}})
+    agent = subprocess.Popen(["sh", "-c", "sleep 1000 & exec sleep 1001"], start_new_session=True,
+                             env={{**os.environ, "CDE_TASK_ID": running.id}})
     running.start(agent.pid, now)
     await store.save(running)
     await store.create(job("{QUEUED_ID}"), "q")
@@ -72,6 +76,9 @@ async def test_startup_marks_a_dead_servers_jobs_interrupted_and_kills_its_agent
     proc, agent_pid = other_server(project, "crash")
     proc.wait()
     assert record(project, RUNNING_ID)["status"] == "running"
+    await eventually(lambda: asyncio.to_thread(lambda: len(live_members(agent_pid)) == 2))
+    os.kill(agent_pid, signal.SIGKILL)  # the agent itself is gone too; its child still runs in the group
+    await eventually(lambda: asyncio.to_thread(lambda: len(live_members(agent_pid)) == 1))
     delegation = build_delegation(settings)
     await delegation.start()
     try:
