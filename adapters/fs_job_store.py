@@ -12,7 +12,6 @@ never stay "running", whichever process looks first.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 from collections.abc import Callable
@@ -24,10 +23,15 @@ from pydantic import ValidationError
 from adapters.process_group import kill_orphaned_job
 from domain.delegation.job import Job, JobStatus, validate_job_id
 from domain.delegation.output import TAIL_BYTES, tail_lines
-from domain.errors import ConflictError, CorruptDataError, DomainError, NotFoundError
+from domain.errors import ConflictError, CorruptDataError, DomainError, NotFoundError, UnavailableError
 from domain.project_state import utc_now
 from infrastructure import files
 from infrastructure.cache import cached
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: the server runs, delegation refuses with a clear error
+    fcntl = None  # type: ignore[assignment]
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +57,8 @@ async def read_record(path: Path) -> Job:
 
 def _try_lease(path: Path) -> int | None:
     """An fd holding the exclusive lease, or None when another open file description holds it."""
+    if fcntl is None:  # pragma: no cover - Windows
+        raise UnavailableError("delegating tasks needs a POSIX system (process groups, signals, flock)")
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import collections
+import contextlib
 import logging
 import os
 import signal
@@ -257,7 +258,8 @@ class WorkerPool:
             await asyncio.wait_for(asyncio.shield(entry.output.done), DRAIN_TIMEOUT)
         except TimeoutError:
             self._pump.drop(entry.output)
-            await entry.output.done
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(entry.output.done), DRAIN_TIMEOUT)
         error = entry.output.error
         if entry.stop_reason is not None:
             await self._finish(entry, entry.stop_reason, returncode, error=error)

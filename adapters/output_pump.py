@@ -101,15 +101,23 @@ class OutputPump:
     def _run(self, wake: int) -> None:
         with selectors.DefaultSelector() as selector:
             selector.register(wake, selectors.EVENT_READ, None)
-            while True:
-                for key, _ in selector.select():
-                    if key.data is None:
-                        with contextlib.suppress(BlockingIOError):
-                            os.read(wake, 4096)
-                    else:
-                        self._drain(selector, key.data)
-                if not self._apply_ops(selector):
-                    return
+            try:
+                while True:
+                    for key, _ in selector.select():
+                        if key.data is None:
+                            with contextlib.suppress(BlockingIOError):
+                                os.read(wake, 4096)
+                        else:
+                            self._drain(selector, key.data)
+                    if not self._apply_ops(selector):
+                        return
+            except BaseException:
+                logger.exception("the output pump failed; open task logs are closed early")
+                raise
+            finally:  # nobody may wait forever for a stream this thread no longer drains
+                for key in list(selector.get_map().values()):
+                    if key.data is not None:
+                        self._finish(selector, key.data)
 
     def _apply_ops(self, selector: selectors.BaseSelector) -> bool:
         while True:
@@ -129,8 +137,11 @@ class OutputPump:
                 except OSError as exc:
                     stream.error = f"cannot open {stream.log_path}: {exc.strerror or exc}"
                 selector.register(stream.fd, selectors.EVENT_READ, stream)
-            elif op == "drop" and stream.fd in selector.get_map():
-                self._finish(selector, stream)
+            elif op == "drop":
+                # The fd may already be closed and its number reused by a newer job's pipe.
+                registered = selector.get_map().get(stream.fd)
+                if registered is not None and registered.data is stream:
+                    self._finish(selector, stream)
 
     def _drain(self, selector: selectors.BaseSelector, stream: OutputStream) -> None:
         try:
