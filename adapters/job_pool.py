@@ -82,6 +82,7 @@ class WorkerPool:
         pump: OutputPump | None = None,
         clock: Callable[[], datetime] = utc_now,
         keep_finished: int = 64,
+        drain_timeout: float = DRAIN_TIMEOUT,
     ) -> None:
         self.max_jobs = max_jobs
         self.queue_limit = queue_limit
@@ -89,6 +90,7 @@ class WorkerPool:
         self._pump = pump or OutputPump()
         self._clock = clock
         self._keep_finished = keep_finished
+        self.drain_timeout = drain_timeout
         self._waiting: collections.deque[_Entry] = collections.deque()
         self._running = 0
         self._entries: dict[str, _Entry] = {}
@@ -255,11 +257,11 @@ class WorkerPool:
         if await asyncio.to_thread(live_members, proc.pid):
             await stop_group(proc.pid, self.kill_grace)  # what the agent left running in its group
         try:
-            await asyncio.wait_for(asyncio.shield(entry.output.done), DRAIN_TIMEOUT)
+            await asyncio.wait_for(asyncio.shield(entry.output.done), self.drain_timeout)
         except TimeoutError:
             self._pump.drop(entry.output)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(entry.output.done), DRAIN_TIMEOUT)
+                await asyncio.wait_for(asyncio.shield(entry.output.done), self.drain_timeout)
         error = entry.output.error
         if entry.stop_reason is not None:
             await self._finish(entry, entry.stop_reason, returncode, error=error)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -231,3 +232,14 @@ async def test_cancel_racing_shutdown_on_a_queued_job_ends_it_once(settings: Set
     assert state.status == "cancelled"
     assert json.loads((project / ".cde" / "tasks" / queued / "job.json").read_text())["status"] == "cancelled"
     assert (await d.worker_stats()).finished == {"cancelled": 1, "interrupted": 2}
+
+
+async def test_a_pipe_held_open_outside_the_job_does_not_hang_it(settings: Settings, project: Path) -> None:
+    async with running(settings) as d:
+        d.pool.drain_timeout = 0.2
+        result = await d.delegate_task(project, "x", agent="escaper")
+        status = await finished(d, result.task_id)
+    tail = status["tail"]
+    assert isinstance(tail, list) and tail[0].startswith("escaped ")
+    os.kill(int(tail[0].split()[1]), signal.SIGKILL)  # the escaped process is not the job's: clean up here
+    assert status["status"] == "succeeded"
