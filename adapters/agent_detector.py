@@ -14,8 +14,10 @@ import os
 import re
 import shutil
 import signal
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 from adapters.agent_config import load_agent_specs
 from domain.delegation.agents import AgentInfo
@@ -68,29 +70,35 @@ async def probe_version(exe: str, args: tuple[str, ...], limit_s: float) -> str 
         return None
 
 
+def _read_head(handle: IO[bytes]) -> str:
+    handle.seek(0)
+    return handle.read(4096).decode("utf-8", "replace")
+
+
+_new_temp = in_thread(tempfile.TemporaryFile)
+_read_head_async = in_thread(_read_head)
+
+
 @cached("delegation.agent_version", maxsize=64, ttl=3600.0, depends_on=lambda exe, args, limit_s: [exe])
 async def _probe_version(exe: str, args: tuple[str, ...], limit_s: float) -> str | None:
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            exe,
-            *args,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        raise ProbeError(exe) from exc
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), limit_s)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        await proc.wait()
-        raise ProbeError(exe) from None
-    if proc.returncode != 0:
-        raise ProbeError(exe)
-    return parse_version(out.decode("utf-8", "replace") or err.decode("utf-8", "replace"))
+    # Output goes to a temp file, not a pipe: a CLI that leaves a daemon behind cannot keep the probe waiting for EOF.
+    with await _new_temp() as out:
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                exe, *args, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
+            )
+        except OSError as exc:
+            raise ProbeError(exe) from exc
+        try:
+            code = await asyncio.wait_for(proc.wait(), limit_s)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            await proc.wait()
+            raise ProbeError(exe) from None
+        if code != 0:
+            raise ProbeError(exe)
+        return parse_version(await _read_head_async(out))
 
 
 class PathAgentDetector:

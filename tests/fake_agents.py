@@ -75,6 +75,7 @@ def delegation_settings(tmp_path: Path, project: Path, **overrides: Any) -> Sett
         "allowed_roots": (tmp_path,),
         "project_root": project,
         "job_kill_grace": 0.3,
+        "agent_probe_timeout": 1.0,  # the hanging fakes also hang on --version
     }
     return Settings(**(values | overrides))
 

@@ -12,7 +12,7 @@ from mcp.client import Client
 from infrastructure.settings import Settings
 from server.bootstrap import App, bootstrap
 from tests.conftest import call_error, call_ok
-from tests.fake_agents import delegation_settings, install, path_with
+from tests.fake_agents import AGENTS, delegation_settings, install, path_with
 
 
 @pytest.fixture
@@ -108,7 +108,7 @@ async def test_cancel_a_running_task(app: App) -> None:
     [
         (
             {"agent": "nope"},
-            "not_found: unknown agent 'nope'; available: codex, args, chatty, fail, hang, ok, spawner, stubborn; "
+            f"not_found: unknown agent 'nope'; available: codex, {', '.join(sorted(AGENTS))}; "
             "not installed: claude, gemini, cursor-agent, copilot, qwen, aider, opencode; custom agents go in",
         ),
         ({"agent": "claude"}, "unavailable: agent claude is not installed (claude is not on PATH); available: codex"),
