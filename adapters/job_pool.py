@@ -290,11 +290,12 @@ class WorkerPool:
         job = entry.job.model_copy()
         if status == JobStatus.TIMED_OUT:
             message = f"timed out after {job.timeout_s:g}s; the agent was stopped"
-        else:
-            message = error or _STOP_MESSAGES.get(status, status.value)
-        if status == JobStatus.INTERRUPTED and not started:
+        elif status == JobStatus.INTERRUPTED and not started:
             message = "the server stopped before the task started"
-        job.finish(status, self._clock(), exit_code=returncode, error=message)
+        else:
+            message = _STOP_MESSAGES.get(status, "")
+        message = "; ".join(part for part in (message, error) if part)
+        job.finish(status, self._clock(), exit_code=returncode, error=message or None)
         await self._commit(entry, job)
 
     async def _commit(self, entry: _Entry, final: Job) -> None:
