@@ -89,8 +89,10 @@ def choose_agent(description: str, agents: Sequence[AgentInfo], preferred: str |
     matched = [k for k in task.kinds if k in best.spec.strengths]
     if matched:
         reasons.append(f"{best.name} strengths match: {', '.join(matched)}")
+    elif task.kinds:
+        reasons.append(f"no installed agent declares these kinds; {best.name} has the highest priority")
     else:
-        reasons.append(f"no agent declares these kinds; {best.name} has the highest priority")
+        reasons.append(f"no task kind recognised; {best.name} has the highest priority")
     if COMPLEXITY_RANK[best.spec.max_complexity] >= COMPLEXITY_RANK[task.complexity]:
         reasons.append(f"{best.name} handles {task.complexity} complexity")
     else:

@@ -48,6 +48,7 @@ def test_ties_go_to_the_first_name() -> None:
     twin = [AgentInfo(spec=AgentSpec(name=n, command=(n, "{prompt}")), path=f"/bin/{n}") for n in ("zed", "abe")]
     choice = choose_agent("do something", twin)
     assert choice is not None and choice.agent == "abe" and "tie with zed broken by name" in choice.reasons
+    assert "no task kind recognised; abe has the highest priority" in choice.reasons
 
 
 def test_preference_wins_when_installed_and_is_explained_when_not() -> None:
