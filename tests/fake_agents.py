@@ -35,7 +35,7 @@ SCRIPTS: dict[str, str] = {
     # Prints numbered lines: fake-chatty LINES.
     "fake-chatty": '#!/bin/sh\nexec seq 1 "$1"\n',
     # Leaves a process in another session holding its output pipe open (out of the job's reach).
-    "fake-escaper": '#!/bin/sh\nsetsid sleep 30 &\necho "escaped $!"\n',
+    "fake-escaper": '#!/bin/sh\n[ "$1" = --version ] && exit 0\nsetsid sleep 30 &\necho "escaped $!"\n',
     # Records when it runs into $1, to check the concurrency limit.
     "fake-slot": '#!/bin/sh\necho "start $CDE_TASK_ID" >> "$1"\nsleep 0.3\necho "end $CDE_TASK_ID" >> "$1"\n',
     "fake-args": '#!/bin/sh\nfor a in "$@"; do echo "[$a]"; done\n',
