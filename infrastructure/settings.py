@@ -37,6 +37,11 @@ class Settings(BaseModel):
     tools: ToolProfile = "all"
     skill_ttl_hours: float = 24.0
     skill_sweep_interval: float = 600.0
+    # Delegation: worker pool size, queue bound, SIGTERM→SIGKILL grace, agent --version probe timeout.
+    max_jobs: int = 2
+    job_queue: int = 32
+    job_kill_grace: float = 5.0
+    agent_probe_timeout: float = 3.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> Settings:
@@ -63,6 +68,10 @@ class Settings(BaseModel):
             tools=_choice(env, "CDE_TOOLS", ("all", "core"), "all"),  # type: ignore[arg-type]
             skill_ttl_hours=_float(env, "CDE_SKILL_TTL_HOURS", 24.0, unit="hours"),
             skill_sweep_interval=_float(env, "CDE_SKILL_SWEEP_INTERVAL", 600.0),
+            max_jobs=_count(env, "CDE_MAX_JOBS", 2, minimum=1),
+            job_queue=_count(env, "CDE_JOB_QUEUE", 32, minimum=0),
+            job_kill_grace=_float(env, "CDE_JOB_KILL_GRACE", 5.0),
+            agent_probe_timeout=_float(env, "CDE_AGENT_PROBE_TIMEOUT", 3.0),
         )
 
 
@@ -87,6 +96,11 @@ def _int(env: Mapping[str, str], name: str, default: int | None, *, minimum: int
     if value < minimum:
         raise SettingsError(f"{name} must be an integer >= {minimum}; got {raw!r}")
     return value
+
+
+def _count(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    value = _int(env, name, default, minimum=minimum)
+    return default if value is None else value
 
 
 def _float(env: Mapping[str, str], name: str, default: float, *, unit: str = "seconds") -> float:

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,7 @@ from infrastructure.cache import all_cache_stats, cache_totals, cached, configur
 from infrastructure.settings import Settings
 from server import __version__
 from server.app import CdeServer
+from server.delegation_root import Delegation, build_delegation
 from server.skill_sweeper import SkillSweeper
 from server.tool_registry import ServerToolRegistry
 from server.tooling import PROFILE_ATTR
@@ -92,6 +94,8 @@ class Container:
     started_at: float = field(default_factory=time.monotonic)
     startup_hooks: list[Hook] = field(default_factory=list)
     shutdown_hooks: list[Hook] = field(default_factory=list)
+    # Set when the server's lifespan has run its shutdown hooks (None until it starts).
+    lifespan_done: anyio.Event | None = None
     # Workflows, features, recipes: process-wide readers whose caches are keyed by project root.
     config_store: FsConfigStore = field(default_factory=FsConfigStore)
     facts_reader: ProjectFactsReader = field(default_factory=ProjectFactsReader)
@@ -190,6 +194,10 @@ class Container:
     def generate_tool_filesystem(self) -> GenerateToolFilesystem:
         return GenerateToolFilesystem(self.registry(), self.tool_package)
 
+    @cached_property
+    def delegation(self) -> Delegation:
+        return build_delegation(self.settings)
+
 
 @dataclass
 class App:
@@ -244,11 +252,15 @@ def bootstrap(settings: Settings) -> App:
         ),
     )
 
+    container.startup_hooks.append(container.delegation.start)
+    container.shutdown_hooks.append(container.delegation.stop)
+
     @asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[None]:
-        for hook in container.startup_hooks:
-            await hook()
+        container.lifespan_done = anyio.Event()
         try:
+            for hook in container.startup_hooks:
+                await hook()
             yield None
         finally:
             # Shielded: on SIGTERM the serving scope is cancelled, and cleanup (killing child
@@ -259,6 +271,7 @@ def bootstrap(settings: Settings) -> App:
                         await hook()
                     except Exception:
                         logger.exception("shutdown hook %r failed", hook)
+            container.lifespan_done.set()
 
     server = CdeServer(
         name="cde-orchestrator",

@@ -16,6 +16,9 @@ from server import __version__
 
 logger = logging.getLogger("cde_orchestrator")
 
+# Upper bound on the shutdown hooks after a signal (stopping agents takes their kill grace).
+SHUTDOWN_GRACE_S = 30.0
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -80,12 +83,18 @@ def _serve(settings: Settings) -> int:
 
     app = bootstrap(settings)
     logger.info("cde-orchestrator %s serving on stdio (project root %s)", __version__, settings.project_root)
-    anyio.run(_serve_until_signal, app.server)
+    anyio.run(_serve_until_signal, app)
     return 0
 
 
-async def _serve_until_signal(server: Any) -> None:
-    """Serve until stdin closes or SIGTERM/SIGHUP/SIGINT arrives; either way shutdown hooks run."""
+async def _serve_until_signal(app: Any) -> None:
+    """Serve until stdin closes or SIGTERM/SIGHUP/SIGINT arrives; either way shutdown hooks run.
+
+    After a signal the process exits (status 0) as soon as the lifespan has run its
+    shutdown hooks: the SDK reads stdin in a worker thread that only returns when the
+    client closes the pipe, so waiting for the transport to unwind could hang forever.
+    """
+    import os
     import signal
 
     import anyio
@@ -97,10 +106,17 @@ async def _serve_until_signal(server: Any) -> None:
                 async for received in signals:
                     logger.info("received %s; shutting down", signal.Signals(received).name)
                     group.cancel_scope.cancel()
-                    return
+                    with anyio.move_on_after(SHUTDOWN_GRACE_S, shield=True):
+                        done = app.container.lifespan_done
+                        if done is not None:
+                            await done.wait()
+                    logger.info("stopped")
+                    sys.stdout.flush()
+                    logging.shutdown()
+                    os._exit(0)
 
         group.start_soon(watch)
-        await server.run_stdio_async()
+        await app.server.run_stdio_async()
         group.cancel_scope.cancel()
     logger.info("stopped")
 

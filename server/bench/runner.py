@@ -29,6 +29,7 @@ SUITES: dict[str, str] = {
     "workflow": "server.bench.workflow_bench:run",
     "skills": "server.bench.skills_bench:run",
     "tools": "server.bench.tools_bench:run",
+    "delegation": "server.bench.delegation_bench:run",
 }
 
 

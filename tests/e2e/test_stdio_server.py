@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -66,6 +67,8 @@ async def test_signal_shuts_down_cleanly(tmp_path: Path, signal_name: str) -> No
     peer = await StdioPeer.spawn(env=env, cwd=tmp_path)
     await peer.initialize()
     peer.proc.send_signal(getattr(signal, signal_name))
+    # The client keeps stdin open: the server must still exit on its own.
+    assert await asyncio.wait_for(peer.proc.wait(), 30) == 0
     code, stderr = await peer.close()
     assert code == 0, stderr.decode(errors="replace")
     assert f"received {signal_name}; shutting down".encode() in stderr

@@ -1,0 +1,127 @@
+"""Which agent CLIs are installed: PATH lookup (cached briefly) and `--version` probes (cached per binary).
+
+The PATH lookup is keyed by the PATH value itself, so a changed PATH is a miss at
+once; otherwise a newly installed CLI shows up within CDE_CACHE_TTL. A version is
+cached until the executable file changes (its fingerprint) or for an hour. Probes
+run concurrently, each in its own process group, killed at the timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import signal
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO
+
+from adapters.agent_config import load_agent_specs
+from domain.delegation.agents import AgentInfo
+from infrastructure.cache import SETTINGS_TTL, cached
+from infrastructure.files import in_thread
+
+_VERSION = re.compile(r"\d+\.\d+(?:\.\d+)?(?:[-+.][0-9A-Za-z.]+)*")
+_MAX_VERSION_CHARS = 60
+
+
+def which_all_sync(executables: Sequence[str], path_env: str, root: Path) -> tuple[str | None, ...]:
+    """Absolute path of each executable: bare names on PATH, relative paths from the project root."""
+    found: list[str | None] = []
+    for name in executables:
+        if os.sep in name or (os.altsep and os.altsep in name):
+            candidate = Path(name).expanduser()
+            candidate = candidate if candidate.is_absolute() else root / candidate
+            ok = candidate.is_file() and os.access(candidate, os.X_OK)
+            found.append(str(candidate) if ok else None)
+        else:
+            found.append(shutil.which(name, path=path_env))
+    return tuple(found)
+
+
+_which_all = in_thread(which_all_sync)
+
+
+@cached("delegation.which", maxsize=64, ttl=SETTINGS_TTL)
+async def which_all(executables: tuple[str, ...], path_env: str, root: Path) -> tuple[str | None, ...]:
+    return await _which_all(executables, path_env, root)
+
+
+def parse_version(output: str) -> str | None:
+    line = next((ln.strip() for ln in output.splitlines() if ln.strip()), "")
+    if not line:
+        return None
+    match = _VERSION.search(line)
+    return match.group(0) if match else line[:_MAX_VERSION_CHARS]
+
+
+class ProbeError(Exception):
+    """Raised (so not cached) when a version probe fails: a slow or broken start is retried next time."""
+
+
+async def probe_version(exe: str, args: tuple[str, ...], limit_s: float) -> str | None:
+    """`exe --version` (or the agent's version_args) within `limit_s` seconds; None if it fails."""
+    try:
+        return await _probe_version(exe, args, limit_s)
+    except ProbeError:
+        return None
+
+
+def _read_head(handle: IO[bytes]) -> str:
+    handle.seek(0)
+    return handle.read(4096).decode("utf-8", "replace")
+
+
+_new_temp = in_thread(tempfile.TemporaryFile)
+_read_head_async = in_thread(_read_head)
+
+
+@cached("delegation.agent_version", maxsize=64, ttl=3600.0, depends_on=lambda exe, args, limit_s: [exe])
+async def _probe_version(exe: str, args: tuple[str, ...], limit_s: float) -> str | None:
+    # Output goes to a temp file, not a pipe: a CLI that leaves a daemon behind cannot keep the probe waiting for EOF.
+    with await _new_temp() as out:
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                exe, *args, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
+            )
+        except OSError as exc:
+            raise ProbeError(exe) from exc
+        try:
+            code = await asyncio.wait_for(proc.wait(), limit_s)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            await proc.wait()
+            raise ProbeError(exe) from None
+        if code != 0:
+            raise ProbeError(exe)
+        return parse_version(await _read_head_async(out))
+
+
+class PathAgentDetector:
+    """The AgentDetector port on the real machine."""
+
+    def __init__(self, home: Path, *, probe_timeout: float, environ: Mapping[str, str] = os.environ) -> None:
+        self._home = home
+        self._probe_timeout = probe_timeout
+        self._environ = environ
+
+    async def agents(self, root: Path, *, versions: bool = False) -> list[AgentInfo]:
+        specs = await load_agent_specs(self._home, root)
+        paths = await which_all(tuple(s.executable for s in specs), self._environ.get("PATH", os.defpath), root)
+        found: list[str | None] = [None] * len(specs)
+        if versions:
+            probes = [
+                probe_version(path, spec.version_args, self._probe_timeout)
+                for spec, path in zip(specs, paths, strict=True)
+                if path is not None
+            ]
+            results = iter(await asyncio.gather(*probes))
+            found = [next(results) if path is not None else None for path in paths]
+        return [
+            AgentInfo(spec=spec, path=path, version=version)
+            for spec, path, version in zip(specs, paths, found, strict=True)
+        ]

@@ -1,0 +1,242 @@
+"""Job records on disk: `<project>/.cde/tasks/<id>/{job.json,prompt.md,output.log,lease}`.
+
+Records are replaced atomically. While a job is active its server holds an
+exclusive `flock` on the job's `lease` file; the kernel drops it when that
+process dies, however it dies. So any reader that finds an active record whose
+lease it can take knows the owner is gone: it re-reads the record under the
+lease and marks it `interrupted` (killing the orphaned agent if it still runs).
+That check happens on every read of an active record, so a crashed server's jobs
+never stay "running", whichever process looks first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from adapters.process_group import kill_orphaned_job
+from domain.delegation.job import Job, JobStatus, validate_job_id
+from domain.delegation.output import TAIL_BYTES, tail_lines
+from domain.errors import ConflictError, CorruptDataError, DomainError, NotFoundError, UnavailableError
+from domain.project_state import utc_now
+from infrastructure import files
+from infrastructure.cache import cached
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: the server runs, delegation refuses with a clear error
+    fcntl = None  # type: ignore[assignment]
+
+logger = logging.getLogger(__name__)
+
+TASKS_DIR = Path(".cde") / "tasks"
+RECORD = "job.json"
+PROMPT = "prompt.md"
+LOG = "output.log"
+LEASE = "lease"
+
+
+def parse_job(path: Path, raw: object) -> Job:
+    try:
+        return Job.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise CorruptDataError(path, f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+
+
+@cached("delegation.job_record", maxsize=1024, depends_on=lambda path: [path])
+async def read_record(path: Path) -> Job:
+    return parse_job(path, await files.read_json(path))
+
+
+def _try_lease(path: Path) -> int | None:
+    """An fd holding the exclusive lease, or None when another open file description holds it."""
+    if fcntl is None:  # pragma: no cover - Windows
+        raise UnavailableError("delegating tasks needs a POSIX system (process groups, signals, flock)")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def recover_sync(job_dir: Path, now: datetime) -> Job | None:
+    """Mark the job interrupted if it is active and nobody holds its lease; the new record or None."""
+    fd = _try_lease(job_dir / LEASE)
+    if fd is None:
+        return None
+    try:
+        path = job_dir / RECORD
+        job = parse_job(path, files.read_json_sync(path))
+        if not job.status.active:
+            return None
+        killed = job.pgid is not None and kill_orphaned_job(job.pgid, job.id)
+        note = "; its agent was still running and was killed" if killed else ""
+        job.finish(JobStatus.INTERRUPTED, now, error=f"the server that ran it (pid {job.server_pid}) stopped{note}")
+        files.atomic_write_sync(path, job.model_dump_json(indent=2) + "\n")
+        logger.info("task %s marked interrupted (server pid %s is gone)", job.id, job.server_pid)
+        return job
+    finally:
+        os.close(fd)
+
+
+def create_sync(job_dir: Path, job: Job, prompt: str) -> int:
+    tasks = job_dir.parent
+    tasks.mkdir(parents=True, exist_ok=True)
+    ignore = tasks / ".gitignore"
+    if not ignore.exists():  # task logs are local run output, never source
+        files.atomic_write_sync(ignore, "*\n")
+    try:
+        job_dir.mkdir()
+    except FileExistsError:
+        raise ConflictError(f"task {job.id} exists already; retry") from None
+    except OSError as exc:
+        raise files.os_error(job_dir, exc) from None
+    files.atomic_write_sync(job_dir / PROMPT, prompt if prompt.endswith("\n") else prompt + "\n")
+    fd = _try_lease(job_dir / LEASE)
+    if fd is None:  # pragma: no cover - the directory was created just now by us
+        raise ConflictError(f"task {job.id} is leased by another process; retry")
+    try:
+        files.atomic_write_sync(job_dir / RECORD, job.model_dump_json(indent=2) + "\n")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_tail_sync(path: Path, count: int) -> list[str]:
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(max(0, size - TAIL_BYTES))
+            return tail_lines(handle.read(TAIL_BYTES), count)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise files.os_error(path, exc) from None
+
+
+def list_ids_sync(tasks: Path) -> list[str]:
+    try:
+        names = [e.name for e in os.scandir(tasks) if e.is_dir(follow_symlinks=False)]
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise files.os_error(tasks, exc) from None
+    ids = []
+    for name in names:
+        with contextlib.suppress(DomainError):
+            ids.append(validate_job_id(name))
+    return sorted(ids, reverse=True)
+
+
+_create = files.in_thread(create_sync)
+_recover = files.in_thread(recover_sync)
+_read_tail = files.in_thread(read_tail_sync)
+_list_ids = files.in_thread(list_ids_sync)
+
+
+class FsJobStore:
+    """The JobStore port for one project root."""
+
+    def __init__(self, root: Path, *, clock: Callable[[], datetime] = utc_now) -> None:
+        self.root = root
+        self.tasks = root / TASKS_DIR
+        self._clock = clock
+        self._leases: dict[str, int] = {}
+
+    def job_dir(self, job_id: str) -> Path:
+        return self.tasks / validate_job_id(job_id)
+
+    def prompt_file(self, job_id: str) -> Path:
+        return self.job_dir(job_id) / PROMPT
+
+    def log_file(self, job_id: str) -> Path:
+        return self.job_dir(job_id) / LOG
+
+    def record_file(self, job_id: str) -> Path:
+        return self.job_dir(job_id) / RECORD
+
+    async def create(self, job: Job, prompt: str) -> None:
+        self._leases[job.id] = await _create(self.job_dir(job.id), job, prompt)
+        read_record.invalidate(self.record_file(job.id))
+
+    async def save(self, job: Job) -> None:
+        path = self.record_file(job.id)
+        try:
+            await files.atomic_write(path, job.model_dump_json(indent=2) + "\n")
+        finally:
+            read_record.invalidate(path)
+            if not job.status.active:
+                self.release(job.id)
+
+    def release(self, job_id: str) -> None:
+        fd = self._leases.pop(job_id, None)
+        if fd is not None:
+            os.close(fd)
+
+    def release_all(self) -> None:
+        for job_id in list(self._leases):
+            self.release(job_id)
+
+    async def load(self, job_id: str) -> Job:
+        path = self.record_file(job_id)
+        try:
+            job = await read_record(path)
+        except NotFoundError:
+            raise NotFoundError(
+                f"task {job_id} has no record in {self.tasks}; list tasks with cde_listActiveTasks"
+            ) from None
+        return await self._checked(job)
+
+    async def _checked(self, job: Job) -> Job:
+        if not job.status.active or job.id in self._leases:
+            return job
+        recovered = await _recover(self.job_dir(job.id), self._clock())
+        if recovered is None:
+            return job
+        read_record.invalidate(self.record_file(job.id))
+        return recovered
+
+    async def jobs(self) -> list[Job]:
+        found = []
+        for job_id in await _list_ids(self.tasks):
+            try:
+                found.append(await self._checked(await read_record(self.record_file(job_id))))
+            except NotFoundError:
+                continue  # a directory being created, or a stray one
+            except CorruptDataError as exc:
+                logger.warning("skipping task %s: %s", job_id, exc.message)
+        return found
+
+    async def tail(self, job_id: str, lines: int) -> list[str]:
+        return await _read_tail(self.log_file(job_id), lines)
+
+
+class FsJobStores:
+    """The JobStores port: one FsJobStore per project root, reused for the life of the process."""
+
+    def __init__(self, *, clock: Callable[[], datetime] = utc_now) -> None:
+        self._clock = clock
+        self._stores: dict[Path, FsJobStore] = {}
+
+    async def for_project(self, root: Path) -> FsJobStore:
+        store = self._stores.get(root)
+        if store is None:
+            store = self._stores[root] = FsJobStore(root, clock=self._clock)
+        return store
+
+    def release_all(self) -> None:
+        for store in self._stores.values():
+            store.release_all()

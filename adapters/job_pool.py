@@ -1,0 +1,322 @@
+"""The supervised worker pool: runs jobs as subprocesses, at most `max_jobs` at a time.
+
+Queued jobs wait in a FIFO; when a slot frees, an asyncio task starts the agent
+in its own session (so its pid is its process group id) from a worker thread
+(`agent_process`), hands its stdout+stderr pipe to the output pump thread
+(chunks into `output.log` and an in-memory tail), and ends the job one way:
+
+* the agent exits by itself → `succeeded` (exit 0) or `failed`;
+* the timeout passes → `timed_out`; a cancel request → `cancelled`; the server
+  stops → `interrupted`. All three stop the whole process group: SIGTERM, then
+  SIGKILL after `kill_grace` seconds.
+
+Processes the agent left behind in its group are stopped the same way when the
+agent exits, so nothing a job started outlives it. A job never started before a
+cancel (still queued) is simply dropped from the queue. On shutdown every job is
+stopped and its record saved; if the process dies abruptly instead, an `atexit`
+hook and a SIGTERM handler (installed only when SIGTERM had its default action)
+SIGKILL every running group, and the next reader marks the records interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import collections
+import contextlib
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import FrameType
+from typing import Any, Literal
+
+from adapters.agent_process import exit_future, popen_sync
+from adapters.output_pump import OutputPump, OutputStream
+from adapters.process_group import live_members, signal_group, stop_group
+from domain.delegation.job import Job, JobStatus
+from domain.delegation.launch import LaunchPlan
+from domain.delegation.ports import JobStore, RunnerStats
+from domain.errors import LimitExceededError, UnavailableError
+from domain.project_state import utc_now
+
+logger = logging.getLogger(__name__)
+
+# After the agent exits, how long its output pipe may stay open (held by a process outside its group).
+DRAIN_TIMEOUT = 2.0
+
+_STOP_MESSAGES = {
+    JobStatus.CANCELLED: "cancelled on request",
+    JobStatus.INTERRUPTED: "the server stopped while the task was active",
+}
+
+Phase = Literal["queued", "starting", "running", "stopping", "done"]
+
+
+@dataclass(eq=False)
+class _Entry:
+    job: Job
+    plan: LaunchPlan
+    store: JobStore
+    output: OutputStream | None = None
+    phase: Phase = "queued"
+    task: asyncio.Task[None] | None = None
+    pgid: int | None = None
+    stop_reason: JobStatus | None = None
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class WorkerPool:
+    """The JobRunner port: a bounded queue in front of `max_jobs` concurrent agent processes."""
+
+    def __init__(
+        self,
+        *,
+        max_jobs: int,
+        queue_limit: int,
+        kill_grace: float,
+        pump: OutputPump | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        keep_finished: int = 64,
+        drain_timeout: float = DRAIN_TIMEOUT,
+    ) -> None:
+        self.max_jobs = max_jobs
+        self.queue_limit = queue_limit
+        self.kill_grace = kill_grace
+        self._pump = pump or OutputPump()
+        self._clock = clock
+        self._keep_finished = keep_finished
+        self.drain_timeout = drain_timeout
+        self._waiting: collections.deque[_Entry] = collections.deque()
+        self._running = 0
+        self._entries: dict[str, _Entry] = {}
+        self._finished: collections.deque[str] = collections.deque()
+        self._counts: collections.Counter[str] = collections.Counter()
+        self._durations = (0.0, 0)
+        self._closing = False
+        self._signal_installed = False
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Arm the last-resort cleanups (atexit, SIGTERM) that kill running groups if the process dies."""
+        self._closing = False
+        atexit.register(self.kill_all_now)
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) in (
+            signal.SIG_DFL,
+            None,
+        ):
+            signal.signal(signal.SIGTERM, self._on_sigterm)
+            self._signal_installed = True
+
+    async def shutdown(self) -> None:
+        """Stop every job (queued ones are dropped, running ones signalled) and wait for their records."""
+        self._closing = True
+        active = [e for e in self._entries.values() if e.phase != "done"]
+        for entry in active:
+            await self._request_stop(entry, JobStatus.INTERRUPTED)
+        tasks = [e.task for e in active if e.task is not None]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await self._pump.stop()
+        atexit.unregister(self.kill_all_now)
+        if self._signal_installed and signal.getsignal(signal.SIGTERM) == self._on_sigterm:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        self._signal_installed = False
+
+    def kill_all_now(self) -> None:
+        """SIGKILL every running job's process group, synchronously (for atexit and signal handlers)."""
+        for entry in list(self._entries.values()):
+            if entry.pgid is not None and entry.phase != "done":
+                signal_group(entry.pgid, signal.SIGKILL)
+
+    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
+        self.kill_all_now()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    # -- the JobRunner port -------------------------------------------------------------------------
+
+    async def submit(self, job: Job, plan: LaunchPlan, store: JobStore) -> None:
+        problem = None
+        if self._closing:
+            problem = "the server is shutting down; delegate again after it restarts"
+        elif len(self._waiting) >= self.queue_limit and self._running >= self.max_jobs:
+            problem = (
+                f"the worker queue is full ({self.max_jobs} running, {self.queue_limit} queued); "
+                "retry later, cancel a task, or raise CDE_JOB_QUEUE"
+            )
+        if problem is not None:
+            job.finish(JobStatus.FAILED, self._clock(), error=problem)
+            await store.save(job)
+            raise (UnavailableError if self._closing else LimitExceededError)(problem)
+        entry = _Entry(job=job, plan=plan, store=store)
+        self._entries[job.id] = entry
+        self._waiting.append(entry)
+        self._start_waiting()
+
+    def live(self, job_id: str) -> Job | None:
+        entry = self._entries.get(job_id)
+        return entry.job if entry is not None else None
+
+    def tail(self, job_id: str, lines: int) -> list[str] | None:
+        entry = self._entries.get(job_id)
+        if entry is None:
+            return None
+        return entry.output.lines(lines) if entry.output is not None else []
+
+    async def cancel(self, job_id: str) -> Job | None:
+        entry = self._entries.get(job_id)
+        if entry is None:
+            return None
+        await self._request_stop(entry, JobStatus.CANCELLED)
+        await asyncio.shield(entry.done.wait())
+        return entry.job
+
+    def stats(self) -> RunnerStats:
+        total, count = self._durations
+        return RunnerStats(
+            max_jobs=self.max_jobs,
+            queue_limit=self.queue_limit,
+            running=self._running,
+            queued=len(self._waiting),
+            finished=dict(sorted(self._counts.items())),
+            mean_duration_s=round(total / count, 3) if count else None,
+        )
+
+    # -- internals -------------------------------------------------------------------------------
+
+    async def _request_stop(self, entry: _Entry, reason: JobStatus) -> None:
+        if entry.phase == "done":
+            return
+        if entry.stop_reason is None:
+            entry.stop_reason = reason
+        if entry.phase == "queued":  # still waiting for a slot: nothing was started
+            self._waiting.remove(entry)
+            entry.phase = "stopping"
+            await self._finish(entry, entry.stop_reason, None, started=False)
+        else:
+            entry.stop.set()
+
+    def _start_waiting(self) -> None:
+        """Move queued entries into free slots, oldest first."""
+        while self._waiting and self._running < self.max_jobs:
+            entry = self._waiting.popleft()
+            self._running += 1
+            entry.phase = "starting"
+            entry.task = asyncio.get_running_loop().create_task(self._run(entry), name=f"cde-job-{entry.job.id}")
+
+    async def _run(self, entry: _Entry) -> None:
+        try:
+            await self._execute(entry)
+        except Exception as exc:
+            logger.exception("task %s crashed in the worker pool", entry.job.id)
+            if entry.pgid is not None:
+                signal_group(entry.pgid, signal.SIGKILL)
+            if entry.job.status.active:
+                await self._finish(entry, JobStatus.FAILED, None, error=f"internal error: {type(exc).__name__}")
+        finally:
+            if entry.phase != "done":  # pragma: no cover - cancelled by the loop's own teardown
+                self._mark_done(entry)
+            self._running -= 1
+            if not self._closing:
+                self._start_waiting()
+
+    async def _execute(self, entry: _Entry) -> None:
+        job, plan = entry.job, entry.plan
+        if entry.stop_reason is not None:  # stopped between getting the slot and starting
+            await self._finish(entry, entry.stop_reason, None, started=False)
+            return
+        try:
+            proc, output_fd = await asyncio.to_thread(popen_sync, plan, {**os.environ, "CDE_TASK_ID": job.id})
+        except OSError as exc:
+            problem = f"cannot start {plan.argv[0]}: {exc.strerror or exc}"
+            await self._finish(entry, JobStatus.FAILED, None, error=problem)
+            return
+        entry.pgid = proc.pid
+        entry.output = self._pump.add(output_fd, entry.store.log_file(job.id))
+        exited = exit_future(proc)
+        entry.phase = "running"
+        job.start(proc.pid, self._clock())
+        await entry.store.save(job)
+        stopper = asyncio.get_running_loop().create_task(entry.stop.wait())
+        try:
+            either: set[asyncio.Future[Any]] = {exited, stopper}
+            await asyncio.wait(either, timeout=job.timeout_s, return_when=asyncio.FIRST_COMPLETED)
+            if not exited.done():
+                if entry.stop_reason is None:
+                    entry.stop_reason = JobStatus.TIMED_OUT
+                await self._terminate(proc.pid, exited)
+            returncode = await exited
+        finally:
+            stopper.cancel()
+        if await asyncio.to_thread(live_members, proc.pid):
+            await stop_group(proc.pid, self.kill_grace)  # what the agent left running in its group
+        try:
+            await asyncio.wait_for(asyncio.shield(entry.output.done), self.drain_timeout)
+        except TimeoutError:
+            self._pump.drop(entry.output)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(entry.output.done), self.drain_timeout)
+        error = entry.output.error
+        if entry.stop_reason is not None:
+            await self._finish(entry, entry.stop_reason, returncode, error=error)
+        else:
+            final = job.model_copy()
+            final.exited(returncode, self._clock())
+            if error and final.error is None:
+                final.error = error
+            await self._commit(entry, final)
+
+    async def _terminate(self, pgid: int, waiter: asyncio.Future[int]) -> None:
+        signal_group(pgid, signal.SIGTERM)
+        done, _ = await asyncio.wait({waiter}, timeout=self.kill_grace)
+        if not done:
+            signal_group(pgid, signal.SIGKILL)
+
+    async def _finish(
+        self,
+        entry: _Entry,
+        status: JobStatus,
+        returncode: int | None,
+        error: str | None = None,
+        *,
+        started: bool = True,
+    ) -> None:
+        job = entry.job.model_copy()
+        if status == JobStatus.TIMED_OUT:
+            message = f"timed out after {job.timeout_s:g}s; the agent was stopped"
+        elif status == JobStatus.INTERRUPTED and not started:
+            message = "the server stopped before the task started"
+        else:
+            message = _STOP_MESSAGES.get(status, "")
+        message = "; ".join(part for part in (message, error) if part)
+        job.finish(status, self._clock(), exit_code=returncode, error=message or None)
+        await self._commit(entry, job)
+
+    async def _commit(self, entry: _Entry, final: Job) -> None:
+        """Save the terminal record, then publish it: readers never see an outcome that is not on disk."""
+        try:
+            await entry.store.save(final)
+        except Exception:
+            logger.exception("could not save the final record of task %s", final.id)
+        finally:
+            entry.job = final
+            self._mark_done(entry)
+
+    def _mark_done(self, entry: _Entry) -> None:
+        job = entry.job
+        entry.phase = "done"
+        self._counts[job.status.value] += 1
+        ran = job.elapsed(self._clock())
+        if ran is not None:
+            total, count = self._durations
+            self._durations = (total + ran, count + 1)
+        entry.done.set()
+        self._finished.append(job.id)
+        while len(self._finished) > self._keep_finished:
+            self._entries.pop(self._finished.popleft(), None)

@@ -1,0 +1,87 @@
+"""Signals to whole process groups: every job runs in its own session, so its pgid is its pid.
+
+Killing the group (not just the agent) also stops what the agent spawned: test
+runners, dev servers, language servers. Zombies are not "alive" here: a process
+reparented to an init that does not reap (some containers) would otherwise look
+like it survived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+
+_PROC = Path("/proc")
+
+
+def signal_group(pgid: int, sig: int) -> bool:
+    """Send `sig` to every process of the group; False when the group is gone."""
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - only if the group was reused by another user
+        return False
+    return True
+
+
+def live_members(pgid: int) -> list[int]:
+    """Pids in group `pgid` that are not zombies (Linux /proc; elsewhere: [pgid] while the group exists)."""
+    if not signal_group(pgid, 0):
+        return []
+    if not _PROC.is_dir():  # pragma: no cover - non-Linux fallback
+        return [pgid]
+    alive = []
+    for entry in _PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid pgrp ..." - comm may contain spaces and parentheses.
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            alive.append(int(entry.name))
+    return alive
+
+
+async def wait_group_gone(pgid: int, within: float, *, poll: float = 0.05) -> bool:
+    """Wait until no live process remains in the group; False on timeout."""
+    deadline = time.monotonic() + within
+    while True:
+        if not await asyncio.to_thread(live_members, pgid):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(poll)
+
+
+async def stop_group(pgid: int, grace: float) -> None:
+    """SIGTERM the group, then SIGKILL whatever is still alive after `grace` seconds."""
+    if not signal_group(pgid, signal.SIGTERM):
+        return
+    if not await wait_group_gone(pgid, grace):
+        signal_group(pgid, signal.SIGKILL)
+        await wait_group_gone(pgid, 1.0)
+
+
+def kill_orphaned_job(pgid: int, task_id: str) -> bool:
+    """SIGKILL the group of a job whose server died, if a process in it still runs that job.
+
+    A member is recognised by `CDE_TASK_ID=<task_id>` in its environment (the agent's
+    children inherit it), so a recycled pid of an unrelated process is never
+    signalled. Linux only.
+    """
+    marker = f"CDE_TASK_ID={task_id}".encode()
+    for pid in live_members(pgid):
+        try:
+            environ = (_PROC / str(pid) / "environ").read_bytes()
+        except OSError:
+            continue
+        if marker in environ.split(b"\0"):
+            return signal_group(pgid, signal.SIGKILL)
+    return False

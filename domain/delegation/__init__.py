@@ -1,0 +1,1 @@
+"""Delegation: handing a task to a coding-agent CLI and following it as a supervised job."""

@@ -1,0 +1,80 @@
+"""Composition of the delegation feature: adapters, use cases, and the pool's start/stop hooks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from adapters.agent_detector import PathAgentDetector
+from adapters.fs_job_store import FsJobStores
+from adapters.job_pool import WorkerPool
+from adapters.task_index import HomeTaskIndex
+from domain.delegation.cancel_task import CancelTask
+from domain.delegation.delegate_task import DelegateTask
+from domain.delegation.get_task_status import GetTaskStatus
+from domain.delegation.list_agents import ListAgents
+from domain.delegation.list_tasks import ListTasks
+from domain.delegation.select_agent import SelectAgent
+from domain.delegation.worker_stats import GetWorkerStats
+from domain.errors import DomainError
+from infrastructure.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Delegation:
+    list_agents: ListAgents
+    select_agent: SelectAgent
+    delegate_task: DelegateTask
+    get_task_status: GetTaskStatus
+    list_tasks: ListTasks
+    cancel_task: CancelTask
+    worker_stats: GetWorkerStats
+    pool: WorkerPool
+    stores: FsJobStores
+    default_root: Path
+    _scan: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    async def start(self) -> None:
+        """Arm the pool; in the background, mark the default project's orphaned jobs interrupted."""
+        await self.pool.start()
+        self._scan = asyncio.get_running_loop().create_task(self._recover_default())
+
+    async def _recover_default(self) -> None:
+        try:
+            await (await self.stores.for_project(self.default_root)).jobs()
+        except DomainError as exc:
+            logger.warning("could not check %s for interrupted tasks: %s", self.default_root, exc.message)
+
+    async def stop(self) -> None:
+        """Stop every job and wait for their final records (runs on server shutdown)."""
+        if self._scan is not None:
+            self._scan.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._scan
+        await self.pool.shutdown()
+        self.stores.release_all()
+
+
+def build_delegation(settings: Settings) -> Delegation:
+    detector = PathAgentDetector(settings.home, probe_timeout=settings.agent_probe_timeout)
+    stores = FsJobStores()
+    index = HomeTaskIndex(settings.home, default_root=settings.project_root, allowed_roots=settings.allowed_roots)
+    pool = WorkerPool(max_jobs=settings.max_jobs, queue_limit=settings.job_queue, kill_grace=settings.job_kill_grace)
+    return Delegation(
+        list_agents=ListAgents(detector),
+        select_agent=SelectAgent(detector),
+        delegate_task=DelegateTask(detector, stores, index, pool, server_pid=os.getpid()),
+        get_task_status=GetTaskStatus(pool, index, stores),
+        list_tasks=ListTasks(stores, pool),
+        cancel_task=CancelTask(pool, index, stores),
+        worker_stats=GetWorkerStats(pool),
+        pool=pool,
+        stores=stores,
+        default_root=settings.project_root,
+    )

@@ -1,0 +1,92 @@
+"""Delegation tools: agent detection/selection and background tasks run by agent CLIs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import Field
+
+from domain.delegation.views import AgentList, DelegateResult, Selection, TaskList, TaskState, TaskView, WorkerStats
+from server.tooling import add_tool
+
+if TYPE_CHECKING:
+    from server.app import CdeServer
+    from server.bootstrap import Container
+
+ProjectPath = Annotated[str, Field(max_length=4096)]
+TaskDescription = Annotated[str, Field(min_length=1, max_length=20_000)]
+AgentName = Annotated[str | None, Field(max_length=64)]
+TaskId = Annotated[str, Field(max_length=64)]
+
+
+def register(server: CdeServer, container: Container) -> None:
+    d = container.delegation
+
+    async def cde_listAvailableAgents(project_path: ProjectPath = ".") -> AgentList:  # noqa: N802
+        return await d.list_agents(await container.project_root(project_path))
+
+    async def cde_selectAgent(  # noqa: N802
+        task_description: TaskDescription,
+        preferred_agent: AgentName = None,
+        project_path: ProjectPath = ".",
+    ) -> Selection:
+        root = await container.project_root(project_path)
+        return await d.select_agent(root, task_description, preferred_agent)
+
+    async def cde_delegateTask(  # noqa: N802
+        task_description: TaskDescription,
+        project_path: ProjectPath = ".",
+        agent: AgentName = None,
+        timeout_s: Annotated[int, Field(ge=1, le=86_400)] = 1800,
+        context: Annotated[str | None, Field(description="appended to the prompt", max_length=500_000)] = None,
+    ) -> DelegateResult:
+        root = await container.project_root(project_path)
+        return await d.delegate_task(root, task_description, agent=agent, timeout_s=timeout_s, context=context)
+
+    async def cde_getTaskStatus(  # noqa: N802
+        task_id: TaskId, tail_lines: Annotated[int, Field(ge=0, le=200)] = 20
+    ) -> TaskView:
+        return await d.get_task_status(task_id, tail_lines)
+
+    async def cde_listActiveTasks(  # noqa: N802
+        project_path: ProjectPath = ".",
+        include_finished: bool = False,
+        limit: Annotated[int, Field(ge=1, le=200)] = 20,
+    ) -> TaskList:
+        root = await container.project_root(project_path)
+        return await d.list_tasks(root, include_finished=include_finished, limit=limit)
+
+    async def cde_cancelTask(task_id: TaskId) -> TaskState:  # noqa: N802
+        return await d.cancel_task(task_id)
+
+    async def cde_getWorkerStats() -> WorkerStats:  # noqa: N802
+        return await d.worker_stats()
+
+    readers: list[tuple[Callable[..., Any], str]] = [
+        (cde_listAvailableAgents, "Agent CLIs known (built-in + agents.yml): installed?, version, strengths."),
+        (cde_selectAgent, "Recommend an installed agent for a task, with reasons. Deterministic."),
+        (cde_getTaskStatus, "A delegated task's status, exit code, run time, output tail and log path."),
+        (cde_listActiveTasks, "A project's delegated tasks (active only unless include_finished), newest first."),
+        (cde_getWorkerStats, "Worker pool size and load; finished by status and mean duration since start."),
+    ]
+    for fn, description in readers:
+        add_tool(server, fn, name=fn.__name__, description=description, read_only=True, idempotent=True)
+    # Delegating starts an autonomous agent allowed to edit the project and reach its model's API.
+    add_tool(
+        server,
+        cde_delegateTask,
+        name="cde_delegateTask",
+        description="Start an agent CLI on a task in the background; returns task_id at once. Poll cde_getTaskStatus.",
+        read_only=False,
+        destructive=True,
+        open_world=True,
+    )
+    add_tool(
+        server,
+        cde_cancelTask,
+        name="cde_cancelTask",
+        description="Cancel a queued or running task (SIGTERM, then SIGKILL after a grace period).",
+        read_only=False,
+        destructive=True,
+    )

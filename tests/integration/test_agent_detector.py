@@ -1,0 +1,84 @@
+"""Agent detection on a real PATH with fake CLIs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from adapters.agent_detector import PathAgentDetector, parse_version
+
+
+def script(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(0o755)
+    return path
+
+
+def agents_yml(project: Path, text: str) -> None:
+    (project / ".cde").mkdir(exist_ok=True)
+    (project / ".cde" / "agents.yml").write_text(text)
+
+
+def test_parse_version_takes_the_number_from_the_first_line() -> None:
+    assert parse_version("codex-cli 0.42.1\nmore") == "0.42.1"
+    assert parse_version("\n  2.0.14 (Claude Code)\n") == "2.0.14"
+    assert parse_version("aider v0.86.2.dev12+g1a2b") == "0.86.2.dev12+g1a2b"
+    assert parse_version("nightly build") == "nightly build"
+    assert parse_version("") is None
+
+
+async def test_slow_version_probe_times_out_and_is_retried(tmp_path: Path, project: Path) -> None:
+    marker = tmp_path / "probes"
+    script(tmp_path / "bin" / "slowver", f'#!/bin/sh\necho x >> "{marker}"\nexec sleep 5\n')
+    agents_yml(project, "agents:\n  slow:\n    command: [slowver, '{prompt}']\n")
+    detector = PathAgentDetector(
+        tmp_path / "home", probe_timeout=0.3, environ={"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin"}
+    )
+    first = {a.name: a for a in await detector.agents(project, versions=True)}
+    second = {a.name: a for a in await detector.agents(project, versions=True)}
+    assert first["slow"].available and first["slow"].version is None
+    assert second["slow"].version is None
+    assert marker.read_text().count("x") == 2  # a failed probe is not cached
+
+
+async def test_relative_commands_resolve_from_the_project_and_path_changes_show_at_once(
+    tmp_path: Path, project: Path
+) -> None:
+    script(project / "tools" / "agent", "#!/bin/sh\necho 'v 1.2.3'\n")
+    agents_yml(project, "agents:\n  local:\n    command: [./tools/agent, '{prompt}']\n")
+    environ = {"PATH": "/usr/bin:/bin"}
+    detector = PathAgentDetector(tmp_path / "home", probe_timeout=5, environ=environ)
+    before = {a.name: a for a in await detector.agents(project, versions=True)}
+    script(tmp_path / "bin2" / "codex", "#!/bin/sh\necho 'codex-cli 9.9.9'\n")
+    environ["PATH"] = f"{tmp_path / 'bin2'}{os.pathsep}/usr/bin:/bin"
+    after = {a.name: a for a in await detector.agents(project, versions=True)}
+    assert before["local"].path == str(project / "tools" / "agent") and before["local"].version == "1.2.3"
+    assert not before["codex"].available
+    assert after["codex"].available and after["codex"].version == "9.9.9"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("- a\n- b\n", "expected a mapping with one key, 'agents'"),
+        ("agents:\n  x: 3\n", "'agents' must map each agent name to its fields"),
+        ("agents:\n  x:\n    command: [x]\n", "agents.x.command needs {prompt} or {prompt_file}, or set stdin: true"),
+        (
+            "agents:\n  x:\n    command: [x, '{prompt}']\n    strengths: [magic]\n",
+            "agents.x.strengths: unknown strengths magic; use feature, bugfix",
+        ),
+    ],
+)
+async def test_invalid_agents_yml_is_reported_with_the_field(
+    tmp_path: Path, project: Path, text: str, problem: str
+) -> None:
+    from domain.errors import CorruptDataError
+
+    agents_yml(project, text)
+    detector = PathAgentDetector(tmp_path / "home", probe_timeout=1, environ={"PATH": "/usr/bin:/bin"})
+    with pytest.raises(CorruptDataError) as caught:
+        await detector.agents(project)
+    assert problem in caught.value.message

@@ -1,0 +1,245 @@
+"""The real worker pool running fake agent CLIs: limits, timeouts, cancellation, output, cleanup."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+from domain.errors import LimitExceededError
+from infrastructure.settings import Settings
+from server.delegation_root import Delegation, build_delegation
+from tests.fake_agents import delegation_settings, eventually, gone, install, path_with
+
+
+@pytest.fixture
+def settings(tmp_path: Path, project: Path) -> Settings:
+    return delegation_settings(tmp_path, project, max_jobs=2, job_queue=4)
+
+
+@pytest.fixture(autouse=True)
+def fakes(tmp_path: Path, project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    bin_dir = install(tmp_path / "bin", project)
+    monkeypatch.setenv("PATH", path_with(bin_dir))
+    return bin_dir
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Delegation]:
+    delegation = build_delegation(settings)
+    await delegation.start()
+    try:
+        yield delegation
+    finally:
+        await delegation.stop()
+
+
+async def finished(d: Delegation, task_id: str) -> dict[str, object]:
+    async def done() -> bool:
+        return (await d.get_task_status(task_id)).status not in ("queued", "running")
+
+    await eventually(done)
+    return (await d.get_task_status(task_id, tail_lines=50)).model_dump()
+
+
+async def started(d: Delegation, task_id: str) -> None:
+    async def is_running() -> bool:
+        view = await d.get_task_status(task_id)
+        return view.status == "running" and bool(view.tail)  # the agent printed: its handlers are set
+
+    await eventually(is_running)
+
+
+async def test_agent_gets_the_prompt_on_stdin_and_its_output_is_logged(settings: Settings, project: Path) -> None:
+    async with running(settings) as d:
+        result = await d.delegate_task(project, "write the tests", agent="ok", context="the parser is in parse.py")
+        status = await finished(d, result.task_id)
+    assert status["status"] == "succeeded" and status["exit_code"] == 0
+    tail = status["tail"]
+    assert isinstance(tail, list)
+    assert tail[0] == "args: --flag"
+    assert "write the tests" in tail and "the parser is in parse.py" in tail
+    assert tail[-1] == f"done {result.task_id}"
+    log = Path(str(status["log"])).read_text()
+    assert log.splitlines() == tail
+    record = json.loads((project / ".cde" / "tasks" / result.task_id / "job.json").read_text())
+    assert record["status"] == "succeeded" and record["started_at"] and record["finished_at"]
+    assert (project / ".cde" / "tasks" / ".gitignore").read_text() == "*\n"
+
+
+async def test_failing_agent_is_failed_with_its_exit_code_and_stderr(settings: Settings, project: Path) -> None:
+    async with running(settings) as d:
+        result = await d.delegate_task(project, "anything", agent="fail")
+        status = await finished(d, result.task_id)
+    assert status["status"] == "failed"
+    assert status["exit_code"] == 3
+    assert status["error"] == "agent exited with code 3"
+    assert status["tail"] == ["about to fail", "boom"]
+
+
+async def test_concurrency_limit_is_respected(settings: Settings, project: Path, tmp_path: Path) -> None:
+    trace = tmp_path / "trace.txt"
+    install(tmp_path / "bin", project, extra_agents={"slot": {"command": ["fake-slot", str(trace), "{prompt}"]}})
+    async with running(settings) as d:
+        ids = [(await d.delegate_task(project, f"job {i}", agent="slot")).task_id for i in range(5)]
+        stats = await d.worker_stats()
+        assert stats.running + stats.queued == 5 and stats.running <= 2
+        results = [await finished(d, task_id) for task_id in ids]
+        stats = await d.worker_stats()
+    assert [r["status"] for r in results] == ["succeeded"] * 5
+    concurrent = peak = 0
+    for line in trace.read_text().splitlines():
+        concurrent += 1 if line.startswith("start") else -1
+        peak = max(peak, concurrent)
+    assert peak <= settings.max_jobs
+    assert sorted(line.split()[1] for line in trace.read_text().splitlines() if line.startswith("end")) == sorted(ids)
+    assert stats.finished == {"succeeded": 5} and stats.running == stats.queued == 0
+    assert stats.mean_duration_s is not None and stats.mean_duration_s > 0
+
+
+async def test_timeout_stops_the_whole_process_group(settings: Settings, project: Path) -> None:
+    async with running(settings) as d:
+        result = await d.delegate_task(project, "never ends", agent="hang", timeout_s=0.5)
+        status = await finished(d, result.task_id)
+    assert status["status"] == "timed_out"
+    assert status["exit_code"] == -signal.SIGTERM
+    assert "timed out after 0.5s" in str(status["error"])
+    pgid = json.loads((project / ".cde" / "tasks" / result.task_id / "job.json").read_text())["pgid"]
+    assert gone(pgid)
+
+
+async def test_cancel_running_agent_that_ignores_sigterm_kills_it(settings: Settings, project: Path) -> None:
+    async with running(settings) as d:
+        result = await d.delegate_task(project, "stubborn", agent="stubborn")
+        await started(d, result.task_id)
+        state = await d.cancel_task(result.task_id)
+        status = (await d.get_task_status(result.task_id)).model_dump()
+    assert state.status == "cancelled"
+    assert state.exit_code == -signal.SIGKILL
+    assert status["tail"] == ["ignoring SIGTERM"]
+    pgid = json.loads((project / ".cde" / "tasks" / result.task_id / "job.json").read_text())["pgid"]
+    assert gone(pgid)
+
+
+async def test_cancel_queued_job_never_starts_it(settings: Settings, project: Path) -> None:
+    async with running(settings) as d:
+        blockers = [(await d.delegate_task(project, "block", agent="hang")).task_id for _ in range(2)]
+        queued = (await d.delegate_task(project, "waits", agent="ok")).task_id
+        assert (await d.get_task_status(queued)).status == "queued"
+        state = await d.cancel_task(queued)
+        view = await d.get_task_status(queued)
+        for task_id in blockers:
+            await d.cancel_task(task_id)
+        stats = await d.worker_stats()
+    assert state.status == "cancelled" and state.exit_code is None
+    assert view.duration_s is None and view.tail == []
+    assert not (project / ".cde" / "tasks" / queued / "output.log").exists()
+    assert stats.finished == {"cancelled": 3}
+
+
+async def test_cancelling_kills_the_agents_children_too(settings: Settings, project: Path) -> None:
+    async with running(settings) as d:
+        result = await d.delegate_task(project, "spawn", agent="spawner")
+        await started(d, result.task_id)
+        pgid = json.loads((project / ".cde" / "tasks" / result.task_id / "job.json").read_text())["pgid"]
+        assert not gone(pgid)
+        await d.cancel_task(result.task_id)
+    assert gone(pgid)
+
+
+async def test_output_tail_of_a_large_output(settings: Settings, project: Path) -> None:
+    async with running(settings) as d:
+        result = await d.delegate_task(project, "200000", agent="chatty")
+        status = await finished(d, result.task_id)
+        memory_tail = (await d.get_task_status(result.task_id, tail_lines=3)).tail
+        disk_tail = await (await d.stores.for_project(project)).tail(result.task_id, 3)
+    assert status["status"] == "succeeded"
+    assert memory_tail == disk_tail == ["199998", "199999", "200000"]
+    log = Path(str(status["log"])).read_text().splitlines()
+    assert len(log) == 200_000 and log[0] == "1"
+
+
+async def test_large_prompt_reaches_an_argument_agent_through_its_file(settings: Settings, project: Path) -> None:
+    big = "x" * 100_000
+    async with running(settings) as d:
+        result = await d.delegate_task(project, big, agent="args")
+        status = await finished(d, result.task_id)
+    prompt_file = project / ".cde" / "tasks" / result.task_id / "prompt.md"
+    assert status["tail"] == [
+        f"[--message=Your task is described in the file {prompt_file}. Read it completely, then carry it out.]",
+        f"[{prompt_file}]",
+    ]
+    assert prompt_file.read_text() == big + "\n"
+
+
+async def test_full_queue_is_refused_with_a_clear_error(tmp_path: Path, project: Path) -> None:
+    settings = delegation_settings(tmp_path, project, max_jobs=1, job_queue=1)
+    async with running(settings) as d:
+        await d.delegate_task(project, "one", agent="hang")
+        await d.delegate_task(project, "two", agent="hang")
+        with pytest.raises(LimitExceededError, match="worker queue is full"):
+            await d.delegate_task(project, "three", agent="hang")
+        listing = await d.list_tasks(project, include_finished=True)
+    assert sorted(t.status for t in listing.tasks) == ["failed", "queued", "running"]
+
+
+async def test_agent_that_cannot_start_fails(settings: Settings, project: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "bin" / "fake-broken"
+    broken.write_text("#!/nonexistent/interpreter\n")
+    broken.chmod(0o755)
+    install(tmp_path / "bin", project, extra_agents={"broken": {"command": ["fake-broken", "{prompt}"]}})
+    async with running(settings) as d:
+        result = await d.delegate_task(project, "x", agent="broken")
+        status = await finished(d, result.task_id)
+    assert status["status"] == "failed"
+    assert str(status["error"]).startswith(f"cannot start {broken}")
+
+
+async def test_shutdown_stops_every_job_and_leaves_no_process(settings: Settings, project: Path) -> None:
+    async with running(settings) as d:
+        first = (await d.delegate_task(project, "a", agent="stubborn")).task_id
+        second = (await d.delegate_task(project, "b", agent="spawner")).task_id
+        queued = (await d.delegate_task(project, "c", agent="hang")).task_id
+        await started(d, first)
+        await started(d, second)
+    records = {
+        task_id: json.loads((project / ".cde" / "tasks" / task_id / "job.json").read_text())
+        for task_id in (first, second, queued)
+    }
+    assert {r["status"] for r in records.values()} == {"interrupted"}
+    assert records[queued]["error"] == "the server stopped before the task started"
+    assert records[queued]["pgid"] is None
+    for task_id in (first, second):
+        assert gone(records[task_id]["pgid"]), f"{task_id} left processes behind"
+
+
+async def test_cancel_racing_shutdown_on_a_queued_job_ends_it_once(settings: Settings, project: Path) -> None:
+    d = build_delegation(settings)
+    await d.start()
+    for _ in range(2):
+        await d.delegate_task(project, "block", agent="hang")
+    queued = (await d.delegate_task(project, "waits", agent="ok")).task_id
+    cancel = asyncio.ensure_future(d.cancel_task(queued))
+    await asyncio.sleep(0)
+    await d.stop()
+    state = await cancel
+    assert state.status == "cancelled"
+    assert json.loads((project / ".cde" / "tasks" / queued / "job.json").read_text())["status"] == "cancelled"
+    assert (await d.worker_stats()).finished == {"cancelled": 1, "interrupted": 2}
+
+
+async def test_a_pipe_held_open_outside_the_job_does_not_hang_it(settings: Settings, project: Path) -> None:
+    async with running(settings) as d:
+        d.pool.drain_timeout = 0.2
+        result = await d.delegate_task(project, "x", agent="escaper")
+        status = await finished(d, result.task_id)
+    tail = status["tail"]
+    assert isinstance(tail, list) and tail[0].startswith("escaped ")
+    os.kill(int(tail[0].split()[1]), signal.SIGKILL)  # the escaped process is not the job's: clean up here
+    assert status["status"] == "succeeded"

@@ -1,0 +1,117 @@
+"""Restart recovery: jobs of a server that died are marked interrupted; a live server's are left alone."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from adapters.process_group import live_members
+from domain.errors import ConflictError
+from infrastructure.settings import Settings
+from server.delegation_root import build_delegation
+from tests.fake_agents import eventually, gone
+
+RUNNING_ID = "20250101-000000-aaaaaa"
+QUEUED_ID = "20250101-000001-bbbbbb"
+
+# Another server process: it records one running job (with a real agent process) and one queued job,
+# then either dies abruptly ("crash") or stays alive holding the jobs' leases until its stdin closes.
+OTHER_SERVER = f"""
+import asyncio, os, subprocess, sys
+from pathlib import Path
+from adapters.fs_job_store import FsJobStore
+from domain.delegation.job import Job
+from domain.project_state import utc_now
+
+async def main():
+    root = Path(sys.argv[1])
+    store = FsJobStore(root)
+    now = utc_now()
+    def job(job_id):
+        return Job(id=job_id, agent="hang", project=str(root), prompt_preview="p", prompt_chars=1,
+                   timeout_s=60, created_at=now, server_pid=os.getpid())
+    running = job("{RUNNING_ID}")
+    await store.create(running, "p")
+    agent = subprocess.Popen(["sh", "-c", "sleep 1000 & exec sleep 1001"], start_new_session=True,
+                             env={{**os.environ, "CDE_TASK_ID": running.id}})
+    running.start(agent.pid, now)
+    await store.save(running)
+    await store.create(job("{QUEUED_ID}"), "q")
+    print(agent.pid, flush=True)
+    if sys.argv[2] == "crash":
+        os._exit(0)
+    sys.stdin.read()
+
+asyncio.run(main())
+"""
+
+
+def other_server(project: Path, mode: str) -> tuple[subprocess.Popen[str], int]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", OTHER_SERVER, str(project), mode],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    agent_pid = int(proc.stdout.readline())
+    return proc, agent_pid
+
+
+def record(project: Path, job_id: str) -> dict[str, object]:
+    data: dict[str, object] = json.loads((project / ".cde" / "tasks" / job_id / "job.json").read_text())
+    return data
+
+
+async def test_startup_marks_a_dead_servers_jobs_interrupted_and_kills_its_agent(
+    settings: Settings, project: Path
+) -> None:
+    proc, agent_pid = other_server(project, "crash")
+    proc.wait()
+    assert record(project, RUNNING_ID)["status"] == "running"
+    await eventually(lambda: asyncio.to_thread(lambda: len(live_members(agent_pid)) == 2))
+    os.kill(agent_pid, signal.SIGKILL)  # the agent itself is gone too; its child still runs in the group
+    await eventually(lambda: asyncio.to_thread(lambda: len(live_members(agent_pid)) == 1))
+    delegation = build_delegation(settings)
+    await delegation.start()
+    try:
+
+        async def recovered() -> bool:
+            return record(project, RUNNING_ID)["status"] == record(project, QUEUED_ID)["status"] == "interrupted"
+
+        await eventually(recovered)  # the startup scan of the default project, no tool call needed
+        await eventually(lambda: asyncio.to_thread(gone, agent_pid))
+        listing = await delegation.list_tasks(project, include_finished=True)
+    finally:
+        await delegation.stop()
+    assert [t.status for t in listing.tasks] == ["interrupted", "interrupted"]
+    running = record(project, RUNNING_ID)
+    assert "stopped; its agent was still running and was killed" in str(running["error"])
+    assert running["finished_at"] is not None
+
+
+async def test_a_live_servers_jobs_are_left_alone_until_it_dies(settings: Settings, project: Path) -> None:
+    proc, agent_pid = other_server(project, "hold")
+    delegation = build_delegation(settings)
+    try:
+        listing = await delegation.list_tasks(project)
+        assert sorted(t.status for t in listing.tasks) == ["queued", "running"]
+        with pytest.raises(ConflictError, match="run by another cde-orchestrator process"):
+            await delegation.cancel_task(RUNNING_ID)
+        assert not gone(agent_pid)
+        proc.kill()
+        proc.wait()
+        listing = await delegation.list_tasks(project, include_finished=True)
+    finally:
+        await delegation.stop()
+        if proc.stdin is not None:
+            proc.stdin.close()
+    assert [t.status for t in listing.tasks] == ["interrupted", "interrupted"]
+    await eventually(lambda: asyncio.to_thread(gone, agent_pid))

@@ -1,0 +1,165 @@
+"""The delegation tools through the MCP client, on the real app with fake agent CLIs on PATH."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp.client import Client
+
+from infrastructure.settings import Settings
+from server.bootstrap import App, bootstrap
+from tests.conftest import call_error, call_ok
+from tests.fake_agents import AGENTS, delegation_settings, install, path_with
+
+
+@pytest.fixture
+def settings(tmp_path: Path, project: Path) -> Settings:
+    return delegation_settings(tmp_path, project)
+
+
+@pytest.fixture(autouse=True)
+def fakes(tmp_path: Path, project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    bin_dir = install(tmp_path / "bin", project)
+    # Only the fakes and the basic system tools: a real agent CLI on this machine must not leak in.
+    monkeypatch.setenv("PATH", path_with(bin_dir).split(":")[0] + ":/usr/bin:/bin")
+    return bin_dir
+
+
+async def wait_done(client: Client, task_id: str) -> dict[str, Any]:
+    for _ in range(500):
+        status = await call_ok(client, "cde_getTaskStatus", {"task_id": task_id, "tail_lines": 5})
+        if status["status"] not in ("queued", "running"):
+            return status
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"task {task_id} did not finish: {status}")
+
+
+async def test_list_agents_shows_installed_versions_and_custom_agents(app: App) -> None:
+    async with Client(app.server) as client:
+        listing = await call_ok(client, "cde_listAvailableAgents")
+    agents = {a["name"]: a for a in listing["agents"]}
+    assert agents["codex"]["available"] and agents["codex"]["version"] == "0.42.1"
+    assert agents["codex"]["source"] == "builtin" and agents["codex"]["prompt_via"] == "stdin"
+    assert not agents["claude"]["available"] and agents["claude"]["version"] is None
+    assert agents["ok"]["source"] == "project" and agents["ok"]["strengths"] == ["tests"]
+    assert agents["args"]["prompt_via"] == "file"
+    assert "claude" not in listing["available"] and {"codex", "ok", "hang"} <= set(listing["available"])
+
+
+async def test_select_agent_is_deterministic_and_honours_preference(app: App) -> None:
+    async with Client(app.server) as client:
+        first = await call_ok(client, "cde_selectAgent", {"task_description": "Write unit tests for the parser"})
+        again = await call_ok(client, "cde_selectAgent", {"task_description": "Write unit tests for the parser"})
+        preferred = await call_ok(
+            client, "cde_selectAgent", {"task_description": "Write unit tests", "preferred_agent": "hang"}
+        )
+        missing = await call_ok(
+            client, "cde_selectAgent", {"task_description": "Write unit tests", "preferred_agent": "claude"}
+        )
+        unknown = await call_error(client, "cde_selectAgent", {"task_description": "x", "preferred_agent": "nope"})
+    assert first == again
+    assert first["agent"] == "codex"  # tests is a codex strength (and ok's); codex has the higher priority
+    assert preferred["agent"] == "hang" and "hang was preferred by the caller" in preferred["reasons"]
+    assert "preferred agent claude is not installed" in missing["reasons"]
+    assert unknown.startswith("not_found: unknown agent 'nope'; available: ")
+
+
+async def test_delegate_then_follow_the_task(app: App, project: Path) -> None:
+    async with Client(app.server) as client:
+        started = await call_ok(client, "cde_delegateTask", {"task_description": "add tests", "agent": "ok"})
+        assert started["status"] in ("queued", "running") and started["reasons"] == []
+        status = await wait_done(client, started["task_id"])
+        listing = await call_ok(client, "cde_listActiveTasks", {"include_finished": True})
+        active = await call_ok(client, "cde_listActiveTasks")
+        stats = await call_ok(client, "cde_getWorkerStats")
+        again = await call_error(client, "cde_cancelTask", {"task_id": started["task_id"]})
+    assert status["status"] == "succeeded" and status["exit_code"] == 0
+    assert status["tail"][-1] == f"done {started['task_id']}"
+    assert status["project"] == str(project)
+    assert [t["task_id"] for t in listing["tasks"]] == [started["task_id"]] and listing["total"] == 1
+    assert active == {"tasks": [], "total": 0}
+    assert stats["finished"] == {"succeeded": 1} and stats["max_jobs"] == 2
+    assert again.startswith("invalid_transition: task ") and "already finished (succeeded)" in again
+
+
+async def test_delegate_without_agent_selects_one_with_reasons(app: App) -> None:
+    async with Client(app.server) as client:
+        started = await call_ok(client, "cde_delegateTask", {"task_description": "fix the failing tests"})
+        status = await wait_done(client, started["task_id"])
+    assert started["agent"] == "codex"
+    assert started["reasons"][0] == "task kinds: tests, bugfix; complexity: low"
+    assert status["tail"][:2] == ["codex ran", "fix the failing tests"]
+
+
+async def test_cancel_a_running_task(app: App) -> None:
+    async with Client(app.server) as client:
+        started = await call_ok(client, "cde_delegateTask", {"task_description": "x", "agent": "hang"})
+        cancelled = await call_ok(client, "cde_cancelTask", {"task_id": started["task_id"]})
+        status = await call_ok(client, "cde_getTaskStatus", {"task_id": started["task_id"]})
+    assert cancelled["status"] == status["status"] == "cancelled"
+    assert cancelled["error"] == "cancelled on request"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (
+            {"agent": "nope"},
+            f"not_found: unknown agent 'nope'; available: codex, {', '.join(sorted(AGENTS))}; "
+            "not installed: claude, gemini, cursor-agent, copilot, qwen, aider, opencode; custom agents go in",
+        ),
+        ({"agent": "claude"}, "unavailable: agent claude is not installed (claude is not on PATH); available: codex"),
+        ({"project_path": "/"}, "permission_denied: project_path / is outside the allowed roots"),
+        ({"timeout_s": 0}, "invalid arguments for cde_delegateTask: timeout_s:"),
+    ],
+)
+async def test_delegation_errors_say_what_is_available(app: App, arguments: dict[str, Any], expected: str) -> None:
+    async with Client(app.server) as client:
+        message = await call_error(client, "cde_delegateTask", {"task_description": "x", **arguments})
+    assert message.startswith(expected), message
+
+
+async def test_no_agent_installed_is_unavailable(app: App, monkeypatch: pytest.MonkeyPatch, project: Path) -> None:
+    (project / ".cde" / "agents.yml").unlink()
+    monkeypatch.setenv("PATH", "/nonexistent")
+    async with Client(app.server) as client:
+        message = await call_error(client, "cde_delegateTask", {"task_description": "x"})
+    assert message.startswith("unavailable: no agent CLI is installed (looked on PATH for claude, codex, gemini")
+
+
+async def test_task_ids_are_validated_and_unknown_ones_reported(app: App) -> None:
+    async with Client(app.server) as client:
+        bad = await call_error(client, "cde_getTaskStatus", {"task_id": "../etc"})
+        unknown = await call_error(client, "cde_cancelTask", {"task_id": "20250101-000000-ffffff"})
+    assert bad.startswith("invalid_input: task_id '../etc' must be a plain name")
+    assert unknown.startswith("not_found: unknown task_id '20250101-000000-ffffff'; list a project's tasks")
+
+
+async def test_broken_agents_yml_names_the_field(app: App, project: Path) -> None:
+    (project / ".cde" / "agents.yml").write_text("agents:\n  mine:\n    command: []\n")
+    async with Client(app.server) as client:
+        message = await call_error(client, "cde_listAvailableAgents")
+    assert message.startswith(f"corrupt_data: {project / '.cde' / 'agents.yml'} is unreadable (agents.mine.command: ")
+
+
+async def test_a_restarted_server_finds_tasks_by_id_in_any_project(settings: Settings, tmp_path: Path) -> None:
+    other = tmp_path / "other-project"
+    other.mkdir()
+    install(tmp_path / "bin", other)
+    async with Client(bootstrap(settings).server) as client:
+        done = await call_ok(
+            client, "cde_delegateTask", {"task_description": "a", "agent": "ok", "project_path": str(other)}
+        )
+        await wait_done(client, done["task_id"])
+        hung = await call_ok(client, "cde_delegateTask", {"task_description": "b", "agent": "hang"})
+    # The first server is gone (its shutdown interrupted the hanging task); a new one answers by id alone.
+    async with Client(bootstrap(settings).server) as client:
+        finished = await call_ok(client, "cde_getTaskStatus", {"task_id": done["task_id"], "tail_lines": 1})
+        interrupted = await call_ok(client, "cde_getTaskStatus", {"task_id": hung["task_id"]})
+    assert finished["status"] == "succeeded" and finished["project"] == str(other)
+    assert finished["tail"] == [f"done {done['task_id']}"]
+    assert interrupted["status"] == "interrupted"
+    assert interrupted["error"] == "the server stopped while the task was active"
