@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.onboarding.analysis import ProjectAnalysis
+
 SCHEMA_VERSION = 1
 
 
@@ -26,3 +28,5 @@ class ProjectState(BaseModel):
 
     schema_version: int = SCHEMA_VERSION
     updated_at: datetime = Field(default_factory=utc_now)
+    # The last onboarding scan's facts (see domain/onboarding/analysis.py); None until the first scan.
+    onboarding: ProjectAnalysis | None = None
