@@ -101,7 +101,7 @@ def describe_tests(analysis: ProjectAnalysis) -> str | None:
         return None
     where = f" in {', '.join(d + '/' for d in facts.test_dirs[:3])}" if facts.test_dirs else ""
     tools = f" ({', '.join(analysis.test_frameworks)})" if analysis.test_frameworks else ""
-    return f"{facts.test_files} test files{where}{tools}"
+    return f"{plural(facts.test_files, 'test file')}{where}{tools}"
 
 
 def describe_git(git: GitFacts | None) -> str | None:
@@ -110,9 +110,9 @@ def describe_git(git: GitFacts | None) -> str | None:
         return None
     parts = [f"branch {git.branch or 'unknown'}"]
     if git.commits is not None:
-        parts.append(_count(git.commits, "commit"))
+        parts.append(plural(git.commits, "commit"))
     if git.contributors is not None:
-        parts.append(_count(git.contributors, "contributor"))
+        parts.append(plural(git.contributors, "contributor"))
     text = ", ".join(parts)
     if git.recent:
         last = git.recent[0]
@@ -120,5 +120,6 @@ def describe_git(git: GitFacts | None) -> str | None:
     return text
 
 
-def _count(n: int, noun: str) -> str:
+def plural(n: int, noun: str) -> str:
+    """`1 file`, `2 files`."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
