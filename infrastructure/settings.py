@@ -35,6 +35,10 @@ class Settings(BaseModel):
     cache_ttl: float = 30.0
     lock_timeout: float = 10.0
     tools: ToolProfile = "all"
+    # Onboarding and documentation (issue 4).
+    scan_max_files: int = 200_000
+    docs_max_bytes: int = 2 * 1024 * 1024
+    git_timeout: float = 5.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> Settings:
@@ -59,6 +63,9 @@ class Settings(BaseModel):
             cache_ttl=_float(env, "CDE_CACHE_TTL", 30.0),
             lock_timeout=_float(env, "CDE_LOCK_TIMEOUT", 10.0),
             tools=_choice(env, "CDE_TOOLS", ("all", "core"), "all"),  # type: ignore[arg-type]
+            scan_max_files=_int(env, "CDE_SCAN_MAX_FILES", None, minimum=100) or 200_000,
+            docs_max_bytes=_int(env, "CDE_DOCS_MAX_BYTES", None, minimum=1024) or 2 * 1024 * 1024,
+            git_timeout=_float(env, "CDE_GIT_TIMEOUT", 5.0),
         )
 
 

@@ -15,9 +15,22 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
+from adapters.docs_corpus import FsDocsCorpus
+from adapters.fs_document_store import FsDocumentStore
 from adapters.fs_state_repository import FsStateRepository
+from adapters.git_reader import GitCli
 from adapters.health_probes import AllowedRootsProbe, HomeProbe
+from adapters.project_scanner import FsProjectScanner
+from adapters.project_tree import FsProjectTree
+from adapters.workflow_template import default_workflow_yaml
+from domain.docs.analyze_documentation import AnalyzeDocumentation
+from domain.docs.scan_documentation import ScanDocumentation
+from domain.docs.search_documentation import SearchDocumentation
 from domain.health import CacheMetrics, CheckHealth, RuntimeFacts
+from domain.onboarding.generate_spec import GenerateSpec
+from domain.onboarding.onboard_project import OnboardProject
+from domain.onboarding.publish_documents import PublishDocuments
+from domain.onboarding.setup_project import SetupProject
 from infrastructure import paths
 from infrastructure.cache import all_cache_stats, configure_caches
 from infrastructure.settings import Settings
@@ -34,6 +47,19 @@ INSTRUCTIONS = (
 )
 
 
+@dataclass(frozen=True)
+class OnboardingServices:
+    """Use cases of project onboarding and documentation (server/tools/onboarding.py, docs.py)."""
+
+    onboard: OnboardProject
+    setup: SetupProject
+    publish: PublishDocuments
+    generate_spec: GenerateSpec
+    scan_docs: ScanDocumentation
+    analyze_docs: AnalyzeDocumentation
+    search_docs: SearchDocumentation
+
+
 @dataclass
 class Container:
     """Everything the tool handlers need, built once per process."""
@@ -43,6 +69,7 @@ class Container:
     started_at: float = field(default_factory=time.monotonic)
     startup_hooks: list[Hook] = field(default_factory=list)
     shutdown_hooks: list[Hook] = field(default_factory=list)
+    onboarding: OnboardingServices = field(init=False, repr=False)
 
     async def project_root(self, project_path: str) -> Path:
         """Resolve a caller's `project_path` (relative to CDE_PROJECT_ROOT) inside the allowed roots."""
@@ -75,6 +102,24 @@ def _cache_metrics() -> list[CacheMetrics]:
     ]
 
 
+def _onboarding(container: Container) -> OnboardingServices:
+    settings = container.settings
+    trees = FsProjectTree(max_files=settings.scan_max_files)  # one walk cache shared by scan and docs
+    corpus = FsDocsCorpus(trees, max_bytes=settings.docs_max_bytes)
+    container.shutdown_hooks.append(corpus.close)
+    store = FsDocumentStore()
+    onboard = OnboardProject(FsProjectScanner(trees), GitCli(timeout=settings.git_timeout), container.state_repository)
+    return OnboardingServices(
+        onboard=onboard,
+        setup=SetupProject(onboard, store, default_workflow_yaml),
+        publish=PublishDocuments(store),
+        generate_spec=GenerateSpec(onboard, store),
+        scan_docs=ScanDocumentation(corpus),
+        analyze_docs=AnalyzeDocumentation(corpus),
+        search_docs=SearchDocumentation(corpus),
+    )
+
+
 def bootstrap(settings: Settings) -> App:
     """Build the server with every tool registered, wired to real adapters."""
     configure_caches(maxsize=settings.cache_maxsize, ttl=settings.cache_ttl)
@@ -100,6 +145,7 @@ def bootstrap(settings: Settings) -> App:
             caches=_cache_metrics,
         ),
     )
+    container.onboarding = _onboarding(container)
 
     @asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[None]:
