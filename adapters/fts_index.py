@@ -161,6 +161,10 @@ class FtsIndex:
         self.db_path = db_path
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        # The sources table as last read or written by this connection, valid while SQLite's
+        # data_version says no other connection committed since: sync() then needs no table scan.
+        self._known: dict[str, str] | None = None
+        self._known_version = -1
 
     # -- connection ------------------------------------------------------------------------------
 
@@ -175,6 +179,7 @@ class FtsIndex:
             self._delete_files()
             conn = self._open()
         self._conn = conn
+        self._known = None
         return conn
 
     def _open(self) -> sqlite3.Connection:
@@ -231,13 +236,20 @@ class FtsIndex:
         """
         return self._retrying(lambda conn: self._sync(conn, stamps, load))  # type: ignore[no-any-return]
 
+    def _known_stamps(self, conn: sqlite3.Connection) -> dict[str, str]:
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if self._known is None or version != self._known_version:
+            self._known = dict(conn.execute("SELECT source, stamp FROM sources").fetchall())
+            self._known_version = version
+        return self._known
+
     def _sync(
         self,
         conn: sqlite3.Connection,
         stamps: Mapping[str, str],
         load: Callable[[str], Sequence[IndexedRecord]],
     ) -> SyncStats:
-        known = dict(conn.execute("SELECT source, stamp FROM sources").fetchall())
+        known = self._known_stamps(conn)
         removed = [s for s in known if s not in stamps]
         changed = [s for s, stamp in stamps.items() if known.get(s) != stamp]
         if not removed and not changed:
@@ -269,9 +281,13 @@ class FtsIndex:
                 )
             conn.execute("COMMIT")
         except BaseException:
+            self._known = None
             conn.execute("ROLLBACK")
             raise
         added = sum(1 for s in changed if s not in known)
+        for source in removed:
+            del known[source]
+        known.update((source, stamps[source]) for source in changed)
         return SyncStats(
             added=added,
             updated=len(changed) - added,

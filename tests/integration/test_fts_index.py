@@ -150,3 +150,14 @@ def test_limit_is_bounded(tmp_path: Path) -> None:
     index, _ = build(tmp_path)
     with pytest.raises(InvalidInputError, match="limit"):
         index.search("caching", limit=0)
+
+
+def test_sync_sees_changes_committed_by_another_connection(tmp_path: Path) -> None:
+    first, _ = build(tmp_path)
+    assert first.sync(stamps(), lambda s: DOCS[s]).changed == 0  # nothing to do, from its in-memory stamps
+    other = FtsIndex(first.db_path)  # another process, say
+    assert other.sync({"notes.md": "2"}, lambda s: DOCS[s]).removed == 2
+    again = first.sync(stamps(), lambda s: DOCS[s])
+    assert (again.added, again.updated, again.unchanged) == (2, 1, 0)
+    assert {h.source for h in first.search("caching")} == {"guide.md", "notes.md"}
+    other.close()
