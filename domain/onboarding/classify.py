@@ -6,7 +6,6 @@ the scanner calls them inside its worker thread.
 
 from __future__ import annotations
 
-import posixpath
 import re
 
 # Extension → language, for languages that count as the project's code.
@@ -138,9 +137,13 @@ _TEST_FILE = re.compile(
 )
 
 
+def file_name(rel: str) -> str:
+    return rel.rpartition("/")[2]
+
+
 def language_of(rel: str) -> str | None:
     """The programming language of a file, or None when it is not code (docs, data, binaries)."""
-    name = posixpath.basename(rel)
+    name = file_name(rel)
     by_name = _BY_NAME.get(name)
     if by_name is not None:
         return by_name
@@ -156,15 +159,15 @@ def is_doc(rel: str) -> bool:
 
 def manifest_kind(rel: str) -> str | None:
     """The ecosystem of a dependency/build manifest (`pyproject.toml` → python), else None."""
-    name = posixpath.basename(rel)
+    name = file_name(rel)
     kind = MANIFESTS.get(name)
-    if kind is None and _REQUIREMENTS.match(name):
+    if kind is None and name.startswith("requirements") and _REQUIREMENTS.match(name):
         return "python"
     return kind
 
 
 def lockfile_tool(rel: str) -> str | None:
-    return LOCKFILES.get(posixpath.basename(rel))
+    return LOCKFILES.get(file_name(rel))
 
 
 def is_ci_config(rel: str) -> bool:
@@ -173,15 +176,18 @@ def is_ci_config(rel: str) -> bool:
 
 def enclosing_test_dir(rel: str) -> str | None:
     """The outermost test folder containing `rel` (`pkg/tests/unit/x.py` → `pkg/tests`), else None."""
-    parts = rel.split("/")[:-1]
-    for i, part in enumerate(parts):
-        if part in TEST_DIR_NAMES:
+    parts = rel.split("/")
+    for i in range(len(parts) - 1):
+        if parts[i] in TEST_DIR_NAMES:
             return "/".join(parts[: i + 1])
     return None
 
 
+def is_test_name(name: str) -> bool:
+    """A file named like a test (`test_x.py`, `x_test.go`, `x.spec.ts`, `FooTest.java`)."""
+    return bool(_TEST_FILE.search(name))
+
+
 def is_test_file(rel: str) -> bool:
-    """A code file that holds tests: inside a test folder, or named like one (`test_x.py`, `x.spec.ts`)."""
-    return bool(_TEST_FILE.search(posixpath.basename(rel))) or (
-        enclosing_test_dir(rel) is not None and language_of(rel) is not None
-    )
+    """A code file that holds tests: inside a test folder, or named like one."""
+    return language_of(rel) is not None and (is_test_name(file_name(rel)) or enclosing_test_dir(rel) is not None)
