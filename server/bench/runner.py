@@ -26,6 +26,8 @@ SUITES: dict[str, str] = {
     "cache": "server.bench.cache_bench:run",
     "files": "server.bench.files_bench:run",
     "rpc": "server.bench.rpc_bench:run",
+    "docs": "server.bench.docs_bench:run",
+    "scan": "server.bench.scan_bench:run",
 }
 
 
