@@ -186,8 +186,3 @@ def enclosing_test_dir(rel: str) -> str | None:
 def is_test_name(name: str) -> bool:
     """A file named like a test (`test_x.py`, `x_test.go`, `x.spec.ts`, `FooTest.java`)."""
     return bool(_TEST_FILE.search(name))
-
-
-def is_test_file(rel: str) -> bool:
-    """A code file that holds tests: inside a test folder, or named like one."""
-    return language_of(rel) is not None and (is_test_name(file_name(rel)) or enclosing_test_dir(rel) is not None)

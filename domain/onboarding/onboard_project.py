@@ -38,7 +38,7 @@ class OnboardProject:
         if stored is None:
             # First onboarding: create the state file before walking, since creating `.cde/` changes the
             # project root and would make the walk cached below stale the moment the analysis is saved.
-            await states.update(_unchanged)
+            await states.update(_no_change)
         await progress(0, STEPS, "listing files")
         files = await self._scanner.count_files(root)
         await progress(1, STEPS, f"reading {files} files")
@@ -62,7 +62,7 @@ class OnboardProject:
         return summarize(result, changed=changed)
 
 
-def _unchanged(state: ProjectState) -> None:
+def _no_change(state: ProjectState) -> None:
     return None
 
 

@@ -178,3 +178,10 @@ async def test_docs_of_this_repository(tmp_path: Path) -> None:
     found = await corpus.search(copy, "cde-orchestrator", 5)
     assert found.hits and found.hits[0].path == "README.md"
     await corpus.close()
+
+
+def test_a_doc_that_vanished_or_cannot_be_read_is_flagged_not_fatal(tmp_path: Path) -> None:
+    from adapters.docs_corpus import parse_doc
+
+    doc = parse_doc(str(tmp_path), "docs/gone.md", 1024, [])
+    assert (doc.problem, doc.title, doc.title_from) == ("unreadable", "gone", "file")

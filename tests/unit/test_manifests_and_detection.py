@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from adapters.manifest_parsers import parse_manifest
-from domain.onboarding.classify import enclosing_test_dir, is_ci_config, is_test_file, language_of, manifest_kind
+from domain.onboarding.classify import enclosing_test_dir, is_ci_config, is_test_name, language_of, manifest_kind
 from domain.onboarding.detect import detect_commands, detect_frameworks
 from domain.onboarding.facts import Manifest
 
@@ -86,8 +86,8 @@ def test_path_classification() -> None:
     assert language_of("web/App.TSX") == "TypeScript"
     assert language_of("Makefile") == "Makefile"
     assert language_of("README.md") is None and language_of(".env") is None
-    assert is_test_file("tests/unit/test_x.py") and is_test_file("web/a.spec.ts") and is_test_file("pkg/x_test.go")
-    assert not is_test_file("src/contest.py")
+    assert is_test_name("test_x.py") and is_test_name("a.spec.ts") and is_test_name("x_test.go")
+    assert is_test_name("FooTest.java") and not is_test_name("contest.py") and not is_test_name("test_data.json")
     assert enclosing_test_dir("pkg/tests/unit/x.py") == "pkg/tests"
     assert is_ci_config(".github/workflows/ci.yml") and is_ci_config(".gitlab-ci.yml")
     assert not is_ci_config(".github/dependabot.yml")
