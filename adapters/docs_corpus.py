@@ -110,7 +110,7 @@ def load_records(root: str, rel: str, max_bytes: int) -> list[IndexedRecord]:
     declared = (parsed.metadata or {}).get("tags")
     if isinstance(declared, str):
         declared = declared.split(",")
-    tags = [str(t).strip() for t in declared if str(t).strip()][:20] if isinstance(declared, list) else []
+    tags = [str(t).strip() for t in declared if str(t).strip()][:20] if isinstance(declared, tuple) else []
     attrs = {"category": category_of(rel)}
     records = [
         IndexedRecord(title=title, heading=s.heading, anchor=s.anchor, body=s.body, tags=tags, attrs=attrs)

@@ -50,7 +50,7 @@ class Markdown:
     metadata_error: str | None
     body_start: int  # index of the first line after the front matter
     headings: tuple[Heading, ...]
-    anchors: frozenset[str]
+    anchors: tuple[str, ...]
     links: tuple[DocLink, ...]
 
     @property
@@ -65,13 +65,13 @@ def github_slug(text: str) -> str:
 
 def heading_text(raw: str) -> str:
     """A heading's visible text: links and images reduced to their text, code marks and tags dropped."""
-    text = _LINK_TEXT.sub(r"\1", raw)
-    text = _TAG.sub("", text)
+    text = _LINK_TEXT.sub(lambda m: m.group(1), raw) if "[" in raw else raw
+    text = _TAG.sub("", text) if "<" in text else text
     return text.replace("`", "").strip()
 
 
 def _plain(value: Any, depth: int = 0) -> Any:
-    """Front-matter value as bounded JSON-able data (dates become ISO strings, long text is cut)."""
+    """Front-matter value as bounded JSON-able data (dates become ISO strings, lists tuples, long text is cut)."""
     if isinstance(value, str):
         return value[:500]
     if value is None or isinstance(value, bool | int | float):
@@ -81,7 +81,7 @@ def _plain(value: Any, depth: int = 0) -> Any:
     if depth >= 3:
         return str(value)[:200]
     if isinstance(value, list | tuple):
-        return [_plain(v, depth + 1) for v in value[:30]]
+        return tuple(_plain(v, depth + 1) for v in value[:30])  # tuples: see DocLink in domain/docs/model.py
     if isinstance(value, dict):
         return {str(k)[:100]: _plain(v, depth + 1) for k, v in list(value.items())[:40]}
     return str(value)[:200]
@@ -118,7 +118,7 @@ def link_of(raw: str, line: int) -> DocLink | None:
         return None
     path, _, anchor = target.partition("#")
     path = unquote(path.split("?", 1)[0])
-    return DocLink(line=line, target=target[:MAX_TARGET_CHARS], path=path, anchor=unquote(anchor))
+    return (line, target[:MAX_TARGET_CHARS], path, unquote(anchor))
 
 
 def parse_markdown(text: str) -> Markdown:
@@ -146,7 +146,9 @@ def parse_markdown(text: str) -> Markdown:
 
     for index in range(start, len(lines)):
         line = lines[index]
-        fence_match = _FENCE.match(line)
+        stripped = line.strip()
+        marker = stripped[:1]  # every block construct below starts with one of "`~#=-"
+        fence_match = _FENCE.match(line) if marker in ("`", "~") else None
         if fence is not None:
             closing = fence_match.group(1) if fence_match else ""
             if closing[:1] == fence[0] and len(closing) >= len(fence) and not line.strip().lstrip(fence[0]):
@@ -156,13 +158,13 @@ def parse_markdown(text: str) -> Markdown:
             fence = fence_match.group(1)
             previous = ""
             continue
-        atx = _ATX.match(line)
+        atx = _ATX.match(line) if marker == "#" else None
         if atx:
             add_heading(len(atx.group(1)), atx.group(2) or "", index + 1)
             previous = ""
             continue
-        setext = _SETEXT.match(line)
-        if setext and previous:
+        setext = _SETEXT.match(line) if previous and marker in ("=", "-") else None
+        if setext:
             add_heading(1 if setext.group(1)[0] == "=" else 2, previous, index)
             previous = ""
             continue
@@ -184,14 +186,13 @@ def parse_markdown(text: str) -> Markdown:
                     if found is not None:
                         links.append(found)
                 anchors.update(m.group(1).lower() for m in _HTML_ID.finditer(visible))
-        stripped = line.strip()
         previous = stripped if stripped and not _BLOCK_START.match(line) and not line.startswith("    ") else ""
     return Markdown(
         metadata=metadata,
         metadata_error=metadata_error,
         body_start=start,
         headings=tuple(headings),
-        anchors=frozenset(anchors),
+        anchors=tuple(anchors),
         links=tuple(links),
     )
 

@@ -6,6 +6,7 @@ field of the Container for a fake) to get the same app the CLI serves.
 
 from __future__ import annotations
 
+import gc
 import platform
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -102,6 +103,22 @@ def _cache_metrics() -> list[CacheMetrics]:
     ]
 
 
+_heap_frozen = False
+
+
+async def freeze_startup_heap() -> None:
+    """Take what start-up allocated (modules, schemas: ~90,000 objects) out of the garbage collector's scans.
+
+    A full collection holds the GIL; walking that heap took ~45 ms here, a stall
+    of the event loop whenever a tool allocates enough to trigger one. Once per process.
+    """
+    global _heap_frozen
+    if not _heap_frozen:
+        _heap_frozen = True
+        gc.collect()
+        gc.freeze()
+
+
 def _onboarding(container: Container) -> OnboardingServices:
     settings = container.settings
     trees = FsProjectTree(max_files=settings.scan_max_files)  # one walk cache shared by scan and docs
@@ -146,6 +163,7 @@ def bootstrap(settings: Settings) -> App:
         ),
     )
     container.onboarding = _onboarding(container)
+    container.startup_hooks.append(freeze_startup_heap)
 
     @asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[None]:

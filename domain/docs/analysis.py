@@ -71,22 +71,20 @@ def resolve_link(doc_path: str, link_path: str) -> str | None:
 
 def _check(doc: ParsedDoc, link: DocLink, corpus: DocSet) -> tuple[str | None, str | None]:
     """(resolved target, why it is broken or None)."""
-    if not link.path:
-        target: str | None = doc.path
-    else:
-        target = resolve_link(doc.path, link.path)
+    _, _, path, anchor = link
+    target = resolve_link(doc.path, path) if path else doc.path
     if target is None:
         return None, "points outside the project"
     if target in corpus.files:
         linked = corpus.by_path.get(target)
         if (
-            link.anchor
+            anchor
             and linked is not None
             and not linked.truncated
             and linked.problem is None
-            and link.anchor.lower() not in linked.anchors
+            and anchor.lower() not in linked.anchors
         ):
-            return target, f"no heading or anchor #{link.anchor} in {target}"
+            return target, f"no heading or anchor #{anchor} in {target}"
         return target, None
     if target == "" or target in corpus.dirs:
         return target, None
@@ -116,7 +114,7 @@ def analyze_docs(corpus: DocSet) -> DocsAnalysis:
             links += 1
             target, reason = _check(doc, link, corpus)
             if reason is not None:
-                broken.append(BrokenLink(doc=doc.path, line=link.line, target=link.target, reason=reason))
+                broken.append(BrokenLink(doc=doc.path, line=link[0], target=link[1], reason=reason))
             elif target is not None and target != doc.path:
                 inbound[target] += 1
         if len(broken) > broken_before:

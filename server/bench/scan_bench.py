@@ -5,10 +5,9 @@ from __future__ import annotations
 import time
 
 from infrastructure.cache import get_cache
-from infrastructure.settings import Settings
 from server.bench.corpora import write_project
+from server.bench.docs_bench import started_app
 from server.bench.util import BenchContext, LagMonitor, Row, median, ms, time_each
-from server.bootstrap import bootstrap
 
 SUITE = "scan"
 
@@ -17,7 +16,7 @@ async def run(ctx: BenchContext) -> list[Row]:
     files = 4000 if ctx.quick else 20_000
     root = ctx.workdir / "project"
     expected = write_project(root, files)
-    app = bootstrap(Settings(home=ctx.workdir / "home", allowed_roots=(ctx.workdir,), project_root=root))
+    app = await started_app(ctx, root)
     onboard = app.container.onboarding.onboard
     rows: list[Row] = []
 

@@ -161,3 +161,18 @@ def test_sync_sees_changes_committed_by_another_connection(tmp_path: Path) -> No
     assert (again.added, again.updated, again.unchanged) == (2, 1, 0)
     assert {h.source for h in first.search("caching")} == {"guide.md", "notes.md"}
     other.close()
+
+
+def test_sync_writes_in_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("adapters.fts_index.SYNC_BATCH", 2)
+    index = FtsIndex(tmp_path / "batched.db")
+    sources = {f"doc{i}.md": "1" for i in range(5)}
+
+    def load(source: str) -> list[IndexedRecord]:
+        return [IndexedRecord(title=source, body=f"shared words and {source.removesuffix('.md')}")]
+
+    stats = index.sync(sources, load)
+    assert (stats.added, stats.records) == (5, 5)
+    assert len(index.search("shared", limit=10)) == 5
+    assert index.sync({"doc4.md": "2"}, load).removed == 4
+    assert index.count() == (1, 1)

@@ -14,17 +14,17 @@ def doc(
     size: int = 100,
     **extra: object,
 ) -> ParsedDoc:
-    parsed = []
+    parsed: list[DocLink] = []
     for i, target in enumerate(links, start=1):
         path_part, _, anchor = target.partition("#")
-        parsed.append(DocLink(line=i, target=target, path=path_part, anchor=anchor))
+        parsed.append((i, target, path_part, anchor))
     return ParsedDoc(
         path=path,
         size=size,
         title=title or path,
         title_from="heading" if title else "file",
         metadata=metadata,
-        anchors=frozenset({"install", "usage"}),
+        anchors=("install", "usage"),
         links=tuple(parsed),
         **extra,  # type: ignore[arg-type]
     )
