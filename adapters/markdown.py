@@ -21,6 +21,9 @@ from domain.docs.model import DocLink, Heading
 
 MAX_FRONT_MATTER_LINES = 400
 MAX_TARGET_CHARS = 300
+# Only this much of a line is examined for headings and links: a hostile multi-megabyte line full of
+# "<a " or backticks would otherwise make the (backtracking) regexes below quadratic.
+MAX_LINE_SCAN = 10_000
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -33,8 +36,8 @@ _INLINE_LINK = re.compile(
     r"(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*\)"
 )
 _REFERENCE_DEF = re.compile(r"^ {0,3}\[(?!\^)[^\]]+\]:\s*(<[^<>\n]*>|\S+)")
-_HTML_TARGET = re.compile(r"<(?:a|img|source|link)\b[^>]*?\b(?:href|src)\s*=\s*[\"']([^\"']*)[\"']", re.IGNORECASE)
-_HTML_ID = re.compile(r"<[a-z][^>]*?\b(?:id|name)\s*=\s*[\"']([^\"']+)[\"']", re.IGNORECASE)
+_HTML_TARGET = re.compile(r"<(?:a|img|source|link)\b[^<>]*?\b(?:href|src)\s*=\s*[\"']([^\"'<>]*)[\"']", re.IGNORECASE)
+_HTML_ID = re.compile(r"<[a-z][^<>]*?\b(?:id|name)\s*=\s*[\"']([^\"'<>]+)[\"']", re.IGNORECASE)
 _HEADING_ID = re.compile(r"\s*\{#([\w\-:.]+)\}\s*$")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*:")
 _TAG = re.compile(r"<[^>]+>")
@@ -145,7 +148,7 @@ def parse_markdown(text: str) -> Markdown:
         headings.append(Heading(level=level, text=text, anchor=explicit.group(1) if explicit else anchor, line=line))
 
     for index in range(start, len(lines)):
-        line = lines[index]
+        line = lines[index][:MAX_LINE_SCAN]
         stripped = line.strip()
         marker = stripped[:1]  # every block construct below starts with one of "`~#=-"
         fence_match = _FENCE.match(line) if marker in ("`", "~") else None

@@ -79,3 +79,11 @@ def test_slugs_and_sections() -> None:
     ]
     assert parts[0].body.startswith("Intro links") and "------" not in parts[2].body
     assert "# not a heading" in parts[2].body  # code is searchable text
+
+
+def test_only_the_start_of_an_overlong_line_is_examined() -> None:
+    """Hostile lines (megabytes of `<a ` or backticks) cannot make the link regexes quadratic."""
+    assert parse_markdown("[a](early.md) " + "x" * 20_000).links[0][2] == "early.md"
+    assert parse_markdown("x" * 20_000 + " [a](late.md)").links == ()
+    assert parse_markdown("<a " * 50_000 + '<a href="x.md">').links == ()
+    assert parse_markdown('<a title="t" href="x.md#top">x</a>').links == ((1, "x.md#top", "x.md", "top"),)
