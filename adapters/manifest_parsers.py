@@ -28,6 +28,12 @@ _JUST_RECIPE = re.compile(r"^@?([A-Za-z0-9_][A-Za-z0-9_-]*)(?:\s+[^:=]*)?\s*:(?!
 _GEM = re.compile(r"""^\s*gem\s+['"]([^'"]+)['"]""")
 _GO_REQUIRE = re.compile(r"^\s*(?:require\s+)?([\w.\-~/]+\.[\w.\-~/]+)\s+v[\w.\-+]+(\s*//\s*indirect)?")
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_LINE = 1000  # longer lines of line-based formats are skipped: no real declaration is that long
+
+
+def _lines(text: str) -> list[str]:
+    """The lines worth matching (bounded length keeps the regexes below linear on hostile input)."""
+    return [line for line in text.splitlines() if len(line) <= MAX_LINE]
 
 
 def _names(items: Iterable[Any]) -> list[str]:
@@ -81,7 +87,7 @@ def _pyproject(path: str, text: str) -> Manifest:
 
 
 def _requirements(path: str, text: str) -> Manifest:
-    lines = [line.split("#", 1)[0] for line in text.splitlines() if not line.lstrip().startswith(("-", "#"))]
+    lines = [line.split("#", 1)[0] for line in _lines(text) if not line.lstrip().startswith(("-", "#"))]
     return Manifest(path=path, kind="python", dependencies=_names(lines))
 
 
@@ -139,7 +145,7 @@ def _cargo(path: str, text: str) -> Manifest:
 def _go_mod(path: str, text: str) -> Manifest:
     name = None
     deps: list[str] = []
-    for line in text.splitlines():
+    for line in _lines(text):
         stripped = line.strip()
         if stripped.startswith("module "):
             name = stripped.split(None, 1)[1].strip()
@@ -151,7 +157,7 @@ def _go_mod(path: str, text: str) -> Manifest:
 
 
 def _gemfile(path: str, text: str) -> Manifest:
-    gems = [m.group(1) for m in map(_GEM.match, text.splitlines()) if m]
+    gems = [m.group(1) for m in map(_GEM.match, _lines(text)) if m]
     return Manifest(path=path, kind="ruby", dependencies=list(dict.fromkeys(gems))[:MAX_DEPENDENCIES])
 
 
@@ -187,7 +193,7 @@ def _pubspec(path: str, text: str) -> Manifest:
 
 def _makefile(path: str, text: str) -> Manifest:
     targets: dict[str, None] = {}
-    for line in text.splitlines():
+    for line in _lines(text):
         if not line or line[0] in "\t #.":
             continue
         match = _MAKE_TARGET.match(line)
@@ -199,7 +205,7 @@ def _makefile(path: str, text: str) -> Manifest:
 
 
 def _justfile(path: str, text: str) -> Manifest:
-    recipes = [m.group(1) for m in map(_JUST_RECIPE.match, text.splitlines()) if m]
+    recipes = [m.group(1) for m in map(_JUST_RECIPE.match, _lines(text)) if m]
     return Manifest(path=path, kind="just", targets=list(dict.fromkeys(recipes))[:MAX_SCRIPTS])
 
 
