@@ -105,7 +105,7 @@ def load_records(root: str, rel: str, max_bytes: int) -> list[IndexedRecord]:
     if isinstance(read, ParsedDoc):
         return []
     _, text, _ = read
-    parsed = parse_markdown(text)
+    parsed = parse_markdown(text, with_links=False)
     title, _ = _title(rel, parsed)
     declared = (parsed.metadata or {}).get("tags")
     if isinstance(declared, str):

@@ -124,7 +124,8 @@ def link_of(raw: str, line: int) -> DocLink | None:
     return (line, target[:MAX_TARGET_CHARS], path, unquote(anchor))
 
 
-def parse_markdown(text: str) -> Markdown:
+def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
+    """Front matter, headings with anchors, and (unless `with_links` is false, as for search) links."""
     lines = text.split("\n")
     metadata, metadata_error, start = _front_matter(lines)
     headings: list[Heading] = []
@@ -171,7 +172,7 @@ def parse_markdown(text: str) -> Markdown:
             add_heading(1 if setext.group(1)[0] == "=" else 2, previous, index)
             previous = ""
             continue
-        if "[" in line or "<" in line:
+        if with_links and ("[" in line or "<" in line):
             visible = _CODE_SPAN.sub(" ", line) if "`" in line else line
             number = index + 1
             for match in _INLINE_LINK.finditer(visible):
