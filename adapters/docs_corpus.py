@@ -68,10 +68,14 @@ def _read_doc(root: str, rel: str, max_bytes: int, prints: Prints) -> tuple[int,
     stem = posixpath.splitext(posixpath.basename(rel))[0]
     read = read_prefix(f"{root}/{rel}", max_bytes, prints)
     if read is None:
-        return ParsedDoc(path=rel, size=0, title=stem, title_from="file", problem="unreadable")
+        return ParsedDoc(
+            path=rel, size=0, title=stem, title_from="file", problem="unreadable", problem_detail="cannot be read"
+        )
     size, data = read
     if is_binary(data):
-        return ParsedDoc(path=rel, size=size, title=stem, title_from="file", problem="binary")
+        return ParsedDoc(
+            path=rel, size=size, title=stem, title_from="file", problem="binary", problem_detail="binary content"
+        )
     text, problem = _decode(data, truncated=size > max_bytes)
     return size, text, problem
 

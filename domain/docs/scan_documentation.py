@@ -23,6 +23,7 @@ class DocEntry(BaseModel):
     size: int
     issues: list[str]
     metadata: dict[str, Any] | None = None  # front matter, with detail_level=full
+    notes: list[str] | None = None  # with detail_level=full: why front matter or text could not be read
 
 
 class DocsScan(BaseModel):
@@ -59,6 +60,7 @@ class ScanDocumentation:
                     size=d.size,
                     issues=list(analysis.issues.get(d.path, ())),
                     metadata=dict(d.metadata) if full and d.metadata is not None else None,
+                    notes=([n for n in (d.metadata_error, d.problem_detail) if n] or None) if full else None,
                 )
                 for d in shown
             ]

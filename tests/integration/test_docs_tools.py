@@ -65,6 +65,7 @@ async def test_scan_lists_docs_with_findings_at_each_detail_level(app: App, docs
         "size": (docs_project / "docs" / "guide.md").stat().st_size,
         "issues": ["broken_links"],
         "metadata": None,
+        "notes": None,
     }
     assert by_path["docs/api.md"]["issues"] == ["missing_metadata"]
     assert set(by_path["docs/orphan.md"]["issues"]) == {"missing_metadata", "orphan"}
@@ -75,6 +76,10 @@ async def test_scan_lists_docs_with_findings_at_each_detail_level(app: App, docs
     assert summary["findings"]["orphan"] == 4 and summary["findings"]["missing_metadata"] == 4
     full_guide = next(d for d in full["docs"] if d["path"] == "docs/guide.md")
     assert full_guide["metadata"] == {"title": "Guide", "description": "How to install", "tags": ["setup"]}
+    full_by_path = {d["path"]: d for d in full["docs"]}
+    assert full_by_path["docs/bad-meta.md"]["notes"][0].startswith("invalid YAML at line")
+    assert full_by_path["docs/latin1.md"]["notes"] == ["invalid UTF-8 at byte 5; read with replacement characters"]
+    assert full_guide["notes"] is None and by_path["docs/bad-meta.md"]["notes"] is None
     sizes = [len(json.dumps(r)) for r in (names, summary, full)]
     assert sizes == sorted(sizes) and sizes[0] < sizes[1] < sizes[2]
 
