@@ -14,17 +14,6 @@ from dataclasses import dataclass
 
 from domain.docs.model import LARGE_DOC_BYTES, DocLink, DocSet, ParsedDoc, is_entry_point, missing_metadata
 
-ISSUE_CODES = (
-    "missing_metadata",
-    "invalid_metadata",
-    "large",
-    "orphan",
-    "broken_links",
-    "binary",
-    "unreadable",
-    "invalid_utf8",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class BrokenLink:

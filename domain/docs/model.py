@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Category = Literal["root", "agent", "skills", "specs", "adr", "docs", "other"]
-CATEGORIES: tuple[Category, ...] = ("root", "agent", "skills", "specs", "adr", "docs", "other")
 
 LARGE_DOC_BYTES = 256 * 1024
 """Above this a doc is flagged `large`: too big for an agent to read whole."""

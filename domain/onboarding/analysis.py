@@ -22,10 +22,6 @@ class ProjectAnalysis(BaseModel):
     test_frameworks: list[str] = Field(default_factory=list)
     commands: dict[str, str] = Field(default_factory=dict)
 
-    @property
-    def primary_language(self) -> str | None:
-        return self.facts.languages[0].name if self.facts.languages else None
-
 
 def analyze(name: str, facts: ScanFacts, git: GitFacts | None) -> ProjectAnalysis:
     """Derive frameworks, test frameworks and commands from the scanned facts."""
@@ -74,6 +70,10 @@ def summarize(analysis: ProjectAnalysis, *, changed: bool) -> OnboardingSummary:
     broken = [m.path for m in facts.manifests if m.error]
     if broken:
         notes.append(f"unparseable manifests: {', '.join(broken[:5])}")
+    if facts.symlinks:
+        notes.append(f"{plural(facts.symlinks, 'symlink')} not followed")
+    if facts.unreadable_dirs:
+        notes.append(f"{plural(facts.unreadable_dirs, 'unreadable folder')} skipped")
     if analysis.git is None:
         notes.append("no git facts: not a git repository, or git is unavailable")
     if not analysis.commands:

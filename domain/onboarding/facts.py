@@ -56,6 +56,10 @@ class ScanFacts(_Fact):
 
     files: int
     truncated: bool = False  # the walk stopped at CDE_SCAN_MAX_FILES
+    ignored: int = 0  # files and folders left out by .gitignore rules
+    pruned: list[str] = Field(default_factory=list)  # dependency/build/cache folders skipped (first few)
+    symlinks: int = 0  # never followed
+    unreadable_dirs: int = 0
     languages: list[LanguageStat] = Field(default_factory=list)
     layout: list[DirStat] = Field(default_factory=list)
     top_files: list[str] = Field(default_factory=list)

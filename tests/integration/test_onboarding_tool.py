@@ -56,6 +56,7 @@ def shop(project: Path) -> Path:
 
 
 async def test_onboarding_reports_facts_with_progress_and_stores_them(app: App, shop: Path) -> None:
+    (shop / "src" / "loop").symlink_to(shop / "src")
     progress: list[tuple[float, float | None, str | None]] = []
 
     async def on_progress(done: float, total: float | None, message: str | None) -> None:
@@ -77,6 +78,7 @@ async def test_onboarding_reports_facts_with_progress_and_stores_them(app: App, 
     assert summary["ci"] == [".github/workflows/ci.yml"]
     assert summary["docs"] == 2
     assert summary["git"] is None and any("git" in note for note in summary["notes"])
+    assert "1 symlink not followed" in summary["notes"]
     assert summary["changed"] is True
     assert [p[0] for p in progress] == [0, 1, 2, 3, 4] and {p[1] for p in progress} == {4}
     assert progress[1][2] == "reading 13 files"
