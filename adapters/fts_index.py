@@ -4,7 +4,8 @@ One generic index serves every searchable corpus (documentation sections,
 skills): a *source* (usually a file) yields *records* (a section, a skill) with
 title / heading / tags / body text, plus scalar `attrs` and `tags` to filter on.
 `sync()` receives the current stamp of every source and re-loads only the sources
-whose stamp changed, inserts new ones and drops removed ones, in one transaction.
+whose stamp changed, inserts new ones and drops removed ones, in transactions of
+`SYNC_BATCH` sources (each source's records and stamp always change together).
 
 The database lives under a project's `.cde/cache/`: it is derived data, so a
 corrupt or outdated file is deleted and rebuilt rather than reported. Every
@@ -32,6 +33,7 @@ logger = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 MAX_QUERY_CHARS = 500
 MAX_LIMIT = 100
+SYNC_BATCH = 256  # sources loaded and written per transaction
 HIGHLIGHT = ("**", "**")
 
 # Column weights for bm25(): a hit in a title says more than a hit in the body.
@@ -163,6 +165,10 @@ class FtsIndex:
         self.db_path = db_path
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        # The sources table as last read or written by this connection, valid while SQLite's
+        # data_version says no other connection committed since: sync() then needs no table scan.
+        self._known: dict[str, str] | None = None
+        self._known_version = -1
 
     # -- connection ------------------------------------------------------------------------------
 
@@ -177,6 +183,7 @@ class FtsIndex:
             self._delete_files()
             conn = self._open()
         self._conn = conn
+        self._known = None
         return conn
 
     def _open(self) -> sqlite3.Connection:
@@ -233,26 +240,53 @@ class FtsIndex:
         """
         return self._retrying(lambda conn: self._sync(conn, stamps, load))  # type: ignore[no-any-return]
 
+    def _known_stamps(self, conn: sqlite3.Connection) -> dict[str, str]:
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if self._known is None or version != self._known_version:
+            self._known = dict(conn.execute("SELECT source, stamp FROM sources").fetchall())
+            self._known_version = version
+        return self._known
+
     def _sync(
         self,
         conn: sqlite3.Connection,
         stamps: Mapping[str, str],
         load: Callable[[str], Sequence[IndexedRecord]],
     ) -> SyncStats:
-        known = dict(conn.execute("SELECT source, stamp FROM sources").fetchall())
+        known = self._known_stamps(conn)
         removed = [s for s in known if s not in stamps]
         changed = [s for s, stamp in stamps.items() if known.get(s) != stamp]
         if not removed and not changed:
             return SyncStats(unchanged=len(stamps))
-        loaded: list[tuple[str, Sequence[IndexedRecord]]] = []
-        for source in changed:
-            loaded.append((source, self._load_safely(source, load)))
+        added = sum(1 for s in changed if s not in known)
+        records = 0
+        # Load and write in batches: a cold build of 10,000 docs never holds all their records at once
+        # (less memory, and far less garbage-collector work, whose pauses would stall the event loop).
+        for start in range(0, max(len(changed), 1), SYNC_BATCH):
+            batch = [(source, self._load_safely(source, load)) for source in changed[start : start + SYNC_BATCH]]
+            records += self._write(conn, stamps, removed if start == 0 else [], batch)
+        return SyncStats(
+            added=added,
+            updated=len(changed) - added,
+            removed=len(removed),
+            unchanged=len(stamps) - len(changed),
+            records=records,
+        )
+
+    def _write(
+        self,
+        conn: sqlite3.Connection,
+        stamps: Mapping[str, str],
+        removed: Sequence[str],
+        loaded: Sequence[tuple[str, Sequence[IndexedRecord]]],
+    ) -> int:
+        """Drop `removed`, replace the records of each loaded source and its stamp: one transaction."""
+        records = 0
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for source in (*removed, *changed):
+            for source in (*removed, *(source for source, _ in loaded)):
                 self._drop_source(conn, source)
             conn.executemany("DELETE FROM sources WHERE source = ?", [(s,) for s in removed])
-            records = 0
             for source, items in loaded:
                 records += self._insert(conn, source, items)
                 conn.execute(
@@ -262,16 +296,14 @@ class FtsIndex:
                 )
             conn.execute("COMMIT")
         except BaseException:
+            self._known = None
             conn.execute("ROLLBACK")
             raise
-        added = sum(1 for s in changed if s not in known)
-        return SyncStats(
-            added=added,
-            updated=len(changed) - added,
-            removed=len(removed),
-            unchanged=len(stamps) - len(changed),
-            records=records,
-        )
+        if self._known is not None:
+            for source in removed:
+                self._known.pop(source, None)
+            self._known.update((source, stamps[source]) for source, _ in loaded)
+        return records
 
     @staticmethod
     def _load_safely(source: str, load: Callable[[str], Sequence[IndexedRecord]]) -> Sequence[IndexedRecord]:

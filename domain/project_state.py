@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.feature import Feature
+from domain.onboarding.analysis import ProjectAnalysis
 
 SCHEMA_VERSION = 1
 
@@ -30,3 +31,5 @@ class ProjectState(BaseModel):
     updated_at: datetime = Field(default_factory=utc_now)
     # Features walked through the workflow, by id (see domain/feature.py).
     features: dict[str, Feature] = Field(default_factory=dict)
+    # The last onboarding scan's facts (see domain/onboarding/analysis.py); None until the first scan.
+    onboarding: ProjectAnalysis | None = None

@@ -22,11 +22,17 @@ Semantics worth knowing:
   atomic replace or a deletion is a miss. A handful of paths is stat'ed inline
   (a metadata syscall of ~1 µs is far cheaper than a thread hop); more go to a
   worker thread in one hop.
+* A computation may also discover what it depends on while it runs (a tree
+  walk learns its directories as it goes): it calls ``add_dependencies`` with
+  fingerprints it took *before* reading each path. And a cached value computed
+  from another cached value inherits that value's fingerprints, so an outer
+  entry is never fresher than the inner ones it was built from.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import inspect
 import os
@@ -59,6 +65,25 @@ def fingerprint(path: PathLike) -> Fingerprint:
 
 def _fingerprints(paths: Sequence[PathLike]) -> tuple[tuple[str, Fingerprint], ...]:
     return tuple((os.fspath(p), fingerprint(p)) for p in paths)
+
+
+# The fingerprints gathered by the @cached computation running in the current task, if any.
+_COLLECTED: contextvars.ContextVar[list[tuple[str, Fingerprint]] | None] = contextvars.ContextVar(
+    "cde_cache_collected", default=None
+)
+
+
+def add_dependencies(prints: Iterable[tuple[str, Fingerprint]]) -> None:
+    """Guard the value of the @cached computation in progress by these `(path, fingerprint)` pairs too.
+
+    Take each fingerprint *before* reading the path (see `fingerprint`), so a change
+    made while the computation runs invalidates its value. Call it from the
+    coroutine (the context variable does not reach worker threads); outside a
+    cached computation it does nothing.
+    """
+    collected = _COLLECTED.get()
+    if collected is not None:
+        collected.extend(prints)
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +278,7 @@ class Cache:
         if entry is not _ABSENT:
             if entry.fingerprints is None or await self._unchanged(entry.fingerprints):
                 self.hits += 1
+                _inherit(entry)
                 return entry.value
             self._store.pop(key, None)
             self.invalidations += 1
@@ -267,6 +293,7 @@ class Cache:
             self._inflight[key] = task
             task.add_done_callback(functools.partial(self._settle, key))
         computed: _Entry = await asyncio.shield(task)
+        _inherit(computed)
         return computed.value
 
     async def _compute(self, key: Hashable, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -277,7 +304,11 @@ class Cache:
                 prints = _fingerprints(paths)
             else:
                 prints = await asyncio.to_thread(_fingerprints, paths)
+        collected: list[tuple[str, Fingerprint]] = []
+        _COLLECTED.set(collected)  # this task runs in its own copy of the context
         value = await self._fn(*args, **kwargs)
+        if collected:
+            prints = tuple(dict.fromkeys((*(prints or ()), *collected)))
         return _Entry(value, prints)
 
     def _settle(self, key: Hashable, task: asyncio.Task[Any]) -> None:
@@ -371,6 +402,12 @@ def _type_of(value: Any) -> Any:
     if cls is tuple:
         return (tuple, tuple(map(_type_of, value)))
     return cls
+
+
+def _inherit(entry: _Entry) -> None:
+    """Pass an entry's fingerprints on to the cached computation awaiting it, if any."""
+    if entry.fingerprints:
+        add_dependencies(entry.fingerprints)
 
 
 def _freeze(value: Any) -> Hashable:

@@ -42,20 +42,26 @@ def describe_validation_error(tool: str, exc: ValidationError) -> str:
 def compact_schema(schema: Any, *, in_properties: bool = False) -> Any:
     """Make a schema cheaper for clients without changing what it accepts.
 
-    Drops pydantic's auto-generated `title`s (they repeat the property names and
-    cost tokens) and puts `{"type": "null"}` first in `anyOf`, so validators
-    accept the common `null` of an optional field without first building the
-    errors of the object branch.
+    - drops pydantic's auto-generated `title`s (they repeat the property names);
+    - drops `additionalProperties: true` (the default);
+    - writes `anyOf` of bare types (`T | None`) as one `type` list, null first, so a
+      validator accepts the common null without building the other branch's errors.
     """
     if isinstance(schema, dict):
         compacted = {
             k: compact_schema(v, in_properties=(k in ("properties", "$defs", "definitions") and not in_properties))
             for k, v in schema.items()
-            if in_properties or not (k == "title" and isinstance(v, str))
+            if in_properties
+            or not ((k == "title" and isinstance(v, str)) or (k == "additionalProperties" and v is True))
         }
         any_of = compacted.get("anyOf") if not in_properties else None
         if isinstance(any_of, list) and {"type": "null"} in any_of:
-            compacted["anyOf"] = sorted(any_of, key=lambda branch: branch != {"type": "null"})
+            ordered = sorted(any_of, key=lambda branch: branch != {"type": "null"})
+            if all(isinstance(b, dict) and set(b) == {"type"} and isinstance(b["type"], str) for b in ordered):
+                del compacted["anyOf"]
+                compacted["type"] = [b["type"] for b in ordered]
+            else:
+                compacted["anyOf"] = ordered
         return compacted
     if isinstance(schema, list):
         return [compact_schema(v) for v in schema]

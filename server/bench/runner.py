@@ -30,6 +30,8 @@ SUITES: dict[str, str] = {
     "skills": "server.bench.skills_bench:run",
     "tools": "server.bench.tools_bench:run",
     "delegation": "server.bench.delegation_bench:run",
+    "docs": "server.bench.docs_bench:run",
+    "scan": "server.bench.scan_bench:run",
 }
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from server.tools import delegation, discovery, health, recipes, skills, workflow
+from server.tools import delegation, discovery, docs, health, onboarding, recipes, skills, workflow
 
 if TYPE_CHECKING:
     from server.app import CdeServer
     from server.bootstrap import Container
 
-MODULES = (health, workflow, recipes, skills, discovery, delegation)
+MODULES = (health, workflow, recipes, onboarding, docs, skills, discovery, delegation)
 
 
 def register_all(server: CdeServer, container: Container) -> None:

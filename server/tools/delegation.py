@@ -9,12 +9,12 @@ from pydantic import Field
 
 from domain.delegation.views import AgentList, DelegateResult, Selection, TaskList, TaskState, TaskView, WorkerStats
 from server.tooling import add_tool
+from server.tools.params import ProjectPath
 
 if TYPE_CHECKING:
     from server.app import CdeServer
     from server.bootstrap import Container
 
-ProjectPath = Annotated[str, Field(max_length=4096)]
 TaskDescription = Annotated[str, Field(min_length=1, max_length=20_000)]
 AgentName = Annotated[str | None, Field(max_length=64)]
 TaskId = Annotated[str, Field(max_length=64)]

@@ -9,6 +9,7 @@ from pydantic import Field
 from domain.discovery.describe_tool import DescribeTool
 from domain.discovery.model import DetailLevel, GeneratedPackage, ToolSearchResult
 from infrastructure import paths
+from infrastructure.paths import MAX_PATH_CHARS
 from server.tooling import add_tool
 from server.tools.params import ProjectPath
 
@@ -47,7 +48,7 @@ def register(server: CdeServer, container: Container) -> None:
         return await container.search_tools()(query, detail_level=detail_level, limit=limit)
 
     async def cde_generateToolFilesystem(  # noqa: N802
-        output_dir: Annotated[str, Field(max_length=4096)] = ".cde/servers/cde",
+        output_dir: Annotated[str, Field(max_length=MAX_PATH_CHARS)] = ".cde/servers/cde",
         project_path: ProjectPath = ".",
     ) -> GeneratedPackage:
         root = await container.project_root(project_path)
@@ -68,8 +69,7 @@ def register(server: CdeServer, container: Container) -> None:
         server,
         cde_generateToolFilesystem,
         name="cde_generateToolFilesystem",
-        description="Write a Python package of typed async functions, one per tool, that call the tools "
-        "in-process (for code execution). Incremental.",
+        description="Write a Python package with one typed async function per tool that calls it (code execution).",
         read_only=False,
         idempotent=True,
         guide=GENERATE_GUIDE,

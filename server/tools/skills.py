@@ -140,8 +140,7 @@ def register(server: CdeServer, container: Container) -> None:
 
     add(
         cde_saveSkill,
-        "Save knowledge as a new skill (SKILL.md); kind=ephemeral expires after ttl_hours. "
-        "For an existing name use cde_updateSkill.",
+        "Save knowledge as a new skill (SKILL.md); ephemeral ones expire after ttl_hours.",
         read_only=False,
     )
     add(
@@ -158,8 +157,7 @@ def register(server: CdeServer, container: Container) -> None:
     )
     add(
         cde_updateSkill,
-        "New version of a skill; the previous one stays in history with your note. "
-        "A bundled skill gets a project copy.",
+        "New version of a skill; the previous one stays in history with your note.",
         read_only=False,
     )
     add(

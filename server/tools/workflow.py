@@ -92,8 +92,9 @@ def register(server: CdeServer, container: Container) -> None:
         server,
         cde_startFeature,
         name="cde_startFeature",
-        description="Start a feature (creates specs/<name>/): its first phase prompt and the result keys "
-        "cde_submitWork expects. Empty workflow_type/recipe_id: auto-selected.",
+        description=(
+            "Start a feature (creates specs/<name>/): first phase prompt and the result keys cde_submitWork expects."
+        ),
         read_only=False,
         core=True,
     )
@@ -101,8 +102,7 @@ def register(server: CdeServer, container: Container) -> None:
         server,
         cde_submitWork,
         name="cde_submitWork",
-        description="Submit the current phase's results (all required keys); returns the next phase prompt or "
-        "completion.",
+        description="Submit the current phase's results (all required keys): next phase prompt, or completion.",
         read_only=False,
         core=True,
     )

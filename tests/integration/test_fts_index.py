@@ -182,3 +182,29 @@ def test_explain_reports_matched_terms_per_column(tmp_path: Path) -> None:
     hit = index.search("caching OR fingerprint", explain=True)[0]
     assert hit.matched == {"heading": ["caching"], "body": ["cache", "fingerprint"]}  # stemmed: cache ~ caching
     assert index.search("caching")[0].matched == {}  # only on request
+
+
+def test_sync_sees_changes_committed_by_another_connection(tmp_path: Path) -> None:
+    first, _ = build(tmp_path)
+    assert first.sync(stamps(), lambda s: DOCS[s]).changed == 0  # nothing to do, from its in-memory stamps
+    other = FtsIndex(first.db_path)  # another process, say
+    assert other.sync({"notes.md": "2"}, lambda s: DOCS[s]).removed == 2
+    again = first.sync(stamps(), lambda s: DOCS[s])
+    assert (again.added, again.updated, again.unchanged) == (2, 1, 0)
+    assert {h.source for h in first.search("caching")} == {"guide.md", "notes.md"}
+    other.close()
+
+
+def test_sync_writes_in_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("adapters.fts_index.SYNC_BATCH", 2)
+    index = FtsIndex(tmp_path / "batched.db")
+    sources = {f"doc{i}.md": "1" for i in range(5)}
+
+    def load(source: str) -> list[IndexedRecord]:
+        return [IndexedRecord(title=source, body=f"shared words and {source.removesuffix('.md')}")]
+
+    stats = index.sync(sources, load)
+    assert (stats.added, stats.records) == (5, 5)
+    assert len(index.search("shared", limit=10)) == 5
+    assert index.sync({"doc4.md": "2"}, load).removed == 4
+    assert index.count() == (1, 1)

@@ -87,7 +87,16 @@ async def test_tools_list_is_compact_but_keeps_real_properties(app: App) -> None
 
 async def test_tool_annotations_are_set(app: App) -> None:
     tools = {t.name: t for t in await app.server.list_tools()}
-    annotations = tools["cde_healthCheck"].annotations
-    assert annotations is not None
-    assert annotations.read_only_hint is True
-    assert annotations.idempotent_hint is True
+    health = tools["cde_healthCheck"].annotations
+    assert health is not None and health.read_only_hint is True
+    # Hints the spec ignores for read-only tools are not sent.
+    assert health.idempotent_hint is None and health.destructive_hint is None
+    start = tools["cde_startFeature"].annotations
+    assert start is not None and start.read_only_hint is None and start.destructive_hint is False
+    cancel = tools["cde_cancelFeature"].annotations
+    assert cancel is not None and cancel.destructive_hint is True
+    delegate = tools["cde_delegateTask"].annotations
+    assert delegate is not None and delegate.open_world_hint is True
+    for name, tool in tools.items():
+        assert tool.annotations is not None, name
+        assert tool.annotations.read_only_hint or tool.annotations.destructive_hint is not None, name

@@ -1,0 +1,221 @@
+"""The DocsCorpus port: a project's Markdown files, parsed and analysed, and searchable with SQLite FTS5.
+
+Freshness without walking the tree on every call: the list of docs derives from
+the cached project walk (guarded by the fingerprints of every directory visited
+and every ignore file read), so an unchanged tree costs one thread hop of
+directory stats. Content changes are then seen by stat-ing the known docs only:
+
+* the analysis is cached with the fingerprint of every doc it read, so an edit
+  anywhere re-parses the docs (all of them: the analysis is cross-document);
+* search stats every known doc and hands the stamps to `FtsIndex.sync`, which
+  re-indexes only the docs whose stamp changed — then queries, all in one hop.
+
+Docs are read up to `max_bytes` (a 50 MB Markdown file is read partially and
+flagged, never loaded whole); binary files (NUL byte) are not parsed; invalid
+UTF-8 is decoded with replacement characters and flagged.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import os
+import posixpath
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+from adapters.fts_index import FtsIndex, IndexedRecord, compile_query
+from adapters.markdown import Markdown, parse_markdown, sections
+from adapters.project_tree import FsProjectTree, ProjectTree
+from adapters.text_files import Prints, is_binary, read_prefix
+from domain.docs.analysis import DocsAnalysis, analyze_docs
+from domain.docs.model import DocSet, ParsedDoc, category_of
+from domain.docs.search import DocSearchHit, DocsSearch
+from domain.onboarding.classify import is_doc
+from infrastructure.cache import add_dependencies, cached
+from infrastructure.files import in_thread
+
+INDEX_FILE = Path(".cde") / "cache" / "docs.db"
+MAX_OPEN_INDEXES = 8
+SNIPPET_TOKENS = 20
+
+
+def _decode(data: bytes, *, truncated: bool) -> tuple[str, str | None]:
+    """(text, problem): UTF-8, tolerating a sequence cut by truncation; invalid bytes are replaced."""
+    try:
+        text = codecs.getincrementaldecoder("utf-8")().decode(data, final=not truncated)
+        problem = None
+    except UnicodeDecodeError as exc:
+        text = data.decode("utf-8", "replace")
+        problem = f"invalid UTF-8 at byte {exc.start}; read with replacement characters"
+    return text.removeprefix("\ufeff").replace("\r\n", "\n"), problem
+
+
+def _title(rel: str, parsed: Markdown) -> tuple[str, Literal["metadata", "heading", "file"]]:
+    declared = (parsed.metadata or {}).get("title")
+    if isinstance(declared, str) and declared.strip():
+        return " ".join(declared.split())[:300], "metadata"
+    heading = parsed.h1 or next((h.text for h in parsed.headings if h.text), None)
+    if heading:
+        return heading[:300], "heading"
+    return posixpath.splitext(posixpath.basename(rel))[0], "file"
+
+
+def _read_doc(root: str, rel: str, max_bytes: int, prints: Prints) -> tuple[int, str, str | None] | ParsedDoc:
+    """(size, text, problem) of a doc, or the ParsedDoc saying why it has no text."""
+    stem = posixpath.splitext(posixpath.basename(rel))[0]
+    read = read_prefix(f"{root}/{rel}", max_bytes, prints)
+    if read is None:
+        return ParsedDoc(
+            path=rel, size=0, title=stem, title_from="file", problem="unreadable", problem_detail="cannot be read"
+        )
+    size, data = read
+    if is_binary(data):
+        return ParsedDoc(
+            path=rel, size=size, title=stem, title_from="file", problem="binary", problem_detail="binary content"
+        )
+    text, problem = _decode(data, truncated=size > max_bytes)
+    return size, text, problem
+
+
+def parse_doc(root: str, rel: str, max_bytes: int, prints: Prints) -> ParsedDoc:
+    read = _read_doc(root, rel, max_bytes, prints)
+    if isinstance(read, ParsedDoc):
+        return read
+    size, text, problem = read
+    parsed = parse_markdown(text)
+    title, title_from = _title(rel, parsed)
+    return ParsedDoc(
+        path=rel,
+        size=size,
+        title=title,
+        title_from=title_from,
+        metadata=parsed.metadata,
+        metadata_error=parsed.metadata_error,
+        anchors=parsed.anchors,
+        headings=len(parsed.headings),
+        links=parsed.links,
+        problem="invalid_utf8" if problem else None,
+        problem_detail=problem or "",
+        truncated=size > max_bytes,
+    )
+
+
+def load_records(root: str, rel: str, max_bytes: int) -> list[IndexedRecord]:
+    """A doc's search records: one per section (split at headings of level 1-3)."""
+    read = _read_doc(root, rel, max_bytes, [])
+    if isinstance(read, ParsedDoc):
+        return []
+    _, text, _ = read
+    parsed = parse_markdown(text, with_links=False)
+    title, _ = _title(rel, parsed)
+    declared = (parsed.metadata or {}).get("tags")
+    if isinstance(declared, str):
+        declared = declared.split(",")
+    tags = [str(t).strip() for t in declared if str(t).strip()][:20] if isinstance(declared, tuple) else []
+    attrs = {"category": category_of(rel)}
+    records = [
+        IndexedRecord(title=title, heading=s.heading, anchor=s.anchor, body=s.body, tags=tags, attrs=attrs)
+        for s in sections(text, parsed)
+    ]
+    return records or [IndexedRecord(title=title, body="", tags=tags, attrs=attrs)]
+
+
+def doc_paths(tree: ProjectTree) -> tuple[str, ...]:
+    return tuple(rel for rel in tree.files if is_doc(rel))
+
+
+def analyze_sync(tree: ProjectTree, max_bytes: int) -> tuple[DocsAnalysis, Prints]:
+    prints: Prints = []
+    root = os.fspath(tree.root)
+    docs = tuple(parse_doc(root, rel, max_bytes, prints) for rel in doc_paths(tree))
+    corpus = DocSet(docs=docs, files=frozenset(tree.files), dirs=frozenset(tree.dirs), tree_truncated=tree.truncated)
+    return analyze_docs(corpus), prints
+
+
+def _stamp(st: os.stat_result) -> str:
+    return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}:{st.st_ctime_ns}"
+
+
+def search_sync(
+    index: FtsIndex, root: Path, paths: Sequence[str], query: str, limit: int, max_bytes: int
+) -> DocsSearch:
+    """Stat the known docs, re-index what changed, then query: one thread hop."""
+    compile_query(query)  # a malformed query is refused before any file is touched
+    base = os.fspath(root)
+    stamps: dict[str, str] = {}
+    for rel in paths:
+        try:
+            stamps[rel] = _stamp(os.stat(f"{base}/{rel}", follow_symlinks=False))
+        except OSError:
+            continue  # removed since the walk: dropped from the index
+    _ignore_cache_dir(index.db_path.parent)
+    stats = index.sync(stamps, lambda rel: load_records(base, rel, max_bytes))
+    hits = index.search(query, limit=limit, snippet_tokens=SNIPPET_TOKENS)
+    return DocsSearch(
+        hits=[
+            DocSearchHit(
+                path=h.source, title=h.title, heading=h.heading, anchor=h.anchor, snippet=h.snippet, score=h.score
+            )
+            for h in hits
+        ],
+        docs=len(stamps),
+        reindexed=stats.changed,
+    )
+
+
+def _ignore_cache_dir(cache_dir: Path) -> None:
+    """Make `.cde/cache/` ignore itself in git (as pytest does), even before cde_setupProject runs."""
+    marker = cache_dir / ".gitignore"
+    if not marker.exists():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):
+            marker.write_text("# Rebuildable data written by cde-orchestrator.\n*\n", encoding="utf-8")
+
+
+_doc_paths = in_thread(doc_paths)
+_analyze = in_thread(analyze_sync)
+_search = in_thread(search_sync)
+_close = in_thread(FtsIndex.close)
+
+
+class FsDocsCorpus:
+    """Docs of any project root; one instance per process."""
+
+    def __init__(self, trees: FsProjectTree, *, max_bytes: int) -> None:
+        self._trees = trees
+        self.max_bytes = max_bytes
+        self._indexes: OrderedDict[Path, FtsIndex] = OrderedDict()
+
+    @cached("docs.paths", maxsize=8)
+    async def paths(self, root: Path) -> tuple[str, ...]:
+        return await _doc_paths(await self._trees.tree(root))
+
+    @cached("docs.analysis", maxsize=8)
+    async def analysis(self, root: Path) -> DocsAnalysis:
+        result, prints = await _analyze(await self._trees.tree(root), self.max_bytes)
+        add_dependencies(prints)
+        return result
+
+    async def search(self, root: Path, query: str, limit: int) -> DocsSearch:
+        paths = await self.paths(root)
+        return await _search(await self._index(root), root, paths, query, limit, self.max_bytes)
+
+    async def _index(self, root: Path) -> FtsIndex:
+        """The project's index; at most MAX_OPEN_INDEXES stay open (a closed one reopens on use)."""
+        index = self._indexes.get(root)
+        if index is None:
+            index = self._indexes[root] = FtsIndex(root / INDEX_FILE)
+        self._indexes.move_to_end(root)
+        while len(self._indexes) > MAX_OPEN_INDEXES:
+            _, evicted = self._indexes.popitem(last=False)
+            await _close(evicted)
+        return index
+
+    async def close(self) -> None:
+        """Close every open index (a shutdown hook)."""
+        while self._indexes:
+            _, index = self._indexes.popitem()
+            await _close(index)

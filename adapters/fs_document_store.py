@@ -1,0 +1,55 @@
+"""The DocumentStore port on the filesystem: project-confined paths, whole-file reads, atomic writes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from adapters.text_files import read_prefix
+from domain.errors import InvalidInputError, PermissionDeniedError
+from infrastructure.files import atomic_write_sync, in_thread
+from infrastructure.paths import resolve_inside_sync
+
+MAX_CURRENT_BYTES = 4 * 1024 * 1024  # existing files are read this far to compare/diff
+
+
+def _resolve(root: Path, rel: str) -> Path:
+    target = resolve_inside_sync(root, rel, what="document path")
+    if target == root or target.is_dir():
+        raise InvalidInputError(f"document path {rel!r} is a directory; name a file inside it")
+    return target
+
+
+def current_sync(root: Path, paths: Sequence[str]) -> list[tuple[str, str | None]]:
+    found: list[tuple[str, str | None]] = []
+    for rel in paths:
+        target = _resolve(root, rel)
+        text = None
+        if os.path.lexists(target):
+            read = read_prefix(target, MAX_CURRENT_BYTES, [])
+            if read is None:
+                raise PermissionDeniedError(f"{rel} exists but cannot be read; check its owner and mode")
+            text = read[1].decode("utf-8", "replace")
+        found.append((target.relative_to(root).as_posix(), text))
+    return found
+
+
+def write_sync(root: Path, documents: Mapping[str, str]) -> None:
+    targets = [(_resolve(root, rel), content) for rel, content in documents.items()]  # check all, then write
+    for target, content in targets:
+        atomic_write_sync(target, content)
+
+
+_current = in_thread(current_sync)
+_write = in_thread(write_sync)
+
+
+class FsDocumentStore:
+    """Each call is one thread hop for the whole batch."""
+
+    async def current(self, root: Path, paths: Sequence[str]) -> list[tuple[str, str | None]]:
+        return await _current(root, paths)
+
+    async def write(self, root: Path, documents: Mapping[str, str]) -> None:
+        await _write(root, documents)

@@ -1,0 +1,228 @@
+"""A line-based Markdown reader for what documentation tooling needs: front matter, headings, links, sections.
+
+Not a renderer: it follows CommonMark where it matters here (fenced code is
+opaque, ATX and setext headings, inline and reference links, inline code spans
+hide their content) and GitHub's rules for heading anchors (lowercase, drop
+punctuation, spaces to hyphens, `-1`, `-2` for repeats). Front matter is YAML
+parsed with a safe loader. Pure functions of the text; callers bound its size.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+import yaml
+
+from domain.docs.model import DocLink, Heading
+
+MAX_FRONT_MATTER_LINES = 400
+MAX_TARGET_CHARS = 300
+# Only this much of a line is examined for headings and links: a hostile multi-megabyte line full of
+# "<a " or backticks would otherwise make the (backtracking) regexes below quadratic.
+MAX_LINE_SCAN = 10_000
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
+_BLOCK_START = re.compile(r"^ {0,3}(?:[-*+>]|\d{1,9}[.)]|#|\||<)")
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+_INLINE_LINK = re.compile(
+    r"!?\[(?:[^\[\]\\]|\\.|\[[^\[\]]*\])*\]\(\s*(<[^<>\n]*>|[^\s()<>]*(?:\([^\s()]*\)[^\s()<>]*)*)"
+    r"(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*\)"
+)
+_REFERENCE_DEF = re.compile(r"^ {0,3}\[(?!\^)[^\]]+\]:\s*(<[^<>\n]*>|\S+)")
+_HTML_TARGET = re.compile(r"<(?:a|img|source|link)\b[^<>]*?\b(?:href|src)\s*=\s*[\"']([^\"'<>]*)[\"']", re.IGNORECASE)
+_HTML_ID = re.compile(r"<[a-z][^<>]*?\b(?:id|name)\s*=\s*[\"']([^\"'<>]+)[\"']", re.IGNORECASE)
+_HEADING_ID = re.compile(r"\s*\{#([\w\-:.]+)\}\s*$")
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*:")
+_TAG = re.compile(r"<[^>]+>")
+_LINK_TEXT = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_SLUG_DROP = re.compile(r"[^\w\- ]", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Markdown:
+    """The parts of a Markdown text that documentation tooling uses."""
+
+    metadata: dict[str, Any] | None
+    metadata_error: str | None
+    body_start: int  # index of the first line after the front matter
+    headings: tuple[Heading, ...]
+    anchors: tuple[str, ...]
+    links: tuple[DocLink, ...]
+
+    @property
+    def h1(self) -> str | None:
+        return next((h.text for h in self.headings if h.level == 1 and h.text), None)
+
+
+def github_slug(text: str) -> str:
+    """The anchor GitHub gives a heading (before de-duplication)."""
+    return _SLUG_DROP.sub("", text.strip().lower()).replace(" ", "-")
+
+
+def heading_text(raw: str) -> str:
+    """A heading's visible text: links and images reduced to their text, code marks and tags dropped."""
+    text = _LINK_TEXT.sub(lambda m: m.group(1), raw) if "[" in raw else raw
+    text = _TAG.sub("", text) if "<" in text else text
+    return text.replace("`", "").strip()
+
+
+def _plain(value: Any, depth: int = 0) -> Any:
+    """Front-matter value as bounded JSON-able data (dates become ISO strings, lists tuples, long text is cut)."""
+    if isinstance(value, str):
+        return value[:500]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, datetime.date | datetime.datetime):
+        return value.isoformat()
+    if depth >= 3:
+        return str(value)[:200]
+    if isinstance(value, list | tuple):
+        return tuple(_plain(v, depth + 1) for v in value[:30])  # tuples: see DocLink in domain/docs/model.py
+    if isinstance(value, dict):
+        return {str(k)[:100]: _plain(v, depth + 1) for k, v in list(value.items())[:40]}
+    return str(value)[:200]
+
+
+def _front_matter(lines: list[str]) -> tuple[dict[str, Any] | None, str | None, int]:
+    if not lines or lines[0].rstrip() != "---":
+        return None, None, 0
+    for end in range(1, min(len(lines), MAX_FRONT_MATTER_LINES)):
+        if lines[end].rstrip() in ("---", "..."):
+            break
+    else:
+        return None, None, 0  # no closing fence: a thematic break, not front matter
+    try:
+        data = yaml.load("\n".join(lines[1:end]), Loader=_LOADER)  # a SafeLoader variant
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 2}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        return None, f"invalid YAML{where}: {problem}", end + 1
+    if data is None:
+        return {}, None, end + 1
+    if not isinstance(data, dict):
+        return None, f"front matter is a {type(data).__name__}, expected key: value pairs", end + 1
+    return _plain(data), None, end + 1
+
+
+def link_of(raw: str, line: int) -> DocLink | None:
+    """A relative link target split into path and anchor; None for URLs, mail links and empty targets."""
+    target = raw.strip()
+    if target.startswith("<") and target.endswith(">"):
+        target = target[1:-1].strip()
+    if not target or target.startswith("//") or _SCHEME.match(target) or "{{" in target:
+        return None
+    path, _, anchor = target.partition("#")
+    path = unquote(path.split("?", 1)[0])
+    return (line, target[:MAX_TARGET_CHARS], path, unquote(anchor))
+
+
+def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
+    """Front matter, headings with anchors, and (unless `with_links` is false, as for search) links."""
+    lines = text.split("\n")
+    metadata, metadata_error, start = _front_matter(lines)
+    headings: list[Heading] = []
+    anchors: set[str] = set()
+    seen: dict[str, int] = {}
+    links: list[DocLink] = []
+    fence: str | None = None
+    previous = ""  # the previous line when it may be a setext heading's text
+
+    def add_heading(level: int, raw: str, line: int) -> None:
+        explicit = _HEADING_ID.search(raw)
+        if explicit:
+            raw = raw[: explicit.start()]
+            anchors.add(explicit.group(1).lower())
+        text = heading_text(raw)
+        slug = github_slug(text)
+        count = seen.get(slug, 0)
+        seen[slug] = count + 1
+        anchor = f"{slug}-{count}" if count else slug
+        anchors.add(anchor)
+        headings.append(Heading(level=level, text=text, anchor=explicit.group(1) if explicit else anchor, line=line))
+
+    for index in range(start, len(lines)):
+        line = lines[index][:MAX_LINE_SCAN]
+        stripped = line.strip()
+        marker = stripped[:1]  # every block construct below starts with one of "`~#=-"
+        fence_match = _FENCE.match(line) if marker in ("`", "~") else None
+        if fence is not None:
+            closing = fence_match.group(1) if fence_match else ""
+            if closing[:1] == fence[0] and len(closing) >= len(fence) and not line.strip().lstrip(fence[0]):
+                fence = None
+            continue
+        if fence_match:
+            fence = fence_match.group(1)
+            previous = ""
+            continue
+        atx = _ATX.match(line) if marker == "#" else None
+        if atx:
+            add_heading(len(atx.group(1)), atx.group(2) or "", index + 1)
+            previous = ""
+            continue
+        setext = _SETEXT.match(line) if previous and marker in ("=", "-") else None
+        if setext:
+            add_heading(1 if setext.group(1)[0] == "=" else 2, previous, index)
+            previous = ""
+            continue
+        if with_links and ("[" in line or "<" in line):
+            visible = _CODE_SPAN.sub(" ", line) if "`" in line else line
+            number = index + 1
+            for match in _INLINE_LINK.finditer(visible):
+                found = link_of(match.group(1), number)
+                if found is not None:
+                    links.append(found)
+            reference = _REFERENCE_DEF.match(visible)
+            if reference:
+                found = link_of(reference.group(1), number)
+                if found is not None:
+                    links.append(found)
+            if "<" in visible:
+                for match in _HTML_TARGET.finditer(visible):
+                    found = link_of(match.group(1), number)
+                    if found is not None:
+                        links.append(found)
+                anchors.update(m.group(1).lower() for m in _HTML_ID.finditer(visible))
+        previous = stripped if stripped and not _BLOCK_START.match(line) and not line.startswith("    ") else ""
+    return Markdown(
+        metadata=metadata,
+        metadata_error=metadata_error,
+        body_start=start,
+        headings=tuple(headings),
+        anchors=tuple(anchors),
+        links=tuple(links),
+    )
+
+
+@dataclass(frozen=True)
+class Section:
+    heading: str
+    anchor: str
+    body: str
+
+
+def sections(text: str, parsed: Markdown, *, max_level: int = 3) -> list[Section]:
+    """The text split at headings of level ≤ `max_level` (deeper headings stay in their section's body)."""
+    lines = text.split("\n")
+    cuts = [h for h in parsed.headings if h.level <= max_level]
+    result: list[Section] = []
+    start, heading, anchor = parsed.body_start, "", ""
+    for cut in cuts:
+        first = cut.line - 1  # the heading's text line (a setext underline follows it)
+        body = "\n".join(lines[start:first]).strip()
+        if body or heading:
+            result.append(Section(heading=heading, anchor=anchor, body=body))
+        start, heading, anchor = cut.line, cut.text, cut.anchor
+        if not _ATX.match(lines[first]) and start < len(lines) and _SETEXT.match(lines[start]):
+            start += 1
+    body = "\n".join(lines[start:]).strip()
+    if body or heading:
+        result.append(Section(heading=heading, anchor=anchor, body=body))
+    return result

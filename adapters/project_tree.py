@@ -1,0 +1,203 @@
+"""The project's file list: what Git would consider the project, walked without following any symlink.
+
+The walk honours `.gitignore` files at every level plus `.git/info/exclude`,
+prunes dependency/build/cache folders wherever they appear (and any folder that
+marks itself as a virtualenv or a cache), and never follows a symlink — so a
+link cannot lead out of the root or into a loop. It reads nothing but directory
+listings and ignore files, so it is cheap; file contents are read by the callers
+that need them.
+
+Freshness: while walking, the fingerprint of every directory is taken *before*
+it is listed (a directory's mtime changes whenever an entry is added, removed or
+renamed in it), together with the fingerprints of the ignore files read. They
+are recorded as the cached value's dependencies, so an unchanged tree is answered
+by stat-ing directories only, in one thread hop.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as stat_module
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from adapters.ignore_rules import IgnoreFile, is_ignored
+from domain.errors import NotFoundError
+from infrastructure.cache import Fingerprint, add_dependencies, cached, fingerprint
+from infrastructure.files import in_thread, os_error
+
+# Folders that hold dependencies, build output or caches: never part of what a project *is*.
+HEAVY_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".cde",
+        "node_modules",
+        "bower_components",
+        "jspm_packages",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        ".eggs",
+        "__pycache__",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".cache",
+        ".gradle",
+        ".dart_tool",
+        ".terraform",
+        ".next",
+        ".nuxt",
+        ".svelte-kit",
+        ".turbo",
+        ".parcel-cache",
+        ".angular",
+        ".direnv",
+        "site-packages",
+        "dist",
+        "build",
+        "target",
+        "coverage",
+        "htmlcov",
+        "vendor",
+        "Pods",
+        "DerivedData",
+    }
+)
+# A folder containing one of these is a virtualenv or a cache whatever its name.
+MARKER_FILES = ("pyvenv.cfg", "CACHEDIR.TAG")
+MAX_IGNORE_FILE_BYTES = 1024 * 1024
+MAX_PRUNED_LISTED = 50
+
+
+@dataclass(frozen=True)
+class ProjectTree:
+    """The walk's result. `files` are POSIX paths relative to `root`, sorted."""
+
+    root: Path
+    files: tuple[str, ...]
+    dirs: tuple[str, ...]  # walked directories ("" is the root), sorted
+    ignored: int  # files and folders left out by ignore rules
+    pruned: tuple[str, ...]  # dependency/build/cache folders skipped (first few)
+    symlinks: int
+    unreadable_dirs: int
+    truncated: bool  # stopped at the file limit
+    fingerprints: tuple[tuple[str, Fingerprint], ...] = field(repr=False)
+
+
+def _stat_print(st: os.stat_result) -> Fingerprint:
+    return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+
+
+def _read_ignore(path: Path, base: str, prints: list[tuple[str, Fingerprint]]) -> IgnoreFile | None:
+    prints.append((os.fspath(path), fingerprint(path)))
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_IGNORE_FILE_BYTES)
+    except OSError:
+        return None
+    rules = IgnoreFile(base, data.decode("utf-8", "replace").splitlines())
+    return rules if rules.prefilter is not None else None
+
+
+def walk_project_sync(root: Path, *, max_files: int) -> ProjectTree:
+    """Walk `root` (an existing directory); see the module docstring."""
+    prints: list[tuple[str, Fingerprint]] = [(os.fspath(root), fingerprint(root))]
+    base_rules: list[IgnoreFile] = []
+    git_dir = root / ".git"
+    if git_dir.is_dir() and not git_dir.is_symlink():
+        exclude = _read_ignore(git_dir / "info" / "exclude", "", prints)
+        if exclude is not None:
+            base_rules.append(exclude)
+    files: list[str] = []
+    dirs: list[str] = []
+    pruned: list[str] = []
+    ignored = symlinks = unreadable = 0
+    truncated = False
+    pending: list[tuple[Path, str, tuple[IgnoreFile, ...]]] = [(root, "", tuple(base_rules))]
+    while pending and not truncated:
+        directory, prefix, rules = pending.pop()
+        try:
+            with os.scandir(directory) as listing:
+                entries = list(listing)
+        except FileNotFoundError:
+            if directory == root:
+                raise NotFoundError(f"{root} does not exist") from None
+            continue
+        except OSError as exc:
+            if directory == root:
+                raise os_error(root, exc) from None
+            unreadable += 1
+            continue
+        names = {e.name for e in entries}
+        if prefix and any(marker in names for marker in MARKER_FILES):
+            _note(pruned, prefix.rstrip("/"))
+            continue
+        dirs.append(prefix.rstrip("/"))
+        if ".gitignore" in names:
+            local = _read_ignore(directory / ".gitignore", prefix, prints)
+            if local is not None:
+                rules = (*rules, local)
+        for entry in entries:
+            name = entry.name
+            rel = prefix + name
+            try:
+                if entry.is_symlink():
+                    symlinks += 1
+                elif entry.is_dir(follow_symlinks=False):
+                    if name in HEAVY_DIRS or name.endswith(".egg-info"):
+                        _note(pruned, rel)
+                    elif rules and is_ignored(rules, rel, is_dir=True):
+                        ignored += 1
+                    else:
+                        st = entry.stat(follow_symlinks=False)
+                        if stat_module.S_ISDIR(st.st_mode):
+                            prints.append((entry.path, _stat_print(st)))
+                            pending.append((Path(entry.path), f"{rel}/", rules))
+                elif entry.is_file(follow_symlinks=False) and name != ".git":
+                    if rules and is_ignored(rules, rel, is_dir=False):
+                        ignored += 1
+                    elif len(files) >= max_files:
+                        truncated = True
+                        break
+                    else:
+                        files.append(rel)
+            except OSError:
+                continue
+    files.sort()
+    dirs.sort()
+    return ProjectTree(
+        root=root,
+        files=tuple(files),
+        dirs=tuple(dirs),
+        ignored=ignored,
+        pruned=tuple(sorted(pruned)),
+        symlinks=symlinks,
+        unreadable_dirs=unreadable,
+        truncated=truncated,
+        fingerprints=tuple(prints),
+    )
+
+
+def _note(pruned: list[str], rel: str) -> None:
+    if len(pruned) < MAX_PRUNED_LISTED:
+        pruned.append(rel)
+
+
+_walk = in_thread(walk_project_sync)
+
+
+class FsProjectTree:
+    """Cached project walks; one instance per process (the cache is keyed by root)."""
+
+    def __init__(self, *, max_files: int) -> None:
+        self.max_files = max_files
+
+    @cached("project.tree", maxsize=8)
+    async def tree(self, root: Path) -> ProjectTree:
+        found = await _walk(root, max_files=self.max_files)
+        add_dependencies(found.fingerprints)
+        return found

@@ -1,0 +1,1 @@
+"""Documentation intelligence: the project's Markdown docs, their findings, quality and search."""

@@ -1,0 +1,48 @@
+"""GenerateSpec: specs/<slug>/spec.md, plan.md, tasks.md for a feature, never overwriting unless asked."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from domain.errors import ConflictError, InvalidInputError
+from domain.names import slugify
+from domain.onboarding.onboard_project import OnboardProject
+from domain.onboarding.ports import DocumentStore
+from domain.onboarding.spec_templates import SPEC_FILES, render_spec
+from domain.project_state import utc_now
+
+
+class SpecResult(BaseModel):  # no docstring: it would be sent in every tools/list
+    slug: str
+    files: list[str]
+
+
+class GenerateSpec:
+    def __init__(self, onboard: OnboardProject, store: DocumentStore, clock: Callable[[], datetime] = utc_now) -> None:
+        self._onboard = onboard
+        self._store = store
+        self._clock = clock
+
+    async def __call__(self, root: Path, description: str, *, overwrite: bool = False) -> SpecResult:
+        description = " ".join(description.split())
+        if not description:
+            raise InvalidInputError("feature_description is empty; describe the feature in a sentence or more")
+        slug = slugify(description, fallback="feature")
+        folder = f"specs/{slug}"
+        existing = [
+            p for p, text in await self._store.current(root, [f"{folder}/{n}" for n in SPEC_FILES]) if text is not None
+        ]
+        if existing and not overwrite:
+            raise ConflictError(
+                f"{folder}/ already holds {', '.join(p.rsplit('/', 1)[1] for p in existing)}; "
+                "pass overwrite=true to replace them, or describe the feature differently"
+            )
+        analysis, _ = await self._onboard.analysis(root)
+        documents = render_spec(description, slug, analysis, today=self._clock().date().isoformat())
+        files = {f"{folder}/{name}": text for name, text in documents.items()}
+        await self._store.write(root, files)
+        return SpecResult(slug=slug, files=list(files))

@@ -1,0 +1,48 @@
+"""What the onboarding use cases need from the outside world."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from domain.onboarding.facts import GitFacts, ScanFacts
+
+Progress = Callable[[float, float, str], Awaitable[None]]
+"""`progress(done, total, message)`: reports how far a long operation is."""
+
+
+async def no_progress(done: float, total: float, message: str) -> None:
+    """A Progress that reports nowhere."""
+
+
+class ProjectScanner(Protocol):
+    """Reads the facts of a project tree (cached; a repeated call on an unchanged tree is cheap)."""
+
+    async def count_files(self, root: Path) -> int:
+        """How many files the project has (walking it, honouring ignore rules)."""
+        ...
+
+    async def facts(self, root: Path) -> ScanFacts: ...
+
+
+class GitReader(Protocol):
+    async def facts(self, root: Path) -> GitFacts | None:
+        """Git facts, or None when `root` is not in a repository or git is unavailable."""
+        ...
+
+
+class DocumentStore(Protocol):
+    """Text files inside a project root; every path is checked before anything is read or written."""
+
+    async def current(self, root: Path, paths: Sequence[str]) -> list[tuple[str, str | None]]:
+        """Each path normalised (POSIX, relative to `root`) with the file's text now (None when absent).
+
+        Raises on the first unsafe path: absolute, containing '..', escaping the
+        root through a symlink, inside `.git/`, or naming a directory.
+        """
+        ...
+
+    async def write(self, root: Path, documents: Mapping[str, str]) -> None:
+        """Write each document atomically (temp file, fsync, rename), creating parent folders."""
+        ...

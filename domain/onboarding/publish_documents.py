@@ -1,0 +1,94 @@
+"""PublishDocuments: write caller-supplied documents inside the project, or preview them as diffs."""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+from domain.errors import InvalidInputError, LimitExceededError, PermissionDeniedError
+from domain.onboarding.ports import DocumentStore
+
+MAX_DOCUMENTS = 50
+MAX_DOCUMENT_BYTES = 1024 * 1024
+MAX_TOTAL_BYTES = 5 * 1024 * 1024
+MAX_DIFF_LINES = 300  # per document in a preview
+# Files the server manages itself: writing them around it would corrupt its state.
+PROTECTED = (".cde/state.json", ".cde/cache/")
+
+
+# No docstrings or field descriptions: they would be sent in every tools/list (the README has them).
+class DocumentChange(BaseModel):
+    path: str
+    action: Literal["create", "update", "unchanged"]
+    diff: str | None = None  # unified diff, in previews only
+
+
+class PublishResult(BaseModel):
+    applied: bool  # false for a preview: nothing was written
+    documents: list[DocumentChange]
+
+
+def unified_diff(path: str, old: str | None, new: str) -> str:
+    lines = list(
+        difflib.unified_diff(
+            (old or "").splitlines(keepends=True),
+            new.splitlines(keepends=True),
+            fromfile="/dev/null" if old is None else f"a/{path}",
+            tofile=f"b/{path}",
+        )
+    )
+    if len(lines) > MAX_DIFF_LINES:
+        lines = [*lines[:MAX_DIFF_LINES], f"… {len(lines) - MAX_DIFF_LINES} more diff lines\n"]
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+def _check_bounds(documents: Mapping[str, str]) -> None:
+    if not documents:
+        raise InvalidInputError("documents is empty; pass {relative_path: content}")
+    if len(documents) > MAX_DOCUMENTS:
+        raise LimitExceededError(f"{len(documents)} documents given; publish at most {MAX_DOCUMENTS} per call")
+    total = 0
+    for path, content in documents.items():
+        size = len(content.encode("utf-8"))
+        if size > MAX_DOCUMENT_BYTES:
+            raise LimitExceededError(f"{path} is {size} bytes; a document may be at most {MAX_DOCUMENT_BYTES} bytes")
+        total += size
+    if total > MAX_TOTAL_BYTES:
+        raise LimitExceededError(f"documents total {total} bytes; split them into calls of at most {MAX_TOTAL_BYTES}")
+
+
+class PublishDocuments:
+    def __init__(self, store: DocumentStore) -> None:
+        self._store = store
+
+    async def __call__(self, root: Path, documents: Mapping[str, str], *, approve: bool) -> PublishResult:
+        _check_bounds(documents)
+        current = await self._store.current(root, list(documents))
+        planned: dict[str, tuple[str | None, str]] = {}
+        for (path, old), content in zip(current, documents.values(), strict=True):
+            if path.startswith(PROTECTED):
+                raise PermissionDeniedError(f"{path} is managed by cde-orchestrator and cannot be published over")
+            if path in planned:
+                raise InvalidInputError(f"two documents resolve to {path}; pass each file once")
+            planned[path] = (old, content)
+        changes = [
+            DocumentChange(path=p, action="create" if old is None else "unchanged" if old == new else "update")
+            for p, (old, new) in planned.items()
+        ]
+        if approve:
+            changed = {c.path: planned[c.path][1] for c in changes if c.action != "unchanged"}
+            if changed:
+                await self._store.write(root, changed)
+            return PublishResult(applied=True, documents=changes)
+        # difflib is pure CPU and quadratic in the worst case: keep it off the event loop.
+        diffs = await asyncio.to_thread(
+            lambda: [unified_diff(c.path, *planned[c.path]) if c.action != "unchanged" else "" for c in changes]
+        )
+        for change, diff in zip(changes, diffs, strict=True):
+            change.diff = diff or None
+        return PublishResult(applied=False, documents=changes)

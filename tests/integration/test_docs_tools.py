@@ -1,0 +1,192 @@
+"""cde_scanDocumentation / cde_analyzeDocumentation / cde_searchDocumentation on fixture trees."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from mcp.client import Client
+
+from adapters.docs_corpus import FsDocsCorpus
+from adapters.project_tree import FsProjectTree
+from server.bootstrap import App
+from tests.conftest import call_error, call_ok
+from tests.trees import edit_in_place, make_tree
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def docs_project(project: Path) -> Path:
+    return make_tree(
+        project,
+        {
+            "README.md": "# Shop\n\nRead the [guide](docs/guide.md), the [API](docs/api.md#authentication) "
+            "and the [roadmap](docs/nope.md).\n",
+            "docs/.gitignore": "ignored/\n",
+            "docs/guide.md": "---\ntitle: Guide\ndescription: How to install\ntags: [setup]\n---\n# Guide\n\n"
+            "## Installing\n\nInstall with pip inside a virtualenv.\n\nSee [API](api.md#no-such-anchor).\n",
+            "docs/api.md": "---\ntitle: API reference\n---\n# API\n\n## Authentication\n\n"
+            "Tokens are verified against the fingerprint cache on every request.\n",
+            "docs/orphan.md": "# Guide\n\nA duplicate title that nobody links to.\n",
+            "docs/bad-meta.md": "---\ntitle: [oops\n---\n# Bad metadata\n",
+            "docs/latin1.md": b"# Caf\xe9 notes\n\nWritten in latin-1 by an old editor.\n",
+            "docs/binary.md": b"\x00\x01\x02 not text",
+            "docs/ignored/secret.md": "# Secret\n",
+            "node_modules/pkg/README.md": "# Dependency\n",
+        },
+    )
+
+
+async def test_scan_lists_docs_with_findings_at_each_detail_level(app: App, docs_project: Path) -> None:
+    async with Client(app.server) as client:
+        summary = await call_ok(client, "cde_scanDocumentation")
+        names = await call_ok(client, "cde_scanDocumentation", {"detail_level": "name_only"})
+        full = await call_ok(client, "cde_scanDocumentation", {"detail_level": "full"})
+    expected = [
+        "README.md",
+        "docs/api.md",
+        "docs/bad-meta.md",
+        "docs/binary.md",
+        "docs/guide.md",
+        "docs/latin1.md",
+        "docs/orphan.md",
+    ]
+    assert names["paths"] == expected and names["docs"] == [] and names["total"] == 7
+    assert [d["path"] for d in summary["docs"]] == expected and summary["paths"] == []
+    assert summary["categories"] == {"docs": 6, "root": 1}
+    by_path = {d["path"]: d for d in summary["docs"]}
+    assert by_path["docs/guide.md"] == {
+        "path": "docs/guide.md",
+        "title": "Guide",
+        "category": "docs",
+        "size": (docs_project / "docs" / "guide.md").stat().st_size,
+        "issues": ["broken_links"],
+        "metadata": None,
+        "notes": None,
+    }
+    assert by_path["docs/api.md"]["issues"] == ["missing_metadata"]
+    assert set(by_path["docs/orphan.md"]["issues"]) == {"missing_metadata", "orphan"}
+    assert "invalid_metadata" in by_path["docs/bad-meta.md"]["issues"]
+    assert "binary" in by_path["docs/binary.md"]["issues"]
+    assert "invalid_utf8" in by_path["docs/latin1.md"]["issues"]
+    assert by_path["docs/latin1.md"]["title"] == "Caf\ufffd notes"
+    assert summary["findings"]["orphan"] == 4 and summary["findings"]["missing_metadata"] == 4
+    full_guide = next(d for d in full["docs"] if d["path"] == "docs/guide.md")
+    assert full_guide["metadata"] == {"title": "Guide", "description": "How to install", "tags": ["setup"]}
+    full_by_path = {d["path"]: d for d in full["docs"]}
+    assert full_by_path["docs/bad-meta.md"]["notes"][0].startswith("invalid YAML at line")
+    assert full_by_path["docs/latin1.md"]["notes"] == ["invalid UTF-8 at byte 5; read with replacement characters"]
+    assert full_guide["notes"] is None and by_path["docs/bad-meta.md"]["notes"] is None
+    sizes = [len(json.dumps(r)) for r in (names, summary, full)]
+    assert sizes == sorted(sizes) and sizes[0] < sizes[1] < sizes[2]
+
+
+async def test_analyze_reports_links_duplicates_metadata_orphans_and_score(app: App, docs_project: Path) -> None:
+    async with Client(app.server) as client:
+        report = await call_ok(client, "cde_analyzeDocumentation")
+    assert report["docs"] == 7 and report["links"] == 4
+    assert report["broken_links"] == [
+        "README.md:3 docs/nope.md: file not found (missing, or ignored by .gitignore)",
+        "docs/guide.md:12 api.md#no-such-anchor: no heading or anchor #no-such-anchor in docs/api.md",
+    ]
+    assert report["duplicate_titles"] == {"Guide": ["docs/guide.md", "docs/orphan.md"]}
+    assert report["missing_metadata"]["docs/api.md"] == ["description"]
+    assert "docs/orphan.md" in report["orphans"] and "docs/guide.md" not in report["orphans"]
+    assert report["counts"] == {"broken_links": 2, "duplicate_titles": 1, "missing_metadata": 4, "orphans": 4}
+    assert 0 <= report["score"] < 100
+    assert report["reasons"][0].startswith("-") and any("2 of 4 relative links" in r for r in report["reasons"])
+
+
+async def test_search_ranks_highlights_and_supports_query_syntax(app: App, docs_project: Path) -> None:
+    async with Client(app.server) as client:
+        first = await call_ok(client, "cde_searchDocumentation", {"query": "tokens"})
+        phrase = await call_ok(client, "cde_searchDocumentation", {"query": '"fingerprint cache"'})
+        prefix = await call_ok(client, "cde_searchDocumentation", {"query": "virtualen*"})
+        none = await call_ok(client, "cde_searchDocumentation", {"query": '"cache fingerprint"'})
+        malformed = await call_error(client, "cde_searchDocumentation", {"query": '"unclosed phrase'})
+        negative = await call_error(client, "cde_searchDocumentation", {"query": "-tokens"})
+        too_many = await call_error(client, "cde_searchDocumentation", {"query": "x", "limit": 500})
+    hit = first["hits"][0]
+    assert (hit["path"], hit["title"], hit["heading"], hit["anchor"]) == (
+        "docs/api.md",
+        "API reference",
+        "Authentication",
+        "authentication",
+    )
+    assert "**Tokens**" in hit["snippet"] and hit["score"] > 0
+    assert first["docs"] == 7 and first["reindexed"] == 7
+    assert [h["path"] for h in phrase["hits"]] == ["docs/api.md"] and phrase["reindexed"] == 0
+    assert [(h["path"], h["anchor"]) for h in prefix["hits"]] == [("docs/guide.md", "installing")]
+    assert none["hits"] == []
+    assert malformed.startswith("invalid_input:") and "double quote" in malformed
+    assert negative.startswith("invalid_input:")
+    assert too_many.startswith("invalid arguments for cde_searchDocumentation: limit")
+    assert (docs_project / ".cde" / "cache" / "docs.db").is_file()
+    assert (docs_project / ".cde" / "cache" / ".gitignore").read_text().strip().endswith("*")
+
+
+async def test_search_reindexes_only_changed_added_and_removed_docs(app: App, docs_project: Path) -> None:
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_searchDocumentation", {"query": "guide"})
+        edit_in_place(docs_project / "docs" / "api.md", "# API\n\n## Sessions\n\nSessions expire after an hour.\n")
+        edited = await call_ok(client, "cde_searchDocumentation", {"query": "sessions"})
+        gone = await call_ok(client, "cde_searchDocumentation", {"query": "tokens"})
+        make_tree(docs_project, {"docs/howto/deploy.md": "# Deploy\n\nUse the blue-green strategy.\n"})
+        (docs_project / "docs" / "orphan.md").unlink()
+        added = await call_ok(client, "cde_searchDocumentation", {"query": "blue green"})
+        removed = await call_ok(client, "cde_searchDocumentation", {"query": "duplicate"})
+    assert edited["reindexed"] == 1 and edited["hits"][0]["anchor"] == "sessions"
+    assert gone["hits"] == [] and gone["reindexed"] == 0
+    assert added["reindexed"] == 2 and added["hits"][0]["path"] == "docs/howto/deploy.md"
+    assert removed["hits"] == [] and removed["docs"] == 7
+
+
+async def test_a_50_mb_markdown_file_is_read_partially_and_flagged(app: App, project: Path) -> None:
+    huge = project / "docs" / "huge.md"
+    huge.parent.mkdir()
+    with huge.open("w", encoding="utf-8") as out:
+        out.write("# Huge\n\nthe beginning mentions aardvark\n\n")
+        out.write("filler words in a very long log of text\n" * 1_250_000)
+        out.write("the end mentions zebra\n")
+    assert huge.stat().st_size > 50_000_000
+    async with Client(app.server) as client:
+        scan = await call_ok(client, "cde_scanDocumentation")
+        start = await call_ok(client, "cde_searchDocumentation", {"query": "aardvark"})
+        end = await call_ok(client, "cde_searchDocumentation", {"query": "zebra"})
+    assert scan["docs"][0]["path"] == "docs/huge.md" and "large" in scan["docs"][0]["issues"]
+    assert [h["path"] for h in start["hits"]] == ["docs/huge.md"]
+    assert end["hits"] == []  # beyond CDE_DOCS_MAX_BYTES: never read
+
+
+async def test_thousands_of_docs_give_bounded_listings(app: App, project: Path) -> None:
+    make_tree(project, {f"docs/area{i % 20}/page{i:04d}.md": f"# Page {i}\n\nText {i}.\n" for i in range(1000)})
+    async with Client(app.server) as client:
+        names = await call_ok(client, "cde_scanDocumentation", {"detail_level": "name_only"})
+        summary = await call_ok(client, "cde_scanDocumentation")
+        full = await call_ok(client, "cde_scanDocumentation", {"detail_level": "full"})
+    assert names["total"] == 1000 and len(names["paths"]) == 1000
+    assert len(json.dumps(names)) < 40_000
+    assert summary["total"] == 1000 and len(summary["docs"]) == 300
+    assert len(full["docs"]) == 100
+
+
+async def test_docs_of_this_repository(tmp_path: Path) -> None:
+    """Analysis and search on a copy of this repository's docs (the index is written, so not in place)."""
+    copy = tmp_path / "repo"
+    shutil.copytree(REPO, copy, ignore=shutil.ignore_patterns(".venv", ".git", ".cde", "*_cache", "__pycache__"))
+    corpus = FsDocsCorpus(FsProjectTree(max_files=50_000), max_bytes=1 << 21)
+    analysis = await corpus.analysis(copy)
+    assert "README.md" in [d.path for d in analysis.docs]
+    found = await corpus.search(copy, "cde-orchestrator", 5)
+    assert found.hits and found.hits[0].path == "README.md"
+    await corpus.close()
+
+
+def test_a_doc_that_vanished_or_cannot_be_read_is_flagged_not_fatal(tmp_path: Path) -> None:
+    from adapters.docs_corpus import parse_doc
+
+    doc = parse_doc(str(tmp_path), "docs/gone.md", 1024, [])
+    assert (doc.problem, doc.title, doc.title_from) == ("unreadable", "gone", "file")

@@ -1,0 +1,104 @@
+"""The project walk: .gitignore (nested, negated, anchored), pruned folders, symlinks, limits, freshness."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from adapters.project_tree import FsProjectTree, walk_project_sync
+from tests.trees import edit_in_place, make_tree
+
+
+@pytest.fixture
+def tree_root(tmp_path: Path) -> Path:
+    root = make_tree(
+        tmp_path / "proj",
+        {
+            ".gitignore": "*.log\nbuild-out/\n/secret.txt\n!keep.log\n# comment\n",
+            "app/main.py": "print('hi')\n",
+            "app/debug.log": "x",
+            "app/keep.log": "kept by a root negation",
+            "app/.gitignore": "generated/\n!important.log\n*.tmp\n",
+            "app/important.log": "re-included by the nested file",
+            "app/x.tmp": "",
+            "app/generated/gen.py": "",
+            "app/sub/deep.log": "ignored by the root pattern",
+            "secret.txt": "anchored to the root",
+            "docs/secret.txt": "not anchored here",
+            "build-out/a.py": "",
+            "node_modules/pkg/index.js": "",
+            "pkg/node_modules/x.js": "",
+            "myenv/pyvenv.cfg": "home = /usr",
+            "myenv/lib/site.py": "",
+            "cachedir/CACHEDIR.TAG": "Signature: 8a477f597d28d172789f06886806bc55",
+            "cachedir/blob": "",
+            "thing.egg-info/PKG-INFO": "",
+            ".git/info/exclude": "excluded.txt\n",
+            ".git/HEAD": "ref: refs/heads/main\n",
+            "excluded.txt": "",
+            ".cde/state.json": "{}",
+        },
+    )
+    outside = make_tree(tmp_path / "outside", {"stolen.py": "x = 1\n"})
+    (root / "app" / "loop").symlink_to(root / "app")
+    (root / "escape").symlink_to(outside)
+    (root / "link.py").symlink_to(outside / "stolen.py")
+    return root
+
+
+def test_walk_honours_nested_gitignore_and_prunes(tree_root: Path) -> None:
+    tree = walk_project_sync(tree_root, max_files=1000)
+    assert list(tree.files) == [
+        ".gitignore",
+        "app/.gitignore",
+        "app/important.log",
+        "app/keep.log",
+        "app/main.py",
+        "docs/secret.txt",
+    ]
+    assert tree.symlinks == 3  # a loop, a folder outside, a file outside: none followed
+    assert {"node_modules", "pkg/node_modules", "myenv", "cachedir", "thing.egg-info", ".git", ".cde"} <= set(
+        tree.pruned
+    )
+    assert tree.ignored >= 6
+    assert not tree.truncated
+    assert "" in tree.dirs and "app" in tree.dirs and "app/generated" not in tree.dirs
+
+
+def test_walk_stops_at_the_file_limit(tree_root: Path) -> None:
+    tree = walk_project_sync(tree_root, max_files=3)
+    assert tree.truncated
+    assert len(tree.files) == 3
+
+
+def test_a_worktree_git_file_is_not_a_project_file(tmp_path: Path) -> None:
+    root = make_tree(tmp_path / "wt", {".git": "gitdir: /elsewhere\n", "a.py": ""})
+    assert walk_project_sync(root, max_files=10).files == ("a.py",)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads unreadable folders")
+def test_unreadable_folder_is_counted_not_fatal(tmp_path: Path) -> None:
+    root = make_tree(tmp_path / "p", {"ok.py": "", "locked/secret.py": ""})
+    (root / "locked").chmod(0)
+    try:
+        tree = walk_project_sync(root, max_files=10)
+    finally:
+        (root / "locked").chmod(0o755)
+    assert tree.files == ("ok.py",)
+    assert tree.unreadable_dirs == 1
+
+
+async def test_cached_walk_sees_added_files_and_gitignore_edits(tree_root: Path) -> None:
+    trees = FsProjectTree(max_files=1000)
+    cache = FsProjectTree.tree.cache
+    first = await trees.tree(tree_root)
+    hits = cache.stats().hits
+    assert await trees.tree(tree_root) is first
+    assert cache.stats().hits == hits + 1
+    (tree_root / "app" / "sub" / "new.py").write_text("")  # a directory two levels down changes
+    assert "app/sub/new.py" in (await trees.tree(tree_root)).files
+    edit_in_place(tree_root / "app" / ".gitignore", "generated/\n")  # in place: only its fingerprint says so
+    files = (await trees.tree(tree_root)).files
+    assert "app/x.tmp" in files and "app/important.log" not in files

@@ -1,0 +1,161 @@
+"""cde_setupProject, cde_publishOnboarding and cde_generateSpec: what they write, and what they refuse."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+from mcp.client import Client
+
+from domain.onboarding.publish_documents import MAX_DOCUMENTS
+from server.bootstrap import App
+from tests.conftest import call_error, call_ok
+from tests.trees import make_tree
+
+
+@pytest.fixture
+def py_project(project: Path) -> Path:
+    return make_tree(
+        project,
+        {
+            "pyproject.toml": '[project]\nname = "calc"\ndependencies = ["click"]\n'
+            '[project.optional-dependencies]\ndev = ["pytest", "ruff"]\n',
+            "Makefile": "test:\n\tpytest\n",
+            "calc/__init__.py": "",
+            "calc/ops.py": "def add(a, b):\n    return a + b\n",
+            "tests/test_ops.py": "from calc.ops import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n",
+            ".github/workflows/ci.yml": "on: [push]\n",
+        },
+    )
+
+
+async def test_setup_writes_workflow_gitignore_and_agents_md_from_facts(app: App, py_project: Path) -> None:
+    async with Client(app.server) as client:
+        first = await call_ok(client, "cde_setupProject")
+        second = await call_ok(client, "cde_setupProject")
+        (py_project / "AGENTS.md").write_text("# hand-written\n")
+        forced = await call_ok(client, "cde_setupProject", {"force": True})
+    files = [".cde/workflow.yml", ".cde/.gitignore", "AGENTS.md"]
+    assert first == {"written": files, "skipped": []}
+    assert second == {"written": [], "skipped": files}
+    assert forced == {"written": files, "skipped": []}
+    workflow = yaml.safe_load((py_project / ".cde" / "workflow.yml").read_text())
+    assert [p["id"] for p in workflow["phases"]] == ["define", "decompose", "design", "implement", "test", "review"]
+    assert set(workflow["types"]) == {"standard", "quick-fix", "hotfix", "research", "documentation", "refactor"}
+    assert all(set(t["skip"]) <= {p["id"] for p in workflow["phases"]} for t in workflow["types"].values())
+    assert "cache/" in (py_project / ".cde" / ".gitignore").read_text().splitlines()
+    agents = (py_project / "AGENTS.md").read_text()
+    assert agents.startswith("# AGENTS.md — project")
+    assert "Python (78%, 3 files), Makefile (22%, 1 file)" in agents  # the real language mix, not a template
+    assert "Click" in agents and "`pyproject.toml`" in agents
+    assert "| Run tests | `make test` |" in agents and "| Lint | `ruff check .` |" in agents
+    assert "`calc/` — 2 files, mostly Python" in agents and "`tests/` — tests;" in agents
+    assert "1 test file in `tests/` using pytest" in agents
+    assert "`.github/workflows/ci.yml`" in agents
+
+
+async def test_written_workflow_is_the_bundled_default_and_drives_features(app: App, py_project: Path) -> None:
+    from adapters.workflow_template import BUNDLED_WORKFLOW
+    from domain.workflow import parse_workflow
+
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_setupProject")
+        written = (py_project / ".cde" / "workflow.yml").read_text()
+        assert written.endswith(BUNDLED_WORKFLOW.read_text())
+        parse_workflow(yaml.safe_load(written))  # valid against the workflow schema
+        check = await call_ok(client, "cde_checkRecipes")
+        assert check["problems"] == []
+        started = await call_ok(client, "cde_startFeature", {"user_prompt": "Add a subtract operation"})
+    assert started["phase"] == "define"
+
+
+async def test_agents_md_says_what_was_not_found(app: App, project: Path) -> None:
+    make_tree(project, {"notes.txt": "nothing to build here\n"})
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_setupProject")
+    agents = (project / "AGENTS.md").read_text()
+    assert "No build, test or lint commands were found" in agents
+    assert "No tests were found" in agents and "No CI configuration was found" in agents
+
+
+async def test_publish_previews_then_writes_atomically(app: App, project: Path) -> None:
+    make_tree(project, {"docs/old.md": "line one\nline two\n"})
+    documents = {"docs/old.md": "line one\nline 2\n", "docs/new/guide.md": "# Guide\n", "README.md": "# R\n"}
+    (project / "README.md").write_text("# R\n")
+    async with Client(app.server) as client:
+        preview = await call_ok(client, "cde_publishOnboarding", {"documents": documents, "approve": False})
+        assert (project / "docs" / "old.md").read_text() == "line one\nline two\n"
+        assert not (project / "docs" / "new").exists()
+        applied = await call_ok(client, "cde_publishOnboarding", {"documents": documents})
+    assert preview["applied"] is False
+    changes = {d["path"]: d for d in preview["documents"]}
+    assert changes["docs/old.md"]["action"] == "update"
+    assert "-line two\n+line 2\n" in changes["docs/old.md"]["diff"]
+    assert changes["docs/new/guide.md"]["action"] == "create" and "+# Guide" in changes["docs/new/guide.md"]["diff"]
+    assert changes["README.md"] == {"path": "README.md", "action": "unchanged", "diff": None}
+    assert applied["applied"] is True and [d["diff"] for d in applied["documents"]] == [None, None, None]
+    assert (project / "docs" / "old.md").read_text() == "line one\nline 2\n"
+    assert (project / "docs" / "new" / "guide.md").read_text() == "# Guide\n"
+    assert not [p for p in (project / "docs").iterdir() if p.name.endswith(".tmp")]
+
+
+async def test_publish_refuses_paths_outside_the_project(app: App, project: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (project / "escape").symlink_to(outside)
+    (project / ".git").mkdir()
+    (project / "docs").mkdir()
+    cases = {
+        "/etc/passwd": "invalid_input:",
+        "../x.md": "invalid_input:",
+        "docs/../../x.md": "invalid_input:",
+        "escape/x.md": "permission_denied:",
+        ".git/config": "permission_denied:",
+        ".cde/state.json": "permission_denied:",
+        "docs": "invalid_input:",
+    }
+    async with Client(app.server) as client:
+        for path, code in cases.items():
+            message = await call_error(client, "cde_publishOnboarding", {"documents": {"ok.md": "x", path: "x"}})
+            assert message.startswith(code), (path, message)
+        too_many = {f"d{i}.md": "x" for i in range(MAX_DOCUMENTS + 1)}
+        assert (await call_error(client, "cde_publishOnboarding", {"documents": too_many})).startswith(
+            "invalid arguments for cde_publishOnboarding: documents"
+        )
+        huge = await call_error(client, "cde_publishOnboarding", {"documents": {"big.md": "x" * (1024 * 1024 + 1)}})
+        assert huge.startswith("limit_exceeded:")
+        same = await call_error(client, "cde_publishOnboarding", {"documents": {"a.md": "1", "./a.md": "2"}})
+        assert same.startswith("invalid_input:") and "a.md" in same
+    assert not (project / "ok.md").exists()  # validation happens before any write
+    assert os.listdir(outside) == []
+
+
+async def test_generate_spec_fills_facts_and_never_overwrites_unasked(app: App, py_project: Path) -> None:
+    description = 'Add a "power" operation: raise a number to an exponent, with negative exponents.'
+    async with Client(app.server) as client:
+        created = await call_ok(client, "cde_generateSpec", {"feature_description": description})
+        spec_dir = py_project / "specs" / created["slug"]
+        (spec_dir / "spec.md").write_text("edited by a human\n")
+        refused = await call_error(client, "cde_generateSpec", {"feature_description": description})
+        kept = (spec_dir / "spec.md").read_text()
+        replaced = await call_ok(client, "cde_generateSpec", {"feature_description": description, "overwrite": True})
+        empty = await call_error(client, "cde_generateSpec", {"feature_description": "   "})
+    assert created["slug"] == "add-a-power-operation-raise-a-number-to-an"
+    assert created["files"] == [f"specs/{created['slug']}/{n}" for n in ("spec.md", "plan.md", "tasks.md")]
+    assert refused.startswith("conflict:") and "overwrite=true" in refused and kept == "edited by a human\n"
+    assert replaced == created
+    assert empty.startswith("invalid_input:")
+    spec = (spec_dir / "spec.md").read_text()
+    front = yaml.safe_load(spec.split("---\n")[1])
+    assert front["title"].startswith('Feature specification: Add a "power" operation: raise a number')
+    assert front["status"] == "draft" and front["feature"] == created["slug"]
+    for section in ("## User Scenarios & Testing", "### Functional Requirements", "## Success Criteria"):
+        assert section in spec
+    plan = (spec_dir / "plan.md").read_text()
+    assert "**Language/Version**: Python" in plan and "**Primary Dependencies**: Click" in plan
+    assert "pytest (`make test`)" in plan and "calc/  # 2 files, mostly Python" in plan
+    tasks = (spec_dir / "tasks.md").read_text()
+    assert "- [ ] T004 [P] [US1] Acceptance test for scenario 1 in `tests/`" in tasks
+    assert "Run `ruff check .`, `make test`" in tasks

@@ -1,0 +1,89 @@
+"""The Markdown reader: front matter, headings and GitHub anchors, links, fenced code, sections."""
+
+from __future__ import annotations
+
+from adapters.markdown import github_slug, parse_markdown, sections
+
+DOC = """---
+title: Guide
+tags: [setup, cli]
+created: 2024-05-01
+---
+Intro links to [the API](api.md#Auth-Flow) and `[code](not-a-link.md)`.
+
+# Getting Started!
+See ![diagram](img/flow.png "Flow") and [ref][r].
+
+[r]: <./ref doc.md>
+Setext Title
+------------
+```python
+# not a heading
+[nope](nope.md)
+```
+## Getting Started!
+<a href="html.md#frag">html</a> <span id="Custom-Id"></span>
+### Options {#opts}
+Back to [top](#getting-started-1), [web](https://example.com), [mail](mailto:a@b.c), [tpl]({{ url }}).
+"""
+
+
+def test_front_matter_is_yaml_with_dates_as_text() -> None:
+    parsed = parse_markdown(DOC)
+    assert parsed.metadata == {"title": "Guide", "tags": ("setup", "cli"), "created": "2024-05-01"}
+    assert parsed.metadata_error is None and parsed.body_start == 5
+
+
+def test_headings_get_github_anchors_and_code_fences_are_opaque() -> None:
+    parsed = parse_markdown(DOC)
+    assert [(h.level, h.text, h.anchor) for h in parsed.headings] == [
+        (1, "Getting Started!", "getting-started"),
+        (2, "Setext Title", "setext-title"),
+        (2, "Getting Started!", "getting-started-1"),
+        (3, "Options", "opts"),
+    ]
+    assert parsed.h1 == "Getting Started!"
+    assert {"getting-started", "getting-started-1", "setext-title", "opts", "custom-id"} <= set(parsed.anchors)
+    assert "not-a-heading" not in parsed.anchors
+
+
+def test_only_relative_links_are_collected_with_line_numbers() -> None:
+    links = [(line, path, anchor) for line, _, path, anchor in parse_markdown(DOC).links]
+    assert links == [
+        (6, "api.md", "Auth-Flow"),
+        (9, "img/flow.png", ""),
+        (11, "./ref doc.md", ""),
+        (19, "html.md", "frag"),
+        (21, "", "getting-started-1"),
+    ]
+
+
+def test_broken_front_matter_is_reported_not_raised() -> None:
+    assert parse_markdown("---\ntitle: [unclosed\n---\nbody").metadata_error is not None
+    listed = parse_markdown("---\n- a\n- b\n---\n")
+    assert listed.metadata is None and listed.metadata_error is not None and "list" in listed.metadata_error
+    unclosed = parse_markdown("---\nnot front matter\n")
+    assert unclosed.metadata is None and unclosed.metadata_error is None
+
+
+def test_slugs_and_sections() -> None:
+    assert github_slug("API `v2` — Überblick: Setup_Guide!") == "api-v2--überblick-setup_guide"
+    parsed = parse_markdown(DOC)
+    parts = sections(DOC, parsed)
+    assert [(s.heading, s.anchor) for s in parts] == [
+        ("", ""),
+        ("Getting Started!", "getting-started"),
+        ("Setext Title", "setext-title"),
+        ("Getting Started!", "getting-started-1"),
+        ("Options", "opts"),
+    ]
+    assert parts[0].body.startswith("Intro links") and "------" not in parts[2].body
+    assert "# not a heading" in parts[2].body  # code is searchable text
+
+
+def test_only_the_start_of_an_overlong_line_is_examined() -> None:
+    """Hostile lines (megabytes of `<a ` or backticks) cannot make the link regexes quadratic."""
+    assert parse_markdown("[a](early.md) " + "x" * 20_000).links[0][2] == "early.md"
+    assert parse_markdown("x" * 20_000 + " [a](late.md)").links == ()
+    assert parse_markdown("<a " * 50_000 + '<a href="x.md">').links == ()
+    assert parse_markdown('<a title="t" href="x.md#top">x</a>').links == ((1, "x.md#top", "x.md", "top"),)
