@@ -42,8 +42,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import cast
 
-import filelock
-
 from adapters.fts_index import MAX_LIMIT, FtsIndex, IndexedRecord, SearchHit
 from adapters.skill_markdown import parse_skill, render_skill
 from domain.errors import ConflictError, CorruptDataError, InvalidInputError, NotFoundError, PermissionDeniedError
@@ -58,6 +56,7 @@ from infrastructure.files import (
     os_error,
     read_text_sync,
 )
+from infrastructure.locks import LockTimeoutError, exclusive
 
 logger = logging.getLogger(__name__)
 
@@ -474,9 +473,8 @@ class FsSkillLibrary:
     ) -> Skill | None:
         """Under the skill's lock: if `condition(current)`, move the directory away and delete it."""
         skill_dir = path.parent
-        lock = filelock.FileLock(f"{path}.lock", timeout=self._lock_timeout)
         try:
-            with lock:
+            with exclusive(f"{path}.lock", self._lock_timeout):
                 try:
                     current: Skill | None = self._parse_file(path, name, scope)
                 except NotFoundError:
@@ -488,7 +486,7 @@ class FsSkillLibrary:
                 trash = skill_dir.parent / f".trash-{name}-{uuid.uuid4().hex[:8]}"
                 os.replace(skill_dir, trash)
                 fsync_dir(skill_dir.parent)
-        except filelock.Timeout:
+        except LockTimeoutError:
             raise ConflictError(f"skill {name!r} stayed locked for over {self._lock_timeout:g}s; retry") from None
         except OSError as exc:
             raise os_error(skill_dir, exc) from None

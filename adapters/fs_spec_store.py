@@ -37,8 +37,14 @@ def _create_sync(root: Path, rel: str) -> None:
 
 
 def _write_sync(root: Path, items: list[tuple[str, str]]) -> None:
+    # Each directory is resolved once; file names are validated slugs, and a symlink in the last
+    # component is replaced by the atomic write, never written through.
+    folders: dict[str, Path] = {}
     for rel, content in items:
-        files.atomic_write_sync(resolve_inside_sync(root, rel), content)
+        folder, _, name = rel.rpartition("/")
+        if folder not in folders:
+            folders[folder] = resolve_inside_sync(root, folder)
+        files.atomic_write_sync(folders[folder] / name, content)
 
 
 def _read_sync(root: Path, rel: str) -> str | None:

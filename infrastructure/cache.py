@@ -329,24 +329,41 @@ class Cache:
 
     def invalidate(self, *args: Any, **kwargs: Any) -> bool:
         """Drop the entry for these arguments (and any computation in flight); True if one existed."""
-        key = self.key(args, kwargs)
-        try:
-            hash(key)
-        except TypeError:
-            key = _frozen_key(key)
+        key = self._hashable_key(args, kwargs)
         existed = self._store.pop(key, _MISSING) is not _MISSING
         existed = self._inflight.pop(key, None) is not None or existed
         if existed:
             self.invalidations += 1
         return existed
 
+    def _hashable_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        key = self.key(args, kwargs)
+        try:
+            hash(key)
+        except TypeError:
+            key = _frozen_key(key)
+        return key
+
     def peek(self, *args: Any, **kwargs: Any) -> Any | None:
         """The stored value for these arguments, or None: never computes, counts nor checks fingerprints.
 
         For updating a cached mutable value in place after a write whose effect is known exactly.
         """
-        found = self._store.get(self.key(args, kwargs), _MISSING)
+        found = self._store.get(self._hashable_key(args, kwargs), _MISSING)
         return None if found is _MISSING else cast(_Entry, found).value
+
+    def prime(
+        self, value: Any, fingerprints: Iterable[tuple[str, Fingerprint]] | None, *args: Any, **kwargs: Any
+    ) -> None:
+        """Store `value` for these arguments, as if computed, guarded by `fingerprints`.
+
+        For a writer that knows the new value and took the fingerprints of exactly
+        what it wrote (under its lock): the next read is a hit instead of a re-parse.
+        A computation in flight for the key started before the write, so it is dropped.
+        """
+        key = self._hashable_key(args, kwargs)
+        self._inflight.pop(key, None)
+        self._store[key] = _Entry(value, None if fingerprints is None else tuple(fingerprints))
 
     def invalidate_if(self, predicate: Callable[[tuple[Any, ...]], bool]) -> int:
         """Drop every entry whose argument values (self as a token) satisfy `predicate`."""

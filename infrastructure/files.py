@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import aiofiles.os
-import filelock
 import pydantic_core
 import yaml
 
@@ -36,6 +35,8 @@ from domain.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from infrastructure.cache import Fingerprint, fingerprint
+from infrastructure.locks import LockTimeoutError, exclusive
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -338,10 +339,26 @@ def locked_update_sync(
     changes. If the file cannot be parsed or `fn` raises, nothing is written.
     Returns what `fn` returned (the new value).
     """
-    lock = filelock.FileLock(f"{path}.lock", timeout=timeout)
+    return tracked_update_sync(path, fn, timeout=timeout, loads=loads, dumps=dumps)[0]
+
+
+def tracked_update_sync(
+    path: Path,
+    fn: Callable[[Any], Any],
+    *,
+    timeout: float = 10.0,
+    loads: Callable[[Path, str], Any] = parse_json,
+    dumps: Callable[[Any], str] = dump_json,
+) -> tuple[Any, Fingerprint]:
+    """`locked_update_sync`, also returning the fingerprint of the file it wrote, taken under the lock.
+
+    The fingerprint identifies exactly the content written here (no other writer
+    can slip in before it is taken), so a cache can hold the new value without
+    reading the file back.
+    """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with lock:
+        with exclusive(f"{path}.lock", timeout):
             try:
                 text: str | None = read_text_sync(path)
             except NotFoundError:
@@ -349,8 +366,8 @@ def locked_update_sync(
             current = None if text is None else loads(path, text)
             new = fn(current)
             atomic_write_sync(path, dumps(new))
-            return new
-    except filelock.Timeout:
+            return new, fingerprint(path)
+    except LockTimeoutError:
         raise ConflictError(
             f"{path} stayed locked by another process for over {timeout:g}s; retry, or raise CDE_LOCK_TIMEOUT"
         ) from None
@@ -371,7 +388,7 @@ def _process_lock(path: Path) -> asyncio.Lock:
     return lock
 
 
-_locked_update_in_thread = in_thread(locked_update_sync)
+_tracked_update_in_thread = in_thread(tracked_update_sync)
 
 
 async def locked_update(
@@ -387,5 +404,20 @@ async def locked_update(
     `fn` runs in the worker thread while the file lock is held: keep it to pure
     computation on the value it receives.
     """
+    return (await tracked_update(path, fn, lock_timeout=lock_timeout, loads=loads, dumps=dumps))[0]
+
+
+async def tracked_update(
+    path: Path,
+    fn: Callable[[Any], Any],
+    *,
+    lock_timeout: float = 10.0,
+    loads: Callable[[Path, str], Any] = parse_json,
+    dumps: Callable[[Any], str] = dump_json,
+) -> tuple[Any, Fingerprint]:
+    """Async `tracked_update_sync` (the new value and the written file's fingerprint)."""
     async with _process_lock(path):
-        return await _locked_update_in_thread(path, fn, timeout=lock_timeout, loads=loads, dumps=dumps)
+        result: tuple[Any, Fingerprint] = await _tracked_update_in_thread(
+            path, fn, timeout=lock_timeout, loads=loads, dumps=dumps
+        )
+        return result

@@ -15,7 +15,8 @@ from mcp.server.mcpserver.exceptions import (
     UnexpectedResourceError,
     UnexpectedToolError,
 )
-from mcp_types import CallToolResult, InputRequiredResult
+from mcp_types import CallToolResult, GetPromptResult, InputRequiredResult
+from mcp_types import Prompt as MCPPrompt
 from mcp_types import Resource as MCPResource
 from mcp_types import Tool as MCPTool
 from pydantic import ValidationError
@@ -154,8 +155,61 @@ class CdeServer(MCPServer[Any]):
     """
 
     _listing: tuple[tuple[str, ...], list[MCPTool]] | None = None
+    _registrar: Callable[[], None] | None = None
+
+    # -- deferred registration -------------------------------------------------------------------------
+
+    def register_later(self, registrar: Callable[[], None]) -> None:
+        """Run `registrar` (which adds the tools, prompts and resources) the first time any is needed.
+
+        Building ~30 tool schemas costs ~0.1 s of pydantic work: deferring it lets the
+        handshake be answered as fast as a bare server, and the work then overlaps with
+        the client's own processing of the handshake (see `ensure_registered`).
+        """
+        self._registrar = registrar
+
+    def ensure_registered(self) -> None:
+        registrar, self._registrar = self._registrar, None
+        if registrar is not None:
+            registrar()
+
+    def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
+        self.ensure_registered()
+        return super()._tool_input_schema(name)
+
+    async def list_resource_templates(self) -> Any:
+        self.ensure_registered()
+        return await super().list_resource_templates()
+
     _resource_listers: list[Callable[[], Awaitable[list[MCPResource]]]] | None = None
     guides: dict[str, str] | None = None
+
+    _prompt_refreshers: list[Callable[[], Awaitable[None]]] | None = None
+
+    def add_prompt_refresher(self, refresh: Callable[[], Awaitable[None]]) -> None:
+        """Prompts derived from files: `refresh` (cheap when nothing changed) runs before prompts/list and
+        prompts/get, so prompts follow the files and nothing is read at start-up."""
+        if self._prompt_refreshers is None:
+            self._prompt_refreshers = []
+        self._prompt_refreshers.append(refresh)
+
+    async def _refresh_prompts(self) -> None:
+        self.ensure_registered()
+        for refresh in self._prompt_refreshers or ():
+            try:
+                await refresh()
+            except Exception:  # a broken recipe directory must not hide the other prompts
+                logger.warning("refreshing prompts failed", exc_info=True)
+
+    async def list_prompts(self) -> list[MCPPrompt]:
+        await self._refresh_prompts()
+        return await super().list_prompts()
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Context[Any, Any] | None = None
+    ) -> GetPromptResult | InputRequiredResult:
+        await self._refresh_prompts()
+        return await super().get_prompt(name, arguments, context)
 
     def add_resource_lister(self, lister: Callable[[], Awaitable[list[MCPResource]]]) -> None:
         """Add resources computed at listing time (e.g. one per skill) to `resources/list`."""
@@ -165,6 +219,7 @@ class CdeServer(MCPServer[Any]):
 
     async def read_resource(self, uri: Any, context: Context[Any, Any] | None = None) -> Any:
         """Like `call_tool`: a domain error raised while reading becomes a one-line resource error."""
+        self.ensure_registered()
         try:
             return await super().read_resource(uri, context)
         except UnexpectedResourceError as exc:
@@ -176,6 +231,7 @@ class CdeServer(MCPServer[Any]):
             raise
 
     async def list_resources(self) -> list[MCPResource]:
+        self.ensure_registered()
         resources = await super().list_resources()
         for lister in self._resource_listers or ():
             try:
@@ -186,11 +242,13 @@ class CdeServer(MCPServer[Any]):
 
     def tool_names(self) -> list[str]:
         """Names of the registered tools, synchronously (for health and the tool catalog)."""
+        self.ensure_registered()
         return [t.name for t in self._tool_manager.list_tools()]
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
+        self.ensure_registered()
         tool = self._tool_manager.get_tool(name)
         if tool is not None:
             known = tool.parameters.get("properties", {})
@@ -215,6 +273,7 @@ class CdeServer(MCPServer[Any]):
             raise
 
     async def list_tools(self) -> list[MCPTool]:
+        self.ensure_registered()
         tools = await super().list_tools()
         names = tuple(t.name for t in tools)
         if self._listing is None or self._listing[0] != names:

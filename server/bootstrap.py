@@ -1,81 +1,63 @@
-"""The composition root: builds every adapter and use case once and hands them to the tools.
+"""The composition root: builds the server, its tools, and the adapters behind them.
+
+Each area (workflow, onboarding, skills, discovery, delegation) is wired in its
+own module under `server/wiring/` and built on first use, so start-up pays only
+for the tool registry. Work that is not needed to answer the handshake (freezing
+the start-up heap, recovering interrupted delegated tasks) runs shortly after
+start, in the background.
 
 Tests call `bootstrap()` with their own Settings (and, where they need to, swap a
-field of the Container for a fake) to get the same app the CLI serves.
+field of the Container) to get the same app the CLI serves.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 import platform
 import time
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cached_property
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from adapters.docs_corpus import FsDocsCorpus
-from adapters.fs_document_store import FsDocumentStore
-from adapters.fs_project_config import FsConfigStore, FsProjectConfig
-from adapters.fs_skill_library import FsSkillLibrary
-from adapters.fs_spec_store import FsSpecStore
 from adapters.fs_state_repository import FsStateRepository
-from adapters.fs_tool_package import FsToolPackageGenerator
-from adapters.git_reader import GitCli
 from adapters.health_probes import AllowedRootsProbe, HomeProbe
-from adapters.project_facts import FsProjectFacts, ProjectFactsReader
-from adapters.project_scanner import FsProjectScanner
-from adapters.project_tree import FsProjectTree
-from adapters.workflow_template import default_workflow_yaml
-from domain.cancel_feature import CancelFeature
-from domain.check_recipes import CheckRecipes
-from domain.discovery.generate_tool_filesystem import GenerateToolFilesystem
 from domain.discovery.ports import ToolRegistry
-from domain.discovery.search_tools import SearchTools
-from domain.docs.analyze_documentation import AnalyzeDocumentation
-from domain.docs.scan_documentation import ScanDocumentation
-from domain.docs.search_documentation import SearchDocumentation
 from domain.errors import DomainError
-from domain.feature_status import GetFeatureStatus
 from domain.health import CacheCounters, CheckHealth, RuntimeFacts
-from domain.list_features import ListFeatures
-from domain.list_recipes import ListRecipes
-from domain.onboarding.generate_spec import GenerateSpec
-from domain.onboarding.onboard_project import OnboardProject
-from domain.onboarding.publish_documents import PublishDocuments
-from domain.onboarding.setup_project import SetupProject
-from domain.phase_prompt import PhasePrompter
 from domain.project_state import utc_now
-from domain.select_workflow import SelectWorkflow
-from domain.skills.delete import DeleteSkill
-from domain.skills.expire import PurgeExpiredSkills
-from domain.skills.find import FindSkills
-from domain.skills.get import GetSkill
-from domain.skills.save import SaveSkill
-from domain.skills.source import SourceSkill
-from domain.skills.update import UpdateSkill
-from domain.start_feature import StartFeature
-from domain.submit_work import SubmitWork
-from domain.use_recipe import UseRecipe
 from infrastructure import paths
 from infrastructure.cache import all_cache_stats, cache_totals, cached, configure_caches
 from infrastructure.settings import Settings
 from server import __version__
 from server.app import CdeServer
-from server.delegation_root import Delegation, build_delegation
 from server.skill_sweeper import SkillSweeper
 from server.tool_registry import ServerToolRegistry
 from server.tooling import PROFILE_ATTR
 
+if TYPE_CHECKING:
+    from adapters.fs_skill_library import FsSkillLibrary
+    from server.wiring.delegation import Delegation
+    from server.wiring.discovery import DiscoveryWiring
+    from server.wiring.onboarding import OnboardingServices
+    from server.wiring.skills import SkillUseCases, SkillWiring
+    from server.wiring.workflow import WorkflowWiring
+
 logger = logging.getLogger(__name__)
+
+# How long a resolved project path is reused (a moved or deleted project is noticed after this).
+PROJECT_ROOT_TTL_S = 5.0
+# Background start-up work waits this long, so the handshake is answered first.
+WARM_UP_DELAY_S = 0.5
 
 Hook = Callable[[], Awaitable[None]]
 
@@ -86,56 +68,33 @@ INSTRUCTIONS = (
 )
 
 
-@dataclass(frozen=True)
-class SkillUseCases:
-    """The skill use cases of one project, built per call around its (cached) library."""
-
-    save: SaveSkill
-    get: GetSkill
-    find: FindSkills
-    update: UpdateSkill
-    delete: DeleteSkill
-    source: SourceSkill
-    purge: PurgeExpiredSkills
-
-
-@dataclass(frozen=True)
-class OnboardingServices:
-    """Use cases of project onboarding and documentation (server/tools/onboarding.py, docs.py)."""
-
-    onboard: OnboardProject
-    setup: SetupProject
-    publish: PublishDocuments
-    generate_spec: GenerateSpec
-    scan_docs: ScanDocumentation
-    analyze_docs: AnalyzeDocumentation
-    search_docs: SearchDocumentation
-
-
 @dataclass
 class Container:
-    """Everything the tool handlers need, built once per process."""
+    """Everything the tool handlers need; each area is built on first use."""
 
     settings: Settings
     check_health: CheckHealth
     started_at: float = field(default_factory=time.monotonic)
     startup_hooks: list[Hook] = field(default_factory=list)
+    # Run in the background WARM_UP_DELAY_S after start (not on the handshake's path).
+    warm_up_hooks: list[Hook] = field(default_factory=list)
     shutdown_hooks: list[Hook] = field(default_factory=list)
     # Set when the server's lifespan has run its shutdown hooks (None until it starts).
     lifespan_done: anyio.Event | None = None
-    # Workflows, features, recipes: process-wide readers whose caches are keyed by project root.
-    config_store: FsConfigStore = field(default_factory=FsConfigStore)
-    facts_reader: ProjectFactsReader = field(default_factory=ProjectFactsReader)
     # The time of day for expiry and timestamps; tests replace it to move time.
     clock: Callable[[], datetime] = utc_now
     # Set by bootstrap() once the server exists (the registry is the server's own).
     tool_registry: ToolRegistry | None = None
-    _skill_libraries: weakref.WeakSet[FsSkillLibrary] = field(default_factory=weakref.WeakSet)
-    tool_package: FsToolPackageGenerator = field(default_factory=lambda: FsToolPackageGenerator(__version__))
-    onboarding: OnboardingServices = field(init=False, repr=False)
+    _delegation: Delegation | None = field(default=None, repr=False)
+    _delegation_lock: asyncio.Lock | None = field(default=None, repr=False)
 
+    @cached("container.project_root", maxsize=256, ttl=PROJECT_ROOT_TTL_S)
     async def project_root(self, project_path: str) -> Path:
-        """Resolve a caller's `project_path` (relative to CDE_PROJECT_ROOT) inside the allowed roots."""
+        """Resolve a caller's `project_path` (relative to CDE_PROJECT_ROOT) inside the allowed roots.
+
+        Cached briefly: every tool call starts here, and resolving is a thread hop with a
+        syscall per path component. Failures are not cached.
+        """
         return await paths.resolve_project(
             project_path, base=self.settings.project_root, allowed_roots=self.settings.allowed_roots
         )
@@ -143,62 +102,34 @@ class Container:
     def state_repository(self, root: Path) -> FsStateRepository:
         return FsStateRepository(root, lock_timeout=self.settings.lock_timeout)
 
-    # -- workflows, features, recipes (per project root; cheap to build per call) ------------------------
+    # -- areas, built on first use -----------------------------------------------------------------
 
-    def project_config(self, root: Path) -> FsProjectConfig:
-        return FsProjectConfig(self.config_store, root)
+    @cached_property
+    def workflow(self) -> WorkflowWiring:
+        from server.wiring.workflow import WorkflowWiring
 
-    def _prompter(self, root: Path) -> PhasePrompter:
-        return PhasePrompter(self.project_config(root), FsProjectFacts(self.facts_reader, root), FsSpecStore(root))
+        return WorkflowWiring(self.state_repository)
 
-    def select_workflow(self, root: Path) -> SelectWorkflow:
-        return SelectWorkflow(self.project_config(root))
+    @cached_property
+    def onboarding(self) -> OnboardingServices:
+        from server.wiring.onboarding import build_onboarding
 
-    def start_feature(self, root: Path) -> StartFeature:
-        config = self.project_config(root)
-        return StartFeature(self.state_repository(root), config, FsSpecStore(root), self._prompter(root))
+        services = build_onboarding(self.settings, self.state_repository)
+        self.shutdown_hooks.append(services.close)
+        return services
 
-    def submit_work(self, root: Path) -> SubmitWork:
-        config = self.project_config(root)
-        return SubmitWork(self.state_repository(root), config, FsSpecStore(root), self._prompter(root))
+    @cached_property
+    def skill_wiring(self) -> SkillWiring:
+        from server.wiring.skills import SkillWiring
 
-    def feature_status(self, root: Path) -> GetFeatureStatus:
-        return GetFeatureStatus(self.state_repository(root), self.project_config(root), self._prompter(root))
-
-    def list_features(self, root: Path) -> ListFeatures:
-        return ListFeatures(self.state_repository(root))
-
-    def cancel_feature(self, root: Path) -> CancelFeature:
-        return CancelFeature(self.state_repository(root))
-
-    def list_recipes(self, root: Path) -> ListRecipes:
-        return ListRecipes(self.project_config(root))
-
-    def use_recipe(self, root: Path) -> UseRecipe:
-        return UseRecipe(self.project_config(root), FsProjectFacts(self.facts_reader, root))
-
-    def check_recipes(self, root: Path) -> CheckRecipes:
-        return CheckRecipes(self.project_config(root))
-
-    @cached("container.skill_library", maxsize=32)
-    async def skill_library(self, root: Path) -> FsSkillLibrary:
-        """The project's skill libraries (project, user, bundled) with the project's search index."""
-        library = FsSkillLibrary(root, self.settings.home, lock_timeout=self.settings.lock_timeout)
-        self._skill_libraries.add(library)
-        return library
+        return SkillWiring(self.settings, lambda: self.clock())
 
     async def skills(self, project_path: str) -> SkillUseCases:
-        library: FsSkillLibrary = await self.skill_library(await self.project_root(project_path))
-        clock = self.clock
-        return SkillUseCases(
-            save=SaveSkill(library, clock, timedelta(hours=self.settings.skill_ttl_hours)),
-            get=GetSkill(library, clock),
-            find=FindSkills(library, clock),
-            update=UpdateSkill(library, clock),
-            delete=DeleteSkill(library, clock),
-            source=SourceSkill(library, clock),
-            purge=PurgeExpiredSkills(library, clock),
-        )
+        return await self.skill_wiring.use_cases(await self.project_root(project_path))
+
+    async def skill_library(self, root: Path) -> FsSkillLibrary:
+        library: FsSkillLibrary = await self.skill_wiring.library(root)
+        return library
 
     async def sweep_expired_skills(self) -> int:
         """Purge expired ephemeral skills in the default project, the user library and every open project."""
@@ -206,25 +137,33 @@ class Container:
             await self.skill_library(await self.project_root("."))
         except DomainError as exc:
             logger.debug("not sweeping the default project: %s", exc)
-        removed = 0
-        for library in list(self._skill_libraries):
-            removed += len(await PurgeExpiredSkills(library, self.clock)())
-        return removed
-
-    def registry(self) -> ToolRegistry:
-        if self.tool_registry is None:
-            raise RuntimeError("the tool registry is set by bootstrap(); build the app with it")
-        return self.tool_registry
-
-    def search_tools(self) -> SearchTools:
-        return SearchTools(self.registry())
-
-    def generate_tool_filesystem(self) -> GenerateToolFilesystem:
-        return GenerateToolFilesystem(self.registry(), self.tool_package)
+        return await self.skill_wiring.sweep()
 
     @cached_property
-    def delegation(self) -> Delegation:
-        return build_delegation(self.settings)
+    def discovery(self) -> DiscoveryWiring:
+        from server.wiring.discovery import DiscoveryWiring
+
+        if self.tool_registry is None:
+            raise RuntimeError("the tool registry is set by bootstrap(); build the app with it")
+        return DiscoveryWiring(self.tool_registry)
+
+    async def delegation(self) -> Delegation:
+        """The worker pool and its use cases, started on first use (or by the warm-up)."""
+        if self._delegation is None:
+            if self._delegation_lock is None:
+                self._delegation_lock = asyncio.Lock()
+            async with self._delegation_lock:
+                if self._delegation is None:
+                    from server.wiring.delegation import build_delegation
+
+                    built = build_delegation(self.settings)
+                    await built.start()
+                    self._delegation = built
+        return self._delegation
+
+    async def stop_delegation(self) -> None:
+        if self._delegation is not None:
+            await self._delegation.stop()
 
 
 @dataclass
@@ -269,22 +208,12 @@ async def freeze_startup_heap() -> None:
         gc.freeze()
 
 
-def _onboarding(container: Container) -> OnboardingServices:
-    settings = container.settings
-    trees = FsProjectTree(max_files=settings.scan_max_files)  # one walk cache shared by scan and docs
-    corpus = FsDocsCorpus(trees, max_bytes=settings.docs_max_bytes)
-    container.shutdown_hooks.append(corpus.close)
-    store = FsDocumentStore()
-    onboard = OnboardProject(FsProjectScanner(trees), GitCli(timeout=settings.git_timeout), container.state_repository)
-    return OnboardingServices(
-        onboard=onboard,
-        setup=SetupProject(onboard, store, default_workflow_yaml),
-        publish=PublishDocuments(store),
-        generate_spec=GenerateSpec(onboard, store),
-        scan_docs=ScanDocumentation(corpus),
-        analyze_docs=AnalyzeDocumentation(corpus),
-        search_docs=SearchDocumentation(corpus),
-    )
+async def _run_all(hooks: list[Hook], what: str) -> None:
+    for hook in hooks:
+        try:
+            await hook()
+        except Exception:
+            logger.exception("%s hook %r failed", what, hook)
 
 
 def bootstrap(settings: Settings) -> App:
@@ -313,28 +242,42 @@ def bootstrap(settings: Settings) -> App:
             caches=_CacheMetrics(),
         ),
     )
-    container.onboarding = _onboarding(container)
-    container.startup_hooks.append(freeze_startup_heap)
+    container.warm_up_hooks.append(freeze_startup_heap)
 
-    container.startup_hooks.append(container.delegation.start)
-    container.shutdown_hooks.append(container.delegation.stop)
+    async def start_delegation() -> None:
+        # Jobs left running by a previous server are marked interrupted whenever they are read;
+        # starting the pool also checks the default project for them in the background.
+        await container.delegation()
+
+    container.warm_up_hooks.append(start_delegation)
+    container.shutdown_hooks.append(container.stop_delegation)
+    sweeper = SkillSweeper(container.sweep_expired_skills, settings.skill_sweep_interval)
+    container.startup_hooks.append(sweeper.start)
+    container.shutdown_hooks.append(sweeper.stop)
 
     @asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[None]:
         container.lifespan_done = anyio.Event()
+        warm_up: asyncio.Task[None] | None = None
         try:
             for hook in container.startup_hooks:
                 await hook()
+
+            async def warm() -> None:
+                await asyncio.sleep(WARM_UP_DELAY_S)
+                await _run_all(container.warm_up_hooks, "warm-up")
+
+            warm_up = asyncio.create_task(warm(), name="cde-warm-up")
             yield None
         finally:
             # Shielded: on SIGTERM the serving scope is cancelled, and cleanup (killing child
             # processes, flushing state) must still run to completion.
             with anyio.CancelScope(shield=True):
-                for hook in reversed(container.shutdown_hooks):
-                    try:
-                        await hook()
-                    except Exception:
-                        logger.exception("shutdown hook %r failed", hook)
+                if warm_up is not None and not warm_up.done():
+                    warm_up.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await warm_up
+                await _run_all(list(reversed(container.shutdown_hooks)), "shutdown")
             container.lifespan_done.set()
 
     server = CdeServer(
@@ -347,11 +290,11 @@ def bootstrap(settings: Settings) -> App:
     setattr(server, PROFILE_ATTR, settings.tools)
     server_ref.append(server)
     container.tool_registry = ServerToolRegistry(server)
-    sweeper = SkillSweeper(container.sweep_expired_skills, settings.skill_sweep_interval)
-    container.startup_hooks.append(sweeper.start)
-    container.shutdown_hooks.append(sweeper.stop)
 
-    from server.tools import register_all
+    def register() -> None:
+        from server.tools import register_all
 
-    register_all(server, container)
+        register_all(server, container)
+
+    server.register_later(register)
     return App(server=server, container=container)

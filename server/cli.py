@@ -180,7 +180,7 @@ async def _generate_tools(settings: Settings, directory: str) -> int:
     try:
         root = await app.container.project_root(".")
         target = await paths.resolve_output_dir(root, directory, also=(settings.home,))
-        report = await app.container.generate_tool_filesystem()(target)
+        report = await app.container.discovery.generate_tool_filesystem()(target)
     except DomainError as exc:
         sys.stderr.write(f"cde-orchestrator: {exc.code}: {exc.message}\n")
         return 1

@@ -104,12 +104,12 @@ async def run(ctx: BenchContext) -> list[Row]:
 
     bench_app = bootstrap(settings)
     synthetic = _pad_to(bench_app, TARGET_TOOLS)
-    generate = bench_app.container.generate_tool_filesystem()
+    generate = bench_app.container.discovery.generate_tool_filesystem()
     tools = len(bench_app.server.tool_names())
     cold: list[float] = []
     for i in range(ctx.n(30, 8)):
         target = ctx.workdir / f"gen{i}" / "cde"
-        bench_app.container.tool_package._rendered.cache.clear()  # cold: nothing rendered, nothing on disk
+        bench_app.container.discovery.tool_package._rendered.cache.clear()  # cold: nothing rendered, nothing on disk
         start = time.perf_counter()
         await generate(target)
         cold.append(time.perf_counter() - start)

@@ -21,10 +21,9 @@ TaskId = Annotated[str, Field(max_length=64)]
 
 
 def register(server: CdeServer, container: Container) -> None:
-    d = container.delegation
-
     async def cde_listAvailableAgents(project_path: ProjectPath = ".") -> AgentList:  # noqa: N802
-        return await d.list_agents(await container.project_root(project_path))
+        delegation = await container.delegation()
+        return await delegation.list_agents(await container.project_root(project_path))
 
     async def cde_selectAgent(  # noqa: N802
         task_description: TaskDescription,
@@ -32,7 +31,8 @@ def register(server: CdeServer, container: Container) -> None:
         project_path: ProjectPath = ".",
     ) -> Selection:
         root = await container.project_root(project_path)
-        return await d.select_agent(root, task_description, preferred_agent)
+        delegation = await container.delegation()
+        return await delegation.select_agent(root, task_description, preferred_agent)
 
     async def cde_delegateTask(  # noqa: N802
         task_description: TaskDescription,
@@ -42,12 +42,14 @@ def register(server: CdeServer, container: Container) -> None:
         context: Annotated[str | None, Field(description="appended to the prompt", max_length=500_000)] = None,
     ) -> DelegateResult:
         root = await container.project_root(project_path)
-        return await d.delegate_task(root, task_description, agent=agent, timeout_s=timeout_s, context=context)
+        delegation = await container.delegation()
+        return await delegation.delegate_task(root, task_description, agent=agent, timeout_s=timeout_s, context=context)
 
     async def cde_getTaskStatus(  # noqa: N802
         task_id: TaskId, tail_lines: Annotated[int, Field(ge=0, le=200)] = 20
     ) -> TaskView:
-        return await d.get_task_status(task_id, tail_lines)
+        delegation = await container.delegation()
+        return await delegation.get_task_status(task_id, tail_lines)
 
     async def cde_listActiveTasks(  # noqa: N802
         project_path: ProjectPath = ".",
@@ -55,13 +57,16 @@ def register(server: CdeServer, container: Container) -> None:
         limit: Annotated[int, Field(ge=1, le=200)] = 20,
     ) -> TaskList:
         root = await container.project_root(project_path)
-        return await d.list_tasks(root, include_finished=include_finished, limit=limit)
+        delegation = await container.delegation()
+        return await delegation.list_tasks(root, include_finished=include_finished, limit=limit)
 
     async def cde_cancelTask(task_id: TaskId) -> TaskState:  # noqa: N802
-        return await d.cancel_task(task_id)
+        delegation = await container.delegation()
+        return await delegation.cancel_task(task_id)
 
     async def cde_getWorkerStats() -> WorkerStats:  # noqa: N802
-        return await d.worker_stats()
+        delegation = await container.delegation()
+        return await delegation.worker_stats()
 
     readers: list[tuple[Callable[..., Any], str]] = [
         (cde_listAvailableAgents, "Agent CLIs known (built-in + agents.yml): installed?, version, strengths."),

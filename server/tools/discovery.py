@@ -45,7 +45,7 @@ def register(server: CdeServer, container: Container) -> None:
         detail_level: DetailLevel = "name_and_description",
         limit: Annotated[int | None, Field(ge=1, le=100)] = None,
     ) -> ToolSearchResult:
-        return await container.search_tools()(query, detail_level=detail_level, limit=limit)
+        return await container.discovery.search_tools()(query, detail_level=detail_level, limit=limit)
 
     async def cde_generateToolFilesystem(  # noqa: N802
         output_dir: Annotated[str, Field(max_length=MAX_PATH_CHARS)] = ".cde/servers/cde",
@@ -53,7 +53,7 @@ def register(server: CdeServer, container: Container) -> None:
     ) -> GeneratedPackage:
         root = await container.project_root(project_path)
         target = await paths.resolve_output_dir(root, output_dir, also=(container.settings.home,))
-        return await container.generate_tool_filesystem()(target)
+        return await container.discovery.generate_tool_filesystem()(target)
 
     add_tool(
         server,
@@ -75,7 +75,7 @@ def register(server: CdeServer, container: Container) -> None:
         guide=GENERATE_GUIDE,
     )
 
-    describe = DescribeTool(container.registry(), lambda name: (server.guides or {}).get(name))
+    describe = DescribeTool(container.discovery.registry, lambda name: (server.guides or {}).get(name))
 
     @server.resource(
         "cde://tools/{name}",

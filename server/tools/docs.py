@@ -20,18 +20,16 @@ if TYPE_CHECKING:
 
 
 def register(server: CdeServer, container: Container) -> None:
-    services = container.onboarding
-
     async def cde_scanDocumentation(  # noqa: N802 - MCP tool names are camelCase
         project_path: ProjectPath = ".",
         detail_level: DetailLevel = "summary",
     ) -> DocsScan:
         root = await container.project_root(project_path)
-        return await services.scan_docs(root, detail_level)
+        return await container.onboarding.scan_docs(root, detail_level)
 
     async def cde_analyzeDocumentation(project_path: ProjectPath = ".") -> DocsReport:  # noqa: N802
         root = await container.project_root(project_path)
-        return await services.analyze_docs(root)
+        return await container.onboarding.analyze_docs(root)
 
     async def cde_searchDocumentation(  # noqa: N802
         query: Annotated[
@@ -41,7 +39,7 @@ def register(server: CdeServer, container: Container) -> None:
         limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 10,
     ) -> DocsSearch:
         root = await container.project_root(project_path)
-        return await services.search_docs(root, query, limit)
+        return await container.onboarding.search_docs(root, query, limit)
 
     add_tool(
         server,

@@ -22,13 +22,11 @@ if TYPE_CHECKING:
 
 
 def register(server: CdeServer, container: Container) -> None:
-    services = container.onboarding
-
     async def cde_onboardingProject(  # noqa: N802 - MCP tool names are camelCase
         ctx: Context[Any, Any], project_path: ProjectPath = "."
     ) -> OnboardingSummary:
         root = await container.project_root(project_path)
-        return await services.onboard(root, ctx.report_progress)
+        return await container.onboarding.onboard(root, ctx.report_progress)
 
     async def cde_setupProject(  # noqa: N802
         ctx: Context[Any, Any],
@@ -36,7 +34,7 @@ def register(server: CdeServer, container: Container) -> None:
         force: bool = False,
     ) -> SetupResult:
         root = await container.project_root(project_path)
-        return await services.setup(root, force=force, progress=ctx.report_progress)
+        return await container.onboarding.setup(root, force=force, progress=ctx.report_progress)
 
     async def cde_publishOnboarding(  # noqa: N802
         documents: Annotated[dict[str, str], Field(min_length=1, max_length=MAX_DOCUMENTS)],
@@ -44,7 +42,7 @@ def register(server: CdeServer, container: Container) -> None:
         approve: bool = True,
     ) -> PublishResult:
         root = await container.project_root(project_path)
-        return await services.publish(root, documents, approve=approve)
+        return await container.onboarding.publish(root, documents, approve=approve)
 
     async def cde_generateSpec(  # noqa: N802
         feature_description: Annotated[str, Field(min_length=1, max_length=4000)],
@@ -52,7 +50,7 @@ def register(server: CdeServer, container: Container) -> None:
         overwrite: bool = False,
     ) -> SpecResult:
         root = await container.project_root(project_path)
-        return await services.generate_spec(root, feature_description, overwrite=overwrite)
+        return await container.onboarding.generate_spec(root, feature_description, overwrite=overwrite)
 
     add_tool(
         server,

@@ -2,8 +2,9 @@
 
 Prompts have no project argument, so `prompts/list` offers the recipes of the
 server's own project (CDE_PROJECT_ROOT): the bundled ones plus that project's
-overrides and additions as found at startup, and `prompts/get` renders the
-current version of the file. A recipe's placeholders are the prompt's
+overrides and additions. The list follows the recipe files (re-checked, through
+the caches, before each prompts/list and prompts/get), and `prompts/get` renders
+the current version of the file. A recipe's placeholders are the prompt's
 arguments (`user_prompt` required, the rest optional; `project_name` and
 `project_facts` are filled in by the server).
 """
@@ -41,7 +42,7 @@ RecipeId = Annotated[str, Field(min_length=1, max_length=64)]
 def register(server: CdeServer, container: Container) -> None:
     async def cde_listRecipes(project_path: ProjectPath = ".") -> RecipeList:  # noqa: N802
         root = await container.project_root(project_path)
-        return await container.list_recipes(root)()
+        return await container.workflow.list_recipes(root)()
 
     async def cde_useRecipe(  # noqa: N802
         recipe_id: RecipeId,
@@ -54,11 +55,11 @@ def register(server: CdeServer, container: Container) -> None:
         project_path: ProjectPath = ".",
     ) -> RenderedRecipe:
         root = await container.project_root(project_path)
-        return await container.use_recipe(root)(recipe_id, user_prompt, context or {})
+        return await container.workflow.use_recipe(root)(recipe_id, user_prompt, context or {})
 
     async def cde_checkRecipes(project_path: ProjectPath = ".") -> RecipeCheck:  # noqa: N802
         root = await container.project_root(project_path)
-        return await container.check_recipes(root)()
+        return await container.workflow.check_recipes(root)()
 
     add_tool(
         server,
@@ -84,38 +85,49 @@ def register(server: CdeServer, container: Container) -> None:
         read_only=True,
         idempotent=True,
     )
-    prompts = RecipePrompts(server, container)
-    container.startup_hooks.append(prompts.refresh)
+    server.add_prompt_refresher(RecipePrompts(server, container).refresh)
 
 
 class RecipePrompts:
-    """Registers one MCP prompt per recipe of the server's project; `refresh` is idempotent."""
+    """Keeps one MCP prompt per recipe of the server's project; `refresh` re-registers only what changed."""
 
     def __init__(self, server: CdeServer, container: Container) -> None:
         self._server = server
         self._container = container
-        self._registered: set[str] = set()
+        self._registered: dict[str, Recipe] = {}
+        self._reported: set[str] = set()
+
+    def _warn_once(self, message: str) -> None:
+        if message not in self._reported:
+            self._reported.add(message)
+            logger.warning("%s", message)
 
     async def refresh(self) -> None:
         root = self._container.settings.project_root
-        config = self._container.project_config(root)
+        config = self._container.workflow.project_config(root)
         try:
             catalog = await config.catalog()
         except DomainError as exc:
-            logger.warning("recipes are not served as prompts: %s", exc.message)
+            self._warn_once(f"recipes are not served as prompts: {exc.message}")
             return
         for problem in catalog.problems:
-            logger.warning("recipe problem: %s", problem)
+            self._warn_once(f"recipe problem: {problem}")
+        current: dict[str, Recipe] = {}
         for recipe_id in sorted(catalog.refs):
             try:
-                recipe = await config.recipe(recipe_id)
+                current[recipe_id] = await config.recipe(recipe_id)
             except DomainError as exc:
-                logger.warning("recipe %s is not served as a prompt: %s", recipe_id, exc.message)
-                continue
+                self._warn_once(f"recipe {recipe_id} is not served as a prompt: {exc.message}")
+        for recipe_id in [r for r in self._registered if r not in current]:
+            self._server.remove_prompt(recipe_id)
+            del self._registered[recipe_id]
+        for recipe_id, recipe in current.items():
+            if self._registered.get(recipe_id) is recipe:
+                continue  # the cached recipe object is unchanged: so is its prompt
             if recipe_id in self._registered:
                 self._server.remove_prompt(recipe_id)
             self._server.add_prompt(self._prompt(recipe, root))
-            self._registered.add(recipe_id)
+            self._registered[recipe_id] = recipe
 
     def _prompt(self, recipe: Recipe, root: Path) -> Prompt:
         recipe_id = recipe.id
@@ -125,7 +137,7 @@ class RecipePrompts:
             values = {k: str(v) for k, v in arguments.items() if v is not None}
             user_prompt = values.pop("user_prompt", "")
             try:
-                rendered = await container.use_recipe(root)(recipe_id, user_prompt, values, lenient=True)
+                rendered = await container.workflow.use_recipe(root)(recipe_id, user_prompt, values, lenient=True)
             except DomainError as exc:
                 raise MCPError(INVALID_PARAMS, f"{exc.code}: {exc.message}") from None
             return rendered.prompt

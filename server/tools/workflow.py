@@ -29,7 +29,7 @@ FeatureRef = Annotated[str, Field(description="Id, id prefix or name", max_lengt
 def register(server: CdeServer, container: Container) -> None:
     async def cde_selectWorkflow(user_prompt: UserPrompt, project_path: ProjectPath = ".") -> WorkflowSelection:  # noqa: N802
         root = await container.project_root(project_path)
-        return await container.select_workflow(root)(user_prompt)
+        return await container.workflow.select_workflow(root)(user_prompt)
 
     async def cde_startFeature(  # noqa: N802
         user_prompt: UserPrompt,
@@ -38,7 +38,7 @@ def register(server: CdeServer, container: Container) -> None:
         recipe_id: Name = "",
     ) -> FeatureStarted:
         root = await container.project_root(project_path)
-        return await container.start_feature(root)(user_prompt, workflow_type or None, recipe_id or None)
+        return await container.workflow.start_feature(root)(user_prompt, workflow_type or None, recipe_id or None)
 
     async def cde_submitWork(  # noqa: N802
         feature_id: FeatureRef,
@@ -50,7 +50,7 @@ def register(server: CdeServer, container: Container) -> None:
         project_path: ProjectPath = ".",
     ) -> WorkSubmitted:
         root = await container.project_root(project_path)
-        return await container.submit_work(root)(feature_id, phase_id, results)
+        return await container.workflow.submit_work(root)(feature_id, phase_id, results)
 
     async def cde_getFeatureStatus(  # noqa: N802
         feature_id: FeatureRef,
@@ -58,7 +58,7 @@ def register(server: CdeServer, container: Container) -> None:
         include_prompt: bool = False,
     ) -> FeatureStatus:
         root = await container.project_root(project_path)
-        return await container.feature_status(root)(feature_id, include_prompt)
+        return await container.workflow.feature_status(root)(feature_id, include_prompt)
 
     async def cde_listFeatures(  # noqa: N802
         project_path: ProjectPath = ".",
@@ -68,7 +68,7 @@ def register(server: CdeServer, container: Container) -> None:
         limit: Annotated[int, Field(ge=1, le=500)] = 50,
     ) -> FeatureList:
         root = await container.project_root(project_path)
-        return await container.list_features(root)(status or None, limit)
+        return await container.workflow.list_features(root)(status or None, limit)
 
     async def cde_cancelFeature(  # noqa: N802
         feature_id: FeatureRef,
@@ -77,7 +77,7 @@ def register(server: CdeServer, container: Container) -> None:
         status: Literal["cancelled", "failed"] = "cancelled",
     ) -> FeatureClosed:
         root = await container.project_root(project_path)
-        return await container.cancel_feature(root)(feature_id, reason, status)
+        return await container.workflow.cancel_feature(root)(feature_id, reason, status)
 
     add_tool(
         server,

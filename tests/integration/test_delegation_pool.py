@@ -14,7 +14,7 @@ import pytest
 
 from domain.errors import LimitExceededError
 from infrastructure.settings import Settings
-from server.delegation_root import Delegation, build_delegation
+from server.wiring.delegation import Delegation, build_delegation
 from tests.fake_agents import delegation_settings, eventually, gone, install, path_with
 
 

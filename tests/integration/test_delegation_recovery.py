@@ -15,7 +15,7 @@ import pytest
 from adapters.process_group import live_members
 from domain.errors import ConflictError
 from infrastructure.settings import Settings
-from server.delegation_root import build_delegation
+from server.wiring.delegation import build_delegation
 from tests.fake_agents import eventually, gone
 
 RUNNING_ID = "20250101-000000-aaaaaa"

@@ -132,7 +132,7 @@ def test_generated_code_uses_given_server(app: App, project: Path, package_name:
     import asyncio
 
     async def run() -> dict[str, Any]:
-        await app.container.generate_tool_filesystem()(tmp_path / package_name)
+        await app.container.discovery.generate_tool_filesystem()(tmp_path / package_name)
         package = import_package(tmp_path, package_name)
         package.use_server(app.server)
         return dict(await package.cde_searchTools(query="cde_healthCheck", limit=1))

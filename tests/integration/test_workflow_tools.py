@@ -158,6 +158,10 @@ async def test_recipes_are_served_as_prompts(tmp_path: Path, project: Path) -> N
         )
         edited = await client.get_prompt("standup", {"user_prompt": "team B"})
         quick = await client.get_prompt("quick-fix", {"user_prompt": "the login crash"})
+        # A recipe added or removed while the server runs shows up in the next listing.
+        (custom.parent / "retro.poml").write_text("<poml><task>Retro for {{ user_prompt }}</task></poml>")
+        custom.unlink()
+        later = {p.name for p in (await client.list_prompts(cache_mode="refresh")).prompts}
     assert {"define", "review", "quick-fix", "ai-engineer", "standup"} <= set(prompts)
     standup = prompts["standup"]
     assert standup.description == "Daily standup"
@@ -165,6 +169,7 @@ async def test_recipes_are_served_as_prompts(tmp_path: Path, project: Path) -> N
     assert rendered.messages[0].content.text == "# Task\n\nFor team A on (not provided)"  # type: ignore[union-attr]
     assert edited.messages[0].content.text == "# Task\n\nEdited team B"  # type: ignore[union-attr]
     assert "the login crash" in quick.messages[0].content.text  # type: ignore[union-attr]
+    assert "retro" in later and "standup" not in later and "define" in later
 
 
 async def test_core_profile_keeps_only_the_core_workflow_tools(tmp_path: Path, project: Path) -> None:
