@@ -11,6 +11,8 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv $(VENV) >&2
 	@$(BIN)/python -m pip install -q --upgrade pip >&2
 	@$(BIN)/python -m pip install -q -e '.[test]' >&2
+	@# Byte-compile now: start-up time matters to assistants, and some environments never write .pyc files.
+	@$(BIN)/python -m compileall -q domain adapters infrastructure server >&2
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -7,8 +7,11 @@ directory stats. Content changes are then seen by stat-ing the known docs only:
 
 * the analysis is cached with the fingerprint of every doc it read, so an edit
   anywhere re-parses the docs (all of them: the analysis is cross-document);
-* search stats every known doc and hands the stamps to `FtsIndex.sync`, which
-  re-indexes only the docs whose stamp changed — then queries, all in one hop.
+* search keeps every doc's stamp and a kernel change watch (adapters/change_watch.py):
+  a query re-indexes just the docs reported changed, in one hop with the query. The
+  first query, a change of the tree's shape, or an unusable watch make it stat every
+  known doc instead and hand the stamps to `FtsIndex.sync`, which re-indexes only
+  the docs whose stamp changed.
 
 Docs are read up to `max_bytes` (a 50 MB Markdown file is read partially and
 flagged, never loaded whole); binary files (NUL byte) are not parsed; invalid
@@ -21,11 +24,14 @@ import codecs
 import contextlib
 import os
 import posixpath
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from adapters.change_watch import TreeWatch
 from adapters.fts_index import FtsIndex, IndexedRecord, compile_query
 from adapters.markdown import Markdown, parse_markdown, sections
 from adapters.project_tree import FsProjectTree, ProjectTree
@@ -139,21 +145,19 @@ def _stamp(st: os.stat_result) -> str:
     return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}:{st.st_ctime_ns}"
 
 
-def search_sync(
-    index: FtsIndex, root: Path, paths: Sequence[str], query: str, limit: int, max_bytes: int
-) -> DocsSearch:
-    """Stat the known docs, re-index what changed, then query: one thread hop."""
-    compile_query(query)  # a malformed query is refused before any file is touched
-    base = os.fspath(root)
-    stamps: dict[str, str] = {}
-    for rel in paths:
-        try:
-            stamps[rel] = _stamp(os.stat(f"{base}/{rel}", follow_symlinks=False))
-        except OSError:
-            continue  # removed since the walk: dropped from the index
-    _ignore_cache_dir(index.db_path.parent)
-    stats = index.sync(stamps, lambda rel: load_records(base, rel, max_bytes))
-    hits = index.search(query, limit=limit, snippet_tokens=SNIPPET_TOKENS)
+@dataclass
+class _Live:
+    """What search keeps about one project between calls."""
+
+    index: FtsIndex
+    watch: TreeWatch
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    # Every indexed doc's stamp as of the last full check; None until one ran (or the watch failed).
+    stamps: dict[str, str] | None = None
+
+
+def _query(live: _Live, query: str, limit: int, reindexed: int) -> DocsSearch:
+    hits = live.index.search(query, limit=limit, snippet_tokens=SNIPPET_TOKENS)
     return DocsSearch(
         hits=[
             DocSearchHit(
@@ -161,9 +165,73 @@ def search_sync(
             )
             for h in hits
         ],
-        docs=len(stamps),
-        reindexed=stats.changed,
+        docs=len(live.stamps or ()),
+        reindexed=reindexed,
     )
+
+
+def search_fast_sync(live: _Live, root: Path, query: str, limit: int, max_bytes: int) -> DocsSearch | None:
+    """Re-index just the docs the change watch reports, then query; None when a full check is needed.
+
+    A full check is needed before the first one, when the watch is unusable, and when
+    the tree's shape may have changed (directories, ignore files, a new doc: the walk
+    decides whether it is ignored).
+    """
+    compile_query(query)  # a malformed query is refused before any file is touched
+    with live.lock:
+        if live.stamps is None:
+            return None
+        changes = live.watch.changes()
+        touched = sorted(p for p in changes.paths if p in live.stamps)
+        if (
+            changes.rescan
+            or changes.dirs_changed
+            or any(posixpath.basename(p) == ".gitignore" or (is_doc(p) and p not in live.stamps) for p in changes.paths)
+        ):
+            live.stamps = None
+            return None
+        base = os.fspath(root)
+        reindexed = 0
+        for rel in touched:
+            try:
+                stamp = _stamp(os.stat(f"{base}/{rel}", follow_symlinks=False))
+            except OSError:
+                live.index.remove([rel])
+                del live.stamps[rel]
+                reindexed += 1
+                continue
+            if stamp != live.stamps[rel]:
+                live.index.upsert(rel, stamp, FtsIndex.load_safely(rel, lambda r: load_records(base, r, max_bytes)))
+                live.stamps[rel] = stamp
+                reindexed += 1
+        return _query(live, query, limit, reindexed)
+
+
+def arm_watch_sync(live: _Live, dirs: Sequence[str]) -> None:
+    """Start watching (before the tree is re-validated, so nothing falls between walk and watch)."""
+    with live.lock:
+        live.watch.watch_dirs(dirs)
+        live.watch.changes()  # what happened so far is covered by the full check that follows
+
+
+def search_full_sync(live: _Live, root: Path, tree: ProjectTree, query: str, limit: int, max_bytes: int) -> DocsSearch:
+    """Stat every doc of the walk, re-index what changed, then query: one thread hop."""
+    compile_query(query)
+    base = os.fspath(root)
+    with live.lock:
+        live.watch.watch_dirs(tree.dirs)  # directories the re-validated walk found since arming
+        stamps: dict[str, str] = {}
+        for rel in doc_paths(tree):
+            try:
+                stamps[rel] = _stamp(os.stat(f"{base}/{rel}", follow_symlinks=False))
+            except OSError:
+                continue  # removed since the walk: dropped from the index
+        _ignore_cache_dir(live.index.db_path.parent)
+        stats = live.index.sync(stamps, lambda rel: load_records(base, rel, max_bytes))
+        live.stamps = stamps if live.watch.active else None
+        result = _query(live, query, limit, stats.changed)
+        result.docs = len(stamps)
+        return result
 
 
 def _ignore_cache_dir(cache_dir: Path) -> None:
@@ -177,8 +245,17 @@ def _ignore_cache_dir(cache_dir: Path) -> None:
 
 _doc_paths = in_thread(doc_paths)
 _analyze = in_thread(analyze_sync)
-_search = in_thread(search_sync)
-_close = in_thread(FtsIndex.close)
+_search_fast = in_thread(search_fast_sync)
+_arm_watch = in_thread(arm_watch_sync)
+_search_full = in_thread(search_full_sync)
+
+
+def _close_sync(live: _Live) -> None:
+    live.watch.close()
+    live.index.close()
+
+
+_close = in_thread(_close_sync)
 
 
 class FsDocsCorpus:
@@ -187,7 +264,7 @@ class FsDocsCorpus:
     def __init__(self, trees: FsProjectTree, *, max_bytes: int) -> None:
         self._trees = trees
         self.max_bytes = max_bytes
-        self._indexes: OrderedDict[Path, FtsIndex] = OrderedDict()
+        self._live: OrderedDict[Path, _Live] = OrderedDict()
 
     @cached("docs.paths", maxsize=8)
     async def paths(self, root: Path) -> tuple[str, ...]:
@@ -200,22 +277,27 @@ class FsDocsCorpus:
         return result
 
     async def search(self, root: Path, query: str, limit: int) -> DocsSearch:
-        paths = await self.paths(root)
-        return await _search(await self._index(root), root, paths, query, limit, self.max_bytes)
+        live = await self._live_for(root)
+        found = await _search_fast(live, root, query, limit, self.max_bytes)
+        if found is not None:
+            return found
+        await _arm_watch(live, (await self._trees.tree(root)).dirs)
+        tree = await self._trees.tree(root)  # re-validated after arming: nothing falls in between
+        return await _search_full(live, root, tree, query, limit, self.max_bytes)
 
-    async def _index(self, root: Path) -> FtsIndex:
-        """The project's index; at most MAX_OPEN_INDEXES stay open (a closed one reopens on use)."""
-        index = self._indexes.get(root)
-        if index is None:
-            index = self._indexes[root] = FtsIndex(root / INDEX_FILE)
-        self._indexes.move_to_end(root)
-        while len(self._indexes) > MAX_OPEN_INDEXES:
-            _, evicted = self._indexes.popitem(last=False)
+    async def _live_for(self, root: Path) -> _Live:
+        """The project's index and change watch; at most MAX_OPEN_INDEXES stay open (reopened on use)."""
+        live = self._live.get(root)
+        if live is None:
+            live = self._live[root] = _Live(index=FtsIndex(root / INDEX_FILE), watch=TreeWatch(root))
+        self._live.move_to_end(root)
+        while len(self._live) > MAX_OPEN_INDEXES:
+            _, evicted = self._live.popitem(last=False)
             await _close(evicted)
-        return index
+        return live
 
     async def close(self) -> None:
-        """Close every open index (a shutdown hook)."""
-        while self._indexes:
-            _, index = self._indexes.popitem()
-            await _close(index)
+        """Close every open index and watch (a shutdown hook)."""
+        while self._live:
+            _, live = self._live.popitem()
+            await _close(live)

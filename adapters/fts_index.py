@@ -263,7 +263,7 @@ class FtsIndex:
         # Load and write in batches: a cold build of 10,000 docs never holds all their records at once
         # (less memory, and far less garbage-collector work, whose pauses would stall the event loop).
         for start in range(0, max(len(changed), 1), SYNC_BATCH):
-            batch = [(source, self._load_safely(source, load)) for source in changed[start : start + SYNC_BATCH]]
+            batch = [(source, self.load_safely(source, load)) for source in changed[start : start + SYNC_BATCH]]
             records += self._write(conn, stamps, removed if start == 0 else [], batch)
         return SyncStats(
             added=added,
@@ -306,7 +306,7 @@ class FtsIndex:
         return records
 
     @staticmethod
-    def _load_safely(source: str, load: Callable[[str], Sequence[IndexedRecord]]) -> Sequence[IndexedRecord]:
+    def load_safely(source: str, load: Callable[[str], Sequence[IndexedRecord]]) -> Sequence[IndexedRecord]:
         try:
             return load(source)
         except (OSError, DomainError) as exc:
@@ -348,6 +348,8 @@ class FtsIndex:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+            if self._known is not None:  # our own commit: data_version does not move for this connection
+                self._known[source] = stamp
 
         self._retrying(run)
 
@@ -365,6 +367,9 @@ class FtsIndex:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+            if self._known is not None:
+                for source in sources:
+                    self._known.pop(source, None)
             return removed
 
         return self._retrying(run)  # type: ignore[no-any-return]

@@ -128,7 +128,17 @@ async def test_search_ranks_highlights_and_supports_query_syntax(app: App, docs_
     assert (docs_project / ".cde" / "cache" / ".gitignore").read_text().strip().endswith("*")
 
 
-async def test_search_reindexes_only_changed_added_and_removed_docs(app: App, docs_project: Path) -> None:
+@pytest.fixture(params=["watched", "unwatched"])
+def change_watch(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with kernel change notifications and again without (every doc is stat-ed instead)."""
+    if request.param == "unwatched":
+        monkeypatch.setattr("adapters.change_watch._AVAILABLE", False)
+    return str(request.param)
+
+
+async def test_search_reindexes_only_changed_added_and_removed_docs(
+    app: App, docs_project: Path, change_watch: str
+) -> None:
     async with Client(app.server) as client:
         await call_ok(client, "cde_searchDocumentation", {"query": "guide"})
         edit_in_place(docs_project / "docs" / "api.md", "# API\n\n## Sessions\n\nSessions expire after an hour.\n")
@@ -142,6 +152,43 @@ async def test_search_reindexes_only_changed_added_and_removed_docs(app: App, do
     assert gone["hits"] == [] and gone["reindexed"] == 0
     assert added["reindexed"] == 2 and added["hits"][0]["path"] == "docs/howto/deploy.md"
     assert removed["hits"] == [] and removed["docs"] == 7
+
+
+async def test_search_sees_replaced_docs_and_ignore_rules(app: App, docs_project: Path, change_watch: str) -> None:
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_searchDocumentation", {"query": "guide"})
+        replacement = docs_project / "docs" / "new-api.tmp"
+        replacement.write_text("# API\n\n## Webhooks\n\nWebhooks are signed.\n", encoding="utf-8")
+        replacement.replace(docs_project / "docs" / "api.md")  # how editors and atomic writers save
+        replaced = await call_ok(client, "cde_searchDocumentation", {"query": "webhooks"})
+        (docs_project / "docs" / ".gitignore").write_text("ignored/\nguide.md\n", encoding="utf-8")
+        hidden = await call_ok(client, "cde_searchDocumentation", {"query": "virtualenv"})
+        (docs_project / "docs" / "ignored" / "secret.md").write_text("# Secret\n\nzebra\n", encoding="utf-8")
+        still_ignored = await call_ok(client, "cde_searchDocumentation", {"query": "zebra"})
+    assert replaced["hits"][0]["path"] == "docs/api.md" and replaced["reindexed"] == 1
+    assert hidden["hits"] == []
+    assert still_ignored["hits"] == []
+
+
+def test_tree_watch_reports_file_and_directory_changes(tmp_path: Path) -> None:
+    from adapters.change_watch import TreeWatch
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.md").write_text("a", encoding="utf-8")
+    watch = TreeWatch(tmp_path)
+    try:
+        assert watch.active and watch.watch_dirs(["", "docs"])
+        assert watch.changes().paths == set()
+        (tmp_path / "docs" / "a.md").write_text("changed", encoding="utf-8")
+        (tmp_path / "b.md").write_text("new", encoding="utf-8")
+        changes = watch.changes()
+        assert changes.paths == {"docs/a.md", "b.md"} and not changes.dirs_changed and not changes.rescan
+        (tmp_path / "docs" / "sub").mkdir()
+        assert watch.changes().dirs_changed
+        assert watch.changes() == type(changes)()  # drained
+    finally:
+        watch.close()
+    assert watch.changes().rescan  # a closed watch can only say "check everything"
 
 
 async def test_a_50_mb_markdown_file_is_read_partially_and_flagged(app: App, project: Path) -> None:
