@@ -338,14 +338,16 @@ class FsSkillLibrary:
             found.append(entry.name + ("/" if entry.is_dir(follow_symlinks=False) else ""))
         return sorted(found)[:50]
 
-    def _stored(self, skill: Skill, text: str, path: Path, *, history: list[int] | None = None) -> StoredSkill:
+    def _stored(
+        self, skill: Skill, text: str, path: Path, *, history: list[int] | None = None, fresh: bool = False
+    ) -> StoredSkill:
         skill_dir = path.parent
         return StoredSkill(
             skill=skill,
             text=text,
             path=self._display(path),
             history=self._history(skill_dir) if history is None else history,
-            files=self._extra_files(skill_dir),
+            files=[] if fresh else self._extra_files(skill_dir),
             shadows=self._shadows(skill.name, skill.scope),
         )
 
@@ -403,13 +405,16 @@ class FsSkillLibrary:
             with contextlib.suppress(FileExistsError):
                 skill_dir.mkdir()
                 made_dir = True
-                fsync_dir(skill_dir.parent)  # the new directory entry must survive a crash too
         except OSError as exc:
             raise os_error(skill_dir, exc) from None
         try:
             skill = change(None).model_copy(update={"name": name, "scope": scope})
             text = render_skill(skill)
             created = create_exclusive_sync(skill_dir / SKILL_FILE, text)
+            if made_dir:
+                # The new directory's entry must survive a crash too. Synced last: the file's fsync
+                # already committed the mkdir on journaling filesystems, so this one is nearly free.
+                fsync_dir(skill_dir.parent)
         except NotFoundError:
             raise ConflictError(f"skill {name!r} was deleted while being saved; retry") from None
         except BaseException:
@@ -445,6 +450,7 @@ class FsSkillLibrary:
     ) -> tuple[StoredSkill, str | None]:
         path = self._writable_dir(scope, name) / SKILL_FILE
         result = None if os.path.lexists(path) else self._create_sync(name, scope, change)
+        created = result is not None
         skill, text = result or self._update_sync(name, scope, change, now)
         stamp = _stamp(path)
         if stamp is not None:  # index it now, in this hop, so the next search has nothing to re-read
@@ -454,7 +460,8 @@ class FsSkillLibrary:
                 if self._synced is not None:
                     self._synced = self._synced.with_source(source, stamp)
             self._note_expiry(skill)
-        return self._stored(skill, text, path), stamp
+        # A skill created just now has no history and no extra files: no need to list its directory.
+        return self._stored(skill, text, path, history=[] if created else None, fresh=created), stamp
 
     async def write(
         self, name: str, scope: WritableScope, change: Callable[[Skill | None], Skill], *, now: datetime
