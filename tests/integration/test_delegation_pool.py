@@ -219,6 +219,24 @@ async def test_shutdown_stops_every_job_and_leaves_no_process(settings: Settings
         assert gone(records[task_id]["pgid"]), f"{task_id} left processes behind"
 
 
+async def test_shutdown_does_not_wait_out_a_long_kill_grace(tmp_path: Path, project: Path) -> None:
+    d = build_delegation(delegation_settings(tmp_path, project, job_kill_grace=600.0))
+    await d.start()
+    ids = [(await d.delegate_task(project, name, agent="stubborn")).task_id for name in ("stop", "cancel")]
+    for task_id in ids:
+        await started(d, task_id)
+    cancel = asyncio.ensure_future(d.cancel_task(ids[1]))  # a stop begun with the full grace
+    await asyncio.sleep(0.1)
+    # A deadline against a hang (the clients that launch a server kill it after ~4 s), not a timing check.
+    await asyncio.wait_for(d.stop(), 15)
+    cancelled = await cancel
+    records = [json.loads((project / ".cde" / "tasks" / i / "job.json").read_text()) for i in ids]
+    assert [r["status"] for r in records] == ["interrupted", "cancelled"] and cancelled.status == "cancelled"
+    assert [r["exit_code"] for r in records] == [-signal.SIGKILL] * 2
+    for r in records:
+        assert gone(r["pgid"])
+
+
 async def test_cancel_racing_shutdown_on_a_queued_job_ends_it_once(settings: Settings, project: Path) -> None:
     d = build_delegation(settings)
     await d.start()
