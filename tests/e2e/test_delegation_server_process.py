@@ -128,3 +128,30 @@ def test_a_signal_to_the_server_kills_running_agents(tmp_path: Path, project: Pa
     wait_until(lambda: gone(pgid))
     assert record(project, task_id)["status"] == "interrupted"  # stopped and recorded before the exit
 
+
+def test_after_a_sigkill_the_next_server_stops_the_orphans_in_every_project(tmp_path: Path, project: Path) -> None:
+    other = tmp_path / "other-project"  # not the default project: nothing reads its tasks on start-up
+    other.mkdir()
+    env = server_env(tmp_path, project)
+    install(tmp_path / "bin", other)
+    proc = serve(env)
+    try:
+        task_id = delegate(proc, {"task_description": "x", "agent": "hang", "project_path": str(other)})
+        wait_until(lambda: record(other, task_id)["status"] == "running")
+        pgid = record(other, task_id)["pgid"]
+        proc.kill()
+        proc.wait()
+    finally:
+        stop(proc)
+    assert not gone(pgid)  # a SIGKILLed server cannot stop its agents: the next one must
+    second = serve(env)  # no request: recovery is part of start-up
+    try:
+        wait_until(lambda: record(other, task_id)["status"] == "interrupted")
+        wait_until(lambda: gone(pgid))
+    finally:
+        assert second.stdin is not None
+        second.stdin.close()
+        second.wait(timeout=10)
+        stop(second)
+    assert "its agent was still running and was killed" in record(other, task_id)["error"]
+    assert not (tmp_path / "cde-home" / "running" / task_id).exists()

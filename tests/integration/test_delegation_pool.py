@@ -71,6 +71,7 @@ async def test_agent_gets_the_prompt_on_stdin_and_its_output_is_logged(settings:
     record = json.loads((project / ".cde" / "tasks" / result.task_id / "job.json").read_text())
     assert record["status"] == "succeeded" and record["started_at"] and record["finished_at"]
     assert (project / ".cde" / "tasks" / ".gitignore").read_text() == "*\n"
+    assert not (settings.home / "running" / result.task_id).exists()  # active markers go with the job
 
 
 async def test_failing_agent_is_failed_with_its_exit_code_and_stderr(settings: Settings, project: Path) -> None:
@@ -149,8 +150,10 @@ async def test_cancelling_kills_the_agents_children_too(settings: Settings, proj
         await started(d, result.task_id)
         pgid = json.loads((project / ".cde" / "tasks" / result.task_id / "job.json").read_text())["pgid"]
         assert not gone(pgid)
+        assert (settings.home / "running" / result.task_id).exists()
         await d.cancel_task(result.task_id)
     assert gone(pgid)
+    assert not (settings.home / "running" / result.task_id).exists()
 
 
 async def test_output_tail_of_a_large_output(settings: Settings, project: Path) -> None:
@@ -217,6 +220,7 @@ async def test_shutdown_stops_every_job_and_leaves_no_process(settings: Settings
     assert records[queued]["pgid"] is None
     for task_id in (first, second):
         assert gone(records[task_id]["pgid"]), f"{task_id} left processes behind"
+    assert not any((settings.home / "running").iterdir())
 
 
 async def test_shutdown_does_not_wait_out_a_long_kill_grace(tmp_path: Path, project: Path) -> None:

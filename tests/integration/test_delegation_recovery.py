@@ -32,7 +32,7 @@ from domain.project_state import utc_now
 
 async def main():
     root = Path(sys.argv[1])
-    store = FsJobStore(root)
+    store = FsJobStore(root, active_dir=Path(sys.argv[3]) if len(sys.argv) > 3 else None)
     now = utc_now()
     def job(job_id):
         return Job(id=job_id, agent="hang", project=str(root), prompt_preview="p", prompt_chars=1,
@@ -53,9 +53,9 @@ asyncio.run(main())
 """
 
 
-def other_server(project: Path, mode: str) -> tuple[subprocess.Popen[str], int]:
+def other_server(project: Path, mode: str, *active_dir: Path) -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen(
-        [sys.executable, "-c", OTHER_SERVER, str(project), mode],
+        [sys.executable, "-c", OTHER_SERVER, str(project), mode, *map(str, active_dir)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -114,4 +114,32 @@ async def test_a_live_servers_jobs_are_left_alone_until_it_dies(settings: Settin
         if proc.stdin is not None:
             proc.stdin.close()
     assert [t.status for t in listing.tasks] == ["interrupted", "interrupted"]
+    await eventually(lambda: asyncio.to_thread(gone, agent_pid))
+
+
+async def test_active_markers_are_kept_while_their_server_lives_and_dropped_once_settled(
+    settings: Settings, project: Path
+) -> None:
+    markers = settings.home / "running"
+    proc, agent_pid = other_server(project, "hold", markers)
+    stale = markers / "20240101-000000-cccccc"  # a task nobody knows any more
+    stale.touch()
+    try:
+        first = build_delegation(settings)
+        await first.start()
+        await eventually(lambda: asyncio.to_thread(lambda: not stale.exists()))
+        await first.stop()
+        assert sorted(p.name for p in markers.iterdir()) == [RUNNING_ID, QUEUED_ID]  # their server lives
+        proc.kill()
+        proc.wait()
+        second = build_delegation(settings)
+        await second.start()
+        try:
+            await eventually(lambda: asyncio.to_thread(lambda: not any(markers.iterdir())))
+        finally:
+            await second.stop()
+    finally:
+        if proc.stdin is not None:
+            proc.stdin.close()
+    assert record(project, RUNNING_ID)["status"] == record(project, QUEUED_ID)["status"] == "interrupted"
     await eventually(lambda: asyncio.to_thread(gone, agent_pid))
