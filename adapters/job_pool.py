@@ -40,7 +40,7 @@ from types import FrameType
 from typing import Any, Literal
 
 from adapters.agent_process import exit_future, popen_sync
-from adapters.output_pump import OutputPump, OutputStream
+from adapters.output_pump import LOG_LIMIT, OutputPump, OutputStream
 from adapters.process_group import live_members, signal_group, stop_group
 from domain.delegation.job import Job, JobStatus
 from domain.delegation.launch import LaunchPlan
@@ -91,11 +91,13 @@ class WorkerPool:
         keep_finished: int = 64,
         drain_timeout: float = DRAIN_TIMEOUT,
         shutdown_grace: float = SHUTDOWN_GRACE,
+        log_limit: int = LOG_LIMIT,
     ) -> None:
         self.max_jobs = max_jobs
         self.queue_limit = queue_limit
         self.kill_grace = kill_grace
         self.shutdown_grace = shutdown_grace
+        self.log_limit = log_limit
         self._pump = pump or OutputPump()
         self._clock = clock
         self._keep_finished = keep_finished
@@ -254,7 +256,7 @@ class WorkerPool:
             await self._finish(entry, JobStatus.FAILED, None, error=problem)
             return
         entry.pgid = proc.pid
-        entry.output = self._pump.add(output_fd, entry.store.log_file(job.id))
+        entry.output = self._pump.add(output_fd, entry.store.log_file(job.id), self.log_limit)
         exited = exit_future(proc)
         entry.phase = "running"
         job.start(proc.pid, self._clock())

@@ -168,6 +168,26 @@ async def test_output_tail_of_a_large_output(settings: Settings, project: Path) 
     assert len(log) == 200_000 and log[0] == "1"
 
 
+async def test_the_log_is_bounded_and_still_ends_with_the_last_output(settings: Settings, project: Path) -> None:
+    async with running(settings) as d:
+        d.pool.log_limit = 10_000
+        result = await d.delegate_task(project, "200000", agent="chatty")  # 1.3 MB of numbered lines
+        status = await finished(d, result.task_id)
+        disk_tail = await (await d.stores.for_project(project)).tail(result.task_id, 3)
+        just_over = await finished(d, (await d.delegate_task(project, "3000", agent="chatty")).task_id)
+    # Past the limit by less than the tail: the log is whole, without a note.
+    assert Path(str(just_over["log"])).read_bytes() == b"".join(b"%d\n" % i for i in range(1, 3001))
+    log = Path(str(status["log"])).read_bytes()
+    assert status["status"] == "succeeded"
+    assert log.startswith(b"1\n2\n3\n")
+    gap = len(b"".join(b"%d\n" % i for i in range(1, 200_001))) - 10_000 - 64 * 1024
+    note = f"\n[cde-orchestrator: output.log is limited; {gap} bytes were not logged]\n".encode()
+    assert len(log) == 10_000 + len(note) + 64 * 1024  # the head, the note, the last 64 KiB
+    assert log[10_000 : 10_000 + len(note)] == note
+    assert log.endswith(b"199999\n200000\n")
+    assert disk_tail == status["tail"][-3:] == ["199998", "199999", "200000"]
+
+
 async def test_large_prompt_reaches_an_argument_agent_through_its_file(settings: Settings, project: Path) -> None:
     big = "x" * 100_000
     async with running(settings) as d:
