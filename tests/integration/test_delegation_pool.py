@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -285,3 +286,27 @@ async def test_a_pipe_held_open_outside_the_job_does_not_hang_it(settings: Setti
     assert isinstance(tail, list) and tail[0].startswith("escaped ")
     os.kill(int(tail[0].split()[1]), signal.SIGKILL)  # the escaped process is not the job's: clean up here
     assert status["status"] == "succeeded"
+
+
+async def test_a_delegation_cancelled_midway_leaves_no_task_pending(settings: Settings, project: Path) -> None:
+    async with running(settings) as d:
+        answered = set()
+        for step in range(60):  # cancel the call after 0, 0.25, 0.5... ms: before, during and after creation
+            call = asyncio.ensure_future(d.delegate_task(project, f"call {step}", agent="ok"))
+            await asyncio.sleep(step / 4000)
+            call.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                answered.add((await call).task_id)
+
+        async def settled() -> bool:
+            listing = await d.list_tasks(project, include_finished=True, limit=200)
+            return not any(t.status in ("queued", "running") for t in listing.tasks)
+
+        await eventually(settled)
+        store = await d.stores.for_project(project)
+        assert store._leases == {}  # every lease released: no task waits for a run that never comes
+        listing = await d.list_tasks(project, include_finished=True, limit=200)
+    # A call cancelled after its record was written withdraws the task; no agent runs for it.
+    assert {t.task_id: t.status for t in listing.tasks} == {
+        t.task_id: "succeeded" if t.task_id in answered else "cancelled" for t in listing.tasks
+    }
