@@ -275,8 +275,9 @@ class WorkerPool:
         if await asyncio.to_thread(live_members, proc.pid):
             await stop_group(proc.pid, self._grace())  # what the agent left running in its group
         entry.pgid = None  # the group is gone: its id may be reused, never signal it again
+        drain = min(self.drain_timeout, self.shutdown_grace) if self._closing else self.drain_timeout
         try:
-            await asyncio.wait_for(asyncio.shield(entry.output.done), self.drain_timeout)
+            await asyncio.wait_for(asyncio.shield(entry.output.done), drain)
         except TimeoutError:
             self._pump.drop(entry.output)
             with contextlib.suppress(TimeoutError):

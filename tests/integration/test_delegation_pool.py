@@ -52,7 +52,10 @@ async def finished(d: Delegation, task_id: str) -> dict[str, object]:
 async def started(d: Delegation, task_id: str) -> None:
     async def is_running() -> bool:
         view = await d.get_task_status(task_id)
-        return view.status == "running" and bool(view.tail)  # the agent printed: its handlers are set
+        if view.status != "running" or not view.tail:  # the agent printed: its handlers are set
+            return False
+        record = Path(view.project) / ".cde" / "tasks" / task_id / "job.json"
+        return bool(json.loads(record.read_text())["status"] == "running")  # and the pgid is on disk
 
     await eventually(is_running)
 
