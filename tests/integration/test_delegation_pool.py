@@ -93,8 +93,12 @@ async def test_concurrency_limit_is_respected(settings: Settings, project: Path,
     install(tmp_path / "bin", project, extra_agents={"slot": {"command": ["fake-slot", str(trace), "{prompt}"]}})
     async with running(settings) as d:
         ids = [(await d.delegate_task(project, f"job {i}", agent="slot")).task_id for i in range(5)]
+        await eventually(lambda: asyncio.to_thread(lambda: trace.exists() and len(trace.read_text().split()) == 4))
         stats = await d.worker_stats()
-        assert stats.running + stats.queued == 5 and stats.running <= 2
+        assert (stats.running, stats.queued) == (2, 3)  # the slot agents wait for a go
+        statuses = [(await d.get_task_status(task_id)).status for task_id in ids]
+        assert statuses == ["running"] * 2 + ["queued"] * 3  # first in, first out
+        trace.with_suffix(".txt.go").touch()
         results = [await finished(d, task_id) for task_id in ids]
         stats = await d.worker_stats()
     assert [r["status"] for r in results] == ["succeeded"] * 5
