@@ -253,6 +253,8 @@ class WorkerPool:
             proc, output_fd = await asyncio.to_thread(popen_sync, plan, {**os.environ, "CDE_TASK_ID": job.id})
         except OSError as exc:
             problem = f"cannot start {plan.argv[0]}: {exc.strerror or exc}"
+            if exc.filename and exc.filename != plan.argv[0]:  # the working directory or the prompt file
+                problem += f" ({exc.filename})"
             await self._finish(entry, JobStatus.FAILED, None, error=problem)
             return
         entry.pgid = proc.pid

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from adapters.agent_process import popen_sync
+from domain.delegation.launch import LaunchPlan
 from domain.errors import LimitExceededError
 from infrastructure.settings import Settings
 from server.wiring.delegation import Delegation, build_delegation
@@ -230,6 +232,26 @@ async def test_agent_that_cannot_start_fails(settings: Settings, project: Path, 
         status = await finished(d, result.task_id)
     assert status["status"] == "failed"
     assert str(status["error"]).startswith(f"cannot start {broken}")
+
+
+async def test_a_missing_prompt_file_fails_the_task_and_leaks_no_descriptor(
+    settings: Settings, project: Path, tmp_path: Path
+) -> None:
+    plan = LaunchPlan(argv=("/bin/cat",), cwd=project, prompt_file=tmp_path / "gone.md", stdin_prompt=True)
+    before = set(os.listdir("/proc/self/fd"))
+    with pytest.raises(FileNotFoundError):
+        popen_sync(plan, os.environ)
+    assert set(os.listdir("/proc/self/fd")) == before
+    async with running(settings) as d:
+        blocker = (await d.delegate_task(project, "block", agent="hang")).task_id
+        await d.delegate_task(project, "block", agent="hang")
+        queued = (await d.delegate_task(project, "reads stdin", agent="ok")).task_id
+        prompt = project / ".cde" / "tasks" / queued / "prompt.md"
+        prompt.unlink()
+        await d.cancel_task(blocker)
+        status = await finished(d, queued)
+    assert status["status"] == "failed"
+    assert status["error"] == f"cannot start {tmp_path / 'bin' / 'fake-ok'}: No such file or directory ({prompt})"
 
 
 async def test_shutdown_stops_every_job_and_leaves_no_process(settings: Settings, project: Path) -> None:
