@@ -28,9 +28,16 @@ from pydantic import ValidationError
 from adapters.process_group import kill_orphaned_job
 from domain.delegation.job import Job, JobStatus, validate_job_id
 from domain.delegation.output import TAIL_BYTES, tail_lines
-from domain.errors import ConflictError, CorruptDataError, DomainError, NotFoundError, UnavailableError
+from domain.errors import (
+    ConflictError,
+    CorruptDataError,
+    DomainError,
+    NotFoundError,
+    PermissionDeniedError,
+    UnavailableError,
+)
 from domain.project_state import utc_now
-from infrastructure import files
+from infrastructure import files, paths
 from infrastructure.cache import cached
 
 try:
@@ -113,6 +120,8 @@ def save_sync(path: Path, job: Job, marker: Path | None) -> None:
 def create_sync(job_dir: Path, job: Job, prompt: str, marker: Path | None = None) -> int:
     tasks = job_dir.parent
     tasks.mkdir(parents=True, exist_ok=True)
+    if tasks.resolve() != tasks:  # resolved inside the project when the store was made; a symlink since
+        raise PermissionDeniedError(f"{tasks} now leads elsewhere through a symlink; remove the link and retry")
     ignore = tasks / ".gitignore"
     if not ignore.exists():  # task logs are local run output, never source
         files.atomic_write_sync(ignore, "*\n")
@@ -175,9 +184,16 @@ _unmark_async = files.in_thread(_unmark)
 class FsJobStore:
     """The JobStore port for one project root."""
 
-    def __init__(self, root: Path, *, clock: Callable[[], datetime] = utc_now, active_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        active_dir: Path | None = None,
+        tasks: Path | None = None,
+    ) -> None:
         self.root = root
-        self.tasks = root / TASKS_DIR
+        self.tasks = tasks or root / TASKS_DIR
         self._clock = clock
         self._active_dir = active_dir
         self._leases: dict[str, int] = {}
@@ -262,9 +278,12 @@ class FsJobStores:
         self._stores: dict[Path, FsJobStore] = {}
 
     async def for_project(self, root: Path) -> FsJobStore:
+        """PermissionDeniedError when the project's `.cde/tasks` leads outside it through a symlink."""
         store = self._stores.get(root)
         if store is None:
-            store = self._stores[root] = FsJobStore(root, clock=self._clock, active_dir=self._active_dir)
+            tasks = await paths.resolve_inside(root, str(TASKS_DIR), what="the tasks folder")
+            store = FsJobStore(root, clock=self._clock, active_dir=self._active_dir, tasks=tasks)
+            self._stores[root] = store
         return store
 
     async def marked_active(self) -> list[str]:

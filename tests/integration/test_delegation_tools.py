@@ -143,6 +143,24 @@ async def test_paths_outside_the_allowed_roots_are_refused_with_the_roots(
     )
 
 
+async def test_a_tasks_folder_linked_outside_the_project_is_refused(
+    settings: Settings, project: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    tasks = project / ".cde" / "tasks"
+    async with Client(bootstrap(settings).server) as client:
+        await wait_done(client, (await call_ok(client, "cde_delegateTask", {"task_description": "x"}))["task_id"])
+        tasks.rename(tmp_path / "old-tasks")
+        tasks.symlink_to(elsewhere)  # swapped while the server runs
+        swapped = await call_error(client, "cde_delegateTask", {"task_description": "x", "agent": "ok"})
+    async with Client(bootstrap(settings).server) as client:
+        linked = await call_error(client, "cde_delegateTask", {"task_description": "x", "agent": "ok"})
+    assert swapped == f"permission_denied: {tasks} now leads elsewhere through a symlink; remove the link and retry"
+    assert linked == "permission_denied: the tasks folder '.cde/tasks' resolves outside the project (through a symlink)"
+    assert list(elsewhere.iterdir()) == []
+
+
 async def test_no_agent_installed_is_unavailable(app: App, monkeypatch: pytest.MonkeyPatch, project: Path) -> None:
     (project / ".cde" / "agents.yml").unlink()
     monkeypatch.setenv("PATH", "/nonexistent")
