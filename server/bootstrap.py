@@ -162,8 +162,9 @@ class Container:
         return self._delegation
 
     async def stop_delegation(self) -> None:
-        if self._delegation is not None:
-            await self._delegation.stop()
+        delegation, self._delegation = self._delegation, None  # a later session of this app starts a new pool
+        if delegation is not None:
+            await delegation.stop()
 
 
 @dataclass

@@ -202,3 +202,11 @@ async def test_a_restarted_server_finds_tasks_by_id_in_any_project(settings: Set
     assert finished["tail"] == [f"done {done['task_id']}"]
     assert interrupted["status"] == "interrupted"
     assert interrupted["error"] == "the server stopped while the task was active"
+
+
+async def test_a_second_session_on_the_same_app_can_delegate(app: App) -> None:
+    for _ in range(2):
+        async with Client(app.server) as client:
+            started = await call_ok(client, "cde_delegateTask", {"task_description": "x", "agent": "ok"})
+            status = await wait_done(client, started["task_id"])
+        assert status["status"] == "succeeded"
