@@ -100,7 +100,7 @@ def recover_sync(job_dir: Path, now: datetime, marker: Path | None = None) -> Jo
         if not job.status.active:
             _unmark(marker)
             return None
-        killed = job.pgid is not None and kill_orphaned_job(job.pgid, job.id)
+        killed = kill_orphaned_job(job.pgid, job.id)
         note = "; its agent was still running and was killed" if killed else ""
         job.finish(JobStatus.INTERRUPTED, now, error=f"the server that ran it (pid {job.server_pid}) stopped{note}")
         files.atomic_write_sync(path, job.model_dump_json(indent=2) + "\n")

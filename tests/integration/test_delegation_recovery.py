@@ -23,6 +23,7 @@ QUEUED_ID = "20250101-000001-bbbbbb"
 
 # Another server process: it records one running job (with a real agent process) and one queued job,
 # then either dies abruptly ("crash") or stays alive holding the jobs' leases until its stdin closes.
+# "crash-unrecorded" also starts the queued job's agent and dies before recording it (it prints that pid).
 OTHER_SERVER = f"""
 import asyncio, os, subprocess, sys
 from pathlib import Path
@@ -44,8 +45,11 @@ async def main():
     running.start(agent.pid, now)
     await store.save(running)
     await store.create(job("{QUEUED_ID}"), "q")
+    if sys.argv[2] == "crash-unrecorded":
+        agent = subprocess.Popen(["sleep", "1002"], start_new_session=True,
+                                 env={{**os.environ, "CDE_TASK_ID": "{QUEUED_ID}"}})
     print(agent.pid, flush=True)
-    if sys.argv[2] == "crash":
+    if sys.argv[2].startswith("crash"):
         os._exit(0)
     sys.stdin.read()
 
@@ -95,6 +99,19 @@ async def test_startup_marks_a_dead_servers_jobs_interrupted_and_kills_its_agent
     running = record(project, RUNNING_ID)
     assert "stopped; its agent was still running and was killed" in str(running["error"])
     assert running["finished_at"] is not None
+
+
+async def test_an_agent_started_but_not_yet_recorded_is_found_by_its_task_id(settings: Settings, project: Path) -> None:
+    proc, agent_pid = other_server(project, "crash-unrecorded")
+    proc.wait()
+    assert record(project, QUEUED_ID)["status"] == "queued" and record(project, QUEUED_ID)["pgid"] is None
+    delegation = build_delegation(settings)
+    await delegation.start()
+    try:
+        await eventually(lambda: asyncio.to_thread(gone, agent_pid))
+    finally:
+        await delegation.stop()
+    assert "stopped; its agent was still running and was killed" in str(record(project, QUEUED_ID)["error"])
 
 
 async def test_a_live_servers_jobs_are_left_alone_until_it_dies(settings: Settings, project: Path) -> None:
