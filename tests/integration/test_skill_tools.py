@@ -119,6 +119,27 @@ async def test_updating_a_bundled_skill_makes_a_project_copy(app: App, project: 
     assert "Two approvals." not in bundled["content"]
 
 
+async def test_updating_a_skill_in_a_library_without_it_is_not_found_and_writes_nothing(
+    app: App, project: Path, settings: Settings
+) -> None:
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_saveSkill", skill_args("project-only"))
+        absent = await call_error(
+            client, "cde_updateSkill", {"name": "project-only", "note": "n", "content": "c", "scope": "user"}
+        )
+        bundled = await call_error(
+            client, "cde_updateSkill", {"name": "writing-skills", "note": "n", "content": "c", "scope": "user"}
+        )
+        nowhere = await call_error(
+            client, "cde_updateSkill", {"name": "nowhere", "note": "n", "content": "c", "scope": "project"}
+        )
+    assert absent.startswith("not_found: skill 'project-only' is not in the user library")
+    assert bundled.startswith("not_found: skill 'writing-skills' is not in the user library")
+    assert nowhere.startswith("not_found: skill 'nowhere' is not in the project library")
+    assert not (settings.home / "skills").exists() or list((settings.home / "skills").iterdir()) == []
+    assert [p.name for p in (project / ".cde/skills").iterdir()] == ["project-only"]
+
+
 async def test_ephemeral_skills_expire_on_access_and_by_sweep(app: App, project: Path, settings: Settings) -> None:
     clock = FakeClock()
     app.container.clock = clock
