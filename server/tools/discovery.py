@@ -29,7 +29,9 @@ GENERATE_GUIDE = """\
 Writes a Python package for the code-execution pattern: one module per tool holding an
 `async def <tool name>(*, ...)` whose keyword-only parameters mirror the tool's input schema.
 Calling it runs the real tool in-process (the server is built from the CDE_* environment on
-first use; `session()` shares one connection across calls; `use_server()` targets your own).
+first use; `use_server()` targets your own). Calls on one event loop share one server run, so a
+task started with cde_delegateTask goes on between calls; wrap the work in
+`async with session():` to stop the server (and such tasks) cleanly when the block ends.
 Results are the tool's structured output as a dict; failures raise `ToolCallError`.
 
 `output_dir` is relative to the project (or absolute inside the project or the CDE home) and
