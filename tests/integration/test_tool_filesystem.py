@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from mcp.client import Client
 
+from infrastructure.settings import Settings
 from server.bootstrap import App, bootstrap
 from tests.conftest import call_error, call_ok
 from tests.fake_agents import delegation_settings, eventually, install, path_with
@@ -191,3 +192,19 @@ async def test_a_server_that_cannot_start_is_a_tool_call_error(
     monkeypatch.setenv("CDE_TOOLS", "everything")
     with pytest.raises(package.ToolCallError, match=r"^cannot start cde-orchestrator: .*CDE_TOOLS"):
         await package.cde_healthCheck()
+
+
+async def test_the_lean_profile_package_still_has_every_tool(
+    settings: Settings, tmp_path: Path, package_name: str
+) -> None:
+    lean = bootstrap(settings.model_copy(update={"tools": "core"}))
+    report = await lean.container.discovery.generate_tool_filesystem()(tmp_path / package_name)
+    package = import_package(tmp_path, package_name)
+    package.use_server(lean.server)
+    try:
+        async with package.session():
+            saved = await package.cde_saveSkill(name="lean-skill", description="d", content="c")
+    finally:
+        package.use_server(None)
+    assert report.tools == len(package.TOOLS) > len(await lean.server.list_tools())
+    assert saved["name"] == "lean-skill"
