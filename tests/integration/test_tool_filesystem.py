@@ -208,3 +208,15 @@ async def test_the_lean_profile_package_still_has_every_tool(
         package.use_server(None)
     assert report.tools == len(package.TOOLS) > len(await lean.server.list_tools())
     assert saved["name"] == "lean-skill"
+
+
+async def test_files_it_did_not_write_are_never_overwritten(app: App, project: Path) -> None:
+    existing = project / "src" / "mytools"
+    existing.mkdir(parents=True)
+    (existing / "__init__.py").write_text("VALUE = 1\n")
+    (existing / "cde_get_skill.py").write_text("# my module\n")
+    async with Client(app.server) as client:
+        refused = await call_error(client, "cde_generateToolFilesystem", {"output_dir": "src/mytools"})
+    assert refused.startswith("conflict: output_dir ") and "cde_get_skill.py, __init__.py" in refused
+    assert sorted(p.name for p in existing.iterdir()) == ["__init__.py", "cde_get_skill.py"]  # nothing written
+    assert (existing / "__init__.py").read_text() == "VALUE = 1\n"
