@@ -58,8 +58,16 @@ def _identifier(name: str, taken: set[str]) -> str:
     return ident
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CLOSING_QUOTE = re.compile(r'"(?=""|$)')
+
+
 def _doc_text(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    """`text` for a triple-quoted docstring: backslashes, quotes that would close it and control characters escaped."""
+    # A quote is escaped where it could close the string: starting a run of three, or last (the
+    # closing quotes follow it).
+    text = _CLOSING_QUOTE.sub('\\\\"', text.replace("\\", "\\\\"))
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _wrap(text: str, indent: str, width: int = 100) -> list[str]:
