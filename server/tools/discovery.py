@@ -20,9 +20,10 @@ if TYPE_CHECKING:
 SEARCH_GUIDE = """\
 Search covers every registered tool's name, description and parameter names. Words are
 matched after light stemming and camelCase splitting (`saveSkill` = save + skill); tools
-matching more of your words rank first, a hit in the name counts most. Naming a tool exactly
-ranks it first. Use `detail_level="full_schema"` with a narrow query (or `limit`) to fetch
-the input/output schemas of just the tools you are about to call.
+matching more of your words rank first, a hit in the name counts most. A tool named exactly
+comes first, and its name's words are not searched (`cde_saveSkill` returns just that tool).
+Use `detail_level="full_schema"` with tool names or a narrow query (or `limit`) to fetch the
+input/output schemas of just the tools you are about to call.
 """
 
 GENERATE_GUIDE = """\
