@@ -12,7 +12,8 @@ from mcp.client import Client
 from infrastructure.settings import Settings
 from server.bootstrap import App, bootstrap
 from tests.clock import FakeClock
-from tests.conftest import call_error, call_ok
+from tests.conftest import call_error, call_ok, tool_text
+from tests.stdio_server import stdio_client
 
 
 def skill_args(name: str, **extra: Any) -> dict[str, Any]:
@@ -368,3 +369,32 @@ async def test_user_skills_saved_from_one_project_are_found_from_another(app: Ap
         gone = await call_ok(client, "cde_findSkills", {"query": "qqmark", "project_path": str(other)})
     assert before["skills"] == [] and gone["skills"] == []
     assert names(after) == [("shared-know-how", "user")]
+
+
+@pytest.mark.slow
+async def test_two_server_processes_share_one_library_without_losses(
+    tmp_path: Path, project: Path, settings: Settings
+) -> None:
+    """Creates race on a link, updates on the skill's lock, and both processes index into one skills.db."""
+
+    async def one(label: str) -> str:
+        async with stdio_client(
+            home=settings.home, project_root=project, allowed_root=tmp_path, cwd=tmp_path
+        ) as client:
+            contested = {"name": "contested", "description": label, "content": "x"}
+            results = await asyncio.gather(
+                client.call_tool("cde_saveSkill", contested),
+                *(client.call_tool("cde_saveSkill", skill_args(f"{label}-{i}", content="zzshared")) for i in range(10)),
+            )
+            assert not any(r.is_error for r in results[1:])
+            for i in range(5):
+                await call_ok(client, "cde_updateSkill", {"name": "contested", "note": f"{label}{i}", "content": label})
+            return "won" if not results[0].is_error else tool_text(results[0])
+
+    outcomes = sorted(await asyncio.gather(one("a"), one("b")))
+    async with Client(bootstrap(settings).server) as client:
+        listed = await call_ok(client, "cde_findSkills", {"query": "zzshared", "limit": 100})
+        contested = await call_ok(client, "cde_getSkill", {"name": "contested"})
+    assert outcomes[1] == "won" and outcomes[0].startswith("conflict: skill 'contested' already exists")
+    assert {n for n, _ in names(listed)} == {f"{x}-{i}" for x in "ab" for i in range(10)}
+    assert contested["version"] == 11 and contested["history"] == list(range(1, 11))
