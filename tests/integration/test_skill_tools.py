@@ -328,6 +328,16 @@ async def test_skills_are_mcp_resources(app: App) -> None:
     assert content.mime_type == "text/markdown" and "Recipe for res-skill: qqmark." in content.text  # type: ignore[union-attr]
 
 
+async def test_skill_resources_answer_as_the_first_request(settings: Settings) -> None:
+    """Tools and resources are registered on first use: a resource read may come before any tools/list."""
+    async with Client(bootstrap(settings).server) as client:
+        text = await client.read_resource("skill://bundled/writing-skills")
+    async with Client(bootstrap(settings).server) as client:
+        listed = await client.list_resources()
+    assert "name: writing-skills" in text.contents[0].text  # type: ignore[union-attr]
+    assert "skill://bundled/writing-skills" in {str(r.uri) for r in listed.resources}
+
+
 async def test_concurrent_updates_of_one_skill_lose_nothing(app: App, project: Path) -> None:
     async with Client(app.server) as client:
         await call_ok(client, "cde_saveSkill", skill_args("busy"))
