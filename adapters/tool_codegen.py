@@ -270,9 +270,12 @@ def _get_server(tool: str) -> Any:
             try:
                 from infrastructure.settings import Settings
                 from server.bootstrap import bootstrap
-
+            except ImportError as exc:
+                problem = f"this Python cannot import it ({exc}); run the script with the one it is installed in"
+                raise ToolCallError(tool, f"cannot start cde-orchestrator: {problem}") from exc
+            try:
                 _server = bootstrap(Settings.from_env()).server
-            except Exception as exc:  # e.g. an invalid CDE_* variable, or cde-orchestrator not importable
+            except Exception as exc:  # e.g. an invalid CDE_* variable
                 raise ToolCallError(tool, f"cannot start cde-orchestrator: {exc}") from exc
         return _server
 

@@ -192,6 +192,9 @@ async def test_a_server_that_cannot_start_is_a_tool_call_error(
     monkeypatch.setenv("CDE_TOOLS", "everything")
     with pytest.raises(package.ToolCallError, match=r"^cannot start cde-orchestrator: .*CDE_TOOLS"):
         await package.cde_healthCheck()
+    monkeypatch.setitem(sys.modules, "server.bootstrap", None)  # as in a Python without cde-orchestrator
+    with pytest.raises(package.ToolCallError, match=r"^cannot start cde-orchestrator: this Python cannot import"):
+        await package.cde_healthCheck()
 
 
 async def test_the_lean_profile_package_still_has_every_tool(
