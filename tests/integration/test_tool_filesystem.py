@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
+import json
 import sys
 import uuid
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from mcp.client import Client
 from infrastructure.settings import Settings
 from server.bootstrap import App, bootstrap
 from tests.conftest import call_error, call_ok
-from tests.fake_agents import delegation_settings, eventually, install, path_with
+from tests.fake_agents import delegation_settings, eventually, gone, install, path_with
 
 
 @pytest.fixture
@@ -223,3 +224,28 @@ async def test_files_it_did_not_write_are_never_overwritten(app: App, project: P
     assert refused.startswith("conflict: output_dir ") and "cde_get_skill.py, __init__.py" in refused
     assert sorted(p.name for p in existing.iterdir()) == ["__init__.py", "cde_get_skill.py"]  # nothing written
     assert (existing / "__init__.py").read_text() == "VALUE = 1\n"
+
+
+def test_a_task_still_running_when_the_event_loop_ends_is_killed(
+    tmp_path: Path, project: Path, package_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without session(), the server stops with the loop; the loop's teardown cancels the job's task
+    before the server's shutdown can stop it, and the agent must not outlive that."""
+    bin_dir = install(tmp_path / "bin", project)
+    monkeypatch.setenv("PATH", path_with(bin_dir).split(":")[0] + ":/usr/bin:/bin")
+    app = bootstrap(delegation_settings(tmp_path, project))
+    asyncio.run(app.container.discovery.generate_tool_filesystem()(tmp_path / package_name))
+    package = import_package(tmp_path, package_name)
+    package.use_server(app.server)
+
+    async def start() -> str:
+        started = await package.cde_delegateTask(task_description="x", agent="hang")
+        await eventually(lambda: _status_is(package, started["task_id"], "running"))
+        return str(started["task_id"])
+
+    try:
+        task_id = asyncio.run(start())
+    finally:
+        package.use_server(None)
+    record = json.loads((project / ".cde/tasks" / task_id / "job.json").read_text())
+    assert gone(record["pgid"])
