@@ -156,22 +156,29 @@ class CdeServer(MCPServer[Any]):
 
     _listing: tuple[tuple[str, ...], list[MCPTool]] | None = None
     _registrar: Callable[[], None] | None = None
+    _resource_listers: list[Callable[[], Awaitable[list[MCPResource]]]] | None = None
+    _prompt_refreshers: list[Callable[[], Awaitable[None]]] | None = None
+    # Long-form guidance per tool, served by the cde://tools/{name} resource.
+    guides: dict[str, str] | None = None
 
     # -- deferred registration -------------------------------------------------------------------------
 
     def register_later(self, registrar: Callable[[], None]) -> None:
         """Run `registrar` (which adds the tools, prompts and resources) the first time any is needed.
 
-        Building ~30 tool schemas costs ~0.1 s of pydantic work: deferring it lets the
-        handshake be answered as fast as a bare server, and the work then overlaps with
-        the client's own processing of the handshake (see `ensure_registered`).
+        Building ~30 tool schemas costs ~0.15 s of pydantic work: deferring it lets the
+        handshake be answered as fast as a bare server; the first tools/list pays it.
         """
         self._registrar = registrar
 
     def ensure_registered(self) -> None:
         registrar, self._registrar = self._registrar, None
         if registrar is not None:
-            registrar()
+            try:
+                registrar()
+            except BaseException:
+                self._registrar = registrar  # a later request retries (and reports the failure again)
+                raise
 
     def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
         self.ensure_registered()
@@ -180,11 +187,6 @@ class CdeServer(MCPServer[Any]):
     async def list_resource_templates(self) -> Any:
         self.ensure_registered()
         return await super().list_resource_templates()
-
-    _resource_listers: list[Callable[[], Awaitable[list[MCPResource]]]] | None = None
-    guides: dict[str, str] | None = None
-
-    _prompt_refreshers: list[Callable[[], Awaitable[None]]] | None = None
 
     def add_prompt_refresher(self, refresh: Callable[[], Awaitable[None]]) -> None:
         """Prompts derived from files: `refresh` (cheap when nothing changed) runs before prompts/list and
