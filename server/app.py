@@ -160,6 +160,8 @@ class CdeServer(MCPServer[Any]):
     _prompt_refreshers: list[Callable[[], Awaitable[None]]] | None = None
     # Long-form guidance per tool, served by the cde://tools/{name} resource.
     guides: dict[str, str] | None = None
+    # Registered tools that tools/list leaves out (the lean profile); still callable and searchable.
+    _unlisted: frozenset[str] = frozenset()
 
     # -- deferred registration -------------------------------------------------------------------------
 
@@ -241,8 +243,6 @@ class CdeServer(MCPServer[Any]):
             except Exception:  # a broken library must not hide the other resources
                 logger.warning("listing resources failed", exc_info=True)
         return resources
-
-    _unlisted: frozenset[str] = frozenset()
 
     def unlist(self, name: str) -> None:
         """Leave tool `name` out of `tools/list`; it stays callable, searchable and documented (lean profile)."""
