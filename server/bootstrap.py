@@ -162,8 +162,11 @@ class Container:
         return self._delegation
 
     async def stop_delegation(self) -> None:
-        if self._delegation is not None:
-            await self._delegation.stop()
+        # Forgotten once stopped: a server run again in this process (another in-process client's
+        # lifespan, e.g. the generated tool package on a new event loop) starts a fresh pool.
+        delegation, self._delegation = self._delegation, None
+        if delegation is not None:
+            await delegation.stop()
 
 
 @dataclass
