@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from mcp.client import Client
 
+from adapters.fs_state_repository import FsStateRepository, load_state_sync
 from infrastructure.settings import Settings
 from server.bootstrap import App, bootstrap
-from tests.conftest import call_error, call_ok
+from tests.conftest import call_error, call_ok, tool_text
 
 SPEC = {"spec": "# Spec\n\nAC1: works."}
 
@@ -60,7 +62,25 @@ async def test_gate_refusals_are_one_line_tool_errors(app: App, project: Path) -
     assert not (project / f"specs/{started['name']}/implementation.md").exists()
 
 
-async def test_prefix_status_list_and_cancel(app: App) -> None:
+async def test_concurrent_submissions_of_one_phase_keep_the_accepted_results(app: App, project: Path) -> None:
+    async with Client(app.server) as client:
+        started = await call_ok(client, "cde_startFeature", {"user_prompt": "Export invoices"})
+        outcomes = await asyncio.gather(
+            *(
+                client.call_tool(
+                    "cde_submitWork",
+                    {"feature_id": started["feature_id"], "phase_id": "define", "results": {"spec": f"spec {n}"}},
+                )
+                for n in range(4)
+            )
+        )
+    accepted = [n for n, outcome in enumerate(outcomes) if not outcome.is_error]
+    assert len(accepted) == 1
+    assert all("phase define is already done" in tool_text(o) for o in outcomes if o.is_error)
+    assert (project / started["spec_dir"] / "spec.md").read_text() == f"spec {accepted[0]}\n"
+
+
+async def test_prefix_status_list_and_cancel(app: App, project: Path) -> None:
     async with Client(app.server) as client:
         a = await call_ok(client, "cde_startFeature", {"user_prompt": "Export invoices"})
         b = await call_ok(client, "cde_startFeature", {"user_prompt": "Import invoices"})
@@ -83,6 +103,9 @@ async def test_prefix_status_list_and_cancel(app: App) -> None:
     assert everything["total"] == 2
     assert after.startswith("invalid_transition: feature import-invoices is cancelled and accepts no more work")
     assert unknown.startswith("not_found: no feature 'zzzzzz'")
+    # The tools read the process-wide state snapshot; none of them changed it behind the file's back.
+    shared = await FsStateRepository(project).load()
+    assert shared.model_dump() == load_state_sync(project / ".cde/state.json").model_dump()
 
 
 async def test_corrupt_state_is_reported_and_preserved(app: App, project: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from datetime import UTC, datetime, timedelta
 
@@ -139,6 +140,21 @@ async def test_gates_refuse_before_any_write() -> None:
     assert world.state.updates == updates and world.specs.files == {}
 
 
+async def test_of_concurrent_submissions_of_one_phase_one_is_accepted_and_its_file_is_kept() -> None:
+    world = World()
+    started = await world.start("Add SSO login", workflow_type="fast")
+    outcomes = await asyncio.gather(
+        *(world.submit(started.feature_id, "spec", {"spec": f"spec {n}"}) for n in range(3)), return_exceptions=True
+    )
+    accepted = [n for n, outcome in enumerate(outcomes) if not isinstance(outcome, BaseException)]
+    assert len(accepted) == 1, outcomes
+    refused = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    assert all(isinstance(e, InvalidTransitionError) and "already done" in str(e) for e in refused), refused
+    assert world.specs.files == {"specs/add-sso-login/spec.md": f"spec {accepted[0]}"}
+    status = await world.status(started.feature_id, include_prompt=True)
+    assert f"spec {accepted[0]}" in status.prompt
+
+
 async def test_a_phase_removed_from_the_workflow_is_reported_not_guessed() -> None:
     world = World()
     started = await world.start("Add SSO login", workflow_type="full")
@@ -193,6 +209,21 @@ async def test_cancel_and_fail_close_the_feature() -> None:
         await world.submit(started.feature_id, "spec", {"spec": "S"})
     with pytest.raises(InvalidInputError, match="reason is empty"):
         await world.cancel(started.feature_id, " ")
+
+
+async def test_no_use_case_mutates_the_shared_state_snapshot() -> None:
+    world = World()  # its state repository checks the snapshot on every call; this checks after the last one
+    a = await world.start("Feature A", workflow_type="full")
+    b = await world.start("Feature B", workflow_type="fast")
+    await world.submit(a.feature_id, "spec", {"spec": "S", "notes": "n"})
+    await world.status(a.feature_id, include_prompt=True)
+    await world.list("active")
+    await world.submit(a.feature_id, "build", {"summary": "s", "files_changed": "f"})
+    await world.cancel(b.feature_id, "not needed")
+    with pytest.raises(InvalidTransitionError):
+        await world.submit(b.feature_id, "spec", {"spec": "S"})
+    await world.status(b.feature_id, include_prompt=True)
+    world.state.check_snapshot()
 
 
 async def test_select_workflow_resolves_against_the_project_workflow() -> None:
