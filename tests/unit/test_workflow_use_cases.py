@@ -112,6 +112,15 @@ async def test_submit_walks_the_plan_saves_files_and_feeds_later_prompts() -> No
     assert "is completed" in done.prompt and "specs/add-sso-login/audit.md" in done.prompt
 
 
+async def test_an_optional_output_left_out_is_explained_not_called_pending() -> None:
+    config = InMemoryConfig(team_workflow(), team_recipes())
+    config.recipes["build"] = recipe("build", "Build {{ feature_name }}. Notes: {{ notes }}")
+    world = World(config)
+    started = await world.start("Add SSO login", workflow_type="full")
+    step = await world.submit(started.feature_id, "spec", {"spec": "S", "notes": " "})
+    assert "Notes: (notes is not available: it is optional and phase spec was submitted without it)" in step.prompt
+
+
 async def test_skipped_inputs_are_explained_in_the_prompt() -> None:
     world = World()
     started = await world.start("Add SSO login", workflow_type="fast")
