@@ -55,7 +55,7 @@ class WorkflowWiring:
         return GetFeatureStatus(self._state(root), self.project_config(root), self._prompter(root))
 
     def list_features(self, root: Path) -> ListFeatures:
-        return ListFeatures(self._state(root))
+        return ListFeatures(self._state(root), self.project_config(root))
 
     def cancel_feature(self, root: Path) -> CancelFeature:
         return CancelFeature(self._state(root))

@@ -41,7 +41,7 @@ class World:
         self.start = StartFeature(self.state, self.config, self.specs, prompter, new_id=lambda: next(ids), now=self.now)
         self.submit = SubmitWork(self.state, self.config, self.specs, prompter, now=self.now)
         self.status = GetFeatureStatus(self.state, self.config, prompter)
-        self.list = ListFeatures(self.state)
+        self.list = ListFeatures(self.state, self.config)
         self.cancel = CancelFeature(self.state, now=self.now)
 
 
@@ -202,6 +202,9 @@ async def test_list_filters_and_orders_by_latest_activity() -> None:
     assert [f.name for f in (await world.list("active")).features] == ["feature-a", "feature-c"]
     assert [f.name for f in (await world.list("cancelled")).features] == ["feature-b"]
     assert [f.name for f in (await world.list("build")).features] == ["feature-a"]
+    assert (await world.list("security-audit")).features == []  # a phase of the workflow: valid, just empty
+    with pytest.raises(InvalidInputError, match=r"status 'in-progress' is not one of: active, completed, .*, spec,"):
+        await world.list("in-progress")
     limited = await world.list(limit=1)
     assert len(limited.features) == 1 and limited.total == 3
     assert c.feature_id in {f.id for f in listed.features}
