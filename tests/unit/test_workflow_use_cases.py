@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import pytest
 
@@ -13,6 +15,7 @@ from domain.errors import InvalidInputError, InvalidTransitionError, NotFoundErr
 from domain.feature_status import GetFeatureStatus
 from domain.list_features import ListFeatures
 from domain.phase_prompt import PhasePrompter
+from domain.project_state import ProjectState
 from domain.select_workflow import SelectWorkflow
 from domain.start_feature import StartFeature, unique_name
 from domain.submit_work import SubmitWork
@@ -27,6 +30,8 @@ from tests.unit.fakes import (
     team_recipes,
     team_workflow,
 )
+
+T = TypeVar("T")
 
 
 class World:
@@ -162,6 +167,45 @@ async def test_of_concurrent_submissions_of_one_phase_one_is_accepted_and_its_fi
     assert world.specs.files == {"specs/add-sso-login/spec.md": f"spec {accepted[0]}"}
     status = await world.status(started.feature_id, include_prompt=True)
     assert f"spec {accepted[0]}" in status.prompt
+
+
+class SlowCommits(InMemoryStateRepository):
+    """Commits like the real repository: in a worker thread that finishes even if its caller is cancelled."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = asyncio.Event()
+        self.proceed = asyncio.Event()
+        self.proceed.set()
+
+    async def update(self, change: Callable[[ProjectState], T]) -> T:
+        async def commit() -> T:
+            self.entered.set()
+            await self.proceed.wait()
+            return await InMemoryStateRepository.update(self, change)
+
+        return await asyncio.shield(commit())
+
+
+async def test_a_submission_cancelled_mid_commit_still_holds_the_lock_until_its_commit_lands() -> None:
+    world = World()
+    world.state = slow = SlowCommits()
+    prompter = PhasePrompter(world.config, StaticFacts(), world.specs)
+    world.start = StartFeature(slow, world.config, world.specs, prompter, now=world.now)
+    world.submit = SubmitWork(slow, world.config, world.specs, prompter, now=world.now)
+    started = await world.start("Add SSO login", workflow_type="fast")
+    slow.entered.clear()
+    slow.proceed.clear()
+    first = asyncio.create_task(world.submit(started.feature_id, "spec", {"spec": "first"}))
+    await slow.entered.wait()  # its file is written, its commit is in flight
+    first.cancel()
+    second = asyncio.create_task(world.submit(started.feature_id, "spec", {"spec": "second"}))
+    await asyncio.sleep(0.01)
+    slow.proceed.set()
+    with pytest.raises(InvalidTransitionError, match="already done"):
+        await second
+    assert world.specs.files == {"specs/add-sso-login/spec.md": "first"}
+    assert (await slow.load()).features[started.feature_id].status == "build"
 
 
 async def test_a_phase_removed_from_the_workflow_is_reported_not_guessed() -> None:
