@@ -200,7 +200,8 @@ async def test_a_submission_cancelled_mid_commit_still_holds_the_lock_until_its_
     await slow.entered.wait()  # its file is written, its commit is in flight
     first.cancel()
     second = asyncio.create_task(world.submit(started.feature_id, "spec", {"spec": "second"}))
-    await asyncio.sleep(0.01)
+    for _ in range(20):  # let the second submission run until it waits (no timing involved: fakes never block)
+        await asyncio.sleep(0)
     slow.proceed.set()
     with pytest.raises(InvalidTransitionError, match="already done"):
         await second
