@@ -11,6 +11,7 @@ from domain.errors import InvalidInputError
 from domain.feature import ClosingStatus, Feature, find_feature, utc_now
 from domain.ports import StateRepository
 from domain.project_state import ProjectState
+from domain.workflow_ports import SpecStore
 
 
 class FeatureClosed(BaseModel):
@@ -20,8 +21,9 @@ class FeatureClosed(BaseModel):
 
 
 class CancelFeature:
-    def __init__(self, state: StateRepository, *, now: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, state: StateRepository, specs: SpecStore, *, now: Callable[[], datetime] = utc_now) -> None:
         self._state = state
+        self._specs = specs
         self._now = now
 
     async def __call__(self, feature_ref: str, reason: str, status: ClosingStatus = "cancelled") -> FeatureClosed:
@@ -34,5 +36,8 @@ class CancelFeature:
             feature.close(status, why, now=self._now())
             return feature
 
-        feature = await self._state.update(close)
+        # Under the submission lock: a submission in progress lands (files and commit) or is refused before
+        # anything is written, never half-way (files written for a phase the feature then never records).
+        async with self._specs.locked():
+            feature = await self._state.update(close)
         return FeatureClosed(feature_id=feature.id, name=feature.name, status=feature.status)

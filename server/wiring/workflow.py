@@ -58,7 +58,7 @@ class WorkflowWiring:
         return ListFeatures(self._state(root), self.project_config(root))
 
     def cancel_feature(self, root: Path) -> CancelFeature:
-        return CancelFeature(self._state(root))
+        return CancelFeature(self._state(root), self._specs(root))
 
     def list_recipes(self, root: Path) -> ListRecipes:
         return ListRecipes(self.project_config(root))

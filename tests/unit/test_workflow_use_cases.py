@@ -47,7 +47,7 @@ class World:
         self.submit = SubmitWork(self.state, self.config, self.specs, prompter, now=self.now)
         self.status = GetFeatureStatus(self.state, self.config, prompter)
         self.list = ListFeatures(self.state, self.config)
-        self.cancel = CancelFeature(self.state, now=self.now)
+        self.cancel = CancelFeature(self.state, self.specs, now=self.now)
 
 
 async def test_start_records_the_feature_and_renders_the_first_prompt() -> None:
@@ -207,6 +207,27 @@ async def test_a_submission_cancelled_mid_commit_still_holds_the_lock_until_its_
         await second
     assert world.specs.files == {"specs/add-sso-login/spec.md": "first"}
     assert (await slow.load()).features[started.feature_id].status == "build"
+
+
+async def test_cancelling_waits_for_a_submission_in_progress_so_its_files_are_recorded() -> None:
+    world = World()
+    world.state = slow = SlowCommits()
+    prompter = PhasePrompter(world.config, StaticFacts(), world.specs)
+    world.submit = SubmitWork(slow, world.config, world.specs, prompter, now=world.now)
+    world.cancel = CancelFeature(slow, world.specs, now=world.now)
+    started = await StartFeature(slow, world.config, world.specs, prompter)("Add SSO login", workflow_type="fast")
+    slow.entered.clear()
+    slow.proceed.clear()
+    submitting = asyncio.create_task(world.submit(started.feature_id, "spec", {"spec": "S"}))
+    await slow.entered.wait()  # spec.md is written, the commit is in flight
+    cancelling = asyncio.create_task(world.cancel(started.feature_id, "stop"))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    slow.proceed.set()
+    await submitting
+    await cancelling
+    feature = (await slow.load()).features[started.feature_id]
+    assert feature.status == "cancelled" and feature.documents() == {"spec": "specs/add-sso-login/spec.md"}
 
 
 async def test_a_phase_removed_from_the_workflow_is_reported_not_guessed() -> None:
