@@ -132,6 +132,23 @@ async def test_invalid_workflow_override_blocks_features_with_a_located_error(ap
     assert any("line 4, phases" in p for p in check["problems"])
 
 
+async def test_check_recipes_lists_every_problem_of_the_workflow_the_other_tools_count(app: App, project: Path) -> None:
+    (project / ".cde").mkdir()
+    (project / ".cde/workflow.yml").write_text(
+        "name: x\nversion: 1\ndefault_type: a\nphases:\n  - id: one\n    description: d\n    recipe: define\n"
+        "    handler: robot\n    outputs: [{key: Bad}]\ntypes:\n  a: {recipe: define}\n"
+    )
+    async with Client(app.server) as client:
+        message = await call_error(client, "cde_startFeature", {"user_prompt": "Add a thing"})
+        check = await call_ok(client, "cde_checkRecipes")
+    assert "(line 8, phases[0].handler: " in message and "(and 1 more; cde_checkRecipes lists them)" in message
+    workflow = project / ".cde/workflow.yml"
+    assert [p.split(": ", 2)[:2] for p in check["problems"]] == [
+        [str(workflow), "line 8, phases[0].handler"],
+        [str(workflow), "line 9, phases[0].outputs[0].key"],
+    ]
+
+
 async def test_recipe_tools(app: App, project: Path) -> None:
     custom = project / ".cde/recipes/team/standup.poml"
     custom.parent.mkdir(parents=True)
