@@ -453,18 +453,32 @@ async def holding_lock(lock_path: Path, *, lock_timeout: float = 10.0) -> AsyncI
     """Hold the cross-process lock on `lock_path` across several awaited steps (not one locked update).
 
     In-process callers queue on an asyncio lock first, so at most one worker thread
-    waits for the file lock. It is taken in one thread hop and released inline (an
-    unlock and a close, no disk I/O); a caller cancelled while the thread waits
-    releases it as soon as the thread gets it.
+    waits for the file lock. An uncontended lock is taken inline (an open and a
+    non-blocking flock: metadata syscalls, like the cache's inline stats, far cheaper
+    than a thread hop); otherwise a worker thread waits for it. It is released inline
+    (an unlock and a close); a caller cancelled while the thread waits releases it as
+    soon as the thread gets it.
     """
     async with _process_lock(lock_path):
-        taking = asyncio.ensure_future(_take_lock(lock_path, lock_timeout))
-        try:
-            held = await asyncio.shield(taking)
-        except asyncio.CancelledError:
-            taking.add_done_callback(_release_when_taken)
-            raise
+        held = _try_lock_now(lock_path)
+        if held is None:
+            taking = asyncio.ensure_future(_take_lock(lock_path, lock_timeout))
+            try:
+                held = await asyncio.shield(taking)
+            except asyncio.CancelledError:
+                taking.add_done_callback(_release_when_taken)
+                raise
         try:
             yield
         finally:
             held.__exit__(None, None, None)
+
+
+def _try_lock_now(lock_path: Path) -> contextlib.AbstractContextManager[None] | None:
+    """The lock if it is free right now (one attempt, no waiting), else None."""
+    held = exclusive(lock_path, 0)
+    try:
+        held.__enter__()
+    except (LockTimeoutError, OSError):  # held elsewhere, or the folder is missing: the thread deals with it
+        return None
+    return held
