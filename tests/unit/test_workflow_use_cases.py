@@ -241,6 +241,9 @@ async def test_a_phase_removed_from_the_workflow_is_reported_not_guessed() -> No
     world.config._workflow = parse_workflow(document)
     with pytest.raises(InvalidTransitionError, match="no longer in the project's workflow"):
         await world.submit(started.feature_id, "build", {"summary": "s", "files_changed": "f"})
+    status = await world.status(started.feature_id, include_prompt=True)
+    assert status.phase == "build" and status.required_outputs == []
+    assert status.prompt.startswith("Phase build is no longer in the project's workflow")
 
 
 async def test_status_resumes_with_the_current_prompt() -> None:
