@@ -121,6 +121,18 @@ async def test_corrupt_state_is_reported_and_preserved(app: App, project: Path) 
     assert not (project / "specs").exists()
 
 
+async def test_a_spec_folder_that_cannot_be_created_records_no_feature(app: App, project: Path) -> None:
+    (project / "specs").write_text("a file where the specs folder should be\n")
+    async with Client(app.server) as client:
+        refused = await call_error(client, "cde_startFeature", {"user_prompt": "Add a thing"})
+        listed = await call_ok(client, "cde_listFeatures")
+        (project / "specs").unlink()
+        started = await call_ok(client, "cde_startFeature", {"user_prompt": "Add a thing"})
+    assert refused.startswith("invalid_input: ") and "specs" in refused
+    assert listed["total"] == 0
+    assert started["name"] == "add-a-thing" and (project / "specs/add-a-thing").is_dir()
+
+
 async def test_invalid_workflow_override_blocks_features_with_a_located_error(app: App, project: Path) -> None:
     (project / ".cde").mkdir()
     (project / ".cde/workflow.yml").write_text("name: x\nversion: 1\ndefault_type: a\nphases: []\ntypes: {}\n")
