@@ -2,9 +2,9 @@
 
 The documents are the record of the outputs saved to them (later prompts read
 them back), so reads are cached by file fingerprint: unchanged documents cost a
-stat, an edit by the user is seen at once. Writes happen under the project's
-submission lock (`.cde/specs.lock`, see `locked`), held by SubmitWork until the
-state records them.
+stat, an edit by the user is seen at once. Folders and documents are written
+under the project's lock on feature changes (`.cde/specs.lock`, see `locked`),
+held by the use case until the state records them.
 """
 
 from __future__ import annotations

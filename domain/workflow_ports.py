@@ -65,7 +65,8 @@ class SpecStore(Protocol):
         ...
 
     def locked(self) -> AbstractAsyncContextManager[None]:
-        """Hold the project's submission lock (across processes) while documents are written and recorded."""
+        """Hold the project's lock on feature changes (across processes): start, submit and cancel take it, so
+        the folders and documents always match what the state records."""
         ...
 
 
