@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 
@@ -36,8 +37,12 @@ class CancelFeature:
             feature.close(status, why, now=self._now())
             return feature
 
-        # Under the submission lock: a submission in progress lands (files and commit) or is refused before
-        # anything is written, never half-way (files written for a phase the feature then never records).
-        async with self._specs.locked():
-            feature = await self._state.update(close)
+        # Under the lock on feature changes: a submission in progress lands (files and commit) or is refused
+        # before anything is written, never half-way (files written for a phase the feature never records).
+        # Shielded, so a caller going away cannot release the lock before the commit lands.
+        feature = await asyncio.shield(self._close(close))
         return FeatureClosed(feature_id=feature.id, name=feature.name, status=feature.status)
+
+    async def _close(self, close: Callable[[ProjectState], Feature]) -> Feature:
+        async with self._specs.locked():
+            return await self._state.update(close)
