@@ -108,7 +108,7 @@ class Container:
     def workflow(self) -> WorkflowWiring:
         from server.wiring.workflow import WorkflowWiring
 
-        return WorkflowWiring(self.state_repository)
+        return WorkflowWiring(self.state_repository, lock_timeout=self.settings.lock_timeout)
 
     @cached_property
     def onboarding(self) -> OnboardingServices:
