@@ -398,6 +398,10 @@ class FsSkillLibrary:
         self, name: str, scope: WritableScope, change: Callable[[Skill | None], Skill]
     ) -> tuple[Skill, str] | None:
         """A brand-new skill without any lock: an atomic create-if-absent; None if the file exists."""
+        # First what may refuse (e.g. an update of a skill this library does not hold): a refusal
+        # must leave nothing behind, not even the skill's directory.
+        skill = change(None).model_copy(update={"name": name, "scope": scope})
+        text = render_skill(skill)
         skill_dir = self.roots[scope] / name
         made_dir = False
         try:
@@ -408,18 +412,17 @@ class FsSkillLibrary:
         except OSError as exc:
             raise os_error(skill_dir, exc) from None
         try:
-            skill = change(None).model_copy(update={"name": name, "scope": scope})
-            text = render_skill(skill)
             created = create_exclusive_sync(skill_dir / SKILL_FILE, text)
             if made_dir:
                 # The new directory's entry must survive a crash too. Synced last: the file's fsync
                 # already committed the mkdir on journaling filesystems, so this one is nearly free.
                 fsync_dir(skill_dir.parent)
-        except NotFoundError:
+        except NotFoundError:  # the directory was removed under us (a concurrent delete)
             raise ConflictError(f"skill {name!r} was deleted while being saved; retry") from None
         except BaseException:
-            if made_dir:
-                shutil.rmtree(skill_dir, ignore_errors=True)
+            if made_dir:  # only if still empty: a concurrent creator may have linked its SKILL.md into it
+                with contextlib.suppress(OSError):
+                    os.rmdir(skill_dir)
             raise
         return (skill, text) if created else None
 

@@ -2,13 +2,16 @@
 
 The documents are the record of the outputs saved to them (later prompts read
 them back), so reads are cached by file fingerprint: unchanged documents cost a
-stat, an edit by the user is seen at once.
+stat, an edit by the user is seen at once. Folders and documents are written
+under the project's lock on feature changes (`.cde/specs.lock`, see `locked`),
+held by the use case until the state records them.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path, PurePosixPath
 
 from domain.errors import InvalidInputError, NotFoundError
@@ -18,6 +21,7 @@ from infrastructure.cache import cached
 from infrastructure.paths import resolve_inside_sync
 
 SPECS_DIR = "specs"
+LOCK_FILE = Path(".cde") / "specs.lock"  # `*.lock` is in the .gitignore cde_setupProject writes
 MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
 
 
@@ -76,8 +80,9 @@ def _with_newline(content: str) -> str:
 class FsSpecStore:
     """The SpecStore port for one project root; every path goes through `resolve_inside`."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, lock_timeout: float = 10.0) -> None:
         self.root = root
+        self._lock_timeout = lock_timeout
 
     @staticmethod
     def _rel(name: str, file: str | None = None) -> str:
@@ -104,3 +109,6 @@ class FsSpecStore:
     async def read(self, paths: list[str]) -> dict[str, str]:
         texts = await asyncio.gather(*(read_document(self.root, rel) for rel in paths))
         return {rel: text for rel, text in zip(paths, texts, strict=True) if text is not None}
+
+    def locked(self) -> AbstractAsyncContextManager[None]:
+        return files.holding_lock(self.root / LOCK_FILE, lock_timeout=self._lock_timeout)

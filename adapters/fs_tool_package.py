@@ -6,7 +6,9 @@ size, inode, ctime) of every file we wrote, so an unchanged package is confirmed
 with one `stat` per file; a file whose fingerprint moved (edited, replaced,
 truncated) is re-read and re-hashed, and rewritten if its content differs. Stale
 modules of tools no longer registered are deleted - but only files that carry
-our generated header: a file the user put there is never removed.
+our generated header: a file the user put there is never removed, and a
+directory holding files we would overwrite without having written them (no
+header, not in the manifest) is refused before anything is written.
 
 Each changed file is replaced atomically (temp file + rename) and `__init__.py`
 is written last, so a script that imports the package while it is regenerated
@@ -31,7 +33,7 @@ from pathlib import Path
 from adapters.tool_codegen import MARKER, render_package
 from domain.discovery.catalog import ToolSpec
 from domain.discovery.model import GeneratedPackage
-from domain.errors import InvalidInputError
+from domain.errors import ConflictError, InvalidInputError
 from infrastructure.cache import cached, fingerprint
 from infrastructure.files import fsync_dir, in_thread, os_error
 
@@ -106,6 +108,8 @@ def write_sync(target: Path, rendered: Mapping[str, tuple[bytes, str]], tools: i
         target.mkdir(parents=True, exist_ok=True)
         manifest = _load_manifest(target)
         recorded: dict[str, list[object]] = {}
+        changed: list[str] = []
+        foreign: list[str] = []
         # __init__.py last: an import running meanwhile sees the old package or a complete new one.
         for name in sorted(rendered, key=lambda n: n == "__init__.py"):
             data, digest = rendered[name]
@@ -117,11 +121,23 @@ def write_sync(target: Path, rendered: Mapping[str, tuple[bytes, str]], tools: i
                 same = True  # touched but identical (e.g. copied back): leave it, record its new fingerprint
             if same:
                 unchanged += 1
+                recorded[name] = [digest, list(current) if current else None]
             else:
-                if name == "__init__.py" or current is not None or not _create(target, name, data):
-                    _replace(target, name, data)
-                written.append(name)
-                current = fingerprint(path)
+                changed.append(name)
+                if current is not None and name not in manifest and not _is_generated(path):
+                    foreign.append(name)
+        if foreign:
+            listed = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+            raise ConflictError(
+                f"output_dir {target} holds files cde-orchestrator did not generate ({listed}); "
+                "move them away or choose another directory"
+            )
+        for name in changed:
+            data, digest = rendered[name]
+            if name == "__init__.py" or os.path.lexists(target / name) or not _create(target, name, data):
+                _replace(target, name, data)
+            written.append(name)
+            current = fingerprint(target / name)
             recorded[name] = [digest, list(current) if current else None]
         with os.scandir(target) as entries:
             for entry in entries:

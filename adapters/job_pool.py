@@ -238,7 +238,9 @@ class WorkerPool:
             if entry.job.status.active:
                 await self._finish(entry, JobStatus.FAILED, None, error=f"internal error: {type(exc).__name__}")
         finally:
-            if entry.phase != "done":  # pragma: no cover - cancelled by the loop's own teardown
+            if entry.phase != "done":  # cancelled, e.g. by the teardown of an event loop that ended
+                if entry.pgid is not None:  # marked done, atexit's kill_all_now would skip the group
+                    signal_group(entry.pgid, signal.SIGKILL)
                 self._mark_done(entry)
             self._running -= 1
             if not self._closing:

@@ -52,7 +52,7 @@ def describe_sync(root: Path) -> str:
         lines.append(f"Read first: {', '.join(guides)}.")
     if folders:
         lines.append(f"Top-level folders: {', '.join(folders)}.")
-    if names.get(".git"):
+    if ".git" in names:  # a folder, or a file in a worktree or submodule
         lines.append("It is a git repository.")
     return " ".join(lines)
 

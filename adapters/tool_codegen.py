@@ -58,8 +58,16 @@ def _identifier(name: str, taken: set[str]) -> str:
     return ident
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CLOSING_QUOTE = re.compile(r'"(?=""|$)')
+
+
 def _doc_text(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    """`text` for a triple-quoted docstring: backslashes, quotes that would close it and control characters escaped."""
+    # A quote is escaped where it could close the string: starting a run of three, or last (the
+    # closing quotes follow it).
+    text = _CLOSING_QUOTE.sub('\\\\"', text.replace("\\", "\\\\"))
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _wrap(text: str, indent: str, width: int = 100) -> list[str]:
@@ -186,13 +194,14 @@ def render_init(specs: Sequence[ToolSpec], modules: dict[str, str], *, package: 
         f"    import {package}",
         "",
         "    async def main():",
-        f"        async with {package}.session():  # optional: one connection for many calls",
+        f"        async with {package}.session():  # the in-process server stops cleanly at the end",
         f"            print(await {package}.cde_healthCheck())",
         "",
         "    asyncio.run(main())",
         "",
         "Each function calls its tool in-process (see _runtime.py), returns the tool's",
         "structured result as a dict and raises ToolCallError with the tool's message on failure.",
+        "Calls on one event loop share one server run; without session() it stops with the loop.",
         '"""',
         "",
         "from ._runtime import ToolCallError, call, session, use_server",
@@ -217,18 +226,27 @@ CDE_PROJECT_ROOT, else the current directory) and talks to it through an
 in-memory MCP client, so arguments are validated and errors reported exactly as
 for a tool call from an assistant. `use_server()` points the package at a server
 you built yourself instead.
+
+All calls made on one event loop share one connection, so the server starts once
+and keeps running between calls: a task started with cde_delegateTask goes on
+after the call returns. The server shuts down when the `session()` block that
+started it exits (running delegated tasks are stopped and recorded as
+interrupted), else when the event loop ends - wrap the work in `session()` for
+that clean stop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import contextvars
 import json
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
 _server: Any = None
-_client: contextvars.ContextVar[Any] = contextvars.ContextVar("cde_tools_client", default=None)
+_server_lock = threading.Lock()
+_connections: dict[tuple[asyncio.AbstractEventLoop, int], _Connection] = {}
 
 
 class ToolCallError(RuntimeError):
@@ -245,39 +263,101 @@ def use_server(server: Any) -> None:
     _server = server
 
 
-def _get_server() -> Any:
+def _get_server(tool: str) -> Any:
     global _server
-    if _server is None:
-        from infrastructure.settings import Settings
-        from server.bootstrap import bootstrap
+    with _server_lock:
+        if _server is None:
+            try:
+                from infrastructure.settings import Settings
+                from server.bootstrap import bootstrap
+            except ImportError as exc:
+                problem = f"this Python cannot import it ({exc}); run the script with the one it is installed in"
+                raise ToolCallError(tool, f"cannot start cde-orchestrator: {problem}") from exc
+            try:
+                _server = bootstrap(Settings.from_env()).server
+            except Exception as exc:  # e.g. an invalid CDE_* variable
+                raise ToolCallError(tool, f"cannot start cde-orchestrator: {exc}") from exc
+        return _server
 
-        _server = bootstrap(Settings.from_env()).server
-    return _server
+
+class _Connection:
+    """One in-process client (so one run of the server) shared by the calls made on an event loop."""
+
+    def __init__(self, server: Any, key: tuple[asyncio.AbstractEventLoop, int]) -> None:
+        self.sessions = 0
+        self.by_session = False
+        self._client: Any = None
+        self._error: BaseException | None = None
+        self._ready = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._task = asyncio.get_running_loop().create_task(self._run(server, key), name="cde-tools-connection")
+
+    async def _run(self, server: Any, key: tuple[asyncio.AbstractEventLoop, int]) -> None:
+        from mcp.client import Client
+
+        try:
+            # Entered and left in this one task, as the client's task group requires.
+            async with Client(server) as client:
+                self._client = client
+                self._ready.set()
+                await self._stop.wait()
+        except Exception as exc:
+            self._error = exc
+        finally:
+            self._client = None
+            self._ready.set()
+            if _connections.get(key) is self:
+                del _connections[key]
+
+    @property
+    def closing(self) -> bool:
+        return self._stop.is_set() or self._task.done()
+
+    async def client(self, tool: str) -> Any:
+        await self._ready.wait()
+        if self._client is None:
+            reason = self._error or "it stopped"
+            raise ToolCallError(tool, f"the in-process cde-orchestrator server is not running: {reason}")
+        return self._client
+
+    async def close(self) -> None:
+        """Shut the server down and wait until it is (the caller's own cancellation still propagates)."""
+        self._stop.set()
+        await asyncio.wait([self._task])
+
+
+async def _connection(tool: str, *, for_session: bool = False) -> _Connection:
+    server = _get_server(tool)
+    key = (asyncio.get_running_loop(), id(server))
+    while (conn := _connections.get(key)) is not None and conn.closing:
+        await conn.close()  # one server run at a time: wait for the last one to finish shutting down
+    if conn is None:
+        conn = _connections[key] = _Connection(server, key)
+        conn.by_session = for_session
+    return conn
 
 
 @contextlib.asynccontextmanager
 async def session() -> AsyncIterator[None]:
-    """Share one in-process connection among the calls made inside the block (each call opens one otherwise)."""
-    from mcp.client import Client
-
-    async with Client(_get_server()) as client:
-        token = _client.set(client)
-        try:
-            yield
-        finally:
-            _client.reset(token)
+    """A block whose end shuts the server down, if the block started it (calls share a connection anyway)."""
+    conn = await _connection("session", for_session=True)
+    conn.sessions += 1
+    try:
+        await conn.client("session")
+        yield
+    finally:
+        conn.sessions -= 1
+        if conn.sessions == 0 and conn.by_session:
+            await conn.close()
 
 
 async def call(tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
     """Call `tool` with `arguments`; return its structured result or raise ToolCallError."""
-    client = _client.get()
-    if client is None:
-        from mcp.client import Client
-
-        async with Client(_get_server()) as own:
-            result = await own.call_tool(tool, arguments)
-    else:
+    client = await (await _connection(tool)).client(tool)
+    try:
         result = await client.call_tool(tool, arguments)
+    except Exception as exc:  # the connection broke: not the tool's answer, but still this call's failure
+        raise ToolCallError(tool, f"calling {tool} failed: {type(exc).__name__}: {exc}") from exc
     text = "\\n".join(getattr(block, "text", "") for block in result.content)
     if result.is_error:
         raise ToolCallError(tool, text or f"{tool} failed without a message")

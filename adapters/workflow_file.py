@@ -14,11 +14,11 @@ from typing import Any
 
 import yaml
 
-from domain.errors import CorruptDataError
 from domain.workflow import (
     Location,
     Workflow,
     WorkflowDefinitionError,
+    WorkflowFileError,
     format_location,
     missing_recipes,
     parse_workflow,
@@ -29,12 +29,8 @@ MAX_WORKFLOW_BYTES = 1024 * 1024
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def line_of(text: str, loc: Location) -> int | None:
+def line_of(node: yaml.Node | None, loc: Location) -> int | None:
     """1-based line of the YAML node at `loc` (the deepest existing ancestor when it is absent)."""
-    try:
-        node = yaml.compose(text, Loader=_LOADER)
-    except yaml.YAMLError:
-        return None
     if node is None:
         return None
     line: int = node.start_mark.line + 1
@@ -52,12 +48,18 @@ def line_of(text: str, loc: Location) -> int | None:
     return line
 
 
-def _describe(text: str, problems: list[tuple[Location, str]]) -> str:
-    loc, message = problems[0]
-    line = line_of(text, loc)
-    where = f"line {line}, " if line is not None else ""
-    more = f" (and {len(problems) - 1} more; cde_checkRecipes lists them)" if len(problems) > 1 else ""
-    return f"{where}{format_location(loc)}: {message}{more}"
+def _details(text: str, problems: list[tuple[Location, str]]) -> list[str]:
+    """One line per problem, located in the file (`line 8, phases[0].handler: …`)."""
+    try:
+        root = yaml.compose(text, Loader=_LOADER)
+    except yaml.YAMLError:
+        root = None
+    details = []
+    for loc, message in problems:
+        line = line_of(root, loc)
+        where = f"line {line}, " if line is not None else ""
+        details.append(f"{where}{format_location(loc)}: {message}")
+    return details
 
 
 def load_workflow_sync(path: Path, known_recipes: Iterable[str]) -> Workflow:
@@ -67,8 +69,8 @@ def load_workflow_sync(path: Path, known_recipes: Iterable[str]) -> Workflow:
     try:
         workflow = parse_workflow(document)
     except WorkflowDefinitionError as exc:
-        raise CorruptDataError(path, _describe(text, exc.problems)) from None
+        raise WorkflowFileError(path, _details(text, exc.problems)) from None
     missing = missing_recipes(workflow, known_recipes)
     if missing:
-        raise CorruptDataError(path, _describe(text, missing))
+        raise WorkflowFileError(path, _details(text, missing))
     return workflow

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 
@@ -11,6 +12,7 @@ from domain.errors import InvalidInputError
 from domain.feature import ClosingStatus, Feature, find_feature, utc_now
 from domain.ports import StateRepository
 from domain.project_state import ProjectState
+from domain.workflow_ports import SpecStore
 
 
 class FeatureClosed(BaseModel):
@@ -20,8 +22,9 @@ class FeatureClosed(BaseModel):
 
 
 class CancelFeature:
-    def __init__(self, state: StateRepository, *, now: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, state: StateRepository, specs: SpecStore, *, now: Callable[[], datetime] = utc_now) -> None:
         self._state = state
+        self._specs = specs
         self._now = now
 
     async def __call__(self, feature_ref: str, reason: str, status: ClosingStatus = "cancelled") -> FeatureClosed:
@@ -34,5 +37,12 @@ class CancelFeature:
             feature.close(status, why, now=self._now())
             return feature
 
-        feature = await self._state.update(close)
+        # Under the lock on feature changes: a submission in progress lands (files and commit) or is refused
+        # before anything is written, never half-way (files written for a phase the feature never records).
+        # Shielded, so a caller going away cannot release the lock before the commit lands.
+        feature = await asyncio.shield(self._close(close))
         return FeatureClosed(feature_id=feature.id, name=feature.name, status=feature.status)
+
+    async def _close(self, close: Callable[[ProjectState], Feature]) -> Feature:
+        async with self._specs.locked():
+            return await self._state.update(close)

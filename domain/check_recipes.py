@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from domain.errors import DomainError
 from domain.phase_prompt import context_keys
 from domain.recipe import Recipe, scan_placeholders
-from domain.workflow import Workflow
+from domain.workflow import Workflow, WorkflowFileError
 from domain.workflow_ports import ProjectConfig
 
 
@@ -69,6 +69,8 @@ class CheckRecipes:
         source = await self._config.workflow_source()
         try:
             workflow = await self._config.workflow()
+        except WorkflowFileError as exc:  # every problem, not only the first one the other tools report
+            problems += [f"{exc.path}: {detail}" for detail in exc.details]
         except DomainError as exc:
             problems.append(exc.message)
         else:

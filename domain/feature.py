@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.errors import InvalidInputError, InvalidTransitionError, NotFoundError
 from domain.workflow import TERMINAL_STATUSES, Phase
@@ -85,6 +85,13 @@ class Feature(BaseModel):
     history: list[Transition] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
+
+    @model_validator(mode="after")
+    def _status_is_a_phase_or_final(self) -> Feature:
+        # A hand-edited state must fail validation (corrupt_data naming the file), not the gates later.
+        if self.status not in self.phases and self.status not in TERMINAL_STATUSES:
+            raise ValueError(f"status {self.status!r} is neither one of its phases nor {', '.join(TERMINAL_STATUSES)}")
+        return self
 
     @classmethod
     def start(

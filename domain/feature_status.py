@@ -45,6 +45,11 @@ class GetFeatureStatus:
                 if include_prompt:
                     prepared = await self._prompter.prepare(workflow, current, feature.recipe_id)
                     prompt = prepared.render(feature, await self._prompter.results(feature)).prompt
+            elif include_prompt:
+                prompt = (
+                    f"Phase {current} is no longer in the project's workflow, so it has no prompt: restore it in "
+                    "the workflow file, or stop the feature with cde_cancelFeature."
+                )
         return FeatureStatus(
             feature_id=feature.id,
             name=feature.name,

@@ -125,7 +125,8 @@ def phase_context(
         "previous_results": previous_results(phase, results, owners),
     }
     for key, owner in owners.items():
-        context[key] = results.get(key) or _unavailable(key, owner, feature)
+        value = results.get(key, "")
+        context[key] = value if value.strip() else _unavailable(key, owner, feature)
     return context
 
 
@@ -134,6 +135,8 @@ def _unavailable(key: str, owner: str, feature: Feature) -> str:
         return f"({key} is not available: phase {owner} is skipped by workflow type {feature.workflow_type})"
     if owner not in feature.phases:
         return f"({key} is not available: phase {owner} is not part of this feature)"
+    if owner in feature.results:
+        return f"({key} is not available: it is optional and phase {owner} was submitted without it)"
     return f"({key} is not available yet: phase {owner} has not been submitted)"
 
 
@@ -152,8 +155,9 @@ def outputs_list(phase: Phase, feature: Feature) -> str:
 def previous_results(phase: Phase, results: Mapping[str, str], owners: dict[str, str]) -> str:
     if not phase.inputs:
         return "(none: this phase needs no earlier results)"
-    blocks = [f"## {key} (from {owners.get(key, '?')})\n\n{results[key]}" for key in phase.inputs if key in results]
-    absent = [key for key in phase.inputs if key not in results]
+    present = [key for key in phase.inputs if results.get(key, "").strip()]
+    blocks = [f"## {key} (from {owners.get(key, '?')})\n\n{results[key]}" for key in present]
+    absent = [key for key in phase.inputs if key not in present]
     if absent:
         blocks.append(f"Not available (skipped or not produced): {', '.join(absent)}.")
     return "\n\n".join(blocks)

@@ -16,10 +16,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.errors import InvalidInputError
+from domain.errors import InvalidInputError, LimitExceededError
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 PLACEHOLDER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+MAX_RENDERED_CHARS = 4_000_000
+"""A rendered prompt's size bound: far above real use, it stops a value repeated by many placeholders."""
 
 RecipeSource = Literal["bundled", "project"]
 
@@ -103,6 +105,7 @@ class Recipe(BaseModel):
                 f"recipe {self.id!r} uses placeholder(s) {names} that the context does not define; "
                 f"pass them in context (defined: {', '.join(sorted(context))})"
             )
+        check_rendered_size(self.id, [self.role, self.task, self.output_format, *self.examples], context, role_prefix)
         # Each section is substituted on its own and `role_prefix` is already rendered text, so a
         # value that happens to contain "{{ x }}" (a user prompt about templates) is never expanded.
         role = "\n\n".join(part for part in (role_prefix.strip(), substitute(self.role, context)) if part)
@@ -117,7 +120,27 @@ class Recipe(BaseModel):
             raise InvalidInputError(
                 f"role recipe {self.id!r} uses placeholder(s) {', '.join(missing)} that the context does not define"
             )
+        check_rendered_size(self.id, [self.role], context)
         return substitute(self.role, context)
+
+
+def check_rendered_size(recipe_id: str, sections: list[str], context: Mapping[str, str], prefix: str = "") -> None:
+    """Refuse, before building it, a prompt over MAX_RENDERED_CHARS (a large value used many times)."""
+    size = len(prefix)
+    uses: dict[str, int] = {}
+    for section in sections:
+        size += len(section)
+        for match in PLACEHOLDER.finditer(section):
+            name = match.group(1)
+            size += len(context[name]) - (match.end() - match.start())
+            uses[name] = uses.get(name, 0) + 1
+    if size > MAX_RENDERED_CHARS:
+        name = max(uses, key=lambda n: len(context[n]) * uses[n], default="")
+        largest = f"{{{{ {name} }}}} ({len(context[name]):,} characters, used {uses[name]} times)" if name else "text"
+        raise LimitExceededError(
+            f"recipe {recipe_id!r} would render {size:,} characters (limit {MAX_RENDERED_CHARS:,}); its largest "
+            f"part is {largest} - shorten it"
+        )
 
 
 def substitute(text: str, context: Mapping[str, str]) -> str:

@@ -79,33 +79,36 @@ class StartFeature:
         kind = kind or workflow.default_type
         phases, skipped = workflow.plan(kind)
         role = validate_name(recipe_id, "recipe_id") if recipe_id else workflow.types[kind].recipe
-        # Everything that can fail is checked before the feature is recorded.
+        # Everything that can fail is checked, and specs/<name>/ created, before the feature is recorded.
         prepared = await self._prompter.prepare(workflow, phases[0], role)
-        taken = await self._specs.existing()
         base = slugify(request, max_length=MAX_NAME_BASE, fallback="feature")
+        # Under the submission lock (features are only added under it), so the name chosen from the latest
+        # state and folders is still free when it is recorded, whichever process starts features.
+        async with self._specs.locked():
+            features = (await self._state.load()).features
+            name = unique_name(base, await self._specs.existing() | {f.name for f in features.values()})
+            spec_dir = await self._specs.create(name)
 
-        def record(state: ProjectState) -> Feature:
-            name = unique_name(base, taken | {f.name for f in state.features.values()})
-            feature_id = self._new_id()
-            while feature_id in state.features:
+            def record(state: ProjectState) -> Feature:
                 feature_id = self._new_id()
-            feature = Feature.start(
-                feature_id=feature_id,
-                name=name,
-                user_prompt=request,
-                workflow=f"{workflow.name}@{workflow.version}",
-                workflow_type=kind,
-                recipe_id=role,
-                phases=phases,
-                skipped=skipped,
-                skills=list(found.skill_topics),
-                now=self._now(),
-            )
-            state.features[feature_id] = feature
-            return feature
+                while feature_id in state.features:
+                    feature_id = self._new_id()
+                feature = Feature.start(
+                    feature_id=feature_id,
+                    name=name,
+                    user_prompt=request,
+                    workflow=f"{workflow.name}@{workflow.version}",
+                    workflow_type=kind,
+                    recipe_id=role,
+                    phases=phases,
+                    skipped=skipped,
+                    skills=list(found.skill_topics),
+                    now=self._now(),
+                )
+                state.features[feature_id] = feature
+                return feature
 
-        feature = await self._state.update(record)
-        spec_dir = await self._specs.create(feature.name)
+            feature = await self._state.update(record)
         step = prepared.render(feature, {})
         return FeatureStarted(
             feature_id=feature.id,

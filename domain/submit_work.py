@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -13,7 +14,7 @@ from domain.feature import Feature, find_feature, utc_now
 from domain.phase_prompt import PhasePrompter, PreparedPhase
 from domain.ports import StateRepository
 from domain.project_state import ProjectState
-from domain.workflow import OUTPUT_KEY_PATTERN, Phase
+from domain.workflow import OUTPUT_KEY_PATTERN, Phase, Workflow
 from domain.workflow_ports import ProjectConfig, SpecStore
 
 _KEY = re.compile(OUTPUT_KEY_PATTERN)
@@ -59,40 +60,14 @@ class SubmitWork:
     async def __call__(self, feature_ref: str, phase_id: str, results: Mapping[str, str]) -> WorkSubmitted:
         check_result_keys(results)
         workflow = await self._config.workflow()
-        snapshot = find_feature((await self._state.load()).features, feature_ref)
-        # Every gate is checked before anything is written; they run again under the lock below.
-        phase = self._current_phase(snapshot, phase_id, results, workflow.phase)
-        foreign = {k: owner for k, owner in workflow.output_owner().items() if k in results and owner != phase_id}
-        if foreign:
-            key, owner = next(iter(foreign.items()))
-            raise InvalidTransitionError(
-                f"results key {key!r} is the output of phase {owner}, not {phase_id}; submit it with that phase"
-            )
-        position = snapshot.phases.index(phase_id)
-        following = snapshot.phases[position + 1] if position + 1 < len(snapshot.phases) else None
-        prepared: PreparedPhase | None = None
-        if following is not None:
-            prepared = await self._prompter.prepare(workflow, following, snapshot.recipe_id)
-        saved = {o.key: o.file for o in phase.outputs if o.file and results.get(o.key, "").strip()}
-        # The files are the record of these outputs, so they are written (durably) before the state
-        # commits the transition: a crash in between leaves the phase open, and submitting again
-        # rewrites them. Two assistants submitting the same phase at the same instant: one is refused,
-        # and the files hold whichever content was written last.
-        written = await self._specs.write(snapshot.name, {file: results[key] for key, file in saved.items()})
-        paths = dict(zip(saved, written, strict=True))
-
-        def record(state: ProjectState) -> Feature:
-            feature = find_feature(state.features, snapshot.id)
-            feature.submit(phase_id, results, phase, files=paths, now=self._now())
-            return feature
-
-        feature = await self._state.update(record)
+        # Shielded: a caller that goes away mid-way must not release the lock before the commit lands.
+        feature, prepared, paths = await asyncio.shield(self._record(workflow, feature_ref, phase_id, results))
         outcome = WorkSubmitted(
             feature_id=feature.id,
             status=feature.status,
             done=feature.done,
             total=len(feature.phases),
-            artifacts=written,
+            artifacts=list(paths.values()),
             prompt="",
         )
         if prepared is None:
@@ -106,6 +81,46 @@ class SubmitWork:
         step = prepared.render(feature, await self._prompter.results(feature, known))
         outcome.phase, outcome.required_outputs, outcome.prompt = step.phase, step.required_outputs, step.prompt
         return outcome
+
+    async def _record(
+        self, workflow: Workflow, feature_ref: str, phase_id: str, results: Mapping[str, str]
+    ) -> tuple[Feature, PreparedPhase | None, dict[str, str]]:
+        """Check the gates, write the phase's files, commit: (feature, next phase, output key -> file written).
+
+        The files are the record of these outputs, so they are written (durably) before the state commits
+        the transition: a crash in between leaves the phase open, and submitting again rewrites them. All of
+        it happens under the project's submission lock, on the latest state: of two assistants submitting
+        the same phase at once, the one refused writes nothing, so the files always hold accepted results.
+        """
+        async with self._specs.locked():
+            snapshot = find_feature((await self._state.load()).features, feature_ref)
+            phase = self._current_phase(snapshot, phase_id, results, workflow.phase)
+            prepared = await self._next_phase(workflow, snapshot, phase_id, results)
+            saved = {o.key: o.file for o in phase.outputs if o.file and results.get(o.key, "").strip()}
+            written = await self._specs.write(snapshot.name, {file: results[key] for key, file in saved.items()})
+            paths = dict(zip(saved, written, strict=True))
+
+            def record(state: ProjectState) -> Feature:
+                feature = find_feature(state.features, snapshot.id)
+                feature.submit(phase_id, results, phase, files=paths, now=self._now())
+                return feature
+
+            return await self._state.update(record), prepared, paths
+
+    async def _next_phase(
+        self, workflow: Workflow, feature: Feature, phase_id: str, results: Mapping[str, str]
+    ) -> PreparedPhase | None:
+        """Refuse results owned by another phase; load the next phase's recipes (None when this is the last)."""
+        foreign = {k: owner for k, owner in workflow.output_owner().items() if k in results and owner != phase_id}
+        if foreign:
+            key, owner = next(iter(foreign.items()))
+            raise InvalidTransitionError(
+                f"results key {key!r} is the output of phase {owner}, not {phase_id}; submit it with that phase"
+            )
+        position = feature.phases.index(phase_id)
+        if position + 1 == len(feature.phases):
+            return None
+        return await self._prompter.prepare(workflow, feature.phases[position + 1], feature.recipe_id)
 
     @staticmethod
     def _current_phase(

@@ -10,11 +10,12 @@ and reports every problem with its location (`("phases", 2, "outputs", 0,
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from domain.errors import DomainError, InvalidInputError, NotFoundError
+from domain.errors import CorruptDataError, DomainError, InvalidInputError, NotFoundError
 from domain.names import validate_name
 
 TERMINAL_STATUSES = ("completed", "failed", "cancelled")
@@ -56,6 +57,15 @@ class WorkflowDefinitionError(DomainError):
         first_loc, first_msg = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         super().__init__(f"{format_location(first_loc)}: {first_msg}{more}")
+
+
+class WorkflowFileError(CorruptDataError):
+    """A workflow file that cannot be used; `details` has every problem, one line each (`line 8, phases[0].id: …`)."""
+
+    def __init__(self, path: Path | str, details: list[str]) -> None:
+        self.details = details
+        more = f" (and {len(details) - 1} more; cde_checkRecipes lists them)" if len(details) > 1 else ""
+        super().__init__(path, f"{details[0]}{more}")
 
 
 def format_location(loc: Location) -> str:

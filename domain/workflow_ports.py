@@ -7,6 +7,7 @@ see paths they did not ask for.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from pydantic import BaseModel, Field
@@ -61,6 +62,11 @@ class SpecStore(Protocol):
 
     async def read(self, paths: list[str]) -> dict[str, str]:
         """The text of each project-relative path that exists (missing ones are left out)."""
+        ...
+
+    def locked(self) -> AbstractAsyncContextManager[None]:
+        """Hold the project's lock on feature changes (across processes): start, submit and cancel take it, so
+        the folders and documents always match what the state records."""
         ...
 
 

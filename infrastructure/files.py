@@ -17,7 +17,7 @@ import os
 import stat as stat_module
 import tempfile
 import weakref
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -368,11 +368,15 @@ def tracked_update_sync(
             atomic_write_sync(path, dumps(new))
             return new, fingerprint(path)
     except LockTimeoutError:
-        raise ConflictError(
-            f"{path} stayed locked by another process for over {timeout:g}s; retry, or raise CDE_LOCK_TIMEOUT"
-        ) from None
+        raise _locked_too_long(path, timeout) from None
     except OSError as exc:
         raise os_error(path, exc) from None
+
+
+def _locked_too_long(path: Path | str, timeout: float) -> ConflictError:
+    return ConflictError(
+        f"{path} stayed locked by another process for over {timeout:g}s; retry, or raise CDE_LOCK_TIMEOUT"
+    )
 
 
 _LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = weakref.WeakKeyDictionary()
@@ -421,3 +425,60 @@ async def tracked_update(
             path, fn, timeout=lock_timeout, loads=loads, dumps=dumps
         )
         return result
+
+
+def _take_lock_sync(lock_path: Path, timeout: float) -> contextlib.AbstractContextManager[None]:
+    """Enter `exclusive(lock_path)` and return it, still held, for the caller to exit later."""
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        held = exclusive(lock_path, timeout)
+        held.__enter__()
+    except LockTimeoutError:
+        raise _locked_too_long(lock_path, timeout) from None
+    except OSError as exc:
+        raise os_error(lock_path, exc) from None
+    return held
+
+
+_take_lock = in_thread(_take_lock_sync)
+
+
+def _release_when_taken(taking: asyncio.Future[contextlib.AbstractContextManager[None]]) -> None:
+    if not taking.cancelled() and taking.exception() is None:
+        taking.result().__exit__(None, None, None)
+
+
+@contextlib.asynccontextmanager
+async def holding_lock(lock_path: Path, *, lock_timeout: float = 10.0) -> AsyncIterator[None]:
+    """Hold the cross-process lock on `lock_path` across several awaited steps (not one locked update).
+
+    In-process callers queue on an asyncio lock first, so at most one worker thread
+    waits for the file lock. An uncontended lock is taken inline (an open and a
+    non-blocking flock: metadata syscalls, like the cache's inline stats, far cheaper
+    than a thread hop); otherwise a worker thread waits for it. It is released inline
+    (an unlock and a close); a caller cancelled while the thread waits releases it as
+    soon as the thread gets it.
+    """
+    async with _process_lock(lock_path):
+        held = _try_lock_now(lock_path)
+        if held is None:
+            taking = asyncio.ensure_future(_take_lock(lock_path, lock_timeout))
+            try:
+                held = await asyncio.shield(taking)
+            except asyncio.CancelledError:
+                taking.add_done_callback(_release_when_taken)
+                raise
+        try:
+            yield
+        finally:
+            held.__exit__(None, None, None)
+
+
+def _try_lock_now(lock_path: Path) -> contextlib.AbstractContextManager[None] | None:
+    """The lock if it is free right now (one attempt, no waiting), else None."""
+    held = exclusive(lock_path, 0)
+    try:
+        held.__enter__()
+    except (LockTimeoutError, OSError):  # held elsewhere, or the folder is missing: the thread deals with it
+        return None
+    return held

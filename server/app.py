@@ -156,22 +156,31 @@ class CdeServer(MCPServer[Any]):
 
     _listing: tuple[tuple[str, ...], list[MCPTool]] | None = None
     _registrar: Callable[[], None] | None = None
+    _resource_listers: list[Callable[[], Awaitable[list[MCPResource]]]] | None = None
+    _prompt_refreshers: list[Callable[[], Awaitable[None]]] | None = None
+    # Long-form guidance per tool, served by the cde://tools/{name} resource.
+    guides: dict[str, str] | None = None
+    # Registered tools that tools/list leaves out (the lean profile); still callable and searchable.
+    _unlisted: frozenset[str] = frozenset()
 
     # -- deferred registration -------------------------------------------------------------------------
 
     def register_later(self, registrar: Callable[[], None]) -> None:
         """Run `registrar` (which adds the tools, prompts and resources) the first time any is needed.
 
-        Building ~30 tool schemas costs ~0.1 s of pydantic work: deferring it lets the
-        handshake be answered as fast as a bare server, and the work then overlaps with
-        the client's own processing of the handshake (see `ensure_registered`).
+        Building ~30 tool schemas costs ~0.15 s of pydantic work: deferring it lets the
+        handshake be answered as fast as a bare server; the first tools/list pays it.
         """
         self._registrar = registrar
 
     def ensure_registered(self) -> None:
         registrar, self._registrar = self._registrar, None
         if registrar is not None:
-            registrar()
+            try:
+                registrar()
+            except BaseException:
+                self._registrar = registrar  # a later request retries (and reports the failure again)
+                raise
 
     def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
         self.ensure_registered()
@@ -180,11 +189,6 @@ class CdeServer(MCPServer[Any]):
     async def list_resource_templates(self) -> Any:
         self.ensure_registered()
         return await super().list_resource_templates()
-
-    _resource_listers: list[Callable[[], Awaitable[list[MCPResource]]]] | None = None
-    guides: dict[str, str] | None = None
-
-    _prompt_refreshers: list[Callable[[], Awaitable[None]]] | None = None
 
     def add_prompt_refresher(self, refresh: Callable[[], Awaitable[None]]) -> None:
         """Prompts derived from files: `refresh` (cheap when nothing changed) runs before prompts/list and
@@ -240,10 +244,14 @@ class CdeServer(MCPServer[Any]):
                 logger.warning("listing resources failed", exc_info=True)
         return resources
 
+    def unlist(self, name: str) -> None:
+        """Leave tool `name` out of `tools/list`; it stays callable, searchable and documented (lean profile)."""
+        self._unlisted = self._unlisted | {name}
+
     def tool_names(self) -> list[str]:
-        """Names of the registered tools, synchronously (for health and the tool catalog)."""
+        """Names of the tools `tools/list` shows, synchronously (for health)."""
         self.ensure_registered()
-        return [t.name for t in self._tool_manager.list_tools()]
+        return [t.name for t in self._tool_manager.list_tools() if t.name not in self._unlisted]
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
@@ -272,10 +280,10 @@ class CdeServer(MCPServer[Any]):
                 raise ToolError(describe_validation_error(name, exc.__cause__)) from None
             raise
 
-    async def list_tools(self) -> list[MCPTool]:
+    async def registered_tools(self) -> list[MCPTool]:
+        """Every registered tool as `tools/list` would send it, unlisted ones included (the tool catalog)."""
         self.ensure_registered()
-        tools = await super().list_tools()
-        names = tuple(t.name for t in tools)
+        names = tuple(t.name for t in self._tool_manager.list_tools())
         if self._listing is None or self._listing[0] != names:
             compacted = [
                 t.model_copy(
@@ -284,7 +292,11 @@ class CdeServer(MCPServer[Any]):
                         "output_schema": compact_output_schema(t.output_schema) if t.output_schema else None,
                     }
                 )
-                for t in tools
+                for t in await super().list_tools()
             ]
             self._listing = (names, compacted)
         return self._listing[1]
+
+    async def list_tools(self) -> list[MCPTool]:
+        tools = await self.registered_tools()
+        return [t for t in tools if t.name not in self._unlisted] if self._unlisted else tools

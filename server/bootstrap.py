@@ -108,7 +108,7 @@ class Container:
     def workflow(self) -> WorkflowWiring:
         from server.wiring.workflow import WorkflowWiring
 
-        return WorkflowWiring(self.state_repository)
+        return WorkflowWiring(self.state_repository, lock_timeout=self.settings.lock_timeout)
 
     @cached_property
     def onboarding(self) -> OnboardingServices:
@@ -162,7 +162,9 @@ class Container:
         return self._delegation
 
     async def stop_delegation(self) -> None:
-        delegation, self._delegation = self._delegation, None  # a later session of this app starts a new pool
+        # Forgotten once stopped: a server run again in this process (another in-process client's
+        # lifespan, e.g. the generated tool package on a new event loop) starts a fresh pool.
+        delegation, self._delegation = self._delegation, None
         if delegation is not None:
             await delegation.stop()
 

@@ -8,18 +8,20 @@ from server.app import CdeServer
 
 
 class ServerToolRegistry:
-    """Builds the catalog from `server.list_tools()` (the compacted listing), again whenever the tool set changes."""
+    """Builds the catalog from every registered tool as `tools/list` would send it (tools the lean
+    profile leaves out of the listing included), again whenever the tool set changes."""
 
     def __init__(self, server: CdeServer) -> None:
         self._server = server
 
     async def catalog(self) -> ToolCatalog:
-        catalog: ToolCatalog = await self._catalog(tuple(self._server.tool_names()))
+        names = tuple(t.name for t in await self._server.registered_tools())
+        catalog: ToolCatalog = await self._catalog(names)
         return catalog
 
     @cached("tools.catalog", maxsize=4)
     async def _catalog(self, names: tuple[str, ...]) -> ToolCatalog:
-        tools = await self._server.list_tools()
+        tools = await self._server.registered_tools()
         return ToolCatalog(
             [
                 ToolSpec(

@@ -25,7 +25,10 @@ def add_tool(
     core: bool = False,
     guide: str | None = None,
 ) -> None:
-    """Register `fn` as tool `name` unless the lean profile (CDE_TOOLS=core) excludes it.
+    """Register `fn` as tool `name`; the lean profile (CDE_TOOLS=core) leaves it out of `tools/list` unless `core`.
+
+    An unlisted tool is still callable, found by cde_searchTools and documented by
+    `cde://tools/{name}`: the agent discovers it when needed instead of paying for its schema.
 
     `description` is one short paragraph: it is sent in every `tools/list`, so
     long guidance belongs in the README or a docs resource. `fn` returns a
@@ -33,7 +36,7 @@ def add_tool(
     `guide` is longer Markdown guidance served by the `cde://tools/{name}` resource.
     """
     if getattr(server, PROFILE_ATTR, "all") == "core" and not core:
-        return
+        server.unlist(name)
     if guide:
         if server.guides is None:
             server.guides = {}

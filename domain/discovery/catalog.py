@@ -1,7 +1,9 @@
 """The catalog of registered tools and its ranked search.
 
-Ranking, in order: a query naming a tool exactly puts that tool first; then
-tools matching more of the query's words; then the weight of where they matched
+Ranking, in order: a query naming a tool exactly puts that tool first (the
+name's own words are not searched); then tools matching more of the query's
+other words (a word found in every tool, like "cde", selects nothing and is
+ignored); then the weight of where they matched
 (name 3, parameter name 1.5, description 1) with whole-word matches worth more
 than prefix matches; then the name. Words are compared after light stemming
 ("skills" = "skill", "saved" = "save") and camelCase names are split into words
@@ -179,16 +181,27 @@ class ToolCatalog:
 
     def search(self, query: str) -> list[Ranked]:
         """Tools matching `query`, best first; every tool (by name) when the query has no terms."""
-        exact = {self._by_name[w.lower()] for w in re.split(r"[\s,;]+", query) if w.lower() in self._by_name}
-        wanted = terms(query)
+        words = re.split(r"[\s,;]+", query)
+        exact = {self._by_name[w.lower()] for w in words if w.lower() in self._by_name}
+        # A tool named in full is what is wanted: its name's words would only bring in its neighbours.
+        wanted = terms(" ".join(w for w in words if w.lower() not in self._by_name))
         if not wanted and not exact:
             return [Ranked(s, 0, 0.0) for s in self.specs]
         matched: dict[int, int] = {}
         score: dict[int, float] = {}
+        informative = 0
         for term in wanted:
-            for index, weight in self._postings(term).items():
+            postings = self._postings(term)
+            if len(self.specs) > 1 and len(postings) == len(self.specs):
+                # In every tool (e.g. "cde" of a name typed in full): it would make the whole
+                # catalog match a query naming one tool.
+                continue
+            informative += 1
+            for index, weight in postings.items():
                 matched[index] = matched.get(index, 0) + 1
                 score[index] = score.get(index, 0.0) + weight
+        if not informative and not exact:
+            return [Ranked(s, 0, 0.0) for s in self.specs]  # only words every tool matches
         candidates = set(matched) | exact
         order = sorted(
             candidates,

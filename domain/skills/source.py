@@ -151,9 +151,13 @@ STOPWORDS = frozenset(
 FIELD_NAMES = {"title": "name", "heading": "description", "tags": "tags", "body": "content"}
 
 
+# A word: letters and digits of any script ("réessayer" stays one word), then maybe + or # (c++, c#).
+_KEYWORD = re.compile(r"[^\W_](?:[^\W_]|[+#])*")
+
+
 def keywords(need: str) -> list[str]:
     """The distinct meaningful words of a task description, in order."""
-    words = re.findall(r"[a-z0-9][a-z0-9+#]*", need.lower())
+    words = _KEYWORD.findall(need.lower())
     return list(dict.fromkeys(w for w in words if w not in STOPWORDS and len(w) > 1))[:MAX_TERMS]
 
 

@@ -78,7 +78,7 @@ async def run(ctx: BenchContext) -> list[Row]:
         size = len(listing.encode("utf-8"))
         tokens = estimate_tokens(listing)
         limit_bytes, limit_tokens = (24 * 1024, 6000) if profile == "all" else (8 * 1024, 2000)
-        note = f"{count} tools registered"
+        note = f"{count} tools listed"
         rows.append(
             Row(SUITE, f"tools/list bytes ({profile})", size, "B", f"<= {limit_bytes}", size <= limit_bytes, note)
         )

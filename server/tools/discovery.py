@@ -20,16 +20,19 @@ if TYPE_CHECKING:
 SEARCH_GUIDE = """\
 Search covers every registered tool's name, description and parameter names. Words are
 matched after light stemming and camelCase splitting (`saveSkill` = save + skill); tools
-matching more of your words rank first, a hit in the name counts most. Naming a tool exactly
-ranks it first. Use `detail_level="full_schema"` with a narrow query (or `limit`) to fetch
-the input/output schemas of just the tools you are about to call.
+matching more of your words rank first, a hit in the name counts most. A tool named exactly
+comes first, and its name's words are not searched (`cde_saveSkill` returns just that tool).
+Use `detail_level="full_schema"` with tool names or a narrow query (or `limit`) to fetch the
+input/output schemas of just the tools you are about to call.
 """
 
 GENERATE_GUIDE = """\
 Writes a Python package for the code-execution pattern: one module per tool holding an
 `async def <tool name>(*, ...)` whose keyword-only parameters mirror the tool's input schema.
 Calling it runs the real tool in-process (the server is built from the CDE_* environment on
-first use; `session()` shares one connection across calls; `use_server()` targets your own).
+first use; `use_server()` targets your own). Calls on one event loop share one server run, so a
+task started with cde_delegateTask goes on between calls; wrap the work in
+`async with session():` to stop the server (and such tasks) cleanly when the block ends.
 Results are the tool's structured output as a dict; failures raise `ToolCallError`.
 
 `output_dir` is relative to the project (or absolute inside the project or the CDE home) and

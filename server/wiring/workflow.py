@@ -24,10 +24,11 @@ from domain.use_recipe import UseRecipe
 class WorkflowWiring:
     """Process-wide readers (their caches are keyed by project root) and per-call use cases."""
 
-    def __init__(self, state_repository: Callable[[Path], StateRepository]) -> None:
+    def __init__(self, state_repository: Callable[[Path], StateRepository], *, lock_timeout: float = 10.0) -> None:
         self.config_store = FsConfigStore()
         self.facts_reader = ProjectFactsReader()
         self._state = state_repository
+        self._lock_timeout = lock_timeout
 
     def project_config(self, root: Path) -> FsProjectConfig:
         return FsProjectConfig(self.config_store, root)
@@ -35,26 +36,29 @@ class WorkflowWiring:
     def _facts(self, root: Path) -> FsProjectFacts:
         return FsProjectFacts(self.facts_reader, root)
 
+    def _specs(self, root: Path) -> FsSpecStore:
+        return FsSpecStore(root, lock_timeout=self._lock_timeout)
+
     def _prompter(self, root: Path) -> PhasePrompter:
-        return PhasePrompter(self.project_config(root), self._facts(root), FsSpecStore(root))
+        return PhasePrompter(self.project_config(root), self._facts(root), self._specs(root))
 
     def select_workflow(self, root: Path) -> SelectWorkflow:
         return SelectWorkflow(self.project_config(root))
 
     def start_feature(self, root: Path) -> StartFeature:
-        return StartFeature(self._state(root), self.project_config(root), FsSpecStore(root), self._prompter(root))
+        return StartFeature(self._state(root), self.project_config(root), self._specs(root), self._prompter(root))
 
     def submit_work(self, root: Path) -> SubmitWork:
-        return SubmitWork(self._state(root), self.project_config(root), FsSpecStore(root), self._prompter(root))
+        return SubmitWork(self._state(root), self.project_config(root), self._specs(root), self._prompter(root))
 
     def feature_status(self, root: Path) -> GetFeatureStatus:
         return GetFeatureStatus(self._state(root), self.project_config(root), self._prompter(root))
 
     def list_features(self, root: Path) -> ListFeatures:
-        return ListFeatures(self._state(root))
+        return ListFeatures(self._state(root), self.project_config(root))
 
     def cancel_feature(self, root: Path) -> CancelFeature:
-        return CancelFeature(self._state(root))
+        return CancelFeature(self._state(root), self._specs(root))
 
     def list_recipes(self, root: Path) -> ListRecipes:
         return ListRecipes(self.project_config(root))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -15,12 +14,13 @@ import pytest
 from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 
+from server.bench.stdio_peer import BIN
 from tests.conftest import call_ok
 from tests.fake_agents import gone, install, path_with
 
 pytestmark = pytest.mark.slow
 
-SERVER = shutil.which("cde-orchestrator") or str(Path(__file__).parents[2] / ".venv" / "bin" / "cde-orchestrator")
+SERVER = str(BIN)  # the entry point of the interpreter running the tests, never another install on PATH
 
 
 def server_env(tmp_path: Path, project: Path, **extra: str) -> dict[str, str]:

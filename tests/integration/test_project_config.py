@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from adapters.fs_project_config import BUNDLED_DIR, FsConfigStore, FsProjectConfig
+from adapters.project_facts import describe_sync
 from domain.errors import CorruptDataError, NotFoundError
 
 TASK = '<poml><let name="description">{desc}</let><task>{task}</task></poml>'
@@ -150,3 +151,16 @@ async def test_catalog_problems_are_listed_not_swallowed(project: Path, config: 
     assert "Upper.poml: not loaded; the recipe id" in problems
     assert "b/dup.poml: not loaded; recipe id 'dup' is already defined by" in problems
     assert "link.poml: not loaded; recipes must be regular files" in problems
+
+
+def test_project_facts_name_manifests_guides_folders_and_git(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\n")
+    (tmp_path / "README.md").write_text("# r\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "tests").write_text("a file, not the folder\n")
+    (tmp_path / ".git").write_text("gitdir: /elsewhere/.git/worktrees/x\n")  # a worktree's .git is a file
+    facts = describe_sync(tmp_path)
+    assert facts == (
+        "Manifests: pyproject.toml (Python). Read first: README.md. Top-level folders: src/. It is a git repository."
+    )
+    assert describe_sync(tmp_path / "missing").startswith("(project listing failed: ")

@@ -12,7 +12,8 @@ from mcp.client import Client
 from infrastructure.settings import Settings
 from server.bootstrap import App, bootstrap
 from tests.clock import FakeClock
-from tests.conftest import call_error, call_ok
+from tests.conftest import call_error, call_ok, tool_text
+from tests.stdio_server import stdio_client
 
 
 def skill_args(name: str, **extra: Any) -> dict[str, Any]:
@@ -119,6 +120,27 @@ async def test_updating_a_bundled_skill_makes_a_project_copy(app: App, project: 
     assert "Two approvals." not in bundled["content"]
 
 
+async def test_updating_a_skill_in_a_library_without_it_is_not_found_and_writes_nothing(
+    app: App, project: Path, settings: Settings
+) -> None:
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_saveSkill", skill_args("project-only"))
+        absent = await call_error(
+            client, "cde_updateSkill", {"name": "project-only", "note": "n", "content": "c", "scope": "user"}
+        )
+        bundled = await call_error(
+            client, "cde_updateSkill", {"name": "writing-skills", "note": "n", "content": "c", "scope": "user"}
+        )
+        nowhere = await call_error(
+            client, "cde_updateSkill", {"name": "nowhere", "note": "n", "content": "c", "scope": "project"}
+        )
+    assert absent.startswith("not_found: skill 'project-only' is not in the user library")
+    assert bundled.startswith("not_found: skill 'writing-skills' is not in the user library")
+    assert nowhere.startswith("not_found: skill 'nowhere' is not in the project library")
+    assert not (settings.home / "skills").exists() or list((settings.home / "skills").iterdir()) == []
+    assert [p.name for p in (project / ".cde/skills").iterdir()] == ["project-only"]
+
+
 async def test_ephemeral_skills_expire_on_access_and_by_sweep(app: App, project: Path, settings: Settings) -> None:
     clock = FakeClock()
     app.container.clock = clock
@@ -130,12 +152,13 @@ async def test_ephemeral_skills_expire_on_access_and_by_sweep(app: App, project:
         clock.now += timedelta(hours=2)
         after = await call_ok(client, "cde_findSkills", {"query": "qqmark"})
         gone = await call_error(client, "cde_getSkill", {"name": "handoff"})
+        removed_on_access = not (project / ".cde/skills/handoff").exists()
         reused = await call_ok(client, "cde_saveSkill", skill_args("handoff"))
     assert ref["expires"] == "2025-06-01T11:00:00Z"
     assert default_ttl["expires"] == "2025-06-02T09:00:00Z"  # CDE_SKILL_TTL_HOURS, 24 by default
     assert set(names(before)) == {("handoff", "project"), ("scratch", "user")}
     assert set(names(after)) == {("keeper", "project"), ("scratch", "user")}
-    assert not (project / ".cde/skills/handoff").exists() or reused  # removed on access, then saved anew
+    assert removed_on_access  # deleted by the accesses after expiry, then saved anew below
     assert gone.startswith("not_found:")
     assert reused["version"] == 1  # the expired name is free again
     assert not (project / ".cde/skills/handoff/history").exists()
@@ -305,6 +328,16 @@ async def test_skills_are_mcp_resources(app: App) -> None:
     assert content.mime_type == "text/markdown" and "Recipe for res-skill: qqmark." in content.text  # type: ignore[union-attr]
 
 
+async def test_skill_resources_answer_as_the_first_request(settings: Settings) -> None:
+    """Tools and resources are registered on first use: a resource read may come before any tools/list."""
+    async with Client(bootstrap(settings).server) as client:
+        text = await client.read_resource("skill://bundled/writing-skills")
+    async with Client(bootstrap(settings).server) as client:
+        listed = await client.list_resources()
+    assert "name: writing-skills" in text.contents[0].text  # type: ignore[union-attr]
+    assert "skill://bundled/writing-skills" in {str(r.uri) for r in listed.resources}
+
+
 async def test_concurrent_updates_of_one_skill_lose_nothing(app: App, project: Path) -> None:
     async with Client(app.server) as client:
         await call_ok(client, "cde_saveSkill", skill_args("busy"))
@@ -347,3 +380,32 @@ async def test_user_skills_saved_from_one_project_are_found_from_another(app: Ap
         gone = await call_ok(client, "cde_findSkills", {"query": "qqmark", "project_path": str(other)})
     assert before["skills"] == [] and gone["skills"] == []
     assert names(after) == [("shared-know-how", "user")]
+
+
+@pytest.mark.slow
+async def test_two_server_processes_share_one_library_without_losses(
+    tmp_path: Path, project: Path, settings: Settings
+) -> None:
+    """Creates race on a link, updates on the skill's lock, and both processes index into one skills.db."""
+
+    async def one(label: str) -> str:
+        async with stdio_client(
+            home=settings.home, project_root=project, allowed_root=tmp_path, cwd=tmp_path
+        ) as client:
+            contested = {"name": "contested", "description": label, "content": "x"}
+            results = await asyncio.gather(
+                client.call_tool("cde_saveSkill", contested),
+                *(client.call_tool("cde_saveSkill", skill_args(f"{label}-{i}", content="zzshared")) for i in range(10)),
+            )
+            assert not any(r.is_error for r in results[1:])
+            for i in range(5):
+                await call_ok(client, "cde_updateSkill", {"name": "contested", "note": f"{label}{i}", "content": label})
+            return "won" if not results[0].is_error else tool_text(results[0])
+
+    outcomes = sorted(await asyncio.gather(one("a"), one("b")))
+    async with Client(bootstrap(settings).server) as client:
+        listed = await call_ok(client, "cde_findSkills", {"query": "zzshared", "limit": 100})
+        contested = await call_ok(client, "cde_getSkill", {"name": "contested"})
+    assert outcomes[1] == "won" and outcomes[0].startswith("conflict: skill 'contested' already exists")
+    assert {n for n, _ in names(listed)} == {f"{x}-{i}" for x in "ab" for i in range(10)}
+    assert contested["version"] == 11 and contested["history"] == list(range(1, 11))

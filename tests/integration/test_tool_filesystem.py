@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import asyncio
 import importlib
 import inspect
+import json
 import sys
 import uuid
 from collections.abc import Iterator
@@ -12,8 +14,10 @@ from typing import Any
 import pytest
 from mcp.client import Client
 
-from server.bootstrap import App
+from infrastructure.settings import Settings
+from server.bootstrap import App, bootstrap
 from tests.conftest import call_error, call_ok
+from tests.fake_agents import delegation_settings, eventually, gone, install, path_with
 
 
 @pytest.fixture
@@ -138,3 +142,110 @@ def test_generated_code_uses_given_server(app: App, project: Path, package_name:
         return dict(await package.cde_searchTools(query="cde_healthCheck", limit=1))
 
     assert asyncio.run(run())["tools"][0]["name"] == "cde_healthCheck"
+
+
+async def test_calls_share_one_server_run_so_a_delegated_task_outlives_its_call(
+    tmp_path: Path, project: Path, package_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One in-process server per event loop, not one per call: a per-call server stopped the task it had just
+    started, and concurrent calls started and stopped the server under each other."""
+    bin_dir = install(tmp_path / "bin", project)
+    monkeypatch.setenv("PATH", path_with(bin_dir).split(":")[0] + ":/usr/bin:/bin")
+    app = bootstrap(delegation_settings(tmp_path, project))
+    runs: list[int] = []
+
+    async def count_run() -> None:
+        runs.append(1)
+
+    app.container.startup_hooks.append(count_run)
+    await app.container.discovery.generate_tool_filesystem()(tmp_path / package_name)
+    package = import_package(tmp_path, package_name)
+    package.use_server(app.server)
+    try:
+        async with package.session():
+            started = await package.cde_delegateTask(task_description="x", agent="hang")
+            statuses = await asyncio.gather(
+                *(package.cde_getTaskStatus(task_id=started["task_id"]) for _ in range(5)),
+                package.cde_healthCheck(),
+            )
+            await eventually(lambda: _status_is(package, started["task_id"], "running"))
+        assert runs == [1]
+        assert {s["status"] for s in statuses[:5]} <= {"queued", "running"}
+        # The block started the server, so its end stopped it, and the task with it.
+        after = await package.cde_getTaskStatus(task_id=started["task_id"])
+        assert after["status"] == "interrupted" and runs == [1, 1]
+        # A later server run in this process delegates again (the stopped pool is not reused).
+        again = await package.cde_delegateTask(task_description="y", agent="ok")
+        await eventually(lambda: _status_is(package, again["task_id"], "succeeded"))
+    finally:
+        package.use_server(None)
+
+
+async def _status_is(package: ModuleType, task_id: str, status: str) -> bool:
+    return bool((await package.cde_getTaskStatus(task_id=task_id))["status"] == status)
+
+
+async def test_a_server_that_cannot_start_is_a_tool_call_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, package_name: str, app: App
+) -> None:
+    await app.container.discovery.generate_tool_filesystem()(tmp_path / package_name)
+    package = import_package(tmp_path, package_name)
+    monkeypatch.setenv("CDE_TOOLS", "everything")
+    with pytest.raises(package.ToolCallError, match=r"^cannot start cde-orchestrator: .*CDE_TOOLS"):
+        await package.cde_healthCheck()
+    monkeypatch.setitem(sys.modules, "server.bootstrap", None)  # as in a Python without cde-orchestrator
+    with pytest.raises(package.ToolCallError, match=r"^cannot start cde-orchestrator: this Python cannot import"):
+        await package.cde_healthCheck()
+
+
+async def test_the_lean_profile_package_still_has_every_tool(
+    settings: Settings, tmp_path: Path, package_name: str
+) -> None:
+    lean = bootstrap(settings.model_copy(update={"tools": "core"}))
+    report = await lean.container.discovery.generate_tool_filesystem()(tmp_path / package_name)
+    package = import_package(tmp_path, package_name)
+    package.use_server(lean.server)
+    try:
+        async with package.session():
+            saved = await package.cde_saveSkill(name="lean-skill", description="d", content="c")
+    finally:
+        package.use_server(None)
+    assert report.tools == len(package.TOOLS) > len(await lean.server.list_tools())
+    assert saved["name"] == "lean-skill"
+
+
+async def test_files_it_did_not_write_are_never_overwritten(app: App, project: Path) -> None:
+    existing = project / "src" / "mytools"
+    existing.mkdir(parents=True)
+    (existing / "__init__.py").write_text("VALUE = 1\n")
+    (existing / "cde_get_skill.py").write_text("# my module\n")
+    async with Client(app.server) as client:
+        refused = await call_error(client, "cde_generateToolFilesystem", {"output_dir": "src/mytools"})
+    assert refused.startswith("conflict: output_dir ") and "cde_get_skill.py, __init__.py" in refused
+    assert sorted(p.name for p in existing.iterdir()) == ["__init__.py", "cde_get_skill.py"]  # nothing written
+    assert (existing / "__init__.py").read_text() == "VALUE = 1\n"
+
+
+def test_a_task_still_running_when_the_event_loop_ends_is_killed(
+    tmp_path: Path, project: Path, package_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without session(), the server stops with the loop; the loop's teardown cancels the job's task
+    before the server's shutdown can stop it, and the agent must not outlive that."""
+    bin_dir = install(tmp_path / "bin", project)
+    monkeypatch.setenv("PATH", path_with(bin_dir).split(":")[0] + ":/usr/bin:/bin")
+    app = bootstrap(delegation_settings(tmp_path, project))
+    asyncio.run(app.container.discovery.generate_tool_filesystem()(tmp_path / package_name))
+    package = import_package(tmp_path, package_name)
+    package.use_server(app.server)
+
+    async def start() -> str:
+        started = await package.cde_delegateTask(task_description="x", agent="hang")
+        await eventually(lambda: _status_is(package, started["task_id"], "running"))
+        return str(started["task_id"])
+
+    try:
+        task_id = asyncio.run(start())
+    finally:
+        package.use_server(None)
+    record = json.loads((project / ".cde/tasks" / task_id / "job.json").read_text())
+    assert gone(record["pgid"])

@@ -21,7 +21,7 @@ async def test_every_registered_tool_is_findable_by_its_name(app: App) -> None:
     registered = [t.name for t in await app.server.list_tools()]
     async with Client(app.server) as client:
         for name in registered:
-            assert (await search(client, name))[0] == name
+            assert await search(client, name) == [name]  # not every tool that shares "cde" or "project"
         everything = await call_ok(client, "cde_searchTools", {"detail_level": "name_only"})
     assert [t["name"] for t in everything["tools"]] == sorted(registered)
     assert everything["total"] == len(registered)
@@ -80,10 +80,12 @@ async def test_detail_levels(app: App) -> None:
     assert "detail_level" in bad
 
 
-async def test_core_profile_lists_core_tools_and_search_sees_only_them(settings: Settings) -> None:
+async def test_core_profile_lists_core_tools_and_search_finds_the_others(settings: Settings) -> None:
+    """The lean profile saves the schemas up front; the other tools stay discoverable and callable."""
     lean = bootstrap(settings.model_copy(update={"tools": "core"}))
-    registered = {t.name for t in await lean.server.list_tools()}
-    assert registered == {
+    full = {t.name for t in await bootstrap(settings).server.list_tools()}
+    listed = {t.name for t in await lean.server.list_tools()}
+    assert listed == {
         "cde_healthCheck",
         "cde_searchTools",
         "cde_selectWorkflow",
@@ -93,12 +95,20 @@ async def test_core_profile_lists_core_tools_and_search_sees_only_them(settings:
         "cde_listFeatures",
     }
     async with Client(lean.server) as client:
-        assert [name for name in await search(client, "skill") if "Skill" in name] == []
-        assert set(await search(client, "")) == registered
-        missing = await client.read_resource("cde://tools/cde_searchTools")
+        assert (await search(client, "save a skill"))[0] == "cde_saveSkill"
+        assert set(await search(client, "")) == full
+        full_schema = await call_ok(
+            client, "cde_searchTools", {"query": "cde_saveSkill", "detail_level": "full_schema", "limit": 1}
+        )
+        doc = await client.read_resource("cde://tools/cde_saveSkill")
+        saved = await call_ok(client, "cde_saveSkill", {"name": "lean", "description": "d", "content": "c"})
+        own_doc = await client.read_resource("cde://tools/cde_searchTools")
         with pytest.raises(Exception, match="not_found"):
-            await client.read_resource("cde://tools/cde_saveSkill")
-    assert "# cde_searchTools" in missing.contents[0].text  # type: ignore[union-attr]
+            await client.read_resource("cde://tools/cde_noSuchTool")
+    assert "name" in full_schema["tools"][0]["input_schema"]["properties"]
+    assert doc.contents[0].text.startswith("# cde_saveSkill")  # type: ignore[union-attr]
+    assert saved["name"] == "lean"
+    assert "# cde_searchTools" in own_doc.contents[0].text  # type: ignore[union-attr]
 
 
 async def test_tool_docs_resource_carries_parameters_and_guide(app: App, project: Path) -> None:

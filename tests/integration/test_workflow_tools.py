@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from mcp.client import Client
 
+from adapters.fs_state_repository import FsStateRepository, load_state_sync
 from infrastructure.settings import Settings
 from server.bootstrap import App, bootstrap
-from tests.conftest import call_error, call_ok
+from tests.conftest import call_error, call_ok, tool_text
 
 SPEC = {"spec": "# Spec\n\nAC1: works."}
 
@@ -60,7 +62,25 @@ async def test_gate_refusals_are_one_line_tool_errors(app: App, project: Path) -
     assert not (project / f"specs/{started['name']}/implementation.md").exists()
 
 
-async def test_prefix_status_list_and_cancel(app: App) -> None:
+async def test_concurrent_submissions_of_one_phase_keep_the_accepted_results(app: App, project: Path) -> None:
+    async with Client(app.server) as client:
+        started = await call_ok(client, "cde_startFeature", {"user_prompt": "Export invoices"})
+        outcomes = await asyncio.gather(
+            *(
+                client.call_tool(
+                    "cde_submitWork",
+                    {"feature_id": started["feature_id"], "phase_id": "define", "results": {"spec": f"spec {n}"}},
+                )
+                for n in range(4)
+            )
+        )
+    accepted = [n for n, outcome in enumerate(outcomes) if not outcome.is_error]
+    assert len(accepted) == 1
+    assert all("phase define is already done" in tool_text(o) for o in outcomes if o.is_error)
+    assert (project / started["spec_dir"] / "spec.md").read_text() == f"spec {accepted[0]}\n"
+
+
+async def test_prefix_status_list_and_cancel(app: App, project: Path) -> None:
     async with Client(app.server) as client:
         a = await call_ok(client, "cde_startFeature", {"user_prompt": "Export invoices"})
         b = await call_ok(client, "cde_startFeature", {"user_prompt": "Import invoices"})
@@ -83,6 +103,9 @@ async def test_prefix_status_list_and_cancel(app: App) -> None:
     assert everything["total"] == 2
     assert after.startswith("invalid_transition: feature import-invoices is cancelled and accepts no more work")
     assert unknown.startswith("not_found: no feature 'zzzzzz'")
+    # The tools read the process-wide state snapshot; none of them changed it behind the file's back.
+    shared = await FsStateRepository(project).load()
+    assert shared.model_dump() == load_state_sync(project / ".cde/state.json").model_dump()
 
 
 async def test_corrupt_state_is_reported_and_preserved(app: App, project: Path) -> None:
@@ -98,6 +121,18 @@ async def test_corrupt_state_is_reported_and_preserved(app: App, project: Path) 
     assert not (project / "specs").exists()
 
 
+async def test_a_spec_folder_that_cannot_be_created_records_no_feature(app: App, project: Path) -> None:
+    (project / "specs").write_text("a file where the specs folder should be\n")
+    async with Client(app.server) as client:
+        refused = await call_error(client, "cde_startFeature", {"user_prompt": "Add a thing"})
+        listed = await call_ok(client, "cde_listFeatures")
+        (project / "specs").unlink()
+        started = await call_ok(client, "cde_startFeature", {"user_prompt": "Add a thing"})
+    assert refused.startswith("invalid_input: ") and "specs" in refused
+    assert listed["total"] == 0
+    assert started["name"] == "add-a-thing" and (project / "specs/add-a-thing").is_dir()
+
+
 async def test_invalid_workflow_override_blocks_features_with_a_located_error(app: App, project: Path) -> None:
     (project / ".cde").mkdir()
     (project / ".cde/workflow.yml").write_text("name: x\nversion: 1\ndefault_type: a\nphases: []\ntypes: {}\n")
@@ -107,6 +142,23 @@ async def test_invalid_workflow_override_blocks_features_with_a_located_error(ap
     assert message.startswith("corrupt_data: ") and "workflow.yml is unreadable (line 4, phases:" in message
     assert check["workflow"] == ".cde/workflow.yml"
     assert any("line 4, phases" in p for p in check["problems"])
+
+
+async def test_check_recipes_lists_every_problem_of_the_workflow_the_other_tools_count(app: App, project: Path) -> None:
+    (project / ".cde").mkdir()
+    (project / ".cde/workflow.yml").write_text(
+        "name: x\nversion: 1\ndefault_type: a\nphases:\n  - id: one\n    description: d\n    recipe: define\n"
+        "    handler: robot\n    outputs: [{key: Bad}]\ntypes:\n  a: {recipe: define}\n"
+    )
+    async with Client(app.server) as client:
+        message = await call_error(client, "cde_startFeature", {"user_prompt": "Add a thing"})
+        check = await call_ok(client, "cde_checkRecipes")
+    assert "(line 8, phases[0].handler: " in message and "(and 1 more; cde_checkRecipes lists them)" in message
+    workflow = project / ".cde/workflow.yml"
+    assert [p.split(": ", 2)[:2] for p in check["problems"]] == [
+        [str(workflow), "line 8, phases[0].handler"],
+        [str(workflow), "line 9, phases[0].outputs[0].key"],
+    ]
 
 
 async def test_recipe_tools(app: App, project: Path) -> None:

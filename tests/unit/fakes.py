@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,19 +19,32 @@ T = TypeVar("T")
 
 
 class InMemoryStateRepository:
-    """Keeps the state as its JSON form, like the file, so a failed change leaves no trace."""
+    """Keeps the state as its JSON form, like the file, so a failed change leaves no trace.
+
+    Like the real adapter, `load()` returns one shared snapshot, which `update` replaces with
+    the state it wrote (the value `change` returned is part of it). Every call first checks
+    that nobody mutated the snapshot, so a use case that does fails its tests.
+    """
 
     def __init__(self) -> None:
         self.saved: dict[str, Any] = ProjectState().model_dump(mode="json")
+        self._snapshot = ProjectState.model_validate(self.saved)
         self.updates = 0
 
+    def check_snapshot(self) -> None:
+        assert self._snapshot.model_dump(mode="json") == self.saved, "the shared state snapshot was mutated"
+
     async def load(self) -> ProjectState:
-        return ProjectState.model_validate(self.saved)
+        self.check_snapshot()
+        return self._snapshot
 
     async def update(self, change: Callable[[ProjectState], T]) -> T:
+        self.check_snapshot()
         state = ProjectState.model_validate(self.saved)
+        await asyncio.sleep(0)  # the real update is a thread hop: let other coroutines run meanwhile
         result = change(state)
         self.saved = state.model_dump(mode="json")
+        self._snapshot = state
         self.updates += 1
         return result
 
@@ -59,6 +74,7 @@ class InMemorySpecStore:
         self.dirs: set[str] = set(existing or ())
         self.files: dict[str, str] = {}
         self.reads = 0
+        self._lock = asyncio.Lock()
 
     async def existing(self) -> set[str]:
         return set(self.dirs)
@@ -68,6 +84,7 @@ class InMemorySpecStore:
         return f"specs/{name}"
 
     async def write(self, name: str, files: Mapping[str, str]) -> list[str]:
+        await asyncio.sleep(0)  # a thread hop in the real store
         written = []
         for file, content in files.items():
             self.files[f"specs/{name}/{file}"] = content
@@ -77,6 +94,11 @@ class InMemorySpecStore:
     async def read(self, paths: list[str]) -> dict[str, str]:
         self.reads += len(paths)
         return {p: self.files[p] for p in paths if p in self.files}
+
+    @asynccontextmanager
+    async def locked(self) -> AsyncIterator[None]:
+        async with self._lock:
+            yield
 
 
 class StaticFacts:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from domain.errors import InvalidInputError, InvalidTransitionError, NotFoundError
 from domain.feature import Feature, find_feature
@@ -181,3 +182,9 @@ class TestFindFeature:
             find_feature(self.features(), "0000")
         with pytest.raises(InvalidInputError, match="empty"):
             find_feature(self.features(), "  ")
+
+
+def test_a_status_outside_the_plan_is_invalid_data_not_a_crash_in_the_gates() -> None:
+    data = start(team_workflow()).model_dump()
+    with pytest.raises(ValidationError, match="status 'build-ish' is neither one of its phases nor completed"):
+        Feature.model_validate({**data, "status": "build-ish"})

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from domain.errors import InvalidInputError
-from domain.recipe import RecipeTemplateError, scan_placeholders, substitute
+from domain.errors import InvalidInputError, LimitExceededError
+from domain.recipe import MAX_RENDERED_CHARS, RecipeTemplateError, scan_placeholders, substitute
 from tests.unit.fakes import recipe
 
 
@@ -45,3 +45,15 @@ def test_malformed_placeholders_are_rejected(bad: str) -> None:
 def test_single_braces_are_plain_text() -> None:
     assert scan_placeholders("a {b} c { {d} }") == []
     assert substitute("{x} {{ y }}", {"y": "Y"}) == "{x} Y"
+
+
+def test_a_large_value_repeated_by_many_placeholders_is_refused_before_rendering() -> None:
+    r = recipe("echo", "{{ x }} " * 500, role="Role {{ y }}")
+    value = "v" * (MAX_RENDERED_CHARS // 400)
+    with pytest.raises(
+        LimitExceededError, match=r"recipe 'echo' would render .* \{\{ x \}\} \(10,000 characters, used 500"
+    ):
+        r.render({"x": value, "y": "y"})
+    assert len(r.render({"x": value[:100], "y": "y"})) > 50_000  # large but bounded prompts render
+    with pytest.raises(LimitExceededError, match="recipe 'echo' would render"):
+        r.render_role({"y": "y" * (MAX_RENDERED_CHARS + 1)})

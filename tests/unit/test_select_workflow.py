@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 
 from domain.select_workflow import COMPLEXITIES, classify
 
-# (prompt, expected workflow type). Labels were written by hand before tuning the rules,
-# phrased the way people actually ask assistants for work.
+# (prompt, expected workflow type), phrased the way people actually ask assistants for work. Labels were
+# written by hand before tuning the rules - but the rules WERE tuned on this table, so its agreement is the
+# issue's acceptance gate, not an estimate of accuracy on new requests (see UNSEEN for that).
 LABELED: list[tuple[str, str]] = [
     ("Add a --json flag to the report command", "standard"),
     ("Implement password reset via email for the web app", "standard"),
@@ -50,7 +56,8 @@ LABELED: list[tuple[str, str]] = [
 ]
 
 # Written after the rules were tuned on LABELED and measured untouched (16/18); two misses were symptom-only
-# bug reports, which led to generic symptom cues ("stack trace", "hangs"...). One miss remains on purpose.
+# bug reports, which led to generic symptom cues ("stack trace", "hangs", "overlaps"...), so this table is
+# no longer unseen either. One miss remains on purpose.
 HELD_OUT: list[tuple[str, str]] = [
     ("Let admins invite teammates by email", "standard"),
     ("Add rate limiting to the public API", "standard"),
@@ -71,6 +78,50 @@ HELD_OUT: list[tuple[str, str]] = [
     ("Migrate the test suite from unittest to pytest without changing what it covers", "refactor"),
     ("Modernize the build scripts to use pyproject instead of setup.py", "refactor"),
 ]
+
+
+# Written in review, labelled before classifying any of them, and never used to change the rules: the honest
+# estimate of agreement on new requests. Measured untouched: 27/32 (84%). The misses are symptom reports and
+# refactors phrased without a cue word ("throws a KeyError", "never reaches", "duplicated", "break ... into
+# smaller", "convert ... to async"). Keep it unseen: do not tune the rules on it; write a new table instead.
+UNSEEN: list[tuple[str, str]] = [
+    ("Add CSV import for the contacts list", "standard"),
+    ("Let users schedule reports to be emailed every Monday", "standard"),
+    ("Implement two-factor authentication with TOTP apps", "standard"),
+    ("Build an audit log that records who changed each setting", "standard"),
+    ("Create a Slack integration that posts a message when a deploy finishes", "standard"),
+    ("We want a search bar on the orders page with filters by status", "standard"),
+    ("The login page shows a blank screen after entering the wrong password", "quick-fix"),
+    ("Fix the broken link in the footer", "quick-fix"),
+    ("Saving a draft throws a KeyError when the title is empty", "quick-fix"),
+    ("The progress bar never reaches 100% on uploads", "quick-fix"),
+    ("Correct the spelling of 'recieve' across the email templates", "quick-fix"),
+    ("Timestamps in the activity feed are shown in UTC instead of the user's timezone", "quick-fix"),
+    ("Checkout is broken in production for every customer, we are losing money, fix it now", "hotfix"),
+    ("SEV1: the database is out of disk and the site is down", "hotfix"),
+    ("An attacker can read other users' invoices by changing the id in the URL, patch it urgently", "hotfix"),
+    ("The payment webhook is failing in prod since this morning's release, roll back or fix immediately", "hotfix"),
+    ("Evaluate whether we should switch from Webpack to Vite", "research"),
+    ("Investigate the memory growth in the worker processes and report what causes it", "research"),
+    ("Compare three approaches for multi-region replication and recommend one", "research"),
+    ("Look into how other CLIs handle config file precedence", "research"),
+    ("Research the licensing implications of bundling ffmpeg", "research"),
+    ("Document the environment variables the service reads", "documentation"),
+    ("Write release notes for version 3.0", "documentation"),
+    ("Add a getting started guide for new contributors", "documentation"),
+    ("Improve the docstrings in the scheduler module so the API reference is useful", "documentation"),
+    ("Write a how-to for rotating the API keys", "documentation"),
+    ("Refactor the payment module to use dependency injection", "refactor"),
+    ("Break the giant OrderController into smaller classes", "refactor"),
+    ("Remove the duplicated validation logic between the web and mobile APIs", "refactor"),
+    ("Simplify the configuration loading code, it has grown too complex", "refactor"),
+    (
+        "Replace the hand-written SQL strings in the reports module with the query builder, behaviour unchanged",
+        "refactor",
+    ),
+    ("Convert the callback-based file utilities to async/await", "refactor"),
+]
+UNSEEN_MEASURED = 27 / 32
 
 
 def agreement(table: list[tuple[str, str]]) -> tuple[float, list[tuple[str, str, str]]]:
@@ -96,9 +147,27 @@ def test_agreement_with_labels_is_at_least_90_percent(table: list[tuple[str, str
     assert rate >= 0.9, f"agreement {rate:.0%}; misses: {misses}"
 
 
-def test_classification_is_deterministic() -> None:
-    for prompt, _ in LABELED:
-        assert classify(prompt) == classify(prompt)
+def test_agreement_on_unseen_prompts_does_not_fall_below_what_was_measured() -> None:
+    """Not the 90% gate (the rules were never fitted to these): a change to the rules must not make it worse."""
+    assert len(UNSEEN) >= 30
+    rate, misses = agreement(UNSEEN)
+    assert rate >= UNSEEN_MEASURED, f"agreement {rate:.0%} on unseen prompts; misses: {misses}"
+
+
+@pytest.mark.slow
+def test_classification_is_deterministic_across_processes() -> None:
+    """Same answers in a fresh interpreter with another hash seed (no set or hash order leaks into results)."""
+    prompts = [p for p, _ in LABELED + HELD_OUT + UNSEEN]
+    script = (
+        "import json, sys; from domain.select_workflow import classify; "
+        "print(json.dumps([list(map(str, vars(classify(p)).values())) for p in json.load(sys.stdin)]))"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    run = subprocess.run(
+        [sys.executable, "-c", script], input=json.dumps(prompts), capture_output=True, text=True, env=env, check=True
+    )
+    here = [list(map(str, vars(classify(p)).values())) for p in prompts]
+    assert json.loads(run.stdout) == here
 
 
 def test_prompt_without_cues_falls_back_to_standard_with_low_confidence() -> None:

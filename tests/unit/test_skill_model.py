@@ -103,3 +103,13 @@ def test_revise_bumps_version_and_keeps_unchanged_fields() -> None:
 def test_keywords_drop_filler_and_duplicates() -> None:
     assert keywords("I need to add retries to the HTTP client, with retries!") == ["add", "retries", "http", "client"]
     assert keywords("the and of") == []
+    assert keywords("Réessayer les requêtes HTTP en C++ ou C#") == [
+        "réessayer",
+        "les",
+        "requêtes",
+        "http",
+        "en",
+        "c++",
+        "ou",
+        "c#",
+    ]

@@ -79,3 +79,10 @@ def test_parameter_names_are_searchable() -> None:
 @pytest.mark.parametrize("query", ["save", "SAVE", "saving", "saved"])
 def test_case_and_tense_do_not_matter(query: str) -> None:
     assert names(query)[0] == "cde_saveSkill"
+
+
+def test_a_tool_named_in_full_comes_alone_and_words_of_every_tool_select_nothing() -> None:
+    assert names("cde_saveSkill") == ["cde_saveSkill"]  # not every tool through "cde", nor its neighbours
+    assert names("cde_saveSkill search tools") == ["cde_saveSkill", "cde_searchTools", "cde_findSkills"]
+    assert names("cde skills") == ["cde_findSkills", "cde_saveSkill"]  # "cde" is in every tool
+    assert names("cde") == names("")  # nothing but such words: every tool, as for an empty query

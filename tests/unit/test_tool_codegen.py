@@ -93,3 +93,18 @@ def test_package_is_deterministic_and_lists_every_tool() -> None:
     assert "from .cde_ping import cde_ping" in init and '"cde_findThings": "Find things.' in init
     assert "async def cde_ping() -> dict[str, Any]:" in first["cde_ping.py"]
     ast.parse(first["_runtime.py"])
+
+
+def test_any_description_yields_valid_python_with_the_same_docstring() -> None:
+    for description in ('Ends in a "quote"', 'Four """" quotes', "A backslash \\", 'Escaped \\"', "NUL \x00 byte"):
+        spec = ToolSpec(
+            name="cde_odd",
+            description=description,
+            input_schema={"type": "object", "properties": {"a": {"type": "string", "description": description}}},
+        )
+        for name, source in render_package([spec], package="cde", parent="/p", version="1").items():
+            tree = ast.parse(source, name)  # a SyntaxError here is a package that cannot be imported
+            if name == "cde_odd.py":
+                fn = next(n for n in tree.body if isinstance(n, ast.AsyncFunctionDef))
+                assert (ast.get_docstring(fn, clean=False) or "").startswith(description)
+                assert ast.get_docstring(tree) == f"cde_odd: {description}"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import pytest
 
@@ -12,6 +15,7 @@ from domain.errors import InvalidInputError, InvalidTransitionError, NotFoundErr
 from domain.feature_status import GetFeatureStatus
 from domain.list_features import ListFeatures
 from domain.phase_prompt import PhasePrompter
+from domain.project_state import ProjectState
 from domain.select_workflow import SelectWorkflow
 from domain.start_feature import StartFeature, unique_name
 from domain.submit_work import SubmitWork
@@ -27,6 +31,8 @@ from tests.unit.fakes import (
     team_workflow,
 )
 
+T = TypeVar("T")
+
 
 class World:
     def __init__(self, config: InMemoryConfig | None = None, specs: InMemorySpecStore | None = None) -> None:
@@ -40,8 +46,8 @@ class World:
         self.start = StartFeature(self.state, self.config, self.specs, prompter, new_id=lambda: next(ids), now=self.now)
         self.submit = SubmitWork(self.state, self.config, self.specs, prompter, now=self.now)
         self.status = GetFeatureStatus(self.state, self.config, prompter)
-        self.list = ListFeatures(self.state)
-        self.cancel = CancelFeature(self.state, now=self.now)
+        self.list = ListFeatures(self.state, self.config)
+        self.cancel = CancelFeature(self.state, self.specs, now=self.now)
 
 
 async def test_start_records_the_feature_and_renders_the_first_prompt() -> None:
@@ -111,6 +117,15 @@ async def test_submit_walks_the_plan_saves_files_and_feeds_later_prompts() -> No
     assert "is completed" in done.prompt and "specs/add-sso-login/audit.md" in done.prompt
 
 
+async def test_an_optional_output_left_out_is_explained_not_called_pending() -> None:
+    config = InMemoryConfig(team_workflow(), team_recipes())
+    config.recipes["build"] = recipe("build", "Build {{ feature_name }}. Notes: {{ notes }}")
+    world = World(config)
+    started = await world.start("Add SSO login", workflow_type="full")
+    step = await world.submit(started.feature_id, "spec", {"spec": "S", "notes": " "})
+    assert "Notes: (notes is not available: it is optional and phase spec was submitted without it)" in step.prompt
+
+
 async def test_skipped_inputs_are_explained_in_the_prompt() -> None:
     world = World()
     started = await world.start("Add SSO login", workflow_type="fast")
@@ -139,6 +154,82 @@ async def test_gates_refuse_before_any_write() -> None:
     assert world.state.updates == updates and world.specs.files == {}
 
 
+async def test_of_concurrent_submissions_of_one_phase_one_is_accepted_and_its_file_is_kept() -> None:
+    world = World()
+    started = await world.start("Add SSO login", workflow_type="fast")
+    outcomes = await asyncio.gather(
+        *(world.submit(started.feature_id, "spec", {"spec": f"spec {n}"}) for n in range(3)), return_exceptions=True
+    )
+    accepted = [n for n, outcome in enumerate(outcomes) if not isinstance(outcome, BaseException)]
+    assert len(accepted) == 1, outcomes
+    refused = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    assert all(isinstance(e, InvalidTransitionError) and "already done" in str(e) for e in refused), refused
+    assert world.specs.files == {"specs/add-sso-login/spec.md": f"spec {accepted[0]}"}
+    status = await world.status(started.feature_id, include_prompt=True)
+    assert f"spec {accepted[0]}" in status.prompt
+
+
+class SlowCommits(InMemoryStateRepository):
+    """Commits like the real repository: in a worker thread that finishes even if its caller is cancelled."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = asyncio.Event()
+        self.proceed = asyncio.Event()
+        self.proceed.set()
+
+    async def update(self, change: Callable[[ProjectState], T]) -> T:
+        async def commit() -> T:
+            self.entered.set()
+            await self.proceed.wait()
+            return await InMemoryStateRepository.update(self, change)
+
+        return await asyncio.shield(commit())
+
+
+async def test_a_submission_cancelled_mid_commit_still_holds_the_lock_until_its_commit_lands() -> None:
+    world = World()
+    world.state = slow = SlowCommits()
+    prompter = PhasePrompter(world.config, StaticFacts(), world.specs)
+    world.start = StartFeature(slow, world.config, world.specs, prompter, now=world.now)
+    world.submit = SubmitWork(slow, world.config, world.specs, prompter, now=world.now)
+    started = await world.start("Add SSO login", workflow_type="fast")
+    slow.entered.clear()
+    slow.proceed.clear()
+    first = asyncio.create_task(world.submit(started.feature_id, "spec", {"spec": "first"}))
+    await slow.entered.wait()  # its file is written, its commit is in flight
+    first.cancel()
+    second = asyncio.create_task(world.submit(started.feature_id, "spec", {"spec": "second"}))
+    for _ in range(20):  # let the second submission run until it waits (no timing involved: fakes never block)
+        await asyncio.sleep(0)
+    slow.proceed.set()
+    with pytest.raises(InvalidTransitionError, match="already done"):
+        await second
+    assert world.specs.files == {"specs/add-sso-login/spec.md": "first"}
+    assert (await slow.load()).features[started.feature_id].status == "build"
+
+
+async def test_cancelling_waits_for_a_submission_in_progress_so_its_files_are_recorded() -> None:
+    world = World()
+    world.state = slow = SlowCommits()
+    prompter = PhasePrompter(world.config, StaticFacts(), world.specs)
+    world.submit = SubmitWork(slow, world.config, world.specs, prompter, now=world.now)
+    world.cancel = CancelFeature(slow, world.specs, now=world.now)
+    started = await StartFeature(slow, world.config, world.specs, prompter)("Add SSO login", workflow_type="fast")
+    slow.entered.clear()
+    slow.proceed.clear()
+    submitting = asyncio.create_task(world.submit(started.feature_id, "spec", {"spec": "S"}))
+    await slow.entered.wait()  # spec.md is written, the commit is in flight
+    cancelling = asyncio.create_task(world.cancel(started.feature_id, "stop"))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    slow.proceed.set()
+    await submitting
+    await cancelling
+    feature = (await slow.load()).features[started.feature_id]
+    assert feature.status == "cancelled" and feature.documents() == {"spec": "specs/add-sso-login/spec.md"}
+
+
 async def test_a_phase_removed_from_the_workflow_is_reported_not_guessed() -> None:
     world = World()
     started = await world.start("Add SSO login", workflow_type="full")
@@ -150,6 +241,9 @@ async def test_a_phase_removed_from_the_workflow_is_reported_not_guessed() -> No
     world.config._workflow = parse_workflow(document)
     with pytest.raises(InvalidTransitionError, match="no longer in the project's workflow"):
         await world.submit(started.feature_id, "build", {"summary": "s", "files_changed": "f"})
+    status = await world.status(started.feature_id, include_prompt=True)
+    assert status.phase == "build" and status.required_outputs == []
+    assert status.prompt.startswith("Phase build is no longer in the project's workflow")
 
 
 async def test_status_resumes_with_the_current_prompt() -> None:
@@ -177,6 +271,9 @@ async def test_list_filters_and_orders_by_latest_activity() -> None:
     assert [f.name for f in (await world.list("active")).features] == ["feature-a", "feature-c"]
     assert [f.name for f in (await world.list("cancelled")).features] == ["feature-b"]
     assert [f.name for f in (await world.list("build")).features] == ["feature-a"]
+    assert (await world.list("security-audit")).features == []  # a phase of the workflow: valid, just empty
+    with pytest.raises(InvalidInputError, match=r"status 'in-progress' is not one of: active, completed, .*, spec,"):
+        await world.list("in-progress")
     limited = await world.list(limit=1)
     assert len(limited.features) == 1 and limited.total == 3
     assert c.feature_id in {f.id for f in listed.features}
@@ -193,6 +290,21 @@ async def test_cancel_and_fail_close_the_feature() -> None:
         await world.submit(started.feature_id, "spec", {"spec": "S"})
     with pytest.raises(InvalidInputError, match="reason is empty"):
         await world.cancel(started.feature_id, " ")
+
+
+async def test_no_use_case_mutates_the_shared_state_snapshot() -> None:
+    world = World()  # its state repository checks the snapshot on every call; this checks after the last one
+    a = await world.start("Feature A", workflow_type="full")
+    b = await world.start("Feature B", workflow_type="fast")
+    await world.submit(a.feature_id, "spec", {"spec": "S", "notes": "n"})
+    await world.status(a.feature_id, include_prompt=True)
+    await world.list("active")
+    await world.submit(a.feature_id, "build", {"summary": "s", "files_changed": "f"})
+    await world.cancel(b.feature_id, "not needed")
+    with pytest.raises(InvalidTransitionError):
+        await world.submit(b.feature_id, "spec", {"spec": "S"})
+    await world.status(b.feature_id, include_prompt=True)
+    world.state.check_snapshot()
 
 
 async def test_select_workflow_resolves_against_the_project_workflow() -> None:
