@@ -13,10 +13,13 @@ Layers, later wins: the built-ins, `<CDE home>/agents.yml`, `<project>/.cde/agen
         enabled: false             # hide it
 
 The merged list is cached and re-read when either file changes (fingerprints).
+It also names the agents whose program or `version_args` the project's file sets:
+listing agents (a read-only tool) never runs a program a repository declares.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +47,24 @@ def _layer(path: Path, raw: Any) -> dict[str, dict[str, Any]]:
     return {str(name): fields for name, fields in agents.items()}
 
 
-def load_specs_sync(home: Path, root: Path) -> tuple[AgentSpec, ...]:
+@dataclass(frozen=True)
+class AgentSpecs:
+    specs: tuple[AgentSpec, ...]
+    # Agents whose version probe would run what the project's agents.yml chose (program or version_args).
+    project_probes: frozenset[str] = frozenset()
+
+
+def _probe(spec: AgentSpec) -> tuple[str, tuple[str, ...]]:
+    return spec.executable, spec.version_args
+
+
+def load_specs_sync(home: Path, root: Path) -> AgentSpecs:
     specs: list[AgentSpec] = list(BUILTIN_AGENTS)
+    before_project: dict[str, AgentSpec] = {}
     sources: tuple[Source, ...] = ("user", "project")
     for source, path in zip(sources, config_files(home, root), strict=True):
+        if source == "project":
+            before_project = {spec.name: spec for spec in specs}
         try:
             raw = files.read_yaml_sync(path, max_bytes=256 * 1024)
         except NotFoundError:
@@ -57,13 +74,18 @@ def load_specs_sync(home: Path, root: Path) -> tuple[AgentSpec, ...]:
             specs = merge_agents(specs, [(source, layer)])
         except ValueError as exc:
             raise CorruptDataError(path, str(exc)) from None
-    return tuple(specs)
+    chosen_by_project = frozenset(
+        spec.name
+        for spec in specs
+        if spec.name not in before_project or _probe(spec) != _probe(before_project[spec.name])
+    )
+    return AgentSpecs(tuple(specs), chosen_by_project)
 
 
 _load_specs = files.in_thread(load_specs_sync)
 
 
 @cached("delegation.agent_specs", maxsize=32, depends_on=config_files)
-async def load_agent_specs(home: Path, root: Path) -> tuple[AgentSpec, ...]:
+async def load_agent_specs(home: Path, root: Path) -> AgentSpecs:
     """Built-ins merged with the user's and the project's agents.yml (CorruptDataError names the field)."""
     return await _load_specs(home, root)

@@ -3,7 +3,9 @@
 The PATH lookup is keyed by the PATH value itself, so a changed PATH is a miss at
 once; otherwise a newly installed CLI shows up within CDE_CACHE_TTL. A version is
 cached until the executable file changes (its fingerprint) or for an hour. Probes
-run concurrently, each in its own process group, killed at the timeout.
+run concurrently, each in its own process group, killed at the timeout. An agent
+whose program or version_args the project's agents.yml sets is never probed: a
+read-only listing must not run what a repository declares.
 """
 
 from __future__ import annotations
@@ -110,17 +112,22 @@ class PathAgentDetector:
         self._environ = environ
 
     async def agents(self, root: Path, *, versions: bool = False) -> list[AgentInfo]:
-        specs = await load_agent_specs(self._home, root)
+        loaded = await load_agent_specs(self._home, root)
+        specs = loaded.specs
         paths = await which_all(tuple(s.executable for s in specs), self._environ.get("PATH", os.defpath), root)
         found: list[str | None] = [None] * len(specs)
         if versions:
+            probed = [
+                path is not None and spec.name not in loaded.project_probes
+                for spec, path in zip(specs, paths, strict=True)
+            ]
             probes = [
                 probe_version(path, spec.version_args, self._probe_timeout)
-                for spec, path in zip(specs, paths, strict=True)
-                if path is not None
+                for spec, path, probe in zip(specs, paths, probed, strict=True)
+                if probe and path is not None
             ]
             results = iter(await asyncio.gather(*probes))
-            found = [next(results) if path is not None else None for path in paths]
+            found = [next(results) if probe else None for probe in probed]
         return [
             AgentInfo(spec=spec, path=path, version=version)
             for spec, path, version in zip(specs, paths, found, strict=True)

@@ -21,8 +21,13 @@ from domain.delegation.launch import LaunchPlan
 
 def popen_sync(plan: LaunchPlan, env: Mapping[str, str]) -> tuple[subprocess.Popen[bytes], int]:
     """Start the agent in its own session (pgid = pid); returns it and its output pipe's read end."""
-    read_end, write_end = os.pipe()
     stdin_fd = os.open(plan.prompt_file, os.O_RDONLY) if plan.stdin_prompt else subprocess.DEVNULL
+    try:
+        read_end, write_end = os.pipe()
+    except BaseException:
+        if stdin_fd != subprocess.DEVNULL:
+            os.close(stdin_fd)
+        raise
     try:
         proc = subprocess.Popen(
             plan.argv,

@@ -7,6 +7,11 @@ lease it can take knows the owner is gone: it re-reads the record under the
 lease and marks it `interrupted` (killing the orphaned agent if it still runs).
 That check happens on every read of an active record, so a crashed server's jobs
 never stay "running", whichever process looks first.
+
+A store built with an `active_dir` (the CDE home's `running/`) also keeps an empty
+marker file there, named by the task id, while a job is active: a server starting
+after one was SIGKILLed finds every project whose jobs (and orphaned agents) need
+recovery from that folder, not only its default project's.
 """
 
 from __future__ import annotations
@@ -23,9 +28,16 @@ from pydantic import ValidationError
 from adapters.process_group import kill_orphaned_job
 from domain.delegation.job import Job, JobStatus, validate_job_id
 from domain.delegation.output import TAIL_BYTES, tail_lines
-from domain.errors import ConflictError, CorruptDataError, DomainError, NotFoundError, UnavailableError
+from domain.errors import (
+    ConflictError,
+    CorruptDataError,
+    DomainError,
+    NotFoundError,
+    PermissionDeniedError,
+    UnavailableError,
+)
 from domain.project_state import utc_now
-from infrastructure import files
+from infrastructure import files, paths
 from infrastructure.cache import cached
 
 try:
@@ -71,7 +83,13 @@ def _try_lease(path: Path) -> int | None:
     return fd
 
 
-def recover_sync(job_dir: Path, now: datetime) -> Job | None:
+def _unmark(marker: Path | None) -> None:
+    if marker is not None:
+        with contextlib.suppress(FileNotFoundError):
+            marker.unlink()
+
+
+def recover_sync(job_dir: Path, now: datetime, marker: Path | None = None) -> Job | None:
     """Mark the job interrupted if it is active and nobody holds its lease; the new record or None."""
     fd = _try_lease(job_dir / LEASE)
     if fd is None:
@@ -80,20 +98,30 @@ def recover_sync(job_dir: Path, now: datetime) -> Job | None:
         path = job_dir / RECORD
         job = parse_job(path, files.read_json_sync(path))
         if not job.status.active:
+            _unmark(marker)
             return None
-        killed = job.pgid is not None and kill_orphaned_job(job.pgid, job.id)
+        killed = kill_orphaned_job(job.pgid, job.id)
         note = "; its agent was still running and was killed" if killed else ""
         job.finish(JobStatus.INTERRUPTED, now, error=f"the server that ran it (pid {job.server_pid}) stopped{note}")
         files.atomic_write_sync(path, job.model_dump_json(indent=2) + "\n")
+        _unmark(marker)
         logger.info("task %s marked interrupted (server pid %s is gone)", job.id, job.server_pid)
         return job
     finally:
         os.close(fd)
 
 
-def create_sync(job_dir: Path, job: Job, prompt: str) -> int:
+def save_sync(path: Path, job: Job, marker: Path | None) -> None:
+    files.atomic_write_sync(path, job.model_dump_json(indent=2) + "\n")
+    if not job.status.active:
+        _unmark(marker)
+
+
+def create_sync(job_dir: Path, job: Job, prompt: str, marker: Path | None = None) -> int:
     tasks = job_dir.parent
     tasks.mkdir(parents=True, exist_ok=True)
+    if tasks.resolve() != tasks:  # resolved inside the project when the store was made; a symlink since
+        raise PermissionDeniedError(f"{tasks} now leads elsewhere through a symlink; remove the link and retry")
     ignore = tasks / ".gitignore"
     if not ignore.exists():  # task logs are local run output, never source
         files.atomic_write_sync(ignore, "*\n")
@@ -108,6 +136,9 @@ def create_sync(job_dir: Path, job: Job, prompt: str) -> int:
     if fd is None:  # pragma: no cover - the directory was created just now by us
         raise ConflictError(f"task {job.id} is leased by another process; retry")
     try:
+        if marker is not None:  # not durable: a power loss ends the agents too
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
         files.atomic_write_sync(job_dir / RECORD, job.model_dump_json(indent=2) + "\n")
     except BaseException:
         os.close(fd)
@@ -127,9 +158,10 @@ def read_tail_sync(path: Path, count: int) -> list[str]:
         raise files.os_error(path, exc) from None
 
 
-def list_ids_sync(tasks: Path) -> list[str]:
+def list_ids_sync(tasks: Path, *, regular: bool = False) -> list[str]:
+    """The task ids among the directories (or, with `regular`, the regular files) of `tasks`, newest first."""
     try:
-        names = [e.name for e in os.scandir(tasks) if e.is_dir(follow_symlinks=False)]
+        names = [e.name for e in os.scandir(tasks) if (e.is_file if regular else e.is_dir)(follow_symlinks=False)]
     except FileNotFoundError:
         return []
     except OSError as exc:
@@ -142,18 +174,28 @@ def list_ids_sync(tasks: Path) -> list[str]:
 
 
 _create = files.in_thread(create_sync)
+_save = files.in_thread(save_sync)
 _recover = files.in_thread(recover_sync)
 _read_tail = files.in_thread(read_tail_sync)
 _list_ids = files.in_thread(list_ids_sync)
+_unmark_async = files.in_thread(_unmark)
 
 
 class FsJobStore:
     """The JobStore port for one project root."""
 
-    def __init__(self, root: Path, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        active_dir: Path | None = None,
+        tasks: Path | None = None,
+    ) -> None:
         self.root = root
-        self.tasks = root / TASKS_DIR
+        self.tasks = tasks or root / TASKS_DIR
         self._clock = clock
+        self._active_dir = active_dir
         self._leases: dict[str, int] = {}
 
     def job_dir(self, job_id: str) -> Path:
@@ -168,14 +210,17 @@ class FsJobStore:
     def record_file(self, job_id: str) -> Path:
         return self.job_dir(job_id) / RECORD
 
+    def marker(self, job_id: str) -> Path | None:
+        return None if self._active_dir is None else self._active_dir / validate_job_id(job_id)
+
     async def create(self, job: Job, prompt: str) -> None:
-        self._leases[job.id] = await _create(self.job_dir(job.id), job, prompt)
+        self._leases[job.id] = await _create(self.job_dir(job.id), job, prompt, self.marker(job.id))
         read_record.invalidate(self.record_file(job.id))
 
     async def save(self, job: Job) -> None:
         path = self.record_file(job.id)
         try:
-            await files.atomic_write(path, job.model_dump_json(indent=2) + "\n")
+            await _save(path, job, self.marker(job.id))
         finally:
             read_record.invalidate(path)
             if not job.status.active:
@@ -203,7 +248,7 @@ class FsJobStore:
     async def _checked(self, job: Job) -> Job:
         if not job.status.active or job.id in self._leases:
             return job
-        recovered = await _recover(self.job_dir(job.id), self._clock())
+        recovered = await _recover(self.job_dir(job.id), self._clock(), self.marker(job.id))
         if recovered is None:
             return job
         read_record.invalidate(self.record_file(job.id))
@@ -227,15 +272,28 @@ class FsJobStore:
 class FsJobStores:
     """The JobStores port: one FsJobStore per project root, reused for the life of the process."""
 
-    def __init__(self, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, *, clock: Callable[[], datetime] = utc_now, active_dir: Path | None = None) -> None:
         self._clock = clock
+        self._active_dir = active_dir
         self._stores: dict[Path, FsJobStore] = {}
 
     async def for_project(self, root: Path) -> FsJobStore:
+        """PermissionDeniedError when the project's `.cde/tasks` leads outside it through a symlink."""
         store = self._stores.get(root)
         if store is None:
-            store = self._stores[root] = FsJobStore(root, clock=self._clock)
+            tasks = await paths.resolve_inside(root, str(TASKS_DIR), what="the tasks folder")
+            store = FsJobStore(root, clock=self._clock, active_dir=self._active_dir, tasks=tasks)
+            self._stores[root] = store
         return store
+
+    async def marked_active(self) -> list[str]:
+        """Ids of the jobs marked active in `active_dir` (by this process or by any other, alive or dead)."""
+        return [] if self._active_dir is None else await _list_ids(self._active_dir, regular=True)
+
+    async def unmark(self, job_id: str) -> None:
+        """Drop a marker whose job turned out finished or unknown."""
+        if self._active_dir is not None:
+            await _unmark_async(self._active_dir / validate_job_id(job_id))
 
     def release_all(self) -> None:
         for store in self._stores.values():

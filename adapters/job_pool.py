@@ -8,14 +8,19 @@ in its own session (so its pid is its process group id) from a worker thread
 * the agent exits by itself → `succeeded` (exit 0) or `failed`;
 * the timeout passes → `timed_out`; a cancel request → `cancelled`; the server
   stops → `interrupted`. All three stop the whole process group: SIGTERM, then
-  SIGKILL after `kill_grace` seconds.
+  SIGKILL to whatever is left of it after `kill_grace` seconds.
 
 Processes the agent left behind in its group are stopped the same way when the
 agent exits, so nothing a job started outlives it. A job never started before a
-cancel (still queued) is simply dropped from the queue. On shutdown every job is
-stopped and its record saved; if the process dies abruptly instead, an `atexit`
-hook and a SIGTERM handler (installed only when SIGTERM had its default action)
-SIGKILL every running group, and the next reader marks the records interrupted.
+cancel (still queued) is simply dropped from the queue.
+
+On shutdown every job is stopped the same way but with at most `shutdown_grace`
+(1 s) before SIGKILL, and its record saved: an MCP client SIGTERMs a server 2 s
+after closing its stdin and SIGKILLs it 2 s later (the official SDK), and a killed
+server can no longer escalate. If the process dies abruptly instead, an `atexit`
+hook and a SIGTERM handler (installed only when SIGTERM had its default action;
+`cde-orchestrator serve` handles SIGTERM itself and shuts down) SIGKILL every
+running group, and the next reader marks the records interrupted.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from types import FrameType
 from typing import Any, Literal
 
 from adapters.agent_process import exit_future, popen_sync
-from adapters.output_pump import OutputPump, OutputStream
+from adapters.output_pump import LOG_LIMIT, OutputPump, OutputStream
 from adapters.process_group import live_members, signal_group, stop_group
 from domain.delegation.job import Job, JobStatus
 from domain.delegation.launch import LaunchPlan
@@ -47,6 +52,8 @@ logger = logging.getLogger(__name__)
 
 # After the agent exits, how long its output pipe may stay open (held by a process outside its group).
 DRAIN_TIMEOUT = 2.0
+# On server shutdown, SIGKILL follows SIGTERM after at most this long, whatever the kill grace is.
+SHUTDOWN_GRACE = 1.0
 
 _STOP_MESSAGES = {
     JobStatus.CANCELLED: "cancelled on request",
@@ -83,10 +90,14 @@ class WorkerPool:
         clock: Callable[[], datetime] = utc_now,
         keep_finished: int = 64,
         drain_timeout: float = DRAIN_TIMEOUT,
+        shutdown_grace: float = SHUTDOWN_GRACE,
+        log_limit: int = LOG_LIMIT,
     ) -> None:
         self.max_jobs = max_jobs
         self.queue_limit = queue_limit
         self.kill_grace = kill_grace
+        self.shutdown_grace = shutdown_grace
+        self.log_limit = log_limit
         self._pump = pump or OutputPump()
         self._clock = clock
         self._keep_finished = keep_finished
@@ -121,7 +132,10 @@ class WorkerPool:
             await self._request_stop(entry, JobStatus.INTERRUPTED)
         tasks = [e.task for e in active if e.task is not None]
         if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+            _, slow = await asyncio.wait(tasks, timeout=self.shutdown_grace)
+            if slow:  # e.g. a cancel that began before the shutdown, with the full kill grace
+                self.kill_all_now()
+                await asyncio.gather(*slow, return_exceptions=True)
         await self._pump.stop()
         atexit.unregister(self.kill_all_now)
         if self._signal_installed and signal.getsignal(signal.SIGTERM) == self._on_sigterm:
@@ -133,6 +147,10 @@ class WorkerPool:
         for entry in list(self._entries.values()):
             if entry.pgid is not None and entry.phase != "done":
                 signal_group(entry.pgid, signal.SIGKILL)
+
+    def _grace(self) -> float:
+        """Seconds between SIGTERM and SIGKILL for a stop starting now."""
+        return min(self.kill_grace, self.shutdown_grace) if self._closing else self.kill_grace
 
     def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
         self.kill_all_now()
@@ -237,10 +255,12 @@ class WorkerPool:
             proc, output_fd = await asyncio.to_thread(popen_sync, plan, {**os.environ, "CDE_TASK_ID": job.id})
         except OSError as exc:
             problem = f"cannot start {plan.argv[0]}: {exc.strerror or exc}"
+            if exc.filename and exc.filename != plan.argv[0]:  # the working directory or the prompt file
+                problem += f" ({exc.filename})"
             await self._finish(entry, JobStatus.FAILED, None, error=problem)
             return
         entry.pgid = proc.pid
-        entry.output = self._pump.add(output_fd, entry.store.log_file(job.id))
+        entry.output = self._pump.add(output_fd, entry.store.log_file(job.id), self.log_limit)
         exited = exit_future(proc)
         entry.phase = "running"
         job.start(proc.pid, self._clock())
@@ -252,14 +272,16 @@ class WorkerPool:
             if not exited.done():
                 if entry.stop_reason is None:
                     entry.stop_reason = JobStatus.TIMED_OUT
-                await self._terminate(proc.pid, exited)
+                await stop_group(proc.pid, self._grace())  # one grace for the agent and all it started
             returncode = await exited
         finally:
             stopper.cancel()
         if await asyncio.to_thread(live_members, proc.pid):
-            await stop_group(proc.pid, self.kill_grace)  # what the agent left running in its group
+            await stop_group(proc.pid, self._grace())  # what the agent left running in its group
+        entry.pgid = None  # the group is gone: its id may be reused, never signal it again
+        drain = min(self.drain_timeout, self.shutdown_grace) if self._closing else self.drain_timeout
         try:
-            await asyncio.wait_for(asyncio.shield(entry.output.done), self.drain_timeout)
+            await asyncio.wait_for(asyncio.shield(entry.output.done), drain)
         except TimeoutError:
             self._pump.drop(entry.output)
             with contextlib.suppress(TimeoutError):
@@ -273,12 +295,6 @@ class WorkerPool:
             if error and final.error is None:
                 final.error = error
             await self._commit(entry, final)
-
-    async def _terminate(self, pgid: int, waiter: asyncio.Future[int]) -> None:
-        signal_group(pgid, signal.SIGTERM)
-        done, _ = await asyncio.wait({waiter}, timeout=self.kill_grace)
-        if not done:
-            signal_group(pgid, signal.SIGKILL)
 
     async def _finish(
         self,

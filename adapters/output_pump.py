@@ -11,6 +11,10 @@ faster than the disk takes it blocks in its own write.
 
 A write error (disk full) is recorded on the stream and later output is read
 and dropped, so the agent never blocks on a pipe nobody drains.
+
+A log keeps the first `limit` bytes of the output (LOG_LIMIT, 64 MiB) and, once
+the stream ends, the last TAIL_BYTES after a one-line note: an agent stuck in a
+printing loop cannot fill the disk, and the log still ends where the output ended.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import errno
 import logging
 import os
 import selectors
@@ -26,11 +31,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from domain.delegation.output import OutputTail
+from domain.delegation.output import TAIL_BYTES, OutputTail
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 256 * 1024
+LOG_LIMIT = 64 * 1024 * 1024
 
 
 @dataclass(eq=False)
@@ -41,15 +47,42 @@ class OutputStream:
     log_path: Path
     loop: asyncio.AbstractEventLoop
     done: asyncio.Future[None]
+    limit: int = LOG_LIMIT
     tail: OutputTail = field(default_factory=OutputTail)
     lock: threading.Lock = field(default_factory=threading.Lock)
     error: str | None = None
     bytes_written: int = 0
+    bytes_skipped: int = 0  # read past `limit`, not (yet) in the log
     _file: IO[bytes] | None = field(default=None, repr=False)
 
     def lines(self, count: int) -> list[str]:
         with self.lock:
             return self.tail.lines(count)
+
+    def write(self, data: bytes) -> None:
+        """Append to the log what fits under the limit (pump thread only)."""
+        kept = data[: max(0, self.limit - self.bytes_written)]
+        self.bytes_skipped += len(data) - len(kept)
+        self._append(kept)
+
+    def write_end(self) -> None:
+        """After a log cut at the limit: the output's last bytes that were not logged, after a note."""
+        if not self.bytes_skipped:
+            return
+        end = self.tail.data()[-min(self.bytes_skipped, TAIL_BYTES) :]
+        if gap := self.bytes_skipped - len(end):
+            self._append(f"\n[cde-orchestrator: output.log is limited; {gap} bytes were not logged]\n".encode())
+        self._append(end)
+
+    def _append(self, data: bytes) -> None:
+        if self._file is None or self.error is not None or not data:
+            return
+        try:
+            _write_all(self._file, data)
+            self.bytes_written += len(data)
+        except OSError as exc:
+            self.error = f"writing {self.log_path} failed: {exc.strerror or exc}; later output was dropped"
+            logger.warning(self.error)
 
 
 class OutputPump:
@@ -59,10 +92,10 @@ class OutputPump:
         self._wake: tuple[int, int] | None = None  # self-pipe that interrupts select() when ops arrive
         self._thread: threading.Thread | None = None
 
-    def add(self, fd: int, log_path: Path) -> OutputStream:
+    def add(self, fd: int, log_path: Path, limit: int = LOG_LIMIT) -> OutputStream:
         """Start draining `fd` (which the pump now owns) into `log_path`; `done` resolves at EOF."""
         loop = asyncio.get_running_loop()
-        stream = OutputStream(fd=fd, log_path=log_path, loop=loop, done=loop.create_future())
+        stream = OutputStream(fd=fd, log_path=log_path, loop=loop, done=loop.create_future(), limit=limit)
         self._submit("add", stream)
         return stream
 
@@ -153,23 +186,28 @@ class OutputPump:
             return
         with stream.lock:
             stream.tail.add(data)
-        if stream._file is not None and stream.error is None:
-            try:
-                stream._file.write(data)
-                stream.bytes_written += len(data)
-            except OSError as exc:
-                stream.error = f"writing {stream.log_path} failed: {exc.strerror or exc}; later output was dropped"
-                logger.warning(stream.error)
+        stream.write(data)
 
     def _finish(self, selector: selectors.BaseSelector, stream: OutputStream) -> None:
         selector.unregister(stream.fd)
         os.close(stream.fd)
+        stream.write_end()
         if stream._file is not None:
             with contextlib.suppress(OSError):
                 stream._file.close()
             stream._file = None
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
             stream.loop.call_soon_threadsafe(_resolve, stream.done)
+
+
+def _write_all(file: IO[bytes], data: bytes) -> None:
+    """An unbuffered write may take only part of the data; write the rest."""
+    view = memoryview(data)
+    while view:
+        written = file.write(view)
+        if not written:
+            raise OSError(errno.EIO, "the file took no bytes")
+        view = view[written:]
 
 
 def _resolve(done: asyncio.Future[None]) -> None:

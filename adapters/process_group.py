@@ -69,19 +69,28 @@ async def stop_group(pgid: int, grace: float) -> None:
         await wait_group_gone(pgid, 1.0)
 
 
-def kill_orphaned_job(pgid: int, task_id: str) -> bool:
+def kill_orphaned_job(pgid: int | None, task_id: str) -> bool:
     """SIGKILL the group of a job whose server died, if a process in it still runs that job.
 
     A member is recognised by `CDE_TASK_ID=<task_id>` in its environment (the agent's
     children inherit it), so a recycled pid of an unrelated process is never
-    signalled. Linux only.
+    signalled. With no pgid (the server died between starting the agent and
+    recording it) every process is looked at. Linux only.
     """
     marker = f"CDE_TASK_ID={task_id}".encode()
-    for pid in live_members(pgid):
+    candidates = live_members(pgid) if pgid is not None else _all_pids()
+    for pid in candidates:
         try:
             environ = (_PROC / str(pid) / "environ").read_bytes()
+            group = pgid if pgid is not None else os.getpgid(pid)
         except OSError:
             continue
         if marker in environ.split(b"\0"):
-            return signal_group(pgid, signal.SIGKILL)
+            return signal_group(group, signal.SIGKILL)
     return False
+
+
+def _all_pids() -> list[int]:
+    if not _PROC.is_dir():  # pragma: no cover - non-Linux
+        return []
+    return [int(entry.name) for entry in _PROC.iterdir() if entry.name.isdigit() and int(entry.name) != os.getpid()]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from adapters.fs_job_store import RECORD, TASKS_DIR
 from domain.delegation.job import validate_job_id
-from domain.errors import NotFoundError
+from domain.errors import NotFoundError, PermissionDeniedError
 from infrastructure import files, paths
 from infrastructure.cache import cached
 
@@ -51,3 +51,5 @@ class HomeTaskIndex:
             return await paths.resolve_project(raw, base=Path("/"), allowed_roots=self._allowed_roots)
         except NotFoundError:
             raise NotFoundError(f"task {job_id} belongs to {raw}, which no longer exists") from None
+        except PermissionDeniedError as exc:  # the caller gave a task id, not a project_path: say whose it is
+            raise PermissionDeniedError(exc.message.replace("project_path", f"task {job_id}'s project", 1)) from None

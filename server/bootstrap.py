@@ -253,7 +253,6 @@ def bootstrap(settings: Settings) -> App:
         await container.delegation()
 
     container.warm_up_hooks.append(start_delegation)
-    container.shutdown_hooks.append(container.stop_delegation)
     sweeper = SkillSweeper(container.sweep_expired_skills, settings.skill_sweep_interval)
     container.startup_hooks.append(sweeper.start)
     container.shutdown_hooks.append(sweeper.stop)
@@ -280,7 +279,8 @@ def bootstrap(settings: Settings) -> App:
                     warm_up.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await warm_up
-                await _run_all(list(reversed(container.shutdown_hooks)), "shutdown")
+                # Delegated agents first: a client SIGKILLs a server ~4 s after closing its stdin.
+                await _run_all([container.stop_delegation, *reversed(container.shutdown_hooks)], "shutdown")
             container.lifespan_done.set()
 
     server = CdeServer(

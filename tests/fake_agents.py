@@ -36,8 +36,11 @@ SCRIPTS: dict[str, str] = {
     "fake-chatty": '#!/bin/sh\nexec seq 1 "$1"\n',
     # Leaves a process in another session holding its output pipe open (out of the job's reach).
     "fake-escaper": '#!/bin/sh\n[ "$1" = --version ] && exit 0\nsetsid sleep 30 &\necho "escaped $!"\n',
-    # Records when it runs into $1, to check the concurrency limit.
-    "fake-slot": '#!/bin/sh\necho "start $CDE_TASK_ID" >> "$1"\nsleep 0.3\necho "end $CDE_TASK_ID" >> "$1"\n',
+    # Records when it runs into $1, to check the concurrency limit; ends once the file $1.go exists.
+    "fake-slot": (
+        '#!/bin/sh\necho "start $CDE_TASK_ID" >> "$1"\n'
+        'while [ ! -e "$1.go" ]; do sleep 0.02; done\necho "end $CDE_TASK_ID" >> "$1"\n'
+    ),
     "fake-args": '#!/bin/sh\nfor a in "$@"; do echo "[$a]"; done\n',
     # A CLI answering --version the way real ones do.
     "codex": '#!/bin/sh\nif [ "$1" = "--version" ]; then echo "codex-cli 0.42.1"; exit 0; fi\necho "codex ran"; cat\n',

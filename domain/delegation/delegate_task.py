@@ -9,8 +9,8 @@ from pathlib import Path
 
 from domain.delegation.agents import AgentInfo
 from domain.delegation.job import Job, JobStatus, new_job_id, preview
-from domain.delegation.launch import plan_launch
-from domain.delegation.ports import AgentDetector, JobRunner, JobStores, TaskLocator
+from domain.delegation.launch import LaunchPlan, plan_launch
+from domain.delegation.ports import AgentDetector, JobRunner, JobStore, JobStores, TaskLocator
 from domain.delegation.select_agent import choose_or_explain, names
 from domain.delegation.views import DelegateResult
 from domain.errors import InvalidInputError, NotFoundError, UnavailableError
@@ -58,6 +58,7 @@ class DelegateTask:
         self._runner = runner
         self._server_pid = server_pid
         self._clock = clock
+        self._withdrawals: set[asyncio.Future[Job | None]] = set()
 
     async def __call__(
         self,
@@ -92,6 +93,18 @@ class DelegateTask:
             created_at=now,
             server_pid=self._server_pid,
         )
+        plan = plan_launch(chosen.spec, chosen.path, prompt, store.prompt_file(job.id), root)
+        # Once the record exists the job must reach the runner, or it would stay queued forever: a cancelled
+        # call lets the start finish, then withdraws the job (no agent runs for a request its caller dropped).
+        start = asyncio.ensure_future(self._start(job, prompt, plan, store, root))
+        try:
+            await asyncio.shield(start)
+        except asyncio.CancelledError:
+            start.add_done_callback(self._withdraw(job.id))
+            raise
+        return DelegateResult(task_id=job.id, agent=job.agent, status=job.status.value, reasons=reasons)
+
+    async def _start(self, job: Job, prompt: str, plan: LaunchPlan, store: JobStore, root: Path) -> None:
         created, indexed = await asyncio.gather(
             store.create(job, prompt), self._locator.remember(job.id, root), return_exceptions=True
         )
@@ -102,6 +115,13 @@ class DelegateTask:
             raise indexed
         if isinstance(created, BaseException):
             raise created
-        plan = plan_launch(chosen.spec, chosen.path, prompt, store.prompt_file(job.id), root)
         await self._runner.submit(job, plan, store)
-        return DelegateResult(task_id=job.id, agent=job.agent, status=job.status.value, reasons=reasons)
+
+    def _withdraw(self, job_id: str) -> Callable[[asyncio.Future[None]], None]:
+        def cancel_if_started(start: asyncio.Future[None]) -> None:
+            if not start.cancelled() and start.exception() is None:
+                withdrawal = asyncio.ensure_future(self._runner.cancel(job_id))
+                self._withdrawals.add(withdrawal)
+                withdrawal.add_done_callback(self._withdrawals.discard)
+
+        return cancel_if_started

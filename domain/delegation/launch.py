@@ -2,9 +2,12 @@
 
 The prompt always lives in a file next to the job record. Templates that take it
 as an argument get it inline only while it is small: past `ARGV_PROMPT_LIMIT`
-bytes (Linux refuses any single argument over 128 KiB, and the whole argv+env
-shares ~2 MiB) the `{prompt}` placeholder becomes a short instruction pointing
-the agent at the prompt file instead, so a large context never breaks the launch.
+bytes for all its copies together (Linux refuses any single argument over 128 KiB,
+and the whole argv+env shares ~2 MiB) the `{prompt}` placeholder becomes a short
+instruction pointing the agent at the prompt file instead, so a large context
+never breaks the launch. The same happens when the prompt would be a whole
+argument starting with `-` (a Markdown list, or `--some-flag`): the agent's
+option parser would read it as options.
 """
 
 from __future__ import annotations
@@ -34,11 +37,14 @@ def file_pointer(prompt_file: Path) -> str:
 
 def plan_launch(spec: AgentSpec, executable: str, prompt: str, prompt_file: Path, cwd: Path) -> LaunchPlan:
     """Fill `spec.command` in a single pass (substituted text is never scanned again)."""
-    inline = prompt if len(prompt.encode("utf-8")) <= ARGV_PROMPT_LIMIT else file_pointer(prompt_file)
-    values = {"prompt": inline, "prompt_file": str(prompt_file)}
+    args = spec.command[1:]
+    copies = sum(arg.count("{prompt}") for arg in args)
+    too_big = copies * len(prompt.encode("utf-8")) > ARGV_PROMPT_LIMIT
+    as_option = prompt.startswith("-") and "{prompt}" in args
+    values = {"prompt": file_pointer(prompt_file) if too_big or as_option else prompt, "prompt_file": str(prompt_file)}
 
     def fill(match: re.Match[str]) -> str:
         return values[match.group(1)]
 
-    argv = (executable, *(PLACEHOLDER.sub(fill, arg) for arg in spec.command[1:]))
+    argv = (executable, *(PLACEHOLDER.sub(fill, arg) for arg in args))
     return LaunchPlan(argv=argv, cwd=cwd, prompt_file=prompt_file, stdin_prompt=spec.stdin)

@@ -20,7 +20,7 @@ from domain.delegation.list_agents import ListAgents
 from domain.delegation.list_tasks import ListTasks
 from domain.delegation.select_agent import SelectAgent
 from domain.delegation.worker_stats import GetWorkerStats
-from domain.errors import DomainError
+from domain.errors import DomainError, NotFoundError
 from infrastructure.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -37,19 +37,41 @@ class Delegation:
     worker_stats: GetWorkerStats
     pool: WorkerPool
     stores: FsJobStores
+    index: HomeTaskIndex
     default_root: Path
     _scan: asyncio.Task[None] | None = field(default=None, repr=False)
 
     async def start(self) -> None:
-        """Arm the pool; in the background, mark the default project's orphaned jobs interrupted."""
+        """Arm the pool; in the background, mark orphaned jobs interrupted (and kill their agents)."""
         await self.pool.start()
-        self._scan = asyncio.get_running_loop().create_task(self._recover_default())
+        self._scan = asyncio.get_running_loop().create_task(self._recover())
 
-    async def _recover_default(self) -> None:
+    async def _recover(self) -> None:
+        """Check the default project's tasks and every task marked active in the CDE home, in any project.
+
+        Reading an active record whose server is gone marks it interrupted, so this
+        is only reads; a marker left by a finished or unknown task is dropped.
+        """
         try:
             await (await self.stores.for_project(self.default_root)).jobs()
         except DomainError as exc:
             logger.warning("could not check %s for interrupted tasks: %s", self.default_root, exc.message)
+        try:
+            marked = await self.stores.marked_active()
+        except DomainError as exc:
+            logger.warning("could not list the active tasks: %s", exc.message)
+            return
+        for job_id in marked:
+            try:
+                root = await self.index.locate(job_id)
+                job = await (await self.stores.for_project(root)).load(job_id)
+            except NotFoundError:
+                await self.stores.unmark(job_id)
+            except DomainError as exc:
+                logger.warning("could not check task %s: %s", job_id, exc.message)
+            else:
+                if not job.status.active:
+                    await self.stores.unmark(job_id)
 
     async def stop(self) -> None:
         """Stop every job and wait for their final records (runs on server shutdown)."""
@@ -63,7 +85,7 @@ class Delegation:
 
 def build_delegation(settings: Settings) -> Delegation:
     detector = PathAgentDetector(settings.home, probe_timeout=settings.agent_probe_timeout)
-    stores = FsJobStores()
+    stores = FsJobStores(active_dir=settings.home / "running")
     index = HomeTaskIndex(settings.home, default_root=settings.project_root, allowed_roots=settings.allowed_roots)
     pool = WorkerPool(max_jobs=settings.max_jobs, queue_limit=settings.job_queue, kill_grace=settings.job_kill_grace)
     return Delegation(
@@ -76,5 +98,6 @@ def build_delegation(settings: Settings) -> Delegation:
         worker_stats=GetWorkerStats(pool),
         pool=pool,
         stores=stores,
+        index=index,
         default_root=settings.project_root,
     )

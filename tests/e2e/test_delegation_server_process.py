@@ -23,14 +23,14 @@ pytestmark = pytest.mark.slow
 SERVER = str(BIN)  # the entry point of the interpreter running the tests, never another install on PATH
 
 
-def server_env(tmp_path: Path, project: Path) -> dict[str, str]:
+def server_env(tmp_path: Path, project: Path, **extra: str) -> dict[str, str]:
     bin_dir = install(tmp_path / "bin", project)
     return {
         "PATH": path_with(bin_dir),
         "CDE_HOME": str(tmp_path / "cde-home"),
         "CDE_PROJECT_ROOT": str(project),
         "CDE_ALLOWED_ROOTS": str(tmp_path),
-        "CDE_JOB_KILL_GRACE": "0.3",
+        **extra,
     }
 
 
@@ -48,6 +48,8 @@ def wait_until(check: Any, within: float = 15.0) -> None:
 
 
 async def test_closing_the_session_stops_the_server_and_every_agent(tmp_path: Path, project: Path) -> None:
+    # The default kill grace (5 s) is longer than the client waits before it kills the server (2 s + 2 s):
+    # on shutdown the server must escalate to SIGKILL sooner, or an agent ignoring SIGTERM survives it.
     params = StdioServerParameters(command=SERVER, args=["serve"], env=server_env(tmp_path, project))
     async with Client(params) as client:
         ids = [
@@ -73,45 +75,83 @@ def rpc(proc: subprocess.Popen[str], message: dict[str, Any]) -> dict[str, Any] 
     return reply
 
 
-def test_sigterm_to_the_server_kills_running_agents(tmp_path: Path, project: Path) -> None:
-    env = {**os.environ, **server_env(tmp_path, project)}
-    proc = subprocess.Popen(
-        [SERVER, "serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+def serve(env: dict[str, str]) -> subprocess.Popen[str]:
+    """A `cde-orchestrator serve` process spoken to with raw JSON-RPC lines (so a test can signal it)."""
+    return subprocess.Popen(
+        [SERVER, "serve"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, **env},
     )
+
+
+def delegate(proc: subprocess.Popen[str], arguments: dict[str, Any]) -> str:
+    """Initialize the session and delegate one task; its id."""
+    client = {"name": "t", "version": "0"}
+    rpc(
+        proc,
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": client},
+        },
+    )
+    rpc(proc, {"jsonrpc": "2.0", "method": "notifications/initialized"})
+    call = {"name": "cde_delegateTask", "arguments": arguments}
+    reply = rpc(proc, {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": call})
+    assert reply is not None and "result" in reply, reply
+    task_id: str = reply["result"]["structuredContent"]["task_id"]
+    return task_id
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_a_signal_to_the_server_kills_running_agents(tmp_path: Path, project: Path, signum: int) -> None:
+    proc = serve(server_env(tmp_path, project, CDE_JOB_KILL_GRACE="0.3"))
     try:
-        rpc(
-            proc,
-            {
-                "jsonrpc": "2.0",
-                "id": 1,
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": "2025-06-18",
-                    "capabilities": {},
-                    "clientInfo": {"name": "t", "version": "0"},
-                },
-            },
-        )
-        rpc(proc, {"jsonrpc": "2.0", "method": "notifications/initialized"})
-        reply = rpc(
-            proc,
-            {
-                "jsonrpc": "2.0",
-                "id": 2,
-                "method": "tools/call",
-                "params": {"name": "cde_delegateTask", "arguments": {"task_description": "x", "agent": "stubborn"}},
-            },
-        )
-        assert reply is not None, reply
-        task_id = reply["result"]["structuredContent"]["task_id"]
+        task_id = delegate(proc, {"task_description": "x", "agent": "stubborn"})
         wait_until(lambda: record(project, task_id)["status"] == "running")
         pgid = record(project, task_id)["pgid"]
         assert not gone(pgid)
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signum)
         assert proc.wait(timeout=10) == 0  # a clean shutdown: the agents are stopped first
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        stop(proc)
     wait_until(lambda: gone(pgid))
     assert record(project, task_id)["status"] == "interrupted"  # stopped and recorded before the exit
+
+
+def test_after_a_sigkill_the_next_server_stops_the_orphans_in_every_project(tmp_path: Path, project: Path) -> None:
+    other = tmp_path / "other-project"  # not the default project: nothing reads its tasks on start-up
+    other.mkdir()
+    env = server_env(tmp_path, project)
+    install(tmp_path / "bin", other)
+    proc = serve(env)
+    try:
+        task_id = delegate(proc, {"task_description": "x", "agent": "hang", "project_path": str(other)})
+        wait_until(lambda: record(other, task_id)["status"] == "running")
+        pgid = record(other, task_id)["pgid"]
+        proc.kill()
+        proc.wait()
+    finally:
+        stop(proc)
+    assert not gone(pgid)  # a SIGKILLed server cannot stop its agents: the next one must
+    second = serve(env)  # no request: recovery is part of start-up
+    try:
+        wait_until(lambda: record(other, task_id)["status"] == "interrupted")
+        wait_until(lambda: gone(pgid))
+    finally:
+        assert second.stdin is not None
+        second.stdin.close()
+        second.wait(timeout=10)
+        stop(second)
+    assert "its agent was still running and was killed" in record(other, task_id)["error"]
+    assert not (tmp_path / "cde-home" / "running" / task_id).exists()

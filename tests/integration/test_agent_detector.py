@@ -30,10 +30,15 @@ def test_parse_version_takes_the_number_from_the_first_line() -> None:
     assert parse_version("") is None
 
 
+def user_agents_yml(home: Path, text: str) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "agents.yml").write_text(text)
+
+
 async def test_slow_version_probe_times_out_and_is_retried(tmp_path: Path, project: Path) -> None:
     marker = tmp_path / "probes"
     script(tmp_path / "bin" / "slowver", f'#!/bin/sh\necho x >> "{marker}"\nexec sleep 5\n')
-    agents_yml(project, "agents:\n  slow:\n    command: [slowver, '{prompt}']\n")
+    user_agents_yml(tmp_path / "home", "agents:\n  slow:\n    command: [slowver, '{prompt}']\n")
     detector = PathAgentDetector(
         tmp_path / "home", probe_timeout=0.3, environ={"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin"}
     )
@@ -47,7 +52,8 @@ async def test_slow_version_probe_times_out_and_is_retried(tmp_path: Path, proje
 async def test_relative_commands_resolve_from_the_project_and_path_changes_show_at_once(
     tmp_path: Path, project: Path
 ) -> None:
-    script(project / "tools" / "agent", "#!/bin/sh\necho 'v 1.2.3'\n")
+    ran = tmp_path / "ran"
+    script(project / "tools" / "agent", f"#!/bin/sh\ntouch '{ran}'\necho 'v 1.2.3'\n")
     agents_yml(project, "agents:\n  local:\n    command: [./tools/agent, '{prompt}']\n")
     environ = {"PATH": "/usr/bin:/bin"}
     detector = PathAgentDetector(tmp_path / "home", probe_timeout=5, environ=environ)
@@ -55,9 +61,30 @@ async def test_relative_commands_resolve_from_the_project_and_path_changes_show_
     script(tmp_path / "bin2" / "codex", "#!/bin/sh\necho 'codex-cli 9.9.9'\n")
     environ["PATH"] = f"{tmp_path / 'bin2'}{os.pathsep}/usr/bin:/bin"
     after = {a.name: a for a in await detector.agents(project, versions=True)}
-    assert before["local"].path == str(project / "tools" / "agent") and before["local"].version == "1.2.3"
+    assert before["local"].path == str(project / "tools" / "agent") and before["local"].available
     assert not before["codex"].available
     assert after["codex"].available and after["codex"].version == "9.9.9"
+    # Listing is read-only: the repository's own program is found but never run.
+    assert before["local"].version is None and not ran.exists()
+
+
+async def test_only_probes_the_project_did_not_choose(tmp_path: Path, project: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    for name in ("codex", "gemini", "evil"):
+        script(bin_dir / name, f"#!/bin/sh\necho \"$*\" >> '{tmp_path / name}.ran'\necho '{name} 1.0.0'\n")
+    agents_yml(
+        project,
+        "agents:\n"
+        "  codex:\n    priority: 9\n"  # the built-in program and version_args: still probed
+        "  gemini:\n    version_args: ['--pwn']\n"
+        "  claude:\n    command: [evil, '{prompt}']\n",
+    )
+    detector = PathAgentDetector(tmp_path / "home", probe_timeout=5, environ={"PATH": f"{bin_dir}:/usr/bin:/bin"})
+    found = {a.name: a for a in await detector.agents(project, versions=True)}
+    assert found["codex"].version == "1.0.0" and (tmp_path / "codex.ran").read_text() == "--version\n"
+    assert found["gemini"].available and found["gemini"].version is None
+    assert found["claude"].available and found["claude"].version is None
+    assert not (tmp_path / "gemini.ran").exists() and not (tmp_path / "evil.ran").exists()
 
 
 @pytest.mark.parametrize(

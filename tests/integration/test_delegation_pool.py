@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from adapters.agent_process import popen_sync
+from domain.delegation.launch import LaunchPlan
 from domain.errors import LimitExceededError
 from infrastructure.settings import Settings
 from server.wiring.delegation import Delegation, build_delegation
@@ -51,7 +54,10 @@ async def finished(d: Delegation, task_id: str) -> dict[str, object]:
 async def started(d: Delegation, task_id: str) -> None:
     async def is_running() -> bool:
         view = await d.get_task_status(task_id)
-        return view.status == "running" and bool(view.tail)  # the agent printed: its handlers are set
+        if view.status != "running" or not view.tail:  # the agent printed: its handlers are set
+            return False
+        record = Path(view.project) / ".cde" / "tasks" / task_id / "job.json"
+        return bool(json.loads(record.read_text())["status"] == "running")  # and the pgid is on disk
 
     await eventually(is_running)
 
@@ -71,6 +77,7 @@ async def test_agent_gets_the_prompt_on_stdin_and_its_output_is_logged(settings:
     record = json.loads((project / ".cde" / "tasks" / result.task_id / "job.json").read_text())
     assert record["status"] == "succeeded" and record["started_at"] and record["finished_at"]
     assert (project / ".cde" / "tasks" / ".gitignore").read_text() == "*\n"
+    assert not (settings.home / "running" / result.task_id).exists()  # active markers go with the job
 
 
 async def test_failing_agent_is_failed_with_its_exit_code_and_stderr(settings: Settings, project: Path) -> None:
@@ -88,8 +95,12 @@ async def test_concurrency_limit_is_respected(settings: Settings, project: Path,
     install(tmp_path / "bin", project, extra_agents={"slot": {"command": ["fake-slot", str(trace), "{prompt}"]}})
     async with running(settings) as d:
         ids = [(await d.delegate_task(project, f"job {i}", agent="slot")).task_id for i in range(5)]
+        await eventually(lambda: asyncio.to_thread(lambda: trace.exists() and len(trace.read_text().split()) == 4))
         stats = await d.worker_stats()
-        assert stats.running + stats.queued == 5 and stats.running <= 2
+        assert (stats.running, stats.queued) == (2, 3)  # the slot agents wait for a go
+        statuses = [(await d.get_task_status(task_id)).status for task_id in ids]
+        assert statuses == ["running"] * 2 + ["queued"] * 3  # first in, first out
+        trace.with_suffix(".txt.go").touch()
         results = [await finished(d, task_id) for task_id in ids]
         stats = await d.worker_stats()
     assert [r["status"] for r in results] == ["succeeded"] * 5
@@ -149,8 +160,10 @@ async def test_cancelling_kills_the_agents_children_too(settings: Settings, proj
         await started(d, result.task_id)
         pgid = json.loads((project / ".cde" / "tasks" / result.task_id / "job.json").read_text())["pgid"]
         assert not gone(pgid)
+        assert (settings.home / "running" / result.task_id).exists()
         await d.cancel_task(result.task_id)
     assert gone(pgid)
+    assert not (settings.home / "running" / result.task_id).exists()
 
 
 async def test_output_tail_of_a_large_output(settings: Settings, project: Path) -> None:
@@ -163,6 +176,26 @@ async def test_output_tail_of_a_large_output(settings: Settings, project: Path) 
     assert memory_tail == disk_tail == ["199998", "199999", "200000"]
     log = Path(str(status["log"])).read_text().splitlines()
     assert len(log) == 200_000 and log[0] == "1"
+
+
+async def test_the_log_is_bounded_and_still_ends_with_the_last_output(settings: Settings, project: Path) -> None:
+    async with running(settings) as d:
+        d.pool.log_limit = 10_000
+        result = await d.delegate_task(project, "200000", agent="chatty")  # 1.3 MB of numbered lines
+        status = await finished(d, result.task_id)
+        disk_tail = await (await d.stores.for_project(project)).tail(result.task_id, 3)
+        just_over = await finished(d, (await d.delegate_task(project, "3000", agent="chatty")).task_id)
+    # Past the limit by less than the tail: the log is whole, without a note.
+    assert Path(str(just_over["log"])).read_bytes() == b"".join(b"%d\n" % i for i in range(1, 3001))
+    log = Path(str(status["log"])).read_bytes()
+    assert status["status"] == "succeeded"
+    assert log.startswith(b"1\n2\n3\n")
+    gap = len(b"".join(b"%d\n" % i for i in range(1, 200_001))) - 10_000 - 64 * 1024
+    note = f"\n[cde-orchestrator: output.log is limited; {gap} bytes were not logged]\n".encode()
+    assert len(log) == 10_000 + len(note) + 64 * 1024  # the head, the note, the last 64 KiB
+    assert log[10_000 : 10_000 + len(note)] == note
+    assert log.endswith(b"199999\n200000\n")
+    assert disk_tail == status["tail"][-3:] == ["199998", "199999", "200000"]
 
 
 async def test_large_prompt_reaches_an_argument_agent_through_its_file(settings: Settings, project: Path) -> None:
@@ -201,6 +234,26 @@ async def test_agent_that_cannot_start_fails(settings: Settings, project: Path, 
     assert str(status["error"]).startswith(f"cannot start {broken}")
 
 
+async def test_a_missing_prompt_file_fails_the_task_and_leaks_no_descriptor(
+    settings: Settings, project: Path, tmp_path: Path
+) -> None:
+    plan = LaunchPlan(argv=("/bin/cat",), cwd=project, prompt_file=tmp_path / "gone.md", stdin_prompt=True)
+    before = set(os.listdir("/proc/self/fd"))
+    with pytest.raises(FileNotFoundError):
+        popen_sync(plan, os.environ)
+    assert set(os.listdir("/proc/self/fd")) == before
+    async with running(settings) as d:
+        blocker = (await d.delegate_task(project, "block", agent="hang")).task_id
+        await d.delegate_task(project, "block", agent="hang")
+        queued = (await d.delegate_task(project, "reads stdin", agent="ok")).task_id
+        prompt = project / ".cde" / "tasks" / queued / "prompt.md"
+        prompt.unlink()
+        await d.cancel_task(blocker)
+        status = await finished(d, queued)
+    assert status["status"] == "failed"
+    assert status["error"] == f"cannot start {tmp_path / 'bin' / 'fake-ok'}: No such file or directory ({prompt})"
+
+
 async def test_shutdown_stops_every_job_and_leaves_no_process(settings: Settings, project: Path) -> None:
     async with running(settings) as d:
         first = (await d.delegate_task(project, "a", agent="stubborn")).task_id
@@ -217,6 +270,25 @@ async def test_shutdown_stops_every_job_and_leaves_no_process(settings: Settings
     assert records[queued]["pgid"] is None
     for task_id in (first, second):
         assert gone(records[task_id]["pgid"]), f"{task_id} left processes behind"
+    assert not any((settings.home / "running").iterdir())
+
+
+async def test_shutdown_does_not_wait_out_a_long_kill_grace(tmp_path: Path, project: Path) -> None:
+    d = build_delegation(delegation_settings(tmp_path, project, job_kill_grace=600.0))
+    await d.start()
+    ids = [(await d.delegate_task(project, name, agent="stubborn")).task_id for name in ("stop", "cancel")]
+    for task_id in ids:
+        await started(d, task_id)
+    cancel = asyncio.ensure_future(d.cancel_task(ids[1]))  # a stop begun with the full grace
+    await asyncio.sleep(0.1)
+    # A deadline against a hang (the clients that launch a server kill it after ~4 s), not a timing check.
+    await asyncio.wait_for(d.stop(), 15)
+    cancelled = await cancel
+    records = [json.loads((project / ".cde" / "tasks" / i / "job.json").read_text()) for i in ids]
+    assert [r["status"] for r in records] == ["interrupted", "cancelled"] and cancelled.status == "cancelled"
+    assert [r["exit_code"] for r in records] == [-signal.SIGKILL] * 2
+    for r in records:
+        assert gone(r["pgid"])
 
 
 async def test_cancel_racing_shutdown_on_a_queued_job_ends_it_once(settings: Settings, project: Path) -> None:
@@ -243,3 +315,27 @@ async def test_a_pipe_held_open_outside_the_job_does_not_hang_it(settings: Setti
     assert isinstance(tail, list) and tail[0].startswith("escaped ")
     os.kill(int(tail[0].split()[1]), signal.SIGKILL)  # the escaped process is not the job's: clean up here
     assert status["status"] == "succeeded"
+
+
+async def test_a_delegation_cancelled_midway_leaves_no_task_pending(settings: Settings, project: Path) -> None:
+    async with running(settings) as d:
+        answered = set()
+        for step in range(60):  # cancel the call after 0, 0.25, 0.5... ms: before, during and after creation
+            call = asyncio.ensure_future(d.delegate_task(project, f"call {step}", agent="ok"))
+            await asyncio.sleep(step / 4000)
+            call.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                answered.add((await call).task_id)
+
+        async def settled() -> bool:
+            listing = await d.list_tasks(project, include_finished=True, limit=200)
+            return not any(t.status in ("queued", "running") for t in listing.tasks)
+
+        await eventually(settled)
+        store = await d.stores.for_project(project)
+        assert store._leases == {}  # every lease released: no task waits for a run that never comes
+        listing = await d.list_tasks(project, include_finished=True, limit=200)
+    # A call cancelled after its record was written withdraws the task; no agent runs for it.
+    assert {t.task_id: t.status for t in listing.tasks} == {
+        t.task_id: "succeeded" if t.task_id in answered else "cancelled" for t in listing.tasks
+    }

@@ -23,6 +23,7 @@ QUEUED_ID = "20250101-000001-bbbbbb"
 
 # Another server process: it records one running job (with a real agent process) and one queued job,
 # then either dies abruptly ("crash") or stays alive holding the jobs' leases until its stdin closes.
+# "crash-unrecorded" also starts the queued job's agent and dies before recording it (it prints that pid).
 OTHER_SERVER = f"""
 import asyncio, os, subprocess, sys
 from pathlib import Path
@@ -32,7 +33,7 @@ from domain.project_state import utc_now
 
 async def main():
     root = Path(sys.argv[1])
-    store = FsJobStore(root)
+    store = FsJobStore(root, active_dir=Path(sys.argv[3]) if len(sys.argv) > 3 else None)
     now = utc_now()
     def job(job_id):
         return Job(id=job_id, agent="hang", project=str(root), prompt_preview="p", prompt_chars=1,
@@ -44,8 +45,11 @@ async def main():
     running.start(agent.pid, now)
     await store.save(running)
     await store.create(job("{QUEUED_ID}"), "q")
+    if sys.argv[2] == "crash-unrecorded":
+        agent = subprocess.Popen(["sleep", "1002"], start_new_session=True,
+                                 env={{**os.environ, "CDE_TASK_ID": "{QUEUED_ID}"}})
     print(agent.pid, flush=True)
-    if sys.argv[2] == "crash":
+    if sys.argv[2].startswith("crash"):
         os._exit(0)
     sys.stdin.read()
 
@@ -53,9 +57,9 @@ asyncio.run(main())
 """
 
 
-def other_server(project: Path, mode: str) -> tuple[subprocess.Popen[str], int]:
+def other_server(project: Path, mode: str, *active_dir: Path) -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen(
-        [sys.executable, "-c", OTHER_SERVER, str(project), mode],
+        [sys.executable, "-c", OTHER_SERVER, str(project), mode, *map(str, active_dir)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -97,6 +101,19 @@ async def test_startup_marks_a_dead_servers_jobs_interrupted_and_kills_its_agent
     assert running["finished_at"] is not None
 
 
+async def test_an_agent_started_but_not_yet_recorded_is_found_by_its_task_id(settings: Settings, project: Path) -> None:
+    proc, agent_pid = other_server(project, "crash-unrecorded")
+    proc.wait()
+    assert record(project, QUEUED_ID)["status"] == "queued" and record(project, QUEUED_ID)["pgid"] is None
+    delegation = build_delegation(settings)
+    await delegation.start()
+    try:
+        await eventually(lambda: asyncio.to_thread(gone, agent_pid))
+    finally:
+        await delegation.stop()
+    assert "stopped; its agent was still running and was killed" in str(record(project, QUEUED_ID)["error"])
+
+
 async def test_a_live_servers_jobs_are_left_alone_until_it_dies(settings: Settings, project: Path) -> None:
     proc, agent_pid = other_server(project, "hold")
     delegation = build_delegation(settings)
@@ -114,4 +131,32 @@ async def test_a_live_servers_jobs_are_left_alone_until_it_dies(settings: Settin
         if proc.stdin is not None:
             proc.stdin.close()
     assert [t.status for t in listing.tasks] == ["interrupted", "interrupted"]
+    await eventually(lambda: asyncio.to_thread(gone, agent_pid))
+
+
+async def test_active_markers_are_kept_while_their_server_lives_and_dropped_once_settled(
+    settings: Settings, project: Path
+) -> None:
+    markers = settings.home / "running"
+    proc, agent_pid = other_server(project, "hold", markers)
+    stale = markers / "20240101-000000-cccccc"  # a task nobody knows any more
+    stale.touch()
+    try:
+        first = build_delegation(settings)
+        await first.start()
+        await eventually(lambda: asyncio.to_thread(lambda: not stale.exists()))
+        await first.stop()
+        assert sorted(p.name for p in markers.iterdir()) == [RUNNING_ID, QUEUED_ID]  # their server lives
+        proc.kill()
+        proc.wait()
+        second = build_delegation(settings)
+        await second.start()
+        try:
+            await eventually(lambda: asyncio.to_thread(lambda: not any(markers.iterdir())))
+        finally:
+            await second.stop()
+    finally:
+        if proc.stdin is not None:
+            proc.stdin.close()
+    assert record(project, RUNNING_ID)["status"] == record(project, QUEUED_ID)["status"] == "interrupted"
     await eventually(lambda: asyncio.to_thread(gone, agent_pid))

@@ -112,7 +112,6 @@ async def test_cancel_a_running_task(app: App) -> None:
             "not installed: claude, gemini, cursor-agent, copilot, qwen, aider, opencode; custom agents go in",
         ),
         ({"agent": "claude"}, "unavailable: agent claude is not installed (claude is not on PATH); available: codex"),
-        ({"project_path": "/"}, "permission_denied: project_path / is outside the allowed roots"),
         ({"timeout_s": 0}, "invalid arguments for cde_delegateTask: timeout_s:"),
     ],
 )
@@ -120,6 +119,46 @@ async def test_delegation_errors_say_what_is_available(app: App, arguments: dict
     async with Client(app.server) as client:
         message = await call_error(client, "cde_delegateTask", {"task_description": "x", **arguments})
     assert message.startswith(expected), message
+
+
+async def test_paths_outside_the_allowed_roots_are_refused_with_the_roots(
+    settings: Settings, tmp_path: Path, project: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    async with Client(bootstrap(settings.model_copy(update={"allowed_roots": (project,)})).server) as client:
+        refused = await call_error(
+            client, "cde_delegateTask", {"task_description": "x", "project_path": str(elsewhere)}
+        )
+        task_id = (await call_ok(client, "cde_delegateTask", {"task_description": "x", "agent": "ok"}))["task_id"]
+    async with Client(bootstrap(settings.model_copy(update={"allowed_roots": (elsewhere,)})).server) as client:
+        status = await call_error(client, "cde_getTaskStatus", {"task_id": task_id})
+    assert refused == (
+        f"permission_denied: project_path {elsewhere} is outside the allowed roots ({project}); "
+        "add it to CDE_ALLOWED_ROOTS"
+    )
+    assert status == (
+        f"permission_denied: task {task_id}'s project {project} is outside the allowed roots ({elsewhere}); "
+        "add it to CDE_ALLOWED_ROOTS"
+    )
+
+
+async def test_a_tasks_folder_linked_outside_the_project_is_refused(
+    settings: Settings, project: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    tasks = project / ".cde" / "tasks"
+    async with Client(bootstrap(settings).server) as client:
+        await wait_done(client, (await call_ok(client, "cde_delegateTask", {"task_description": "x"}))["task_id"])
+        tasks.rename(tmp_path / "old-tasks")
+        tasks.symlink_to(elsewhere)  # swapped while the server runs
+        swapped = await call_error(client, "cde_delegateTask", {"task_description": "x", "agent": "ok"})
+    async with Client(bootstrap(settings).server) as client:
+        linked = await call_error(client, "cde_delegateTask", {"task_description": "x", "agent": "ok"})
+    assert swapped == f"permission_denied: {tasks} now leads elsewhere through a symlink; remove the link and retry"
+    assert linked == "permission_denied: the tasks folder '.cde/tasks' resolves outside the project (through a symlink)"
+    assert list(elsewhere.iterdir()) == []
 
 
 async def test_no_agent_installed_is_unavailable(app: App, monkeypatch: pytest.MonkeyPatch, project: Path) -> None:
@@ -163,3 +202,11 @@ async def test_a_restarted_server_finds_tasks_by_id_in_any_project(settings: Set
     assert finished["tail"] == [f"done {done['task_id']}"]
     assert interrupted["status"] == "interrupted"
     assert interrupted["error"] == "the server stopped while the task was active"
+
+
+async def test_a_second_session_on_the_same_app_can_delegate(app: App) -> None:
+    for _ in range(2):
+        async with Client(app.server) as client:
+            started = await call_ok(client, "cde_delegateTask", {"task_description": "x", "agent": "ok"})
+            status = await wait_done(client, started["task_id"])
+        assert status["status"] == "succeeded"

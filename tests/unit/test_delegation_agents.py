@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from domain.delegation.agents import BUILTIN_AGENTS, AgentSpec, merge_agents
-from domain.delegation.launch import ARGV_PROMPT_LIMIT, plan_launch
+from domain.delegation.launch import ARGV_PROMPT_LIMIT, file_pointer, plan_launch
 from domain.delegation.output import OutputTail, tail_lines
 
 PROMPT_FILE = Path("/p/.cde/tasks/x/prompt.md")
@@ -66,6 +66,23 @@ def test_a_large_prompt_never_goes_into_argv() -> None:
     assert plan.argv[1] == f"Your task is described in the file {PROMPT_FILE}. Read it completely, then carry it out."
     small = plan_launch(spec, "/usr/bin/tool", "x" * ARGV_PROMPT_LIMIT, PROMPT_FILE, Path("/p"))
     assert small.argv[1] == "x" * ARGV_PROMPT_LIMIT
+
+
+def test_all_copies_of_the_prompt_count_towards_the_argv_limit() -> None:
+    spec = AgentSpec(name="t", command=("tool", "--task={prompt}", "--title={prompt}"))
+    half = plan_launch(spec, "/usr/bin/tool", "x" * (ARGV_PROMPT_LIMIT // 2), PROMPT_FILE, Path("/p"))
+    over = plan_launch(spec, "/usr/bin/tool", "x" * (ARGV_PROMPT_LIMIT // 2 + 1), PROMPT_FILE, Path("/p"))
+    assert half.argv[1] == "--task=" + "x" * (ARGV_PROMPT_LIMIT // 2)
+    assert over.argv[1:] == (f"--task={file_pointer(PROMPT_FILE)}", f"--title={file_pointer(PROMPT_FILE)}")
+
+
+def test_a_prompt_that_would_read_as_options_goes_through_its_file() -> None:
+    whole = AgentSpec(name="t", command=("tool", "run", "{prompt}"))
+    joined = AgentSpec(name="t", command=("tool", "--message={prompt}"))
+    for prompt in ("- fix the parser\n- add tests", "--dangerous-flag"):
+        assert plan_launch(whole, "/usr/bin/tool", prompt, PROMPT_FILE, Path("/p")).argv[2] == file_pointer(PROMPT_FILE)
+        assert plan_launch(joined, "/usr/bin/tool", prompt, PROMPT_FILE, Path("/p")).argv[1] == f"--message={prompt}"
+    assert plan_launch(whole, "/usr/bin/tool", "fix - it", PROMPT_FILE, Path("/p")).argv[2] == "fix - it"
 
 
 def test_stdin_agents_read_the_prompt_file() -> None:
