@@ -109,9 +109,14 @@ async def test_an_agent_started_but_not_yet_recorded_is_found_by_its_task_id(set
     await delegation.start()
     try:
         await eventually(lambda: asyncio.to_thread(gone, agent_pid))
+
+        async def recorded() -> bool:  # the kill comes first, the record right after: wait for both
+            return "stopped; its agent was still running and was killed" in str(record(project, QUEUED_ID)["error"])
+
+        await eventually(recorded)
     finally:
         await delegation.stop()
-    assert "stopped; its agent was still running and was killed" in str(record(project, QUEUED_ID)["error"])
+    assert record(project, QUEUED_ID)["status"] == "interrupted"
 
 
 async def test_a_live_servers_jobs_are_left_alone_until_it_dies(settings: Settings, project: Path) -> None:
