@@ -88,6 +88,11 @@ class ProjectTree:
     fingerprints: tuple[tuple[str, Fingerprint], ...] = field(repr=False)
 
 
+def pruned_name(name: str) -> bool:
+    """Whether a folder of this name is pruned wherever it appears (dependencies, build output, caches)."""
+    return name in HEAVY_DIRS or name.endswith(".egg-info")
+
+
 def _stat_print(st: os.stat_result) -> Fingerprint:
     return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
 
@@ -148,7 +153,7 @@ def walk_project_sync(root: Path, *, max_files: int) -> ProjectTree:
                 if entry.is_symlink():
                     symlinks += 1
                 elif entry.is_dir(follow_symlinks=False):
-                    if name in HEAVY_DIRS or name.endswith(".egg-info"):
+                    if pruned_name(name):
                         _note(pruned, rel)
                     elif rules and is_ignored(rules, rel, is_dir=True):
                         ignored += 1
