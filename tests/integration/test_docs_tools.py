@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -189,6 +190,22 @@ def test_tree_watch_reports_file_and_directory_changes(tmp_path: Path) -> None:
     finally:
         watch.close()
     assert watch.changes().rescan  # a closed watch can only say "check everything"
+
+
+async def test_file_names_that_are_not_utf8_do_not_break_any_tool(app: App, project: Path) -> None:
+    make_tree(project, {"README.md": "# Shop\n\nzebra crossing\n", "docs/ok.md": "# Ok\n\nzebra\n"})
+    Path(os.fsdecode(os.fsencode(project) + b"/docs/caf\xe9.md")).write_text("# Bad name\n\nzebra\n")
+    Path(os.fsdecode(os.fsencode(project) + b"/top\xff.py")).write_text("print(1)\n")
+    async with Client(app.server) as client:
+        scan = await call_ok(client, "cde_scanDocumentation", {"detail_level": "full"})
+        report = await call_ok(client, "cde_analyzeDocumentation")
+        found = await call_ok(client, "cde_searchDocumentation", {"query": "zebra"})
+        onboarding = await call_ok(client, "cde_onboardingProject")
+        setup = await call_ok(client, "cde_setupProject")
+    assert [d["path"] for d in scan["docs"]] == ["README.md", "docs/ok.md"] and report["docs"] == 2
+    assert sorted(h["path"] for h in found["hits"]) == ["README.md", "docs/ok.md"]
+    assert "2 file or folder names not valid UTF-8, left out" in onboarding["notes"]
+    assert "AGENTS.md" in setup["written"]
 
 
 async def test_a_50_mb_markdown_file_is_read_partially_and_flagged(app: App, project: Path) -> None:

@@ -78,6 +78,18 @@ def test_a_worktree_git_file_is_not_a_project_file(tmp_path: Path) -> None:
     assert walk_project_sync(root, max_files=10).files == ("a.py",)
 
 
+def test_names_that_are_not_utf8_are_counted_and_left_out(tmp_path: Path) -> None:
+    root = make_tree(tmp_path / "p", {"ok.md": "", "docs/fine.md": ""})
+    base = os.fsencode(root)
+    os.mkdir(base + b"/src\xff")
+    (Path(os.fsdecode(base + b"/src\xff")) / "main.py").write_text("")
+    Path(os.fsdecode(base + b"/docs/caf\xe9.md")).write_text("")
+    (root / "docs" / "café.md").write_text("")  # valid UTF-8, not ASCII: kept
+    tree = walk_project_sync(root, max_files=10)
+    assert tree.files == ("docs/café.md", "docs/fine.md", "ok.md")
+    assert tree.bad_names == 2
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads unreadable folders")
 def test_unreadable_folder_is_counted_not_fatal(tmp_path: Path) -> None:
     root = make_tree(tmp_path / "p", {"ok.py": "", "locked/secret.py": ""})
