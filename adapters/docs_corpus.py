@@ -124,8 +124,8 @@ def load_records(root: str, rel: str, max_bytes: int) -> list[IndexedRecord]:
     parsed = parse_markdown(text, with_links=False)
     title, _ = _title(rel, parsed)
     declared = (parsed.metadata or {}).get("tags")
-    if isinstance(declared, str):
-        declared = declared.split(",")
+    if isinstance(declared, str):  # "tags: setup, install"
+        declared = tuple(declared.split(","))
     tags = [str(t).strip() for t in declared if str(t).strip()][:20] if isinstance(declared, tuple) else []
     attrs = {"category": category_of(rel)}
     records = [

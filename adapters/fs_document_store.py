@@ -24,7 +24,9 @@ def _resolve(root: Path, rel: str) -> Path:
             folder = folder.parent
         if not folder.is_dir():
             inside = folder.relative_to(root).as_posix()
-            raise InvalidInputError(f"document path {rel!r} goes through {inside}, which is a file; choose another path")
+            raise InvalidInputError(
+                f"document path {rel!r} goes through {inside}, which is a file; choose another path"
+            )
     except OSError as exc:  # e.g. a folder on the way that cannot be searched
         raise os_error(target, exc) from None
     return target

@@ -182,3 +182,13 @@ def test_an_overflowed_or_moved_watch_starts_over(tmp_path: Path, monkeypatch: p
         assert watch.watch_dirs(["", "b"]) and watch.covers(["", "b"])
     finally:
         watch.close()
+
+
+def test_a_tree_with_more_folders_than_its_share_of_watches_is_checked_file_by_file(tmp_path: Path) -> None:
+    make_tree(tmp_path, {"a/x.md": "x", "b/y.md": "y"})
+    watch = TreeWatch(tmp_path, budget=2)
+    try:
+        assert not watch.watch_dirs(["", "a", "b"])
+        assert not watch.active and watch.changes().rescan and not watch.covers([""])
+    finally:
+        watch.close()

@@ -254,3 +254,11 @@ def test_a_doc_that_vanished_or_cannot_be_read_is_flagged_not_fatal(tmp_path: Pa
 
     doc = parse_doc(str(tmp_path), "docs/gone.md", 1024, [])
     assert (doc.problem, doc.title, doc.title_from) == ("unreadable", "gone", "file")
+
+
+def test_tags_are_indexed_whether_a_list_or_a_comma_separated_string(tmp_path: Path) -> None:
+    from adapters.docs_corpus import load_records
+
+    make_tree(tmp_path, {"a.md": "---\ntags: [setup, pip]\n---\n# A\n", "b.md": "---\ntags: setup, pip\n---\n# B\n"})
+    assert [list(r.tags) for r in load_records(str(tmp_path), "a.md", 4096)] == [["setup", "pip"]]
+    assert [list(r.tags) for r in load_records(str(tmp_path), "b.md", 4096)] == [["setup", "pip"]]
