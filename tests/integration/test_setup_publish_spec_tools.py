@@ -115,6 +115,8 @@ async def test_publish_refuses_paths_outside_the_project(app: App, project: Path
         "escape/x.md": "permission_denied:",
         ".git/config": "permission_denied:",
         ".cde/state.json": "permission_denied:",
+        ".cde/tasks/t1/job.json": "permission_denied:",
+        ".cde/skills/x/SKILL.md.lock": "permission_denied:",
         "docs": "invalid_input:",
         "README.md/x.md": "invalid_input:",  # through a file
     }
