@@ -76,7 +76,7 @@ def heading_text(raw: str) -> str:
 def _plain(value: Any, depth: int = 0) -> Any:
     """Front-matter value as bounded JSON-able data (dates become ISO strings, lists tuples, long text is cut)."""
     if isinstance(value, str):
-        return value[:500]
+        return _text(value[:500])
     if value is None or isinstance(value, bool | int | float):
         return value
     if isinstance(value, datetime.date | datetime.datetime):
@@ -86,8 +86,19 @@ def _plain(value: Any, depth: int = 0) -> Any:
     if isinstance(value, list | tuple):
         return tuple(_plain(v, depth + 1) for v in value[:30])  # tuples: see DocLink in domain/docs/model.py
     if isinstance(value, dict):
-        return {str(k)[:100]: _plain(v, depth + 1) for k, v in list(value.items())[:40]}
-    return str(value)[:200]
+        return {_text(str(k)[:100]): _plain(v, depth + 1) for k, v in list(value.items())[:40]}
+    return _text(str(value)[:200])
+
+
+def _text(value: str) -> str:
+    """`value` without lone surrogates (pure-Python YAML makes one of "\\ud800"; JSON and SQLite refuse them)."""
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "replace").decode("utf-8")
+    return value
 
 
 def _front_matter(lines: list[str]) -> tuple[dict[str, Any] | None, str | None, int]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from adapters.markdown import github_slug, parse_markdown, sections
 
 DOC = """---
@@ -87,3 +89,11 @@ def test_only_the_start_of_an_overlong_line_is_examined() -> None:
     assert parse_markdown("x" * 20_000 + " [a](late.md)").links == ()
     assert parse_markdown("<a " * 50_000 + '<a href="x.md">').links == ()
     assert parse_markdown('<a title="t" href="x.md#top">x</a>').links == ((1, "x.md#top", "x.md", "top"),)
+
+
+def test_front_matter_strings_never_carry_lone_surrogates(monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    monkeypatch.setattr("adapters.markdown._LOADER", yaml.SafeLoader)  # the pure-Python loader accepts them
+    parsed = parse_markdown('---\ntitle: "caf\\ud800"\n"k\\udc00": [x]\n---\n# T\n')
+    assert parsed.metadata == {"title": "caf?", "k?": ("x",)}
