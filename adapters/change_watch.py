@@ -94,15 +94,14 @@ class TreeWatch:
     """Watches chosen directories of one root (non-recursive inotify watches, one per directory)."""
 
     def __init__(self, root: Path, *, budget: int | None = None) -> None:
+        """No system call here (it may run on the event loop): the watch opens on the first `watch_dirs`."""
         self.root = root
-        self.budget = budget if budget is not None else _default_budget()
+        self.budget = budget
         self._lock = threading.Lock()
         self._inotify: INotify | None = None
         self._dirs: dict[int, str] = {}  # watch descriptor → directory relative to root ("" = root)
         self._watched: dict[str, int] = {}  # the reverse map
         self._broken = not _AVAILABLE
-        if _AVAILABLE:
-            self._open()
 
     @property
     def active(self) -> bool:
@@ -118,14 +117,19 @@ class TreeWatch:
     def watch_dirs(self, rel_dirs: Iterable[str]) -> bool:
         """Watch these directories too (idempotent); False once the watch is unusable."""
         with self._lock:
+            if self._inotify is None and not self._broken:
+                self._open()
             if self._broken or self._inotify is None:
                 return False
+            if self.budget is None:
+                self.budget = _default_budget()
+            budget = self.budget
             base = os.fspath(self.root)
             for rel in rel_dirs:
                 if rel in self._watched:
                     continue
-                if len(self._watched) >= self.budget:
-                    logger.info("%s has over %d folders; files are checked one by one", base, self.budget)
+                if len(self._watched) >= budget:
+                    logger.info("%s has over %d folders; files are checked one by one", base, budget)
                     self._break()
                     return False
                 try:
