@@ -208,6 +208,28 @@ async def test_file_names_that_are_not_utf8_do_not_break_any_tool(app: App, proj
     assert "AGENTS.md" in setup["written"]
 
 
+async def test_an_index_that_cannot_be_written_is_a_clear_error(app: App, project: Path) -> None:
+    make_tree(project, {"README.md": "# Shop\n\nzebra\n", ".cde/cache": "a file where the cache folder goes"})
+    async with Client(app.server) as client:
+        message = await call_error(client, "cde_searchDocumentation", {"query": "zebra"})
+        (project / ".cde" / "cache").unlink()
+        found = await call_ok(client, "cde_searchDocumentation", {"query": "zebra"})
+    assert message.startswith("unavailable: the search index") and "delete .cde/cache/" in message
+    assert [h["path"] for h in found["hits"]] == ["README.md"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes read-only folders")
+async def test_a_read_only_project_gets_a_permission_error_from_search(app: App, project: Path) -> None:
+    make_tree(project, {"README.md": "# Shop\n\nzebra\n"})
+    project.chmod(0o555)
+    try:
+        async with Client(app.server) as client:
+            message = await call_error(client, "cde_searchDocumentation", {"query": "zebra"})
+    finally:
+        project.chmod(0o755)
+    assert message.startswith("permission_denied: cannot write the search index")
+
+
 async def test_a_50_mb_markdown_file_is_read_partially_and_flagged(app: App, project: Path) -> None:
     huge = project / "docs" / "huge.md"
     huge.parent.mkdir()
