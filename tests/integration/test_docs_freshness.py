@@ -19,6 +19,7 @@ from adapters.docs_corpus import INDEX_FILE, FsDocsCorpus, load_records
 from adapters.fts_index import FtsIndex
 from adapters.project_tree import FsProjectTree, ProjectTree
 from domain.docs.search import DocsSearch
+from domain.errors import UnavailableError
 from tests.trees import edit_in_place, make_tree
 
 pytestmark = pytest.mark.skipif(not TreeWatch(Path("/")).active, reason="no kernel change notifications here")
@@ -122,7 +123,7 @@ async def test_a_failed_refresh_loses_no_change(
         raise OSError("disk full")
 
     monkeypatch.setattr(index, "upsert", fail_once)
-    with pytest.raises(OSError):
+    with pytest.raises(UnavailableError, match="disk full"):
         await corpus.search(root, "cherry", 5)
     assert sorted(paths(await corpus.search(root, "cherry", 5))) == ["docs/one.md", "docs/two.md"]
 
