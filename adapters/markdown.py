@@ -21,6 +21,7 @@ from domain.docs.model import DocLink, Heading
 
 MAX_FRONT_MATTER_LINES = 400
 MAX_TARGET_CHARS = 300
+MAX_METADATA_CHARS = 8_000  # front matter kept per doc (roughly, in JSON characters)
 # Only this much of a line is examined for headings and links: a hostile multi-megabyte line full of
 # "<a " or backticks would otherwise make the (backtracking) regexes below quadratic.
 MAX_LINE_SCAN = 10_000
@@ -73,21 +74,43 @@ def heading_text(raw: str) -> str:
     return text.replace("`", "").strip()
 
 
-def _plain(value: Any, depth: int = 0) -> Any:
-    """Front-matter value as bounded JSON-able data (dates become ISO strings, lists tuples, long text is cut)."""
-    if isinstance(value, str):
-        return _text(value[:500])
+def _plain(value: Any, depth: int = 0, budget: list[int] | None = None) -> Any:
+    """Front-matter value as bounded JSON-able data (dates become ISO strings, lists tuples, long text is cut).
+
+    Bounded in total too, to about `MAX_METADATA_CHARS`: YAML aliases let a few
+    lines name the same list thousands of times, which would otherwise expand
+    into megabytes (and `str()` of such a value would build all of it).
+    """
+    if budget is None:
+        budget = [MAX_METADATA_CHARS]
     if value is None or isinstance(value, bool | int | float):
+        budget[0] -= 8
         return value
     if isinstance(value, datetime.date | datetime.datetime):
+        budget[0] -= 32
         return value.isoformat()
-    if depth >= 3:
-        return str(value)[:200]
-    if isinstance(value, list | tuple):
-        return tuple(_plain(v, depth + 1) for v in value[:30])  # tuples: see DocLink in domain/docs/model.py
-    if isinstance(value, dict):
-        return {_text(str(k)[:100]): _plain(v, depth + 1) for k, v in list(value.items())[:40]}
-    return _text(str(value)[:200])
+    if isinstance(value, list | tuple | set | frozenset | dict):
+        if depth >= 3:
+            budget[0] -= 16
+            return f"({len(value)} items)"
+        if isinstance(value, dict):
+            mapping: dict[str, Any] = {}
+            for key, item in list(value.items())[:40]:
+                if budget[0] <= 0:
+                    break
+                name = _plain(str(key)[:100], depth + 1, budget)
+                mapping[name] = _plain(item, depth + 1, budget)
+            return mapping
+        items: list[Any] = []
+        for item in list(value)[:30]:
+            if budget[0] <= 0:
+                break
+            items.append(_plain(item, depth + 1, budget))
+        return tuple(items)  # tuples: see DocLink in domain/docs/model.py
+    text = value if isinstance(value, str) else str(value)
+    text = _text(text[: max(0, min(500, budget[0]))])
+    budget[0] -= len(text) + 2
+    return text
 
 
 def _text(value: str) -> str:
