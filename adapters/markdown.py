@@ -32,9 +32,15 @@ _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _BLOCK_START = re.compile(r"^ {0,3}(?:[-*+>]|\d{1,9}[.)]|#|\||<)")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+# Link text: escapes, and up to four nested [...] pairs (images inside links, [1]-style notes). A link starts
+# at an unescaped "[" only, and the pairs are counted, so each attempt stops within a few brackets: starting at
+# every "[" of a long "\[\[..." or "[\][\]..." run and scanning the rest of the line from each (minutes for
+# a 2 MB doc of such lines) cannot happen.
+_LINK_TEXT_PART = r"(?:[^\[\]\\]|\\.)*"
 _INLINE_LINK = re.compile(
-    r"!?\[(?:[^\[\]\\]|\\.|\[[^\[\]]*\])*\]\(\s*(<[^<>\n]*>|[^\s()<>]*(?:\([^\s()]*\)[^\s()<>]*)*)"
-    r"(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*\)"
+    rf"!?(?<!\\)\[{_LINK_TEXT_PART}(?:\[{_LINK_TEXT_PART}\]{_LINK_TEXT_PART}){{0,4}}\]"
+    r"\(\s*(<[^<>\n]*>|[^\s()<>]*(?:\([^\s()]*\)[^\s()<>]*)*)"
+    r"(?:\s+(?:\"[^\"]{0,300}\"|'[^']{0,300}'|\([^)]{0,300}\)))?\s*\)"  # a title: bounded, or "[a](b (" repeats scan on
 )
 _REFERENCE_DEF = re.compile(r"^ {0,3}\[(?!\^)[^\]]+\]:\s*(<[^<>\n]*>|\S+)")
 _HTML_TARGET = re.compile(r"<(?:a|img|source|link)\b[^<>]*?\b(?:href|src)\s*=\s*[\"']([^\"'<>]*)[\"']", re.IGNORECASE)

@@ -93,6 +93,17 @@ def test_only_the_start_of_an_overlong_line_is_examined() -> None:
     assert parse_markdown('<a title="t" href="x.md#top">x</a>').links == ((1, "x.md#top", "x.md", "top"),)
 
 
+def test_bracket_runs_cannot_make_link_matching_quadratic() -> None:
+    """Each "[" of these lines once started a scan of the rest of the line (20 such lines took ~10 s)."""
+    for unit in ("\\[", "[\\]", "[a](b ("):
+        hostile = "\n".join([unit * (10_000 // len(unit))] * 20)
+        assert parse_markdown(hostile + "\n[ok](ok.md)\n").links == ((21, "ok.md", "ok.md", ""),)
+    assert [link[2] for link in parse_markdown("[![shot](i.png)](d/x.md) [see [1]](n.md) \\[no](x.md)").links] == [
+        "d/x.md",
+        "n.md",
+    ]
+
+
 def test_front_matter_strings_never_carry_lone_surrogates(monkeypatch: pytest.MonkeyPatch) -> None:
     import yaml
 
