@@ -47,8 +47,9 @@ _HTML_TARGET = re.compile(r"<(?:a|img|source|link)\b[^<>]*?\b(?:href|src)\s*=\s*
 _HTML_ID = re.compile(r"<[a-z][^<>]*?\b(?:id|name)\s*=\s*[\"']([^\"'<>]+)[\"']", re.IGNORECASE)
 _HEADING_ID = re.compile(r"\s*\{#([\w\-:.]+)\}\s*$")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*:")
-_TAG = re.compile(r"<[^>]+>")
-_LINK_TEXT = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+# In heading text; each stops at the next "<" / "[" / "(", so a heading of 10,000 "[" or "<" is not quadratic.
+_TAG = re.compile(r"<[^<>]+>")
+_LINK_TEXT = re.compile(r"!?\[([^\[\]]*)\]\([^()]*\)")
 _SLUG_DROP = re.compile(r"[^\w\- ]", re.UNICODE)
 
 
