@@ -9,9 +9,11 @@ directory stats. Content changes are then seen by stat-ing the known docs only:
   anywhere re-parses the docs (all of them: the analysis is cross-document);
 * search keeps every doc's stamp and a kernel change watch (adapters/change_watch.py):
   a query re-indexes just the docs reported changed, in one hop with the query. The
-  first query, a change of the tree's shape, or an unusable watch make it stat every
-  known doc instead and hand the stamps to `FtsIndex.sync`, which re-indexes only
-  the docs whose stamp changed.
+  first query, a change of the tree's shape, another process writing the index, or
+  an unusable watch make it stat every known doc instead and hand the stamps to
+  `FtsIndex.sync`, which re-indexes only the docs whose stamp changed. That full
+  check arms the watch on every folder *before* re-validating the walk it uses (see
+  `FsDocsCorpus._watched_tree`), and runs once at a time per project.
 
 Docs are read up to `max_bytes` (a 50 MB Markdown file is read partially and
 flagged, never loaded whole); binary files (NUL byte) are not parsed; invalid
@@ -20,10 +22,12 @@ UTF-8 is decoded with replacement characters and flagged.
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import contextlib
 import os
 import posixpath
+import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -31,14 +35,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from adapters.change_watch import TreeWatch
+from adapters.change_watch import Changes, TreeWatch
 from adapters.fts_index import FtsIndex, IndexedRecord, compile_query
 from adapters.markdown import Markdown, parse_markdown, sections
-from adapters.project_tree import FsProjectTree, ProjectTree
+from adapters.project_tree import MARKER_FILES, FsProjectTree, ProjectTree, pruned_name
 from adapters.text_files import Prints, is_binary, read_prefix
 from domain.docs.analysis import DocsAnalysis, analyze_docs
 from domain.docs.model import DocSet, ParsedDoc, category_of
 from domain.docs.search import DocSearchHit, DocsSearch
+from domain.errors import ConflictError, DomainError, PermissionDeniedError, UnavailableError
 from domain.onboarding.classify import is_doc
 from infrastructure.cache import add_dependencies, cached
 from infrastructure.files import in_thread
@@ -46,6 +51,9 @@ from infrastructure.files import in_thread
 INDEX_FILE = Path(".cde") / "cache" / "docs.db"
 MAX_OPEN_INDEXES = 8
 SNIPPET_TOKENS = 20
+GIT_INFO = ".git/info"  # watched too: the walk honours .git/info/exclude
+GIT_EXCLUDE = f"{GIT_INFO}/exclude"
+ARM_ROUNDS = 3
 
 
 def _decode(data: bytes, *, truncated: bool) -> tuple[str, str | None]:
@@ -118,8 +126,8 @@ def load_records(root: str, rel: str, max_bytes: int) -> list[IndexedRecord]:
     parsed = parse_markdown(text, with_links=False)
     title, _ = _title(rel, parsed)
     declared = (parsed.metadata or {}).get("tags")
-    if isinstance(declared, str):
-        declared = declared.split(",")
+    if isinstance(declared, str):  # "tags: setup, install"
+        declared = tuple(declared.split(","))
     tags = [str(t).strip() for t in declared if str(t).strip()][:20] if isinstance(declared, tuple) else []
     attrs = {"category": category_of(rel)}
     records = [
@@ -151,7 +159,8 @@ class _Live:
 
     index: FtsIndex
     watch: TreeWatch
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # the index and watch, in worker threads
+    refreshing: asyncio.Lock = field(default_factory=asyncio.Lock)  # one full check at a time
     # Every indexed doc's stamp as of the last full check; None until one ran (or the watch failed).
     stamps: dict[str, str] | None = None
 
@@ -170,66 +179,120 @@ def _query(live: _Live, query: str, limit: int, reindexed: int) -> DocsSearch:
     )
 
 
+def _reshaped(changes: Changes, stamps: dict[str, str]) -> bool:
+    """Whether these changes may change which files are docs (so the walk must be re-validated)."""
+    if changes.rescan:
+        return True
+    # Dependency, build and cache folders (`__pycache__` after a test run, our own `.cde`) never hold docs;
+    # `.git` appearing or going changes the rules in .git/info/exclude.
+    if any(d == ".git" or not pruned_name(posixpath.basename(d)) for d in changes.dirs):
+        return True
+    for rel in changes.paths:
+        name = posixpath.basename(rel)
+        if name == ".gitignore" or name in MARKER_FILES or rel == GIT_EXCLUDE or (is_doc(rel) and rel not in stamps):
+            return True
+    return False
+
+
+def _refresh_changed(live: _Live, stamps: dict[str, str], base: str, max_bytes: int) -> int | None:
+    """Re-index the docs the watch reports changed; None when a full check is needed instead."""
+    changes = live.watch.changes()
+    if _reshaped(changes, stamps) or live.index.written_elsewhere():
+        return None
+    reindexed = 0
+    for rel in sorted(p for p in changes.paths if p in stamps):
+        try:
+            stamp = _stamp(os.stat(f"{base}/{rel}", follow_symlinks=False))
+        except OSError:
+            live.index.remove([rel])
+            del stamps[rel]
+            reindexed += 1
+            continue
+        if stamp != stamps[rel]:
+            live.index.upsert(rel, stamp, FtsIndex.load_safely(rel, lambda r: load_records(base, r, max_bytes)))
+            stamps[rel] = stamp
+            reindexed += 1
+    return reindexed
+
+
+def _index_failure(live: _Live, exc: OSError | sqlite3.Error) -> DomainError:
+    """The one-line error for an index that cannot be created, written or read."""
+    where = live.index.db_path
+    text = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+    lowered = text.lower()
+    if "locked" in lowered or "busy" in lowered:
+        return ConflictError(f"the search index {where} stayed locked by another process; retry")
+    if (
+        isinstance(exc, PermissionError)
+        or "read-only" in lowered
+        or "readonly" in lowered
+        or "unable to open" in lowered
+    ):
+        return PermissionDeniedError(f"cannot write the search index {where} ({text}); make .cde/cache/ writable")
+    return UnavailableError(f"the search index {where} cannot be used ({text}); delete .cde/cache/ and retry")
+
+
 def search_fast_sync(live: _Live, root: Path, query: str, limit: int, max_bytes: int) -> DocsSearch | None:
     """Re-index just the docs the change watch reports, then query; None when a full check is needed.
 
-    A full check is needed before the first one, when the watch is unusable, and when
-    the tree's shape may have changed (directories, ignore files, a new doc: the walk
-    decides whether it is ignored).
+    A full check is needed before the first one, when the watch is unusable, when
+    the tree's shape may have changed (folders, ignore rules, a new doc: the walk
+    decides whether it is ignored), and when another process wrote the index.
+    Any failure also forgets the stamps: the changes drained here must not be lost.
     """
     compile_query(query)  # a malformed query is refused before any file is touched
     with live.lock:
         if live.stamps is None:
             return None
-        changes = live.watch.changes()
-        touched = sorted(p for p in changes.paths if p in live.stamps)
-        if (
-            changes.rescan
-            or changes.dirs_changed
-            or any(posixpath.basename(p) == ".gitignore" or (is_doc(p) and p not in live.stamps) for p in changes.paths)
-        ):
+        try:
+            reindexed = _refresh_changed(live, live.stamps, os.fspath(root), max_bytes)
+            if reindexed is None:
+                live.stamps = None
+                return None
+            return _query(live, query, limit, reindexed)
+        except (OSError, sqlite3.Error) as exc:
             live.stamps = None
-            return None
-        base = os.fspath(root)
-        reindexed = 0
-        for rel in touched:
-            try:
-                stamp = _stamp(os.stat(f"{base}/{rel}", follow_symlinks=False))
-            except OSError:
-                live.index.remove([rel])
-                del live.stamps[rel]
-                reindexed += 1
-                continue
-            if stamp != live.stamps[rel]:
-                live.index.upsert(rel, stamp, FtsIndex.load_safely(rel, lambda r: load_records(base, r, max_bytes)))
-                live.stamps[rel] = stamp
-                reindexed += 1
-        return _query(live, query, limit, reindexed)
+            raise _index_failure(live, exc) from None
+        except BaseException:
+            live.stamps = None
+            raise
 
 
-def arm_watch_sync(live: _Live, dirs: Sequence[str]) -> None:
-    """Start watching (before the tree is re-validated, so nothing falls between walk and watch)."""
+def arm_watch_sync(live: _Live, dirs: Sequence[str]) -> bool:
+    """Watch these folders (and .git/info), then drop the queued events: the walk re-validated next and
+    the full check that follows cover everything that happened before. False if the watch is unusable."""
     with live.lock:
-        live.watch.watch_dirs(dirs)
-        live.watch.changes()  # what happened so far is covered by the full check that follows
+        if not live.watch.watch_dirs((*dirs, GIT_INFO)):
+            return False
+        live.watch.changes()
+        return True
 
 
-def search_full_sync(live: _Live, root: Path, tree: ProjectTree, query: str, limit: int, max_bytes: int) -> DocsSearch:
-    """Stat every doc of the walk, re-index what changed, then query: one thread hop."""
+def search_full_sync(
+    live: _Live, root: Path, tree: ProjectTree, query: str, limit: int, max_bytes: int, *, watched: bool
+) -> DocsSearch:
+    """Stat every doc of the walk, re-index what changed, then query: one thread hop.
+
+    `watched`: the change watch covered every folder of `tree` before it was
+    re-validated, so later queries may trust the watch instead of stat-ing.
+    """
     compile_query(query)
     base = os.fspath(root)
     with live.lock:
-        live.watch.watch_dirs(tree.dirs)  # directories the re-validated walk found since arming
+        live.stamps = None
         stamps: dict[str, str] = {}
         for rel in doc_paths(tree):
             try:
                 stamps[rel] = _stamp(os.stat(f"{base}/{rel}", follow_symlinks=False))
             except OSError:
                 continue  # removed since the walk: dropped from the index
-        _ignore_cache_dir(live.index.db_path.parent)
-        stats = live.index.sync(stamps, lambda rel: load_records(base, rel, max_bytes))
-        live.stamps = stamps if live.watch.active else None
-        result = _query(live, query, limit, stats.changed)
+        try:
+            _ignore_cache_dir(live.index.db_path.parent)
+            stats = live.index.sync(stamps, lambda rel: load_records(base, rel, max_bytes))
+            result = _query(live, query, limit, stats.changed)
+        except (OSError, sqlite3.Error) as exc:
+            raise _index_failure(live, exc) from None
+        live.stamps = stamps if watched else None
         result.docs = len(stamps)
         return result
 
@@ -243,7 +306,6 @@ def _ignore_cache_dir(cache_dir: Path) -> None:
             marker.write_text("# Rebuildable data written by cde-orchestrator.\n*\n", encoding="utf-8")
 
 
-_doc_paths = in_thread(doc_paths)
 _analyze = in_thread(analyze_sync)
 _search_fast = in_thread(search_fast_sync)
 _arm_watch = in_thread(arm_watch_sync)
@@ -266,10 +328,6 @@ class FsDocsCorpus:
         self.max_bytes = max_bytes
         self._live: OrderedDict[Path, _Live] = OrderedDict()
 
-    @cached("docs.paths", maxsize=8)
-    async def paths(self, root: Path) -> tuple[str, ...]:
-        return await _doc_paths(await self._trees.tree(root))
-
     @cached("docs.analysis", maxsize=8)
     async def analysis(self, root: Path) -> DocsAnalysis:
         result, prints = await _analyze(await self._trees.tree(root), self.max_bytes)
@@ -281,9 +339,31 @@ class FsDocsCorpus:
         found = await _search_fast(live, root, query, limit, self.max_bytes)
         if found is not None:
             return found
-        await _arm_watch(live, (await self._trees.tree(root)).dirs)
-        tree = await self._trees.tree(root)  # re-validated after arming: nothing falls in between
-        return await _search_full(live, root, tree, query, limit, self.max_bytes)
+        async with live.refreshing:
+            if live.stamps is not None:  # the full check this call waited for left the watch trusted
+                found = await _search_fast(live, root, query, limit, self.max_bytes)
+                if found is not None:
+                    return found
+            tree, watched = await self._watched_tree(live, root)
+            return await _search_full(live, root, tree, query, limit, self.max_bytes, watched=watched)
+
+    async def _watched_tree(self, live: _Live, root: Path) -> tuple[ProjectTree, bool]:
+        """The project's walk, re-validated after the change watch covers every folder it lists.
+
+        A change made before the watch covers a folder changes that folder's
+        fingerprint, so the re-validation walks it again; a change made after is
+        queued as an event. A folder first found by the re-validated walk was not
+        watched while it was listed: arm it and re-validate once more.
+        Returns (tree, whether the watch covered it).
+        """
+        tree = await self._trees.tree(root)
+        for _ in range(ARM_ROUNDS):
+            if not await _arm_watch(live, tree.dirs):
+                return tree, False
+            tree = await self._trees.tree(root)
+            if live.watch.covers(tree.dirs):
+                return tree, True
+        return tree, False
 
     async def _live_for(self, root: Path) -> _Live:
         """The project's index and change watch; at most MAX_OPEN_INDEXES stay open (reopened on use)."""

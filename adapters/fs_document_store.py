@@ -8,7 +8,7 @@ from pathlib import Path
 
 from adapters.text_files import read_prefix
 from domain.errors import InvalidInputError, PermissionDeniedError
-from infrastructure.files import atomic_write_sync, in_thread
+from infrastructure.files import atomic_write_sync, in_thread, os_error
 from infrastructure.paths import resolve_inside_sync
 
 MAX_CURRENT_BYTES = 4 * 1024 * 1024  # existing files are read this far to compare/diff
@@ -16,8 +16,19 @@ MAX_CURRENT_BYTES = 4 * 1024 * 1024  # existing files are read this far to compa
 
 def _resolve(root: Path, rel: str) -> Path:
     target = resolve_inside_sync(root, rel, what="document path")
-    if target == root or target.is_dir():
-        raise InvalidInputError(f"document path {rel!r} is a directory; name a file inside it")
+    try:
+        if target == root or target.is_dir():
+            raise InvalidInputError(f"document path {rel!r} is a directory; name a file inside it")
+        folder = target.parent
+        while folder != root and not os.path.lexists(folder):
+            folder = folder.parent
+        if not folder.is_dir():
+            inside = folder.relative_to(root).as_posix()
+            raise InvalidInputError(
+                f"document path {rel!r} goes through {inside}, which is a file; choose another path"
+            )
+    except OSError as exc:  # e.g. a folder on the way that cannot be searched
+        raise os_error(target, exc) from None
     return target
 
 

@@ -184,6 +184,7 @@ class FtsIndex:
             conn = self._open()
         self._conn = conn
         self._known = None
+        self._known_version = -1  # a new connection (maybe a rebuilt file): written_elsewhere() until synced
         return conn
 
     def _open(self) -> sqlite3.Connection:
@@ -371,6 +372,14 @@ class FtsIndex:
                 for source in sources:
                     self._known.pop(source, None)
             return removed
+
+        return self._retrying(run)  # type: ignore[no-any-return]
+
+    def written_elsewhere(self) -> bool:
+        """Whether another connection (another server process) committed since `sync()` last read the sources."""
+
+        def run(conn: sqlite3.Connection) -> bool:
+            return bool(conn.execute("PRAGMA data_version").fetchone()[0] != self._known_version)
 
         return self._retrying(run)  # type: ignore[no-any-return]
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import yaml
+from pydantic_core import PydanticSerializationError
 
 from domain.onboarding.facts import MAX_DEPENDENCIES, MAX_SCRIPTS, Manifest
 
@@ -232,7 +233,13 @@ def parse_manifest(path: str, kind: str, text: str) -> Manifest:
     if parser is None:
         return Manifest(path=path, kind=kind)
     try:
-        return parser(path, text)
+        manifest = parser(path, text)
+        manifest.model_dump_json()  # JSON "\\ud800" escapes decode to lone surrogates, which nothing can store
+        return manifest
+    except RecursionError:  # tomllib and json recurse per nesting level
+        return Manifest(path=path, kind=kind, error="nested too deeply to parse")
+    except PydanticSerializationError:
+        return Manifest(path=path, kind=kind, error="invalid Unicode escape (a lone surrogate)")
     except tomllib.TOMLDecodeError as exc:
         return Manifest(path=path, kind=kind, error=f"invalid TOML: {exc}")
     except json.JSONDecodeError as exc:

@@ -21,6 +21,7 @@ from domain.docs.model import DocLink, Heading
 
 MAX_FRONT_MATTER_LINES = 400
 MAX_TARGET_CHARS = 300
+MAX_METADATA_CHARS = 8_000  # front matter kept per doc (roughly, in JSON characters)
 # Only this much of a line is examined for headings and links: a hostile multi-megabyte line full of
 # "<a " or backticks would otherwise make the (backtracking) regexes below quadratic.
 MAX_LINE_SCAN = 10_000
@@ -31,17 +32,24 @@ _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _BLOCK_START = re.compile(r"^ {0,3}(?:[-*+>]|\d{1,9}[.)]|#|\||<)")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+# Link text: escapes, and up to four nested [...] pairs (images inside links, [1]-style notes). A link starts
+# at an unescaped "[" only, and the pairs are counted, so each attempt stops within a few brackets: starting at
+# every "[" of a long "\[\[..." or "[\][\]..." run and scanning the rest of the line from each (minutes for
+# a 2 MB doc of such lines) cannot happen.
+_LINK_TEXT_PART = r"(?:[^\[\]\\]|\\.)*"
 _INLINE_LINK = re.compile(
-    r"!?\[(?:[^\[\]\\]|\\.|\[[^\[\]]*\])*\]\(\s*(<[^<>\n]*>|[^\s()<>]*(?:\([^\s()]*\)[^\s()<>]*)*)"
-    r"(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*\)"
+    rf"!?(?<!\\)\[{_LINK_TEXT_PART}(?:\[{_LINK_TEXT_PART}\]{_LINK_TEXT_PART}){{0,4}}\]"
+    r"\(\s*(<[^<>\n]*>|[^\s()<>]*(?:\([^\s()]*\)[^\s()<>]*)*)"
+    r"(?:\s+(?:\"[^\"]{0,300}\"|'[^']{0,300}'|\([^)]{0,300}\)))?\s*\)"  # a title: bounded, or "[a](b (" repeats scan on
 )
 _REFERENCE_DEF = re.compile(r"^ {0,3}\[(?!\^)[^\]]+\]:\s*(<[^<>\n]*>|\S+)")
 _HTML_TARGET = re.compile(r"<(?:a|img|source|link)\b[^<>]*?\b(?:href|src)\s*=\s*[\"']([^\"'<>]*)[\"']", re.IGNORECASE)
 _HTML_ID = re.compile(r"<[a-z][^<>]*?\b(?:id|name)\s*=\s*[\"']([^\"'<>]+)[\"']", re.IGNORECASE)
 _HEADING_ID = re.compile(r"\s*\{#([\w\-:.]+)\}\s*$")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*:")
-_TAG = re.compile(r"<[^>]+>")
-_LINK_TEXT = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+# In heading text; each stops at the next "<" / "[" / "(", so a heading of 10,000 "[" or "<" is not quadratic.
+_TAG = re.compile(r"<[^<>]+>")
+_LINK_TEXT = re.compile(r"!?\[([^\[\]]*)\]\([^()]*\)")
 _SLUG_DROP = re.compile(r"[^\w\- ]", re.UNICODE)
 
 
@@ -73,21 +81,54 @@ def heading_text(raw: str) -> str:
     return text.replace("`", "").strip()
 
 
-def _plain(value: Any, depth: int = 0) -> Any:
-    """Front-matter value as bounded JSON-able data (dates become ISO strings, lists tuples, long text is cut)."""
-    if isinstance(value, str):
-        return value[:500]
+def _plain(value: Any, depth: int = 0, budget: list[int] | None = None) -> Any:
+    """Front-matter value as bounded JSON-able data (dates become ISO strings, lists tuples, long text is cut).
+
+    Bounded in total too, to about `MAX_METADATA_CHARS`: YAML aliases let a few
+    lines name the same list thousands of times, which would otherwise expand
+    into megabytes (and `str()` of such a value would build all of it).
+    """
+    if budget is None:
+        budget = [MAX_METADATA_CHARS]
     if value is None or isinstance(value, bool | int | float):
+        budget[0] -= 8
         return value
     if isinstance(value, datetime.date | datetime.datetime):
+        budget[0] -= 32
         return value.isoformat()
-    if depth >= 3:
-        return str(value)[:200]
-    if isinstance(value, list | tuple):
-        return tuple(_plain(v, depth + 1) for v in value[:30])  # tuples: see DocLink in domain/docs/model.py
-    if isinstance(value, dict):
-        return {str(k)[:100]: _plain(v, depth + 1) for k, v in list(value.items())[:40]}
-    return str(value)[:200]
+    if isinstance(value, list | tuple | set | frozenset | dict):
+        if depth >= 3:
+            budget[0] -= 16
+            return f"({len(value)} items)"
+        if isinstance(value, dict):
+            mapping: dict[str, Any] = {}
+            for key, item in list(value.items())[:40]:
+                if budget[0] <= 0:
+                    break
+                name = _plain(str(key)[:100], depth + 1, budget)
+                mapping[name] = _plain(item, depth + 1, budget)
+            return mapping
+        items: list[Any] = []
+        for item in list(value)[:30]:
+            if budget[0] <= 0:
+                break
+            items.append(_plain(item, depth + 1, budget))
+        return tuple(items)  # tuples: see DocLink in domain/docs/model.py
+    text = value if isinstance(value, str) else str(value)
+    text = _text(text[: max(0, min(500, budget[0]))])
+    budget[0] -= len(text) + 2
+    return text
+
+
+def _text(value: str) -> str:
+    """`value` without lone surrogates (pure-Python YAML makes one of "\\ud800"; JSON and SQLite refuse them)."""
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "replace").decode("utf-8")
+    return value
 
 
 def _front_matter(lines: list[str]) -> tuple[dict[str, Any] | None, str | None, int]:

@@ -100,6 +100,7 @@ def scan_facts_sync(tree: ProjectTree) -> tuple[ScanFacts, Prints]:
         pruned=list(tree.pruned[:MAX_LISTED]),
         symlinks=tree.symlinks,
         unreadable_dirs=tree.unreadable_dirs,
+        bad_names=tree.bad_names,
         languages=[
             LanguageStat(name=name, files=f, lines=lines, bytes=size)
             for name, (f, lines, size) in sorted(languages.items(), key=lambda kv: (-kv[1][1], -kv[1][2], kv[0]))

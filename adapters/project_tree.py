@@ -85,7 +85,22 @@ class ProjectTree:
     symlinks: int
     unreadable_dirs: int
     truncated: bool  # stopped at the file limit
+    bad_names: int  # files and folders left out because their names are not valid UTF-8
     fingerprints: tuple[tuple[str, Fingerprint], ...] = field(repr=False)
+
+
+def pruned_name(name: str) -> bool:
+    """Whether a folder of this name is pruned wherever it appears (dependencies, build output, caches)."""
+    return name in HEAVY_DIRS or name.endswith(".egg-info")
+
+
+def _valid_utf8(name: str) -> bool:
+    """False for a name decoded with surrogate escapes (bytes that are not UTF-8)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _stat_print(st: os.stat_result) -> Fingerprint:
@@ -115,7 +130,7 @@ def walk_project_sync(root: Path, *, max_files: int) -> ProjectTree:
     files: list[str] = []
     dirs: list[str] = []
     pruned: list[str] = []
-    ignored = symlinks = unreadable = 0
+    ignored = symlinks = unreadable = bad_names = 0
     truncated = False
     pending: list[tuple[Path, str, tuple[IgnoreFile, ...]]] = [(root, "", tuple(base_rules))]
     while pending and not truncated:
@@ -143,12 +158,15 @@ def walk_project_sync(root: Path, *, max_files: int) -> ProjectTree:
                 rules = (*rules, local)
         for entry in entries:
             name = entry.name
+            if not name.isascii() and not _valid_utf8(name):
+                bad_names += 1  # no tool could report it (JSON), index it (SQLite) or store it (state)
+                continue
             rel = prefix + name
             try:
                 if entry.is_symlink():
                     symlinks += 1
                 elif entry.is_dir(follow_symlinks=False):
-                    if name in HEAVY_DIRS or name.endswith(".egg-info"):
+                    if pruned_name(name):
                         _note(pruned, rel)
                     elif rules and is_ignored(rules, rel, is_dir=True):
                         ignored += 1
@@ -178,6 +196,7 @@ def walk_project_sync(root: Path, *, max_files: int) -> ProjectTree:
         symlinks=symlinks,
         unreadable_dirs=unreadable,
         truncated=truncated,
+        bad_names=bad_names,
         fingerprints=tuple(prints),
     )
 

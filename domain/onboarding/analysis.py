@@ -74,6 +74,8 @@ def summarize(analysis: ProjectAnalysis, *, changed: bool) -> OnboardingSummary:
         notes.append(f"{plural(facts.symlinks, 'symlink')} not followed")
     if facts.unreadable_dirs:
         notes.append(f"{plural(facts.unreadable_dirs, 'unreadable folder')} skipped")
+    if facts.bad_names:
+        notes.append(f"{plural(facts.bad_names, 'file or folder name')} not valid UTF-8, left out")
     if analysis.git is None:
         notes.append("no git facts: not a git repository, or git is unavailable")
     if not analysis.commands:

@@ -60,6 +60,7 @@ class ScanFacts(_Fact):
     pruned: list[str] = Field(default_factory=list)  # dependency/build/cache folders skipped (first few)
     symlinks: int = 0  # never followed
     unreadable_dirs: int = 0
+    bad_names: int = 0  # files and folders left out: their names are not valid UTF-8
     languages: list[LanguageStat] = Field(default_factory=list)
     layout: list[DirStat] = Field(default_factory=list)
     top_files: list[str] = Field(default_factory=list)

@@ -17,8 +17,13 @@ MAX_DOCUMENTS = 50
 MAX_DOCUMENT_BYTES = 1024 * 1024
 MAX_TOTAL_BYTES = 5 * 1024 * 1024
 MAX_DIFF_LINES = 300  # per document in a preview
-# Files the server manages itself: writing them around it would corrupt its state.
-PROTECTED = (".cde/state.json", ".cde/cache/")
+# Files the server manages itself: writing them around it would corrupt its state (a lock file replaced
+# by a new inode would even let two processes hold "the" lock at once).
+PROTECTED = (".cde/state.json", ".cde/cache/", ".cde/tasks/")
+
+
+def _managed(path: str) -> bool:
+    return path.startswith(PROTECTED) or (path.startswith(".cde/") and path.endswith(".lock"))
 
 
 # No docstrings or field descriptions: they would be sent in every tools/list (the README has them).
@@ -71,7 +76,7 @@ class PublishDocuments:
         current = await self._store.current(root, list(documents))
         planned: dict[str, tuple[str | None, str]] = {}
         for (path, old), content in zip(current, documents.values(), strict=True):
-            if path.startswith(PROTECTED):
+            if _managed(path):
                 raise PermissionDeniedError(f"{path} is managed by cde-orchestrator and cannot be published over")
             if path in planned:
                 raise InvalidInputError(f"two documents resolve to {path}; pass each file once")

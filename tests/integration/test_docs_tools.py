@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -191,6 +192,44 @@ def test_tree_watch_reports_file_and_directory_changes(tmp_path: Path) -> None:
     assert watch.changes().rescan  # a closed watch can only say "check everything"
 
 
+async def test_file_names_that_are_not_utf8_do_not_break_any_tool(app: App, project: Path) -> None:
+    make_tree(project, {"README.md": "# Shop\n\nzebra crossing\n", "docs/ok.md": "# Ok\n\nzebra\n"})
+    Path(os.fsdecode(os.fsencode(project) + b"/docs/caf\xe9.md")).write_text("# Bad name\n\nzebra\n")
+    Path(os.fsdecode(os.fsencode(project) + b"/top\xff.py")).write_text("print(1)\n")
+    async with Client(app.server) as client:
+        scan = await call_ok(client, "cde_scanDocumentation", {"detail_level": "full"})
+        report = await call_ok(client, "cde_analyzeDocumentation")
+        found = await call_ok(client, "cde_searchDocumentation", {"query": "zebra"})
+        onboarding = await call_ok(client, "cde_onboardingProject")
+        setup = await call_ok(client, "cde_setupProject")
+    assert [d["path"] for d in scan["docs"]] == ["README.md", "docs/ok.md"] and report["docs"] == 2
+    assert sorted(h["path"] for h in found["hits"]) == ["README.md", "docs/ok.md"]
+    assert "2 file or folder names not valid UTF-8, left out" in onboarding["notes"]
+    assert "AGENTS.md" in setup["written"]
+
+
+async def test_an_index_that_cannot_be_written_is_a_clear_error(app: App, project: Path) -> None:
+    make_tree(project, {"README.md": "# Shop\n\nzebra\n", ".cde/cache": "a file where the cache folder goes"})
+    async with Client(app.server) as client:
+        message = await call_error(client, "cde_searchDocumentation", {"query": "zebra"})
+        (project / ".cde" / "cache").unlink()
+        found = await call_ok(client, "cde_searchDocumentation", {"query": "zebra"})
+    assert message.startswith("unavailable: the search index") and "delete .cde/cache/" in message
+    assert [h["path"] for h in found["hits"]] == ["README.md"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes read-only folders")
+async def test_a_read_only_project_gets_a_permission_error_from_search(app: App, project: Path) -> None:
+    make_tree(project, {"README.md": "# Shop\n\nzebra\n"})
+    project.chmod(0o555)
+    try:
+        async with Client(app.server) as client:
+            message = await call_error(client, "cde_searchDocumentation", {"query": "zebra"})
+    finally:
+        project.chmod(0o755)
+    assert message.startswith("permission_denied: cannot write the search index")
+
+
 async def test_a_50_mb_markdown_file_is_read_partially_and_flagged(app: App, project: Path) -> None:
     huge = project / "docs" / "huge.md"
     huge.parent.mkdir()
@@ -237,3 +276,11 @@ def test_a_doc_that_vanished_or_cannot_be_read_is_flagged_not_fatal(tmp_path: Pa
 
     doc = parse_doc(str(tmp_path), "docs/gone.md", 1024, [])
     assert (doc.problem, doc.title, doc.title_from) == ("unreadable", "gone", "file")
+
+
+def test_tags_are_indexed_whether_a_list_or_a_comma_separated_string(tmp_path: Path) -> None:
+    from adapters.docs_corpus import load_records
+
+    make_tree(tmp_path, {"a.md": "---\ntags: [setup, pip]\n---\n# A\n", "b.md": "---\ntags: setup, pip\n---\n# B\n"})
+    assert [list(r.tags) for r in load_records(str(tmp_path), "a.md", 4096)] == [["setup", "pip"]]
+    assert [list(r.tags) for r in load_records(str(tmp_path), "b.md", 4096)] == [["setup", "pip"]]

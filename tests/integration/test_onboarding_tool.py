@@ -109,14 +109,27 @@ async def test_second_onboarding_of_an_unchanged_tree_is_served_from_cache(app: 
     assert facts_cache.stats().misses == after[0].misses + 1
 
 
-async def test_onboarding_refuses_bad_project_paths(app: App, tmp_path: Path) -> None:
+async def test_onboarding_and_docs_tools_refuse_bad_project_paths(app: App, tmp_path: Path) -> None:
     (tmp_path / "file.txt").write_text("x")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    expected = {
+        "missing": ("not_found:", "does not exist"),
+        str(tmp_path / "file.txt"): ("invalid_input:", "not a directory"),
+        "/": ("permission_denied:", "CDE_ALLOWED_ROOTS"),
+        str(tmp_path / "loop"): ("invalid_input:", "symlink loop"),
+    }
+    tools = {
+        "cde_onboardingProject": {},
+        "cde_setupProject": {},
+        "cde_scanDocumentation": {},
+        "cde_analyzeDocumentation": {},
+        "cde_searchDocumentation": {"query": "x"},
+    }
     async with Client(app.server) as client:
-        assert (await call_error(client, "cde_onboardingProject", {"project_path": "missing"})).startswith("not_found:")
-        message = await call_error(client, "cde_onboardingProject", {"project_path": str(tmp_path / "file.txt")})
-        assert message.startswith("invalid_input:") and "not a directory" in message
-        outside = await call_error(client, "cde_onboardingProject", {"project_path": "/"})
-        assert outside.startswith("permission_denied:") and "CDE_ALLOWED_ROOTS" in outside
+        for tool, arguments in tools.items():
+            for path, (code, words) in expected.items():
+                message = await call_error(client, tool, {**arguments, "project_path": path})
+                assert message.startswith(code) and words in message, (tool, path, message)
         assert (await call_ok(client, "cde_healthCheck"))["status"] == "ok"  # still serving
 
 

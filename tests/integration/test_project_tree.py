@@ -78,6 +78,18 @@ def test_a_worktree_git_file_is_not_a_project_file(tmp_path: Path) -> None:
     assert walk_project_sync(root, max_files=10).files == ("a.py",)
 
 
+def test_names_that_are_not_utf8_are_counted_and_left_out(tmp_path: Path) -> None:
+    root = make_tree(tmp_path / "p", {"ok.md": "", "docs/fine.md": ""})
+    base = os.fsencode(root)
+    os.mkdir(base + b"/src\xff")
+    (Path(os.fsdecode(base + b"/src\xff")) / "main.py").write_text("")
+    Path(os.fsdecode(base + b"/docs/caf\xe9.md")).write_text("")
+    (root / "docs" / "café.md").write_text("")  # valid UTF-8, not ASCII: kept
+    tree = walk_project_sync(root, max_files=10)
+    assert tree.files == ("docs/café.md", "docs/fine.md", "ok.md")
+    assert tree.bad_names == 2
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads unreadable folders")
 def test_unreadable_folder_is_counted_not_fatal(tmp_path: Path) -> None:
     root = make_tree(tmp_path / "p", {"ok.py": "", "locked/secret.py": ""})
@@ -102,3 +114,35 @@ async def test_cached_walk_sees_added_files_and_gitignore_edits(tree_root: Path)
     edit_in_place(tree_root / "app" / ".gitignore", "generated/\n")  # in place: only its fingerprint says so
     files = (await trees.tree(tree_root)).files
     assert "app/x.tmp" in files and "app/important.log" not in files
+
+
+def test_a_glob_with_many_stars_does_not_hang_the_walk(tmp_path: Path) -> None:
+    """`a*a*...*b` once backtracked through every split of a name: ~10 s per 40-character name."""
+    root = make_tree(tmp_path / "p", {".gitignore": "a*" * 30 + "b\n" + "x*?" * 20 + "y\n", "a" * 200 + "c": ""})
+    make_tree(root, {"a" * 40 + "b": "", "x" * 60 + "z": ""})
+    assert walk_project_sync(root, max_files=10).files == (".gitignore", "a" * 200 + "c", "x" * 60 + "z")
+
+
+def test_linear_glob_regexes_match_exactly_what_pathspec_matches() -> None:
+    import random
+    import re
+
+    import pathspec
+
+    from adapters.ignore_rules import linear_regex
+
+    rng = random.Random(3)
+    tokens = ["a", "b", "*", "?", "/", "[ab]", "**/", "[!a]", "\\*", ".", "-"]
+    checked = 0
+    for _ in range(2000):
+        glob = "".join(rng.choice(tokens) for _ in range(rng.randint(1, 7)))
+        regex = pathspec.GitIgnoreSpec.from_lines([glob]).patterns[0].regex
+        if regex is None:
+            continue
+        linear = re.compile(linear_regex(regex.pattern))
+        for _ in range(20):
+            path = "".join(rng.choice("ab/.*-") for _ in range(rng.randint(1, 9))).strip("/") or "a"
+            for candidate in (path, f"{path}/"):
+                assert bool(regex.search(candidate)) == bool(linear.search(candidate)), (glob, candidate)
+                checked += 1
+    assert checked > 50_000

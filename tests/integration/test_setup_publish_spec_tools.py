@@ -107,6 +107,7 @@ async def test_publish_refuses_paths_outside_the_project(app: App, project: Path
     (project / "escape").symlink_to(outside)
     (project / ".git").mkdir()
     (project / "docs").mkdir()
+    (project / "README.md").write_text("# Readme\n")
     cases = {
         "/etc/passwd": "invalid_input:",
         "../x.md": "invalid_input:",
@@ -114,7 +115,10 @@ async def test_publish_refuses_paths_outside_the_project(app: App, project: Path
         "escape/x.md": "permission_denied:",
         ".git/config": "permission_denied:",
         ".cde/state.json": "permission_denied:",
+        ".cde/tasks/t1/job.json": "permission_denied:",
+        ".cde/skills/x/SKILL.md.lock": "permission_denied:",
         "docs": "invalid_input:",
+        "README.md/x.md": "invalid_input:",  # through a file
     }
     async with Client(app.server) as client:
         for path, code in cases.items():
@@ -159,3 +163,14 @@ async def test_generate_spec_fills_facts_and_never_overwrites_unasked(app: App, 
     tasks = (spec_dir / "tasks.md").read_text()
     assert "- [ ] T004 [P] [US1] Acceptance test for scenario 1 in `tests/`" in tasks
     assert "Run `ruff check .`, `make test`" in tasks
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root searches unreadable folders")
+async def test_publish_into_an_unreadable_folder_is_a_clear_refusal(app: App, project: Path) -> None:
+    (project / "locked").mkdir(mode=0)
+    try:
+        async with Client(app.server) as client:
+            message = await call_error(client, "cde_publishOnboarding", {"documents": {"locked/x.md": "x"}})
+    finally:
+        (project / "locked").chmod(0o755)
+    assert message.startswith("permission_denied:")

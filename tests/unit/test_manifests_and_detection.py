@@ -81,6 +81,17 @@ def test_broken_manifest_reports_the_position_instead_of_raising() -> None:
     assert parse_manifest("pom.xml", "java", "<project/>") == Manifest(path="pom.xml", kind="java")
 
 
+def test_hostile_manifests_are_reported_not_raised() -> None:
+    """Deep nesting overflows the recursive parsers; JSON escapes can make strings no store accepts."""
+    deep_json = parse_manifest("package.json", "node", "[" * 100_000)
+    deep_toml = parse_manifest("pyproject.toml", "python", "x = " + "[" * 100_000)
+    surrogate = parse_manifest("package.json", "node", '{"name": "\\ud800", "dependencies": {"a": "1"}}')
+    paired = parse_manifest("package.json", "node", '{"name": "emoji-\\ud83d\\ude00"}')
+    assert deep_json.error == deep_toml.error == "nested too deeply to parse"
+    assert surrogate.error is not None and "surrogate" in surrogate.error and not surrogate.dependencies
+    assert paired.error is None and paired.name == "emoji-\U0001f600"
+
+
 def test_path_classification() -> None:
     assert language_of("src/app.py") == "Python"
     assert language_of("web/App.TSX") == "TypeScript"

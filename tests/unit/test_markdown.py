@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from adapters.markdown import github_slug, parse_markdown, sections
 
 DOC = """---
@@ -87,3 +91,36 @@ def test_only_the_start_of_an_overlong_line_is_examined() -> None:
     assert parse_markdown("x" * 20_000 + " [a](late.md)").links == ()
     assert parse_markdown("<a " * 50_000 + '<a href="x.md">').links == ()
     assert parse_markdown('<a title="t" href="x.md#top">x</a>').links == ((1, "x.md#top", "x.md", "top"),)
+
+
+def test_bracket_runs_cannot_make_link_matching_quadratic() -> None:
+    """Each "[" of these lines (or "<" of these headings) once started a scan of the rest of the line."""
+    for unit in ("\\[", "[\\]", "[a](b (", "# " + "[" * 9_998, "# " + "<" * 9_998, "# " + "![" * 4_999):
+        hostile = "\n".join([unit * (10_000 // len(unit))] * 20)
+        assert parse_markdown(hostile + "\n[ok](ok.md)\n").links == ((21, "ok.md", "ok.md", ""),)
+    assert [link[2] for link in parse_markdown("[![shot](i.png)](d/x.md) [see [1]](n.md) \\[no](x.md)").links] == [
+        "d/x.md",
+        "n.md",
+    ]
+
+
+def test_front_matter_strings_never_carry_lone_surrogates(monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    monkeypatch.setattr("adapters.markdown._LOADER", yaml.SafeLoader)  # the pure-Python loader accepts them
+    parsed = parse_markdown('---\ntitle: "caf\\ud800"\n"k\\udc00": [x]\n---\n# T\n')
+    assert parsed.metadata == {"title": "caf?", "k?": ("x",)}
+
+
+def test_front_matter_is_bounded_even_when_yaml_aliases_multiply_it() -> None:
+    """A 10 KB header naming one list 36,000 times through aliases once became 7 MB (and 0.7 s) per doc."""
+    aliased = [
+        "a: &a [" + ",".join(["x" * 199] * 30) + "]",
+        "b: &b [" + ",".join(["*a"] * 30) + "]",
+        *(f"k{i}: [" + ",".join(["*b"] * 30) + "]" for i in range(40)),
+    ]
+    parsed = parse_markdown("---\n" + "\n".join(aliased) + "\n---\n# T\n")
+    assert parsed.metadata is not None and parsed.metadata_error is None
+    assert 4_000 < len(json.dumps(parsed.metadata)) < 12_000
+    nested = parse_markdown("---\nn: {a: {b: {c: [1, 2]}}}\n---\n").metadata
+    assert nested == {"n": {"a": {"b": "(1 items)"}}}
