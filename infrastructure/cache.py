@@ -271,17 +271,22 @@ class Cache:
         try:
             entry: _Entry = self._store[key]
         except KeyError:
-            entry = _ABSENT
+            return await self._miss(key, args, kwargs)
         except TypeError:  # an unhashable argument: freeze it into a hashable stand-in
             key = _frozen_key(key)
             entry = self._store.get(key, _ABSENT)
-        if entry is not _ABSENT:
-            if entry.fingerprints is None or await self._unchanged(entry.fingerprints):
-                self.hits += 1
-                _inherit(entry)
-                return entry.value
-            self._store.pop(key, None)
-            self.invalidations += 1
+            if entry is _ABSENT:
+                return await self._miss(key, args, kwargs)
+        prints = entry.fingerprints
+        if prints is None:  # the hot path: a plain in-memory hit
+            self.hits += 1
+            return entry.value
+        if await self._unchanged(prints):
+            self.hits += 1
+            add_dependencies(prints)
+            return entry.value
+        self._store.pop(key, None)
+        self.invalidations += 1
         return await self._miss(key, args, kwargs)
 
     async def _miss(self, key: Hashable, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
