@@ -3,22 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
-
-
-class CacheMetrics(BaseModel):
-    """Counters of one named cache."""
-
-    name: str
-    hits: int
-    misses: int
-    evictions: int
-    invalidations: int
-    size: int
-    hit_rate: float = Field(description="hits / (hits + misses), 0 when unused")
 
 
 class HealthReport(BaseModel):
@@ -30,8 +18,8 @@ class HealthReport(BaseModel):
     uptime_s: float
     tools: int
     cache_hit_rate: float
-    # Free-form on purpose: {python, mcp, caches: [CacheMetrics...]} would cost ~700 bytes of
-    # schema in every tools/list for a debugging aid.
+    # Free-form on purpose: {python, mcp, caches: [{name, hits, misses, ...}]} as a typed model would
+    # cost ~700 bytes of schema in every tools/list for a debugging aid.
     details: dict[str, object] | None = None
 
 
@@ -48,12 +36,18 @@ class RuntimeFacts:
 
 @dataclass(frozen=True)
 class CacheCounters:
+    """Counters of one named cache."""
+
     name: str
     hits: int
     misses: int
     evictions: int
     invalidations: int
     size: int
+
+    def as_dict(self) -> dict[str, object]:
+        lookups = self.hits + self.misses
+        return {**asdict(self), "hit_rate": round(self.hits / lookups, 4) if lookups else 0.0}
 
 
 class CacheMetricsSource(Protocol):
@@ -104,17 +98,6 @@ class CheckHealth:
             report.details = {
                 "python": facts.python,
                 "mcp": facts.mcp,
-                "caches": [
-                    CacheMetrics(
-                        name=c.name,
-                        hits=c.hits,
-                        misses=c.misses,
-                        evictions=c.evictions,
-                        invalidations=c.invalidations,
-                        size=c.size,
-                        hit_rate=round(c.hits / (c.hits + c.misses), 4) if c.hits + c.misses else 0.0,
-                    ).model_dump()
-                    for c in self._caches.counters()
-                ],
+                "caches": [c.as_dict() for c in self._caches.counters()],
             }
         return report

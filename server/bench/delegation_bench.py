@@ -13,12 +13,11 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from mcp.client import Client
 
 from infrastructure.settings import Settings
-from server.bench.util import BenchContext, LagMonitor, Row, median, ms, p95
+from server.bench.util import BenchContext, LagMonitor, Row, call_ok, median, ms, p95
 from server.bootstrap import bootstrap
 
 SUITE = "delegation"
@@ -66,18 +65,10 @@ def _setup(workdir: Path) -> Settings:
     )
 
 
-async def _call(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
-    result = await client.call_tool(tool, arguments)
-    if result.is_error or result.structured_content is None:
-        raise RuntimeError(f"{tool} failed: {result.content}")
-    content: dict[str, Any] = result.structured_content
-    return content
-
-
 async def _wait(client: Client, task_ids: list[str]) -> list[str]:
     statuses = []
     for task_id in task_ids:
-        while (status := (await _call(client, "cde_getTaskStatus", {"task_id": task_id}))["status"]) in (
+        while (status := (await call_ok(client, "cde_getTaskStatus", {"task_id": task_id}))["status"]) in (
             "queued",
             "running",
         ):
@@ -102,8 +93,8 @@ async def _first_status(ctx: BenchContext, client: Client) -> list[Row]:
     warmup = 2  # first calls pay one-time costs: agents.yml parse, PATH lookup, client schema compilation
     for i in range(warmup + ctx.n(40, 8)):
         start = time.perf_counter()
-        started = await _call(client, "cde_delegateTask", {"task_description": "go", "agent": "quick"})
-        await _call(client, "cde_getTaskStatus", {"task_id": started["task_id"]})
+        started = await call_ok(client, "cde_delegateTask", {"task_description": "go", "agent": "quick"})
+        await call_ok(client, "cde_getTaskStatus", {"task_id": started["task_id"]})
         first = time.perf_counter() - start
         await _wait(client, [started["task_id"]])
         if i >= warmup:
@@ -120,16 +111,16 @@ async def _streaming(ctx: BenchContext, client: Client) -> list[Row]:
     size = (2 if ctx.quick else 10) * 1024 * 1024
     call_times: list[float] = []
     # The in-process client compiles a tool's output schema on first use (~30 ms of client work on the shared loop).
-    await _call(client, "cde_getWorkerStats", {})
+    await call_ok(client, "cde_getWorkerStats", {})
     started_at = time.perf_counter()
     async with LagMonitor() as lag:
         ids = [
-            (await _call(client, "cde_delegateTask", {"task_description": str(size), "agent": "stream"}))["task_id"]
+            (await call_ok(client, "cde_delegateTask", {"task_description": str(size), "agent": "stream"}))["task_id"]
             for _ in range(STREAM_JOBS)
         ]
         while True:
             start = time.perf_counter()
-            stats = await _call(client, "cde_getWorkerStats", {})
+            stats = await call_ok(client, "cde_getWorkerStats", {})
             call_times.append(time.perf_counter() - start)
             if stats["running"] == 0 and stats["queued"] == 0:
                 break

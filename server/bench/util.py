@@ -103,6 +103,15 @@ class LagMonitor:
             await self._task
 
 
+async def call_ok(client: Any, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Call a tool through an MCP client; its structured result, or RuntimeError (a benchmark must not go on)."""
+    result = await client.call_tool(tool, arguments)
+    if result.is_error or result.structured_content is None:
+        raise RuntimeError(f"{tool} failed: {result.content}")
+    content: dict[str, Any] = result.structured_content
+    return content
+
+
 def us(seconds: float) -> float:
     return round(seconds * 1e6, 2)
 

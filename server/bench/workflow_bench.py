@@ -22,7 +22,7 @@ from adapters.project_facts import FsProjectFacts, ProjectFactsReader
 from domain.list_recipes import ListRecipes
 from infrastructure.files import atomic_write_sync
 from infrastructure.settings import Settings
-from server.bench.util import BenchContext, Row, median, p95, per_call, time_each, us
+from server.bench.util import BenchContext, Row, call_ok, median, p95, per_call, time_each, us
 from server.bootstrap import bootstrap
 
 SUITE = "workflow"
@@ -61,14 +61,6 @@ def ms_row(metric: str, samples: list[float], *, target: float | None, note: str
         Row(SUITE, f"{metric} p95", round(p95(samples) * 1e3, 3), "ms"),
     ]
     return rows
-
-
-async def _call(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
-    result = await client.call_tool(tool, arguments)
-    if result.is_error or result.structured_content is None:
-        raise RuntimeError(f"{tool} failed: {result.content}")
-    content: dict[str, Any] = result.structured_content
-    return content
 
 
 def _as_async(fn: Callable[[], Any]) -> Callable[[], Awaitable[Any]]:
@@ -139,10 +131,10 @@ async def _seed(ctx: BenchContext, template: Path, features: int) -> None:
     app = bootstrap(_settings(ctx, template))
     async with Client(app.server) as client:
         for i in range(features):
-            started = await _call(client, "cde_startFeature", {"user_prompt": f"Import CSV variant {i}"})
+            started = await call_ok(client, "cde_startFeature", {"user_prompt": f"Import CSV variant {i}"})
             walk = PHASES if i % 3 else PHASES[:2]
             for phase in walk:
-                await _call(
+                await call_ok(
                     client, "cde_submitWork",
                     {"feature_id": started["feature_id"], "phase_id": phase, "results": results_for(phase)},
                 )  # fmt: skip
@@ -178,7 +170,7 @@ async def _round_trips(ctx: BenchContext, rows: list[Row], *, seeded: int) -> No
 
             async def start() -> dict[str, Any]:
                 prompt = {"user_prompt": "Add a --json flag to the report command", "workflow_type": "standard"}
-                return await _call(client, "cde_startFeature", {**prompt, **where})
+                return await call_ok(client, "cde_startFeature", {**prompt, **where})
 
             elapsed, started = await timed(start)
             samples = []
@@ -186,7 +178,7 @@ async def _round_trips(ctx: BenchContext, rows: list[Row], *, seeded: int) -> No
 
                 async def submit(phase: str = phase, fid: str = started["feature_id"]) -> dict[str, Any]:
                     arguments = {"feature_id": fid, "phase_id": phase, "results": results_for(phase)}
-                    return await _call(client, "cde_submitWork", {**arguments, **where})
+                    return await call_ok(client, "cde_submitWork", {**arguments, **where})
 
                 samples.append((await timed(submit))[0])
             if i >= 2:  # the first walks warm imports, caches and the page cache
