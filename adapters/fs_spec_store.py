@@ -10,6 +10,7 @@ held by the use case until the state records them.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path, PurePosixPath
@@ -17,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from domain.errors import InvalidInputError, NotFoundError
 from domain.names import validate_name
 from infrastructure import files
-from infrastructure.cache import cached
+from infrastructure.cache import Fingerprint, cached, fingerprint
 from infrastructure.paths import resolve_inside_sync
 
 SPECS_DIR = "specs"
@@ -26,29 +27,38 @@ MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
 
 
 def _existing_sync(root: Path) -> set[str]:
+    """Every name taken under specs/ (a file or link there blocks a folder of that name too): no stat each."""
+    folder = root / SPECS_DIR
     try:
-        return {info.rel for info in files.list_dir_sync(root / SPECS_DIR) if info.is_dir}
-    except (InvalidInputError, NotFoundError):
+        return set(os.listdir(folder))
+    except (FileNotFoundError, NotADirectoryError):
         return set()
+    except OSError as exc:
+        raise files.os_error(folder, exc) from None
 
 
 def _create_sync(root: Path, rel: str) -> None:
     target = resolve_inside_sync(root, rel)
     try:
-        target.mkdir(parents=True, exist_ok=True)
+        files.make_dirs_sync(target)
     except OSError as exc:
         raise files.os_error(target, exc) from None
 
 
-def _write_sync(root: Path, items: list[tuple[str, str]]) -> None:
+def _write_sync(root: Path, items: list[tuple[str, str]]) -> list[Fingerprint]:
+    """Write each document durably; return the fingerprint of each, taken right after its write."""
     # Each directory is resolved once; file names are validated slugs, and a symlink in the last
     # component is replaced by the atomic write, never written through.
     folders: dict[str, Path] = {}
+    prints = []
     for rel, content in items:
         folder, _, name = rel.rpartition("/")
         if folder not in folders:
             folders[folder] = resolve_inside_sync(root, folder)
-        files.atomic_write_sync(folders[folder] / name, content)
+        target = folders[folder] / name
+        files.atomic_write_sync(target, content)
+        prints.append(fingerprint(target))
+    return prints
 
 
 def _read_sync(root: Path, rel: str) -> str | None:
@@ -103,7 +113,10 @@ class FsSpecStore:
         if not documents:
             return []
         items = [(self._rel(name, file), _with_newline(content)) for file, content in documents.items()]
-        await _write(self.root, items)
+        prints = await _write(self.root, items)
+        # The next prompts read these documents back: a stat, not a read, until somebody edits one.
+        for (rel, content), written in zip(items, prints, strict=True):
+            read_document.cache.prime(content, [(os.fspath(self.root / rel), written)], self.root, rel)
         return [rel for rel, _ in items]
 
     async def read(self, paths: list[str]) -> dict[str, str]:

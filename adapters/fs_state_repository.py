@@ -5,24 +5,45 @@ fingerprint: a state written by this process is primed into the snapshot by the
 writer (with the fingerprint taken under the lock), so the next read costs a
 stat, not a parse. Another process's write changes the fingerprint and is read
 afresh. Snapshots are shared: callers must not mutate what `load()` returns.
+
+An update costs what changed, not the size of the state: under the lock the file
+is read and, when its bytes are exactly the snapshot's, the snapshot is reused
+(a shallow copy: the features are immutable, a change swaps the one it edits)
+instead of parsed; and the document is written from the JSON of each feature,
+kept from the previous write for every feature that is still the same object.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import ValidationError
+import pydantic_core
+from pydantic import BaseModel, ValidationError
 
 from domain.errors import CorruptDataError, NotFoundError
 from domain.project_state import SCHEMA_VERSION, ProjectState, utc_now
 from infrastructure import files
-from infrastructure.cache import cached
+from infrastructure.cache import Fingerprint, cached
 
 T = TypeVar("T")
 
 STATE_FILE = Path(".cde") / "state.json"
+
+# JSON of one model inside the document, by its place ("features", id) or (field,), with the object it was made
+# from: reused while that place holds the very same (immutable) object.
+Parts = Mapping[tuple[str, ...], tuple[BaseModel, str]]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A parsed state with the exact text it was read from or written as, and the JSON of its parts."""
+
+    state: ProjectState
+    text: str
+    parts: Parts = field(default_factory=dict)
 
 
 def parse_state(path: Path, raw: Any) -> ProjectState:
@@ -57,24 +78,100 @@ def parse_state_text(path: Path, text: str) -> ProjectState:
 
 def load_state_sync(path: Path) -> ProjectState:
     """Read and validate in one thread hop (validating a large state is milliseconds of CPU)."""
+    return _read_snapshot_sync(path).state
+
+
+def _read_snapshot_sync(path: Path) -> Snapshot:
     try:
         text = files.read_text_sync(path)
     except NotFoundError:
-        return ProjectState()
-    return parse_state_text(path, text)
+        return Snapshot(ProjectState(), "")
+    return Snapshot(parse_state_text(path, text), text)
 
 
-_load_state = files.in_thread(load_state_sync)
+_read_snapshot = files.in_thread(_read_snapshot_sync)
 
 
 @cached("state.snapshot", maxsize=64, depends_on=lambda path: [path])
-async def _snapshot(path: Path) -> ProjectState:
-    return await _load_state(path)
+async def _snapshot(path: Path) -> Snapshot:
+    return await _read_snapshot(path)
+
+
+def render_state(state: ProjectState, known: Parts | None = None) -> tuple[str, Parts]:
+    """The state document, one line per feature (and per other model field), and the JSON of its parts.
+
+    One line per feature keeps the file small (it is fsynced on every update) and
+    its diffs to the features that changed. Each feature is encoded on its own, or
+    taken from `known` when it is the very object encoded there, so rewriting a
+    state where one feature changed encodes that feature only.
+    """
+    previous = known or {}
+    parts: dict[tuple[str, ...], tuple[BaseModel, str]] = {}
+
+    def encoded(place: tuple[str, ...], model: BaseModel) -> str:
+        seen = previous.get(place)
+        if seen is not None and seen[0] is model:
+            parts[place] = seen
+            return seen[1]
+        text = model.model_dump_json()
+        parts[place] = (model, text)
+        return text
+
+    lines = []
+    for name in type(state).model_fields:
+        value = getattr(state, name)
+        if isinstance(value, BaseModel):
+            body = encoded((name,), value)
+        elif isinstance(value, dict) and value and all(isinstance(v, BaseModel) for v in value.values()):
+            entries = [f"    {_json(key)}: {encoded((name, key), v)}" for key, v in value.items()]
+            body = "{\n" + ",\n".join(entries) + "\n  }"
+        else:
+            body = _json(value)
+        lines.append(f'  "{name}": {body}')
+    return "{\n" + ",\n".join(lines) + "\n}\n", parts
+
+
+def _json(value: Any) -> str:
+    return pydantic_core.to_json(value).decode("utf-8")
 
 
 def dump_state(state: ProjectState) -> str:
-    """Indented JSON (readable, diffable) written by pydantic's encoder, not the pure-Python stdlib one."""
-    return state.model_dump_json(indent=2) + "\n"
+    return render_state(state)[0]
+
+
+def _editable(state: ProjectState) -> ProjectState:
+    """A copy `change` may edit: its own top-level fields and features mapping, sharing the immutable features."""
+    return state.model_copy(update={"features": dict(state.features)})
+
+
+def _update_sync(
+    path: Path, change: Callable[[ProjectState], T], previous: Snapshot | None, lock_timeout: float
+) -> tuple[T, Snapshot, Fingerprint]:
+    """Read → change → write under the file lock; reuses `previous` when the file still holds its bytes."""
+    outcome: list[Any] = []
+
+    def loads(path: Path, text: str) -> ProjectState:
+        if previous is not None and text == previous.text:
+            return _editable(previous.state)
+        return parse_state_text(path, text)
+
+    def apply(current: ProjectState | None) -> ProjectState:
+        state = current if current is not None else ProjectState()
+        outcome.append(change(state))
+        state.updated_at = utc_now()
+        return state
+
+    def dumps(state: ProjectState) -> str:
+        text, parts = render_state(state, previous.parts if previous is not None else None)
+        outcome.append(Snapshot(state, text, parts))
+        return text
+
+    _, written = files.tracked_update_sync(path, apply, timeout=lock_timeout, loads=loads, dumps=dumps)
+    result, snapshot = outcome
+    return result, snapshot, written
+
+
+_update = files.in_thread(_update_sync)
 
 
 class FsStateRepository:
@@ -87,24 +184,17 @@ class FsStateRepository:
 
     async def load(self) -> ProjectState:
         """The current state: a shared snapshot, never to be mutated by the caller."""
-        return await _snapshot(self.path)
+        return (await _snapshot(self.path)).state
 
     async def update(self, change: Callable[[ProjectState], T]) -> T:
-        results: list[T] = []
-
-        def apply(current: ProjectState | None) -> ProjectState:
-            # `current` was parsed from the file under the lock: this call's own copy, safe to mutate.
-            state = current if current is not None else ProjectState()
-            results.append(change(state))
-            state.updated_at = utc_now()
-            return state
-
-        try:
-            state, written = await files.tracked_update(
-                self.path, apply, lock_timeout=self._lock_timeout, loads=parse_state_text, dumps=dump_state
-            )
-        except BaseException:
-            _snapshot.invalidate(self.path)
-            raise
-        _snapshot.cache.prime(state, [(str(self.path), written)], self.path)
-        return results[0]
+        """Apply `change` under the lock. It gets a copy of the latest state whose fields and features
+        mapping are its own; the features in it are immutable and shared, so it replaces the ones it edits."""
+        async with files.writer_lock(self.path):  # in-process writers queue here: `previous` is the latest
+            previous = _snapshot.cache.peek(self.path)
+            try:
+                result, snapshot, written = await _update(self.path, change, previous, self._lock_timeout)
+            except BaseException:
+                _snapshot.invalidate(self.path)
+                raise
+            _snapshot.cache.prime(snapshot, [(str(self.path), written)], self.path)
+        return result

@@ -33,8 +33,8 @@ class CancelFeature:
             raise InvalidInputError("reason is empty; say briefly why the feature stops")
 
         def close(state: ProjectState) -> Feature:
-            feature = find_feature(state.features, feature_ref)
-            feature.close(status, why, now=self._now())
+            feature = find_feature(state.features, feature_ref).close(status, why, now=self._now())
+            state.features[feature.id] = feature
             return feature
 
         # Under the lock on feature changes: a submission in progress lands (files and commit) or is refused

@@ -33,7 +33,7 @@ def utc_now() -> datetime:
 class Transition(BaseModel):
     """One entry of a feature's history: `source` → `target` status at `at`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     at: datetime
     event: Event
@@ -55,7 +55,7 @@ class PhaseRecord(BaseModel):
     state keeps the other values (`results`) and stays small.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     results: dict[str, str]
     files: dict[str, str] = Field(default_factory=dict)
@@ -67,9 +67,13 @@ class Feature(BaseModel):
 
     `phases` is the plan fixed at start (the workflow's phases minus those the
     type skips); `status` is the current phase id until the feature finishes.
+
+    Immutable: a transition returns a new Feature and leaves this one (and every
+    list or dict it holds) untouched, so a state snapshot shared by readers can
+    be edited by swapping one feature, without copying the others.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str
     name: str
@@ -198,8 +202,8 @@ class Feature(BaseModel):
         *,
         files: Mapping[str, str] | None = None,
         now: datetime,
-    ) -> str | None:
-        """Record the current phase's results and advance; return the next phase id, None when completed.
+    ) -> Feature:
+        """This feature with the current phase's results recorded, advanced to the next phase or completed.
 
         `files` maps the output keys already saved to files to their paths; those
         values are not copied into the state.
@@ -207,22 +211,24 @@ class Feature(BaseModel):
         self.check_submission(phase_id, results, phase)
         saved = dict(files or {})
         kept = {k: v for k, v in results.items() if k not in saved}
-        self.results[phase_id] = PhaseRecord(results=kept, files=saved, submitted_at=now)
         position = self.phases.index(phase_id)
-        following = self.phases[position + 1] if position + 1 < len(self.phases) else None
-        target = following or "completed"
-        self.history.append(Transition(at=now, event="submitted", source=phase_id, target=target))
-        self.status = target
-        self.updated_at = now
-        return following
+        target = self.phases[position + 1] if position + 1 < len(self.phases) else "completed"
+        return self._moved(
+            target,
+            Transition(at=now, event="submitted", source=phase_id, target=target),
+            results={**self.results, phase_id: PhaseRecord(results=kept, files=saved, submitted_at=now)},
+        )
 
-    def close(self, status: ClosingStatus, reason: str, *, now: datetime) -> None:
-        """Stop the feature as cancelled or failed; it accepts nothing afterwards."""
+    def close(self, status: ClosingStatus, reason: str, *, now: datetime) -> Feature:
+        """This feature stopped as cancelled or failed; it accepts nothing afterwards."""
         if self.finished:
             raise InvalidTransitionError(f"feature {self.name} is already {self.status}; nothing to {status[:-2]}")
-        self.history.append(Transition(at=now, event=status, source=self.status, target=status, note=reason))
-        self.status = status
-        self.updated_at = now
+        return self._moved(status, Transition(at=now, event=status, source=self.status, target=status, note=reason))
+
+    def _moved(self, status: str, transition: Transition, **changes: object) -> Feature:
+        # model_copy shares the untouched containers with this feature: none of them is ever mutated.
+        update = {"status": status, "history": [*self.history, transition], "updated_at": transition.at, **changes}
+        return self.model_copy(update=update)
 
 
 def find_feature(features: Mapping[str, Feature], ref: str) -> Feature:

@@ -101,8 +101,10 @@ class SubmitWork:
             paths = dict(zip(saved, written, strict=True))
 
             def record(state: ProjectState) -> Feature:
-                feature = find_feature(state.features, snapshot.id)
-                feature.submit(phase_id, results, phase, files=paths, now=self._now())
+                feature = find_feature(state.features, snapshot.id).submit(
+                    phase_id, results, phase, files=paths, now=self._now()
+                )
+                state.features[feature.id] = feature
                 return feature
 
             return await self._state.update(record), prepared, paths

@@ -246,6 +246,28 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def make_dirs_sync(path: Path) -> None:
+    """`mkdir -p` whose new folders survive a crash: each is fsynced into its parent.
+
+    Otherwise a file fsynced into a folder created just before could vanish with
+    the folder's own (not yet durable) directory entry. One stat when it exists.
+    """
+    try:
+        if stat_module.S_ISDIR(os.stat(path).st_mode):
+            return
+    except FileNotFoundError:
+        pass
+    parent = path.parent
+    if parent != path:
+        make_dirs_sync(parent)
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        if not path.is_dir():
+            raise
+    fsync_dir(parent)
+
+
 def _durable_temp_sync(path: Path, payload: bytes, mode: int) -> str:
     """A fsync'ed temp file beside `path` holding `payload` with permission bits `mode`; returns its path."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -272,7 +294,7 @@ def atomic_write_sync(path: Path, data: str | bytes, *, mode: int | None = None)
     parent = path.parent
     tmp = None
     try:
-        parent.mkdir(parents=True, exist_ok=True)
+        make_dirs_sync(parent)
         if mode is None:
             try:
                 mode = stat_module.S_IMODE(os.stat(path).st_mode)
@@ -357,7 +379,7 @@ def tracked_update_sync(
     reading the file back.
     """
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs_sync(path.parent)
         with exclusive(f"{path}.lock", timeout):
             try:
                 text: str | None = read_text_sync(path)
@@ -382,8 +404,12 @@ def _locked_too_long(path: Path | str, timeout: float) -> ConflictError:
 _LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = weakref.WeakKeyDictionary()
 
 
-def _process_lock(path: Path) -> asyncio.Lock:
-    """One asyncio lock per file per loop, so in-process writers queue without holding threads."""
+def writer_lock(path: Path) -> asyncio.Lock:
+    """One asyncio lock per file per loop, so in-process writers queue without holding threads.
+
+    `tracked_update` takes it; a caller that must read its own cache between queueing
+    and writing holds it around `tracked_update_in_thread` instead.
+    """
     locks = _LOCKS.setdefault(asyncio.get_running_loop(), {})
     key = os.fspath(path)
     lock = locks.get(key)
@@ -392,7 +418,7 @@ def _process_lock(path: Path) -> asyncio.Lock:
     return lock
 
 
-_tracked_update_in_thread = in_thread(tracked_update_sync)
+tracked_update_in_thread = in_thread(tracked_update_sync)
 
 
 async def locked_update(
@@ -420,8 +446,8 @@ async def tracked_update(
     dumps: Callable[[Any], str] = dump_json,
 ) -> tuple[Any, Fingerprint]:
     """Async `tracked_update_sync` (the new value and the written file's fingerprint)."""
-    async with _process_lock(path):
-        result: tuple[Any, Fingerprint] = await _tracked_update_in_thread(
+    async with writer_lock(path):
+        result: tuple[Any, Fingerprint] = await tracked_update_in_thread(
             path, fn, timeout=lock_timeout, loads=loads, dumps=dumps
         )
         return result
@@ -459,7 +485,7 @@ async def holding_lock(lock_path: Path, *, lock_timeout: float = 10.0) -> AsyncI
     (an unlock and a close); a caller cancelled while the thread waits releases it as
     soon as the thread gets it.
     """
-    async with _process_lock(lock_path):
+    async with writer_lock(lock_path):
         held = _try_lock_now(lock_path)
         if held is None:
             taking = asyncio.ensure_future(_take_lock(lock_path, lock_timeout))

@@ -1,13 +1,16 @@
 """Workflow suite: recipe loading cold vs cached, and cde_startFeature / cde_submitWork round trips.
 
 Round trips go through the in-process MCP client (JSON-RPC, argument validation,
-structured output) with durable writes (fsync) on a real project directory. Each
-sample runs in a fresh copy of the project so the state size stays what the row
-says: empty, or 50 features already recorded (each with realistic results).
+structured output) with durable writes (fsync) on a real project directory, in
+one server session as an assistant would use it: with an empty state each time,
+or starting from 50 features already recorded (each with realistic results) and
+growing by one per walk. A last row shows the price of a state rewritten by
+another process since this one's last write: it is parsed and encoded in full.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Awaitable, Callable
@@ -144,9 +147,27 @@ def _settings(ctx: BenchContext, project: Path) -> Settings:
     return Settings(home=ctx.workdir / "home", allowed_roots=(ctx.workdir,), project_root=project)
 
 
+async def _walk(client: Client, where: dict[str, str]) -> tuple[float, list[float], dict[str, Any]]:
+    """Start a feature and submit every phase of `standard`: (start seconds, submit seconds, started)."""
+    prompt = {"user_prompt": "Add a --json flag to the report command", "workflow_type": "standard"}
+    elapsed, started = await timed(lambda: call_ok(client, "cde_startFeature", {**prompt, **where}))
+    submits = []
+    for phase in PHASES:
+        arguments = {"feature_id": started["feature_id"], "phase_id": phase, "results": results_for(phase), **where}
+        submits.append((await timed(_submitting(client, arguments)))[0])
+    return elapsed, submits, started
+
+
+def _submitting(client: Client, arguments: dict[str, Any]) -> Callable[[], Awaitable[dict[str, Any]]]:
+    return lambda: call_ok(client, "cde_submitWork", arguments)
+
+
 async def _round_trips(ctx: BenchContext, rows: list[Row], *, seeded: int) -> None:
-    """Walk fresh features through `standard`; before each walk the state file is restored from the template,
-    so every sample sees the same state size, with the server's caches warm as in a real session."""
+    """Walk fresh features through `standard` in one server session, caches warm as in real use.
+
+    The state keeps every walked feature, so with `seeded` features to begin with it grows from
+    there: the rows are for a state of at least that size. The first two walks are not counted.
+    """
     template = ctx.workdir / f"template-{seeded}"
     if seeded:
         await _seed(ctx, template, seeded)
@@ -155,39 +176,47 @@ async def _round_trips(ctx: BenchContext, rows: list[Row], *, seeded: int) -> No
     project = ctx.workdir / f"run-{seeded}"
     shutil.copytree(template, project)
     state = project / ".cde" / "state.json"
-    saved = state.read_bytes() if seeded else None
-    label = f" ({seeded} features in state)" if seeded else ""
     app = bootstrap(_settings(ctx, ctx.workdir))
     starts: list[float] = []
     submits: list[float] = []
     where = {"project_path": str(project)}
+    walks = ctx.n(40, 6) + 2
     async with Client(app.server) as client:
-        for i in range(ctx.n(40, 6) + 2):
-            if saved is None:
-                state.unlink(missing_ok=True)
-            else:
-                state.write_bytes(saved)
-
-            async def start() -> dict[str, Any]:
-                prompt = {"user_prompt": "Add a --json flag to the report command", "workflow_type": "standard"}
-                return await call_ok(client, "cde_startFeature", {**prompt, **where})
-
-            elapsed, started = await timed(start)
-            samples = []
-            for phase in PHASES:
-
-                async def submit(phase: str = phase, fid: str = started["feature_id"]) -> dict[str, Any]:
-                    arguments = {"feature_id": fid, "phase_id": phase, "results": results_for(phase)}
-                    return await call_ok(client, "cde_submitWork", {**arguments, **where})
-
-                samples.append((await timed(submit))[0])
+        for i in range(walks):
+            if not seeded:
+                state.unlink(missing_ok=True)  # an empty state for every walk
+            start, samples, _ = await _walk(client, where)
             if i >= 2:  # the first walks warm imports, caches and the page cache
-                starts.append(elapsed)
+                starts.append(start)
                 submits.extend(samples)
-            shutil.rmtree(project / started["spec_dir"])
-    note = f"state file {len(saved) // 1024} KiB" if saved else "durable writes (fsync)"
+        if seeded:
+            await _foreign_writes(ctx, client, rows, where, state, label=f"{seeded + walks}+ features")
+    label = f" ({seeded} to {seeded + walks} features in state)" if seeded else ""
+    note = f"state file {state.stat().st_size // 1024} KiB at the end" if seeded else "durable writes (fsync)"
     rows += ms_row(f"cde_startFeature round trip{label}", starts, target=5, note=note)
     rows += ms_row(f"cde_submitWork round trip{label}", submits, target=5, note=note)
+
+
+async def _foreign_writes(
+    ctx: BenchContext, client: Client, rows: list[Row], where: dict[str, str], state: Path, *, label: str
+) -> None:
+    """Submits right after another process rewrote the state: this server must parse it all again."""
+    samples = []
+    for i in range(ctx.n(20, 4)):
+        prompt = {"user_prompt": f"Export the report as CSV, variant {i}", "workflow_type": "standard"}
+        started = await call_ok(client, "cde_startFeature", {**prompt, **where})
+        document = json.loads(state.read_text(encoding="utf-8"))
+        document["updated_at"] = f"2020-01-01T00:00:{i % 60:02d}Z"
+        atomic_write_sync(state, json.dumps(document, indent=2))  # what another server process would do
+        arguments = {
+            "feature_id": started["feature_id"],
+            "phase_id": "define",
+            "results": results_for("define"),
+            **where,
+        }
+        samples.append((await timed(_submitting(client, arguments)))[0])
+    rows += ms_row(f"cde_submitWork after another process wrote ({label})", samples, target=None,
+                   note="parses and re-encodes the whole state")  # fmt: skip
 
 
 async def _calibration(ctx: BenchContext, rows: list[Row]) -> None:

@@ -210,3 +210,19 @@ async def test_list_dir_and_stat(tmp_path: Path) -> None:
     st = await files.stat(tmp_path / "a.txt")
     assert st is not None and st.st_size == 5
     assert await files.stat(tmp_path / "missing") is None
+
+
+def test_make_dirs_fsyncs_each_new_folder_into_its_parent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[Path] = []
+    monkeypatch.setattr(files, "fsync_dir", synced.append)
+    files.make_dirs_sync(tmp_path / "a" / "b" / "c")
+    assert (tmp_path / "a/b/c").is_dir()
+    assert synced == [tmp_path, tmp_path / "a", tmp_path / "a" / "b"]
+    synced.clear()
+    files.make_dirs_sync(tmp_path / "a" / "b")  # already there: nothing to make durable
+    assert synced == []
+    (tmp_path / "f").write_text("x", encoding="utf-8")
+    with pytest.raises(FileExistsError):
+        files.make_dirs_sync(tmp_path / "f")
+    with pytest.raises(NotADirectoryError):
+        files.make_dirs_sync(tmp_path / "f" / "g")

@@ -1,12 +1,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
-from adapters.fs_state_repository import FsStateRepository
+import adapters.fs_state_repository as state_module
+from adapters.fs_state_repository import FsStateRepository, dump_state, load_state_sync
 from domain.errors import CorruptDataError
+from domain.feature import Feature
 from domain.project_state import SCHEMA_VERSION, ProjectState
 
 
@@ -44,3 +50,97 @@ async def test_corrupt_state_is_reported_and_preserved(project: Path, content: b
     with pytest.raises(CorruptDataError):
         await repo.update(lambda s: None)
     assert repo.path.read_bytes() == content
+
+
+def _feature(fid: str, name: str, prompt: str = "Add a flag") -> Feature:
+    now = datetime(2025, 1, 1, tzinfo=UTC)
+    return Feature.start(
+        feature_id=fid, name=name, user_prompt=prompt, workflow="cde-default@1.0", workflow_type="standard",
+        recipe_id="ai-engineer", phases=["define", "review"], skipped=[], skills=[], now=now,
+    )  # fmt: skip
+
+
+def _add(feature: Feature) -> Callable[[ProjectState], None]:
+    def change(state: ProjectState) -> None:
+        state.features[feature.id] = feature
+
+    return change
+
+
+def test_the_document_is_what_pydantic_writes_with_one_line_per_feature() -> None:
+    state = ProjectState()
+    for i, prompt in enumerate(["plain", 'quotes " and \\ and \n newline', "non-ASCII: é ✓ 🚀 \u2028"]):
+        state.features[f"abc00000000{i}"] = _feature(f"abc00000000{i}", f"f{i}", prompt)
+    text = dump_state(state)
+    assert json.loads(text) == json.loads(state.model_dump_json())
+    assert ProjectState.model_validate_json(text) == state
+    lines = text.rstrip("\n").split("\n")  # (splitlines would also break at U+2028)
+    assert len(lines) == 1 + 2 + 1 + 3 + 1 + 1 + 1  # {, version, updated_at, features {, 3 features, }, onboarding, }
+    assert all(line.startswith('    "abc00000000') for line in lines[4:7])
+    empty = ProjectState()
+    assert json.loads(dump_state(empty)) == json.loads(empty.model_dump_json())
+
+
+async def test_an_update_edits_a_copy_and_encodes_only_what_changed(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = FsStateRepository(project)
+    first, second = _feature("aaa000000001", "one"), _feature("bbb000000002", "two")
+    await repo.update(_add(first))
+    await repo.update(_add(second))
+    before = await repo.load()
+    parses: list[int] = []
+    encodes: list[str] = []
+    real_parse = state_module.parse_state_text
+    monkeypatch.setattr(state_module, "parse_state_text", lambda p, t: parses.append(1) or real_parse(p, t))
+    real_dump = BaseModel.model_dump_json
+
+    def counting_dump(model: BaseModel, **kwargs: Any) -> str:
+        encodes.append(type(model).__name__)
+        return real_dump(model, **kwargs)
+
+    monkeypatch.setattr(BaseModel, "model_dump_json", counting_dump)
+
+    def submit(state: ProjectState) -> None:
+        edited = state.features[first.id].close("cancelled", "stop", now=datetime(2025, 1, 2, tzinfo=UTC))
+        state.features[first.id] = edited
+
+    await repo.update(submit)
+    assert parses == []  # the file still held what this process wrote: no re-parse
+    assert encodes == ["Feature"]  # only the feature that changed
+    after = await repo.load()
+    assert after.features[first.id].status == "cancelled"
+    assert after.features[second.id] is before.features[second.id]  # shared, never copied
+    assert before.features[first.id].status == "define"  # the previous snapshot is untouched
+    monkeypatch.setattr(BaseModel, "model_dump_json", real_dump)
+    assert load_state_sync(repo.path) == after
+
+
+async def test_another_writers_change_is_read_under_the_lock_and_kept(project: Path) -> None:
+    repo = FsStateRepository(project)
+    await repo.update(_add(_feature("aaa000000001", "one")))
+    await repo.load()
+    # Another process adds a feature behind this one's back (same size and timestamps would not matter:
+    # the update compares the file's bytes with what this process last wrote, not its fingerprint).
+    document = json.loads(repo.path.read_text(encoding="utf-8"))
+    document["features"]["ccc000000003"] = json.loads(_feature("ccc000000003", "three").model_dump_json())
+    repo.path.write_text(json.dumps(document), encoding="utf-8")
+    await repo.update(_add(_feature("bbb000000002", "two")))
+    assert set(load_state_sync(repo.path).features) == {"aaa000000001", "bbb000000002", "ccc000000003"}
+
+
+async def test_a_failing_change_writes_nothing_and_keeps_the_snapshot(project: Path) -> None:
+    repo = FsStateRepository(project)
+    await repo.update(_add(_feature("aaa000000001", "one")))
+    written = repo.path.read_bytes()
+    snapshot = await repo.load()
+
+    def half_done(state: ProjectState) -> None:
+        state.features["bbb000000002"] = _feature("bbb000000002", "two")
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await repo.update(half_done)
+    assert repo.path.read_bytes() == written
+    assert list((await repo.load()).features) == ["aaa000000001"]
+    assert list(snapshot.features) == ["aaa000000001"]

@@ -133,6 +133,15 @@ async def test_a_spec_folder_that_cannot_be_created_records_no_feature(app: App,
     assert started["name"] == "add-a-thing" and (project / "specs/add-a-thing").is_dir()
 
 
+async def test_any_entry_under_specs_takes_its_name(app: App, project: Path) -> None:
+    (project / "specs").mkdir()
+    (project / "specs/add-a-thing").write_text("not a folder, but the name is taken\n")
+    (project / "specs/add-a-thing-2").mkdir()
+    async with Client(app.server) as client:
+        started = await call_ok(client, "cde_startFeature", {"user_prompt": "Add a thing"})
+    assert started["name"] == "add-a-thing-3" and (project / "specs/add-a-thing-3").is_dir()
+
+
 async def test_invalid_workflow_override_blocks_features_with_a_located_error(app: App, project: Path) -> None:
     (project / ".cde").mkdir()
     (project / ".cde/workflow.yml").write_text("name: x\nversion: 1\ndefault_type: a\nphases: []\ntypes: {}\n")

@@ -40,9 +40,13 @@ class InMemoryStateRepository:
 
     async def update(self, change: Callable[[ProjectState], T]) -> T:
         self.check_snapshot()
-        state = ProjectState.model_validate(self.saved)
         await asyncio.sleep(0)  # the real update is a thread hop: let other coroutines run meanwhile
-        result = change(state)
+        # Like the real adapter: a copy sharing the (immutable) features, which `change` must replace, not edit.
+        state = self._snapshot.model_copy(update={"features": dict(self._snapshot.features)})
+        try:
+            result = change(state)
+        finally:
+            self.check_snapshot()
         self.saved = state.model_dump(mode="json")
         self._snapshot = state
         self.updates += 1

@@ -39,7 +39,7 @@ RESULTS = {
 }
 
 
-def advance(feature: Feature, workflow: Workflow, phase_id: str, minutes: int = 1) -> str | None:
+def advance(feature: Feature, workflow: Workflow, phase_id: str, minutes: int = 1) -> Feature:
     return feature.submit(phase_id, RESULTS[phase_id], workflow.phase(phase_id), now=T0 + timedelta(minutes=minutes))
 
 
@@ -48,9 +48,10 @@ def test_walks_every_phase_and_records_each_transition() -> None:
     feature = start(workflow, "full")
     assert feature.status == "spec" and feature.current_phase == "spec"
     for i, phase in enumerate(["spec", "build", "security-audit"], start=1):
-        assert advance(feature, workflow, phase, i) == feature.phases[i]
+        feature = advance(feature, workflow, phase, i)
+        assert feature.status == feature.phases[i]
     assert feature.status == "sign-off"  # a custom phase id is a status of its own
-    assert advance(feature, workflow, "sign-off", 9) is None
+    feature = advance(feature, workflow, "sign-off", 9)
     assert feature.status == "completed" and feature.finished and feature.current_phase is None
     assert feature.done == 4
     assert [(t.event, t.source, t.target) for t in feature.history] == [
@@ -69,7 +70,7 @@ def test_submitting_another_phase_than_the_current_names_the_current_phase() -> 
     feature = start(workflow, "full")
     with pytest.raises(InvalidTransitionError, match="phases cannot be skipped: the current phase is spec"):
         advance(feature, workflow, "build")
-    advance(feature, workflow, "spec")
+    feature = advance(feature, workflow, "spec")
     with pytest.raises(
         InvalidTransitionError, match="already done and features never go back; the current phase is build"
     ):
@@ -81,10 +82,10 @@ def test_submitting_another_phase_than_the_current_names_the_current_phase() -> 
 def test_declared_skips_are_the_only_way_past_a_phase() -> None:
     workflow = team_workflow()
     feature = start(workflow, "fast")
-    advance(feature, workflow, "spec")
+    feature = advance(feature, workflow, "spec")
     with pytest.raises(InvalidTransitionError, match="security-audit is skipped by workflow type fast; the current"):
         advance(feature, workflow, "security-audit")
-    advance(feature, workflow, "build")
+    feature = advance(feature, workflow, "build")
     assert feature.status == "sign-off"  # the declared skip
 
 
@@ -100,7 +101,7 @@ def test_unknown_phase_lists_the_plan() -> None:
 def test_missing_required_outputs_are_named() -> None:
     workflow = team_workflow()
     feature = start(workflow, "full")
-    advance(feature, workflow, "spec")
+    feature = advance(feature, workflow, "spec")
     with pytest.raises(
         InvalidTransitionError, match=r"miss required output\(s\): files_changed; submit all of: summary, files_changed"
     ):
@@ -113,7 +114,7 @@ def test_missing_required_outputs_are_named() -> None:
 def test_optional_outputs_may_be_left_out_and_extra_keys_are_kept() -> None:
     workflow = team_workflow()
     feature = start(workflow, "full")
-    feature.submit(
+    feature = feature.submit(
         "spec", {"spec": "S", "extra": "kept"}, workflow.phase("spec"), files={"spec": "specs/demo/spec.md"}, now=T0
     )
     # an output saved to a file lives in the file only; the state keeps its path
@@ -127,7 +128,7 @@ def test_optional_outputs_may_be_left_out_and_extra_keys_are_kept() -> None:
 def test_closed_features_accept_nothing(closing: str) -> None:
     workflow = team_workflow()
     feature = start(workflow, "fast")
-    feature.close(closing, "no longer needed", now=T0)  # type: ignore[arg-type]
+    feature = feature.close(closing, "no longer needed", now=T0)  # type: ignore[arg-type]
     assert feature.status == closing and feature.finished
     assert feature.history[-1].note == "no longer needed"
     with pytest.raises(InvalidTransitionError, match=f"is {closing} and accepts no more work"):
@@ -140,11 +141,25 @@ def test_completed_feature_accepts_nothing_and_cannot_be_cancelled() -> None:
     workflow = team_workflow()
     feature = start(workflow, "fast")
     for phase in ["spec", "build", "sign-off"]:
-        advance(feature, workflow, phase)
+        feature = advance(feature, workflow, phase)
     with pytest.raises(InvalidTransitionError, match="is completed and accepts no more work"):
         advance(feature, workflow, "sign-off")
     with pytest.raises(InvalidTransitionError, match="already completed"):
         feature.close("cancelled", "late", now=T0)
+
+
+def test_transitions_leave_the_original_untouched() -> None:
+    # State snapshots are shared by readers and edited by swapping one feature: nothing may change in place.
+    workflow = team_workflow()
+    feature = start(workflow, "full")
+    before = feature.model_dump()
+    moved = advance(feature, workflow, "spec")
+    closed = moved.close("cancelled", "stop", now=T0)
+    assert feature.model_dump() == before
+    assert (moved.status, closed.status) == ("build", "cancelled")
+    assert len(moved.history) == 2 and len(closed.history) == 3 and "spec" in moved.results
+    with pytest.raises(ValidationError):
+        feature.status = "build"  # type: ignore[misc]
 
 
 def test_history_lines_are_readable() -> None:
