@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path, PurePosixPath
 
@@ -37,12 +37,15 @@ def _existing_sync(root: Path) -> set[str]:
         raise files.os_error(folder, exc) from None
 
 
-def _create_sync(root: Path, rel: str) -> None:
+def _create_new_sync(root: Path, choose: Callable[[set[str]], str]) -> tuple[str, str]:
+    name = choose(_existing_sync(root))
+    rel = FsSpecStore.relative(name)
     target = resolve_inside_sync(root, rel)
     try:
         files.make_dirs_sync(target)
     except OSError as exc:
         raise files.os_error(target, exc) from None
+    return name, rel
 
 
 def _write_sync(root: Path, items: list[tuple[str, str]]) -> list[Fingerprint]:
@@ -71,8 +74,7 @@ def _read_sync(root: Path, rel: str) -> str | None:
         return None
 
 
-_existing = files.in_thread(_existing_sync)
-_create = files.in_thread(_create_sync)
+_create_new = files.in_thread(_create_new_sync)
 _write = files.in_thread(_write_sync)
 _read = files.in_thread(_read_sync)
 
@@ -95,24 +97,20 @@ class FsSpecStore:
         self._lock_timeout = lock_timeout
 
     @staticmethod
-    def _rel(name: str, file: str | None = None) -> str:
+    def relative(name: str, file: str | None = None) -> str:
+        """`specs/<name>[/<file>]`, both validated safe names."""
         validate_name(name, "feature name")
         if file is None:
             return f"{SPECS_DIR}/{name}"
         return f"{SPECS_DIR}/{name}/{validate_name(file, 'file')}"
 
-    async def existing(self) -> set[str]:
-        return await _existing(self.root)
-
-    async def create(self, name: str) -> str:
-        rel = self._rel(name)
-        await _create(self.root, rel)
-        return rel
+    async def create_new(self, choose: Callable[[set[str]], str]) -> tuple[str, str]:
+        return await _create_new(self.root, choose)
 
     async def write(self, name: str, documents: Mapping[str, str]) -> list[str]:
         if not documents:
             return []
-        items = [(self._rel(name, file), _with_newline(content)) for file, content in documents.items()]
+        items = [(self.relative(name, file), _with_newline(content)) for file, content in documents.items()]
         prints = await _write(self.root, items)
         # The next prompts read these documents back: a stat, not a read, until somebody edits one.
         for (rel, content), written in zip(items, prints, strict=True):

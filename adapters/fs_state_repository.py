@@ -109,11 +109,13 @@ def render_state(state: ProjectState, known: Parts | None = None) -> tuple[str, 
     parts: dict[tuple[str, ...], tuple[BaseModel, str]] = {}
 
     def encoded(place: tuple[str, ...], model: BaseModel) -> str:
+        """The model's whole line (`"key": {...}`), kept as it is while the place holds the same object."""
         seen = previous.get(place)
         if seen is not None and seen[0] is model:
             parts[place] = seen
             return seen[1]
-        text = model.model_dump_json()
+        indent = "  " * len(place)
+        text = f"{indent}{_json(place[-1])}: {model.model_dump_json()}"
         parts[place] = (model, text)
         return text
 
@@ -121,13 +123,12 @@ def render_state(state: ProjectState, known: Parts | None = None) -> tuple[str, 
     for name in type(state).model_fields:
         value = getattr(state, name)
         if isinstance(value, BaseModel):
-            body = encoded((name,), value)
+            lines.append(encoded((name,), value))
         elif isinstance(value, dict) and value and all(isinstance(v, BaseModel) for v in value.values()):
-            entries = [f"    {_json(key)}: {encoded((name, key), v)}" for key, v in value.items()]
-            body = "{\n" + ",\n".join(entries) + "\n  }"
+            entries = ",\n".join(encoded((name, key), v) for key, v in value.items())
+            lines.append(f'  "{name}": {{\n{entries}\n  }}')
         else:
-            body = _json(value)
-        lines.append(f'  "{name}": {body}')
+            lines.append(f'  "{name}": {_json(value)}')
     return "{\n" + ",\n".join(lines) + "\n}\n", parts
 
 

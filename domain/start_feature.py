@@ -85,9 +85,8 @@ class StartFeature:
         # Under the submission lock (features are only added under it), so the name chosen from the latest
         # state and folders is still free when it is recorded, whichever process starts features.
         async with self._specs.locked():
-            features = (await self._state.load()).features
-            name = unique_name(base, await self._specs.existing() | {f.name for f in features.values()})
-            spec_dir = await self._specs.create(name)
+            recorded = {f.name for f in (await self._state.load()).features.values()}
+            name, spec_dir = await self._specs.create_new(lambda listed: unique_name(base, listed | recorded))
 
             def record(state: ProjectState) -> Feature:
                 feature_id = self._new_id()

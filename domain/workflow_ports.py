@@ -6,7 +6,7 @@ see paths they did not ask for.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -48,12 +48,11 @@ class ProjectConfig(Protocol):
 class SpecStore(Protocol):
     """`specs/<feature-name>/` documents of one project."""
 
-    async def existing(self) -> set[str]:
-        """Names of the directories already under `specs/`."""
-        ...
+    async def create_new(self, choose: Callable[[set[str]], str]) -> tuple[str, str]:
+        """Create `specs/<name>/` with `name = choose(names already under specs/)`, in one step.
 
-    async def create(self, name: str) -> str:
-        """Create `specs/<name>/` (existing is fine); return its project-relative path."""
+        `choose` is pure (it may run in a worker thread); returns (name, project-relative path).
+        """
         ...
 
     async def write(self, name: str, files: Mapping[str, str]) -> list[str]:

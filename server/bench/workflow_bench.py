@@ -163,10 +163,11 @@ def _submitting(client: Client, arguments: dict[str, Any]) -> Callable[[], Await
 
 
 async def _round_trips(ctx: BenchContext, rows: list[Row], *, seeded: int) -> None:
-    """Walk fresh features through `standard` in one server session, caches warm as in real use.
+    """Walk fresh features through `standard` in one server session, its caches warm as in real use.
 
-    The state keeps every walked feature, so with `seeded` features to begin with it grows from
-    there: the rows are for a state of at least that size. The first two walks are not counted.
+    Before each walk the state is put back as it was (empty, or `seeded` features), and with features
+    this server makes one untimed change to it (cancels an open feature), as a session that has been
+    working on the project would have: the walk's calls start from the snapshot of its own last write.
     """
     template = ctx.workdir / f"template-{seeded}"
     if seeded:
@@ -176,23 +177,28 @@ async def _round_trips(ctx: BenchContext, rows: list[Row], *, seeded: int) -> No
     project = ctx.workdir / f"run-{seeded}"
     shutil.copytree(template, project)
     state = project / ".cde" / "state.json"
+    saved = state.read_bytes() if seeded else None
     app = bootstrap(_settings(ctx, ctx.workdir))
     starts: list[float] = []
     submits: list[float] = []
     where = {"project_path": str(project)}
-    walks = ctx.n(40, 6) + 2
     async with Client(app.server) as client:
-        for i in range(walks):
-            if not seeded:
-                state.unlink(missing_ok=True)  # an empty state for every walk
-            start, samples, _ = await _walk(client, where)
+        for i in range(ctx.n(40, 6) + 2):
+            if saved is None:
+                state.unlink(missing_ok=True)
+            else:
+                atomic_write_sync(state, saved)
+                open_one = next(f for f in json.loads(saved)["features"].values() if f["status"] == "design")
+                await call_ok(client, "cde_cancelFeature", {"feature_id": open_one["id"], "reason": "bench", **where})
+            start, samples, started = await _walk(client, where)
             if i >= 2:  # the first walks warm imports, caches and the page cache
                 starts.append(start)
                 submits.extend(samples)
+            shutil.rmtree(project / started["spec_dir"])
         if seeded:
-            await _foreign_writes(ctx, client, rows, where, state, label=f"{seeded + walks}+ features")
-    label = f" ({seeded} to {seeded + walks} features in state)" if seeded else ""
-    note = f"state file {state.stat().st_size // 1024} KiB at the end" if seeded else "durable writes (fsync)"
+            await _foreign_writes(ctx, client, rows, where, state, label=f"{seeded} features")
+    label = f" ({seeded} features in state)" if seeded else ""
+    note = f"state file {len(saved) // 1024} KiB" if saved else "durable writes (fsync)"
     rows += ms_row(f"cde_startFeature round trip{label}", starts, target=5, note=note)
     rows += ms_row(f"cde_submitWork round trip{label}", submits, target=5, note=note)
 
@@ -202,7 +208,9 @@ async def _foreign_writes(
 ) -> None:
     """Submits right after another process rewrote the state: this server must parse it all again."""
     samples = []
+    saved = state.read_bytes()
     for i in range(ctx.n(20, 4)):
+        atomic_write_sync(state, saved)
         prompt = {"user_prompt": f"Export the report as CSV, variant {i}", "workflow_type": "standard"}
         started = await call_ok(client, "cde_startFeature", {**prompt, **where})
         document = json.loads(state.read_text(encoding="utf-8"))

@@ -80,12 +80,10 @@ class InMemorySpecStore:
         self.reads = 0
         self._lock = asyncio.Lock()
 
-    async def existing(self) -> set[str]:
-        return set(self.dirs)
-
-    async def create(self, name: str) -> str:
+    async def create_new(self, choose: Callable[[set[str]], str]) -> tuple[str, str]:
+        name = choose(set(self.dirs))
         self.dirs.add(name)
-        return f"specs/{name}"
+        return name, f"specs/{name}"
 
     async def write(self, name: str, files: Mapping[str, str]) -> list[str]:
         await asyncio.sleep(0)  # a thread hop in the real store
