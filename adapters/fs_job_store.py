@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -173,11 +174,49 @@ def list_ids_sync(tasks: Path, *, regular: bool = False) -> list[str]:
     return sorted(ids, reverse=True)
 
 
+TRASH_PREFIX = ".trash-"  # not a valid task id: listings skip it
+
+
+def prune_sync(tasks: Path, keep: int, finished_before: datetime) -> list[str]:
+    """Delete finished jobs beyond the newest `keep` or finished before `finished_before`; their ids.
+
+    Active jobs and unreadable records are left alone. A victim is renamed to a
+    hidden name first (one atomic step: a reader finds the whole task or none),
+    then removed; what a crash leaves half-removed is swept on the next run.
+    """
+    finished: list[Job] = []
+    for job_id in list_ids_sync(tasks):
+        path = tasks / job_id / RECORD
+        try:
+            job = parse_job(path, files.read_json_sync(path))
+        except DomainError:  # being created, or corrupt: kept for a human to look at
+            continue
+        if not job.status.active and job.finished_at is not None:
+            finished.append(job)
+    finished.sort(key=lambda j: (j.finished_at, j.id), reverse=True)
+    removed = []
+    for rank, job in enumerate(finished):
+        if rank < keep and job.finished_at is not None and job.finished_at >= finished_before:
+            continue
+        trash = tasks / f"{TRASH_PREFIX}{job.id}-{os.getpid()}"
+        try:
+            os.rename(tasks / job.id, trash)
+        except OSError:  # removed meanwhile by another server's prune
+            continue
+        removed.append(job.id)
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(tasks):
+            if entry.name.startswith(TRASH_PREFIX) and entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+    return removed
+
+
 _create = files.in_thread(create_sync)
 _save = files.in_thread(save_sync)
 _recover = files.in_thread(recover_sync)
 _read_tail = files.in_thread(read_tail_sync)
 _list_ids = files.in_thread(list_ids_sync)
+_prune = files.in_thread(prune_sync)
 _unmark_async = files.in_thread(_unmark)
 
 
@@ -267,6 +306,12 @@ class FsJobStore:
 
     async def tail(self, job_id: str, lines: int) -> list[str]:
         return await _read_tail(self.log_file(job_id), lines)
+
+    async def prune(self, keep: int, finished_before: datetime) -> list[str]:
+        removed = await _prune(self.tasks, keep, finished_before)
+        for job_id in removed:
+            read_record.invalidate(self.record_file(job_id))
+        return removed
 
 
 class FsJobStores:

@@ -33,9 +33,10 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from types import FrameType
 from typing import Any, Literal
 
@@ -92,6 +93,7 @@ class WorkerPool:
         drain_timeout: float = DRAIN_TIMEOUT,
         shutdown_grace: float = SHUTDOWN_GRACE,
         log_limit: int = LOG_LIMIT,
+        after_finish: Callable[[JobStore], Awaitable[list[str]]] | None = None,
     ) -> None:
         self.max_jobs = max_jobs
         self.queue_limit = queue_limit
@@ -110,6 +112,12 @@ class WorkerPool:
         self._durations = (0.0, 0)
         self._closing = False
         self._signal_installed = False
+        # `after_finish` (pruning old records: it returns the ids deleted, which are forgotten here too)
+        # runs once per project at a time; jobs of that project ending meanwhile fold into one more run.
+        self._after_finish = after_finish
+        self._tidy_locks: dict[Path, asyncio.Lock] = {}
+        self._tidy_queued: set[Path] = set()
+        self._tidy_tasks: set[asyncio.Task[None]] = set()
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -136,6 +144,9 @@ class WorkerPool:
             if slow:  # e.g. a cancel that began before the shutdown, with the full kill grace
                 self.kill_all_now()
                 await asyncio.gather(*slow, return_exceptions=True)
+        for tidying in list(self._tidy_tasks):  # safe to interrupt: deletions are renames first
+            tidying.cancel()
+        await asyncio.gather(*self._tidy_tasks, return_exceptions=True)
         await self._pump.stop()
         atexit.unregister(self.kill_all_now)
         if self._signal_installed and signal.getsignal(signal.SIGTERM) == self._on_sigterm:
@@ -245,6 +256,30 @@ class WorkerPool:
             self._running -= 1
             if not self._closing:
                 self._start_waiting()
+                self._tidy(entry.store)
+
+    def _tidy(self, store: JobStore) -> None:
+        """Run `after_finish` for the project of a job that ended, in its own task (the slot is free)."""
+        if self._after_finish is None or store.root in self._tidy_queued:
+            return
+        self._tidy_queued.add(store.root)
+        task = asyncio.get_running_loop().create_task(self._tidy_now(store), name=f"cde-tidy-{store.root.name}")
+        self._tidy_tasks.add(task)
+        task.add_done_callback(self._tidy_tasks.discard)
+
+    async def _tidy_now(self, store: JobStore) -> None:
+        assert self._after_finish is not None
+        async with self._tidy_locks.setdefault(store.root, asyncio.Lock()):
+            self._tidy_queued.discard(store.root)
+            try:
+                deleted = await self._after_finish(store)
+            except Exception:
+                logger.warning("tidying the tasks of %s failed", store.root, exc_info=True)
+                return
+            for job_id in deleted:
+                entry = self._entries.get(job_id)
+                if entry is not None and entry.phase == "done":
+                    del self._entries[job_id]
 
     async def _execute(self, entry: _Entry) -> None:
         job, plan = entry.job, entry.plan

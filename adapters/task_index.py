@@ -18,6 +18,19 @@ from infrastructure import files, paths
 from infrastructure.cache import cached
 
 
+def _remove_all_sync(pointers: list[Path]) -> None:
+    for pointer in pointers:
+        try:
+            pointer.unlink()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise files.os_error(pointer, exc) from None
+
+
+_remove_all = files.in_thread(_remove_all_sync)
+
+
 class HomeTaskIndex:
     """The TaskLocator port backed by `<home>/tasks/`."""
 
@@ -29,6 +42,11 @@ class HomeTaskIndex:
     async def remember(self, job_id: str, root: Path) -> None:
         await files.atomic_write(self.dir / validate_job_id(job_id), f"{root}\n")
         self._pointer.invalidate(job_id)
+
+    async def forget(self, job_ids: list[str]) -> None:
+        await _remove_all([self.dir / validate_job_id(job_id) for job_id in job_ids])
+        for job_id in job_ids:
+            self._pointer.invalidate(job_id)
 
     @cached("delegation.task_index", maxsize=512)
     async def _pointer(self, job_id: str) -> str | None:

@@ -42,6 +42,9 @@ class Settings(BaseModel):
     job_queue: int = 32
     job_kill_grace: float = 5.0
     agent_probe_timeout: float = 3.0
+    # Finished tasks kept per project: the newest `job_keep`, none finished over `job_keep_days` ago.
+    job_keep: int = 100
+    job_keep_days: float = 30.0
     # Onboarding and documentation (issue 4).
     scan_max_files: int = 200_000
     docs_max_bytes: int = 2 * 1024 * 1024
@@ -76,6 +79,8 @@ class Settings(BaseModel):
             job_queue=_count(env, "CDE_JOB_QUEUE", 32, minimum=0),
             job_kill_grace=_float(env, "CDE_JOB_KILL_GRACE", 5.0),
             agent_probe_timeout=_float(env, "CDE_AGENT_PROBE_TIMEOUT", 3.0),
+            job_keep=_count(env, "CDE_JOB_KEEP", 100, minimum=1),
+            job_keep_days=_float(env, "CDE_JOB_KEEP_DAYS", 30.0, unit="days"),
             scan_max_files=_int(env, "CDE_SCAN_MAX_FILES", None, minimum=100) or 200_000,
             docs_max_bytes=_int(env, "CDE_DOCS_MAX_BYTES", None, minimum=1024) or 2 * 1024 * 1024,
             git_timeout=_float(env, "CDE_GIT_TIMEOUT", 5.0),

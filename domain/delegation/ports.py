@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -48,6 +49,13 @@ class JobStore(Protocol):
         """The last `lines` lines of the job's output log (empty when there is none)."""
         ...
 
+    async def prune(self, keep: int, finished_before: datetime) -> list[str]:
+        """Delete the finished jobs beyond the newest `keep` and those finished before `finished_before`.
+
+        Active jobs and records that cannot be read are never deleted. Returns the ids deleted.
+        """
+        ...
+
 
 class JobStores(Protocol):
     async def for_project(self, root: Path) -> JobStore:
@@ -59,6 +67,10 @@ class TaskLocator(Protocol):
     """Finds the project of a task id, for the tools that take only a task id."""
 
     async def remember(self, job_id: str, root: Path) -> None: ...
+
+    async def forget(self, job_ids: list[str]) -> None:
+        """Drop the pointers of deleted tasks."""
+        ...
 
     async def locate(self, job_id: str) -> Path:
         """The project root of `job_id`; NotFoundError / PermissionDeniedError otherwise."""

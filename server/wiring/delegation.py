@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from adapters.agent_detector import PathAgentDetector
@@ -18,6 +19,7 @@ from domain.delegation.delegate_task import DelegateTask
 from domain.delegation.get_task_status import GetTaskStatus
 from domain.delegation.list_agents import ListAgents
 from domain.delegation.list_tasks import ListTasks
+from domain.delegation.prune_jobs import PruneJobs
 from domain.delegation.select_agent import SelectAgent
 from domain.delegation.worker_stats import GetWorkerStats
 from domain.errors import DomainError, NotFoundError
@@ -35,6 +37,7 @@ class Delegation:
     list_tasks: ListTasks
     cancel_task: CancelTask
     worker_stats: GetWorkerStats
+    prune_jobs: PruneJobs
     pool: WorkerPool
     stores: FsJobStores
     index: HomeTaskIndex
@@ -47,13 +50,15 @@ class Delegation:
         self._scan = asyncio.get_running_loop().create_task(self._recover())
 
     async def _recover(self) -> None:
-        """Check the default project's tasks and every task marked active in the CDE home, in any project.
+        """Check the default project's tasks (and prune them) and every task marked active in the CDE home.
 
         Reading an active record whose server is gone marks it interrupted, so this
         is only reads; a marker left by a finished or unknown task is dropped.
         """
         try:
-            await (await self.stores.for_project(self.default_root)).jobs()
+            store = await self.stores.for_project(self.default_root)
+            await store.jobs()
+            await self.prune_jobs(store)  # the retention may have been lowered since the last task ended
         except DomainError as exc:
             logger.warning("could not check %s for interrupted tasks: %s", self.default_root, exc.message)
         try:
@@ -87,7 +92,13 @@ def build_delegation(settings: Settings) -> Delegation:
     detector = PathAgentDetector(settings.home, probe_timeout=settings.agent_probe_timeout)
     stores = FsJobStores(active_dir=settings.home / "running")
     index = HomeTaskIndex(settings.home, default_root=settings.project_root, allowed_roots=settings.allowed_roots)
-    pool = WorkerPool(max_jobs=settings.max_jobs, queue_limit=settings.job_queue, kill_grace=settings.job_kill_grace)
+    prune_jobs = PruneJobs(index, keep=settings.job_keep, max_age=timedelta(days=settings.job_keep_days))
+    pool = WorkerPool(
+        max_jobs=settings.max_jobs,
+        queue_limit=settings.job_queue,
+        kill_grace=settings.job_kill_grace,
+        after_finish=prune_jobs,
+    )
     return Delegation(
         list_agents=ListAgents(detector),
         select_agent=SelectAgent(detector),
@@ -96,6 +107,7 @@ def build_delegation(settings: Settings) -> Delegation:
         list_tasks=ListTasks(stores, pool),
         cancel_task=CancelTask(pool, index, stores),
         worker_stats=GetWorkerStats(pool),
+        prune_jobs=prune_jobs,
         pool=pool,
         stores=stores,
         index=index,

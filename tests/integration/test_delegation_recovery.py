@@ -165,3 +165,25 @@ async def test_active_markers_are_kept_while_their_server_lives_and_dropped_once
             proc.stdin.close()
     assert record(project, RUNNING_ID)["status"] == record(project, QUEUED_ID)["status"] == "interrupted"
     await eventually(lambda: asyncio.to_thread(gone, agent_pid))
+
+
+async def test_the_start_up_scan_applies_the_retention_to_the_default_project(
+    settings: Settings, project: Path
+) -> None:
+    proc, agent_pid = other_server(project, "crash")  # leaves two jobs that the scan marks interrupted
+    proc.wait()
+    delegation = build_delegation(settings.model_copy(update={"job_keep": 1}))
+    await delegation.start()
+    try:
+
+        def left() -> list[str]:
+            return sorted(p.name for p in (project / ".cde/tasks").iterdir() if p.name != ".gitignore")
+
+        async def pruned() -> bool:
+            return len(left()) == 1
+
+        await eventually(pruned)  # both interrupted (finished) by the scan, then the older one deleted
+        await eventually(lambda: asyncio.to_thread(gone, agent_pid))
+    finally:
+        await delegation.stop()
+    assert record(project, left()[0])["status"] == "interrupted"

@@ -210,3 +210,23 @@ async def test_a_second_session_on_the_same_app_can_delegate(app: App) -> None:
             started = await call_ok(client, "cde_delegateTask", {"task_description": "x", "agent": "ok"})
             status = await wait_done(client, started["task_id"])
         assert status["status"] == "succeeded"
+
+
+async def test_finished_tasks_beyond_the_retention_are_pruned(tmp_path: Path, project: Path) -> None:
+    app = bootstrap(delegation_settings(tmp_path, project, job_keep=2))
+    async with Client(app.server) as client:
+        ids = []
+        for i in range(4):
+            started = await call_ok(client, "cde_delegateTask", {"task_description": f"job {i}", "agent": "ok"})
+            await wait_done(client, started["task_id"])
+            ids.append(started["task_id"])
+        for _ in range(200):  # pruning runs in the background once a task has ended
+            listing = await call_ok(client, "cde_listActiveTasks", {"include_finished": True})
+            if listing["total"] == 2:
+                break
+            await asyncio.sleep(0.02)
+        gone = await call_error(client, "cde_getTaskStatus", {"task_id": ids[0]})
+    assert sorted(t["task_id"] for t in listing["tasks"]) == sorted(ids[2:])
+    assert sorted(p.name for p in (project / ".cde/tasks").iterdir() if p.name != ".gitignore") == sorted(ids[2:])
+    assert not (tmp_path / "cde-home/tasks" / ids[0]).exists()  # its pointer went with it
+    assert gone.startswith("not_found: unknown task_id")
