@@ -21,7 +21,7 @@ import logging
 import os
 import shutil
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -120,7 +120,7 @@ def save_sync(path: Path, job: Job, marker: Path | None) -> None:
 
 def create_sync(job_dir: Path, job: Job, prompt: str, marker: Path | None = None) -> int:
     tasks = job_dir.parent
-    tasks.mkdir(parents=True, exist_ok=True)
+    files.make_dirs_sync(tasks)
     if tasks.resolve() != tasks:  # resolved inside the project when the store was made; a symlink since
         raise PermissionDeniedError(f"{tasks} now leads elsewhere through a symlink; remove the link and retry")
     ignore = tasks / ".gitignore"
@@ -128,6 +128,7 @@ def create_sync(job_dir: Path, job: Job, prompt: str, marker: Path | None = None
         files.atomic_write_sync(ignore, "*\n")
     try:
         job_dir.mkdir()
+        files.fsync_dir(tasks)  # the record fsyncs its own entry; this makes the task's folder durable
     except FileExistsError:
         raise ConflictError(f"task {job.id} exists already; retry") from None
     except OSError as exc:
@@ -184,7 +185,7 @@ def prune_sync(tasks: Path, keep: int, finished_before: datetime) -> list[str]:
     hidden name first (one atomic step: a reader finds the whole task or none),
     then removed; what a crash leaves half-removed is swept on the next run.
     """
-    finished: list[Job] = []
+    finished: list[tuple[datetime, Job]] = []
     for job_id in list_ids_sync(tasks):
         path = tasks / job_id / RECORD
         try:
@@ -192,11 +193,12 @@ def prune_sync(tasks: Path, keep: int, finished_before: datetime) -> list[str]:
         except DomainError:  # being created, or corrupt: kept for a human to look at
             continue
         if not job.status.active and job.finished_at is not None:
-            finished.append(job)
-    finished.sort(key=lambda j: (j.finished_at, j.id), reverse=True)
+            at = job.finished_at  # a hand-edited time without a zone is taken as UTC, like the ones we write
+            finished.append((at if at.tzinfo is not None else at.replace(tzinfo=UTC), job))
+    finished.sort(key=lambda item: (item[0], item[1].id), reverse=True)
     removed = []
-    for rank, job in enumerate(finished):
-        if rank < keep and job.finished_at is not None and job.finished_at >= finished_before:
+    for rank, (at, job) in enumerate(finished):
+        if rank < keep and at >= finished_before:
             continue
         trash = tasks / f"{TRASH_PREFIX}{job.id}-{os.getpid()}"
         try:

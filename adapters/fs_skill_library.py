@@ -53,6 +53,7 @@ from infrastructure.files import (
     fsync_dir,
     in_thread,
     locked_update_sync,
+    make_dirs_sync,
     os_error,
     read_text_sync,
 )
@@ -405,7 +406,7 @@ class FsSkillLibrary:
         skill_dir = self.roots[scope] / name
         made_dir = False
         try:
-            skill_dir.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs_sync(skill_dir.parent)
             with contextlib.suppress(FileExistsError):
                 skill_dir.mkdir()
                 made_dir = True

@@ -48,8 +48,8 @@ def _create_new_sync(root: Path, choose: Callable[[set[str]], str]) -> tuple[str
     return name, rel
 
 
-def _write_sync(root: Path, items: list[tuple[str, str]]) -> list[Fingerprint]:
-    """Write each document durably; return the fingerprint of each, taken right after its write."""
+def _write_sync(root: Path, items: list[tuple[str, str]]) -> list[Fingerprint | None]:
+    """Write each document durably; the fingerprint of each as written, None if it changed since."""
     # Each directory is resolved once; file names are validated slugs, and a symlink in the last
     # component is replaced by the atomic write, never written through.
     folders: dict[str, Path] = {}
@@ -59,8 +59,11 @@ def _write_sync(root: Path, items: list[tuple[str, str]]) -> list[Fingerprint]:
         if folder not in folders:
             folders[folder] = resolve_inside_sync(root, folder)
         target = folders[folder] / name
-        files.atomic_write_sync(target, content)
-        prints.append(fingerprint(target))
+        written = files.atomic_write_sync(target, content)
+        now = fingerprint(target)
+        # An editor saving in between (a new inode, size or mtime) must not be hidden behind our text.
+        ours = now is not None and now[:3] == (written.st_mtime_ns, written.st_size, written.st_ino)
+        prints.append(now if ours else None)
     return prints
 
 
@@ -114,7 +117,10 @@ class FsSpecStore:
         prints = await _write(self.root, items)
         # The next prompts read these documents back: a stat, not a read, until somebody edits one.
         for (rel, content), written in zip(items, prints, strict=True):
-            read_document.cache.prime(content, [(os.fspath(self.root / rel), written)], self.root, rel)
+            if written is not None:
+                read_document.cache.prime(content, [(os.fspath(self.root / rel), written)], self.root, rel)
+            else:
+                read_document.invalidate(self.root, rel)
         return [rel for rel, _ in items]
 
     async def read(self, paths: list[str]) -> dict[str, str]:

@@ -39,10 +39,10 @@ Parts = Mapping[tuple[str, ...], tuple[BaseModel, str]]
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A parsed state with the exact text it was read from or written as, and the JSON of its parts."""
+    """A parsed state with the exact text it was read from or written as (None: there was no file)."""
 
     state: ProjectState
-    text: str
+    text: str | None
     parts: Parts = field(default_factory=dict)
 
 
@@ -85,7 +85,7 @@ def _read_snapshot_sync(path: Path) -> Snapshot:
     try:
         text = files.read_text_sync(path)
     except NotFoundError:
-        return Snapshot(ProjectState(), "")
+        return Snapshot(ProjectState(), None)
     return Snapshot(parse_state_text(path, text), text)
 
 

@@ -144,7 +144,7 @@ class WorkerPool:
             if slow:  # e.g. a cancel that began before the shutdown, with the full kill grace
                 self.kill_all_now()
                 await asyncio.gather(*slow, return_exceptions=True)
-        for tidying in list(self._tidy_tasks):  # safe to interrupt: deletions are renames first
+        for tidying in list(self._tidy_tasks):  # a deletion in a worker thread finishes anyway; the rest waits
             tidying.cancel()
         await asyncio.gather(*self._tidy_tasks, return_exceptions=True)
         await self._pump.stop()
@@ -228,6 +228,8 @@ class WorkerPool:
             self._waiting.remove(entry)
             entry.phase = "stopping"
             await self._finish(entry, entry.stop_reason, None, started=False)
+            if not self._closing:
+                self._tidy(entry.store)
         else:
             entry.stop.set()
 
@@ -262,8 +264,11 @@ class WorkerPool:
         """Run `after_finish` for the project of a job that ended, in its own task (the slot is free)."""
         if self._after_finish is None or store.root in self._tidy_queued:
             return
+        try:
+            task = asyncio.get_running_loop().create_task(self._tidy_now(store), name=f"cde-tidy-{store.root.name}")
+        except RuntimeError:  # the loop is going away (no shutdown() first): nothing to tidy with
+            return
         self._tidy_queued.add(store.root)
-        task = asyncio.get_running_loop().create_task(self._tidy_now(store), name=f"cde-tidy-{store.root.name}")
         self._tidy_tasks.add(task)
         task.add_done_callback(self._tidy_tasks.discard)
 

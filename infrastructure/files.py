@@ -284,11 +284,13 @@ def _durable_temp_sync(path: Path, payload: bytes, mode: int) -> str:
     return tmp
 
 
-def atomic_write_sync(path: Path, data: str | bytes, *, mode: int | None = None) -> None:
+def atomic_write_sync(path: Path, data: str | bytes, *, mode: int | None = None) -> os.stat_result:
     """Replace `path` with `data` so that a crash at any point leaves the old or the new file.
 
     Temp file in the same directory → write → fsync → os.replace → fsync the directory.
     The file keeps its previous permission bits (new files get 0o666 minus the umask).
+    Returns the stat of the file written, taken before it took the place of `path`:
+    a later stat of `path` showing another inode, size or mtime means somebody else wrote since.
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
     parent = path.parent
@@ -301,6 +303,7 @@ def atomic_write_sync(path: Path, data: str | bytes, *, mode: int | None = None)
             except FileNotFoundError:
                 mode = 0o666 & ~_UMASK
         tmp = _durable_temp_sync(path, payload, mode)
+        written = os.stat(tmp)
         os.replace(tmp, path)
         fsync_dir(parent)
     except BaseException as exc:
@@ -310,6 +313,7 @@ def atomic_write_sync(path: Path, data: str | bytes, *, mode: int | None = None)
         if isinstance(exc, OSError):
             raise os_error(path, exc) from None
         raise
+    return written
 
 
 atomic_write = in_thread(atomic_write_sync)

@@ -17,6 +17,9 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 ToolProfile = Literal["all", "core"]
 
 
+MAX_KEEP_DAYS = 36_500.0  # a century: "keep by count only", and date arithmetic never overflows
+
+
 class SettingsError(ValueError):
     """An environment variable holds a value the server cannot use."""
 
@@ -41,7 +44,7 @@ class Settings(BaseModel):
     max_jobs: int = 2
     job_queue: int = 32
     job_kill_grace: float = 5.0
-    agent_probe_timeout: float = 3.0
+    agent_probe_timeout: float = 8.0  # gemini --version takes ~2.5 s on an idle 2-core machine
     # Finished tasks kept per project: the newest `job_keep`, none finished over `job_keep_days` ago.
     job_keep: int = 100
     job_keep_days: float = 30.0
@@ -78,9 +81,9 @@ class Settings(BaseModel):
             max_jobs=_count(env, "CDE_MAX_JOBS", 2, minimum=1),
             job_queue=_count(env, "CDE_JOB_QUEUE", 32, minimum=0),
             job_kill_grace=_float(env, "CDE_JOB_KILL_GRACE", 5.0),
-            agent_probe_timeout=_float(env, "CDE_AGENT_PROBE_TIMEOUT", 3.0),
+            agent_probe_timeout=_float(env, "CDE_AGENT_PROBE_TIMEOUT", 8.0),
             job_keep=_count(env, "CDE_JOB_KEEP", 100, minimum=1),
-            job_keep_days=_float(env, "CDE_JOB_KEEP_DAYS", 30.0, unit="days"),
+            job_keep_days=_float(env, "CDE_JOB_KEEP_DAYS", 30.0, unit="days", maximum=MAX_KEEP_DAYS),
             scan_max_files=_int(env, "CDE_SCAN_MAX_FILES", None, minimum=100) or 200_000,
             docs_max_bytes=_int(env, "CDE_DOCS_MAX_BYTES", None, minimum=1024) or 2 * 1024 * 1024,
             git_timeout=_float(env, "CDE_GIT_TIMEOUT", 5.0),
@@ -115,16 +118,19 @@ def _count(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> 
     return default if value is None else value
 
 
-def _float(env: Mapping[str, str], name: str, default: float, *, unit: str = "seconds") -> float:
+def _float(
+    env: Mapping[str, str], name: str, default: float, *, unit: str = "seconds", maximum: float | None = None
+) -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
+    bounds = f"> 0 and <= {maximum:g}" if maximum is not None else "> 0"
     try:
         value = float(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be a number of {unit} > 0; got {raw!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise SettingsError(f"{name} must be a number of {unit} > 0; got {raw!r}")
+        raise SettingsError(f"{name} must be a number of {unit} {bounds}; got {raw!r}") from None
+    if not value > 0 or value == float("inf") or (maximum is not None and value > maximum):
+        raise SettingsError(f"{name} must be a number of {unit} {bounds}; got {raw!r}")
     return value
 
 

@@ -106,12 +106,15 @@ def _builtin(name: str, command: Iterable[str], **fields: object) -> AgentSpec:
     return AgentSpec.model_validate({"name": name, "command": tuple(command), **fields})
 
 
-# Non-interactive invocations of the agent CLIs users commonly have. Each can be
-# overridden field by field in agents.yml (same name), or hidden with `enabled: false`.
+# Non-interactive invocations of the agent CLIs users commonly have, checked against their
+# --help and runs (claude 2.1, codex 0.169, gemini 0.61, copilot 1.0, qwen 0.15, aider 0.86; opencode 1.18
+# by its --help only).
+# Each can be overridden field by field in agents.yml (same name), or hidden with `enabled: false`.
 BUILTIN_AGENTS: tuple[AgentSpec, ...] = (
     _builtin(
         "claude",
-        ["claude", "-p", "--permission-mode", "acceptEdits"],
+        # acceptEdits alone asks before every shell command, which nobody answers: tests could not run.
+        ["claude", "-p", "--permission-mode", "acceptEdits", "--allowed-tools=Bash"],
         stdin=True,
         strengths=("feature", "refactor", "architecture", "review", "bugfix", "tests"),
         max_complexity="high",
@@ -120,7 +123,9 @@ BUILTIN_AGENTS: tuple[AgentSpec, ...] = (
     ),
     _builtin(
         "codex",
-        ["codex", "exec", "--full-auto", "-"],
+        # --full-auto is gone from codex exec (which never asks for approval); outside a git repo it refuses
+        # to start without --skip-git-repo-check.
+        ["codex", "exec", "--sandbox", "workspace-write", "--skip-git-repo-check", "-"],
         stdin=True,
         strengths=("feature", "bugfix", "tests", "refactor"),
         max_complexity="high",
@@ -129,7 +134,7 @@ BUILTIN_AGENTS: tuple[AgentSpec, ...] = (
     ),
     _builtin(
         "gemini",
-        ["gemini", "--yolo"],
+        ["gemini", "--yolo", "--skip-trust"],  # in a folder not yet trusted, --yolo is dropped and it exits
         stdin=True,
         strengths=("research", "docs", "architecture", "review"),
         max_complexity="high",
@@ -146,7 +151,8 @@ BUILTIN_AGENTS: tuple[AgentSpec, ...] = (
     ),
     _builtin(
         "copilot",
-        ["copilot", "-p", "{prompt}", "--allow-all-tools"],
+        # Without --allow-all-paths, any command naming a path outside the project is denied.
+        ["copilot", "-p", "{prompt}", "--allow-all-tools", "--allow-all-paths", "--no-auto-update"],
         strengths=("bugfix", "tests", "docs"),
         max_complexity="medium",
         priority=3,
@@ -163,7 +169,17 @@ BUILTIN_AGENTS: tuple[AgentSpec, ...] = (
     ),
     _builtin(
         "aider",
-        ["aider", "--yes-always", "--no-pretty", "--message-file", "{prompt_file}"],
+        # --yes-always would also opt in to analytics and edit the project's .gitignore.
+        [
+            "aider",
+            "--yes-always",
+            "--no-pretty",
+            "--no-check-update",
+            "--no-analytics",
+            "--no-gitignore",
+            "--message-file",
+            "{prompt_file}",
+        ],
         strengths=("bugfix", "refactor", "tests"),
         max_complexity="low",
         priority=2,
@@ -171,7 +187,7 @@ BUILTIN_AGENTS: tuple[AgentSpec, ...] = (
     ),
     _builtin(
         "opencode",
-        ["opencode", "run", "{prompt}"],
+        ["opencode", "run", "--auto", "{prompt}"],  # without --auto, a permission nobody grants stops it
         strengths=("feature", "bugfix"),
         max_complexity="medium",
         priority=1,

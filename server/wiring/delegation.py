@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 from dataclasses import dataclass, field
@@ -53,14 +52,18 @@ class Delegation:
         """Check the default project's tasks (and prune them) and every task marked active in the CDE home.
 
         Reading an active record whose server is gone marks it interrupted, so this
-        is only reads; a marker left by a finished or unknown task is dropped.
+        needs nothing but reads; a marker left by a finished or unknown task is dropped.
         """
         try:
             store = await self.stores.for_project(self.default_root)
             await store.jobs()
-            await self.prune_jobs(store)  # the retention may have been lowered since the last task ended
         except DomainError as exc:
             logger.warning("could not check %s for interrupted tasks: %s", self.default_root, exc.message)
+        else:
+            try:
+                await self.prune_jobs(store)  # the retention may have been lowered since the last task ended
+            except Exception:  # pruning is housekeeping: it must never stop the recovery below
+                logger.warning("could not prune the finished tasks of %s", self.default_root, exc_info=True)
         try:
             marked = await self.stores.marked_active()
         except DomainError as exc:
@@ -82,8 +85,12 @@ class Delegation:
         """Stop every job and wait for their final records (runs on server shutdown)."""
         if self._scan is not None:
             self._scan.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await self._scan
+            except asyncio.CancelledError:
+                pass
+            except Exception:  # already logged by nobody: say it, but stop the jobs whatever happened
+                logger.warning("the start-up task scan failed", exc_info=True)
         await self.pool.shutdown()
         self.stores.release_all()
 

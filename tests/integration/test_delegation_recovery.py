@@ -187,3 +187,27 @@ async def test_the_start_up_scan_applies_the_retention_to_the_default_project(
     finally:
         await delegation.stop()
     assert record(project, left()[0])["status"] == "interrupted"
+
+
+async def test_a_failing_prune_neither_stops_the_recovery_nor_the_shutdown(
+    settings: Settings, project: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    proc, agent_pid = other_server(project, "crash")
+    proc.wait()
+    delegation = build_delegation(settings)
+
+    async def broken(store: object) -> list[str]:
+        raise OverflowError("date value out of range")
+
+    delegation.prune_jobs = broken  # type: ignore[assignment]
+    await delegation.start()
+    try:
+
+        async def recovered() -> bool:
+            return record(project, RUNNING_ID)["status"] == "interrupted"
+
+        await eventually(recovered)
+        await eventually(lambda: asyncio.to_thread(gone, agent_pid))
+    finally:
+        await delegation.stop()
+    assert "could not prune the finished tasks" in caplog.text

@@ -55,3 +55,12 @@ def test_finished_before_the_cutoff_go_whatever_the_count(tmp_path: Path) -> Non
 
 def test_a_project_without_tasks_prunes_nothing(tmp_path: Path) -> None:
     assert prune_sync(tmp_path / "missing", 1, T0) == []
+
+
+def test_a_finish_time_without_a_zone_is_taken_as_utc(tmp_path: Path) -> None:
+    tasks = tmp_path / "tasks"
+    _record(tasks, "20260101-000000-naive", finished_minutes=0)
+    _record(tasks, "20260101-000001-aware", finished_minutes=60)
+    record = tasks / "20260101-000000-naive" / RECORD
+    record.write_text(record.read_text(encoding="utf-8").replace("Z", ""), encoding="utf-8")  # hand-edited
+    assert prune_sync(tasks, 1, T0 - timedelta(days=1)) == ["20260101-000000-naive"]

@@ -144,3 +144,13 @@ async def test_a_failing_change_writes_nothing_and_keeps_the_snapshot(project: P
     assert repo.path.read_bytes() == written
     assert list((await repo.load()).features) == ["aaa000000001"]
     assert list(snapshot.features) == ["aaa000000001"]
+
+
+async def test_an_empty_file_appearing_after_a_missing_one_is_reported_not_replaced(project: Path) -> None:
+    repo = FsStateRepository(project)
+    assert (await repo.load()).features == {}  # no file yet
+    repo.path.parent.mkdir(parents=True)
+    repo.path.write_bytes(b"")
+    with pytest.raises(CorruptDataError):
+        await repo.update(_add(_feature("aaa000000001", "one")))
+    assert repo.path.read_bytes() == b""

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
+from typing import Any
 
+import pytest
 from mcp.client import Client
 
 from adapters.fs_state_repository import FsStateRepository, load_state_sync
+from infrastructure import files
 from infrastructure.settings import Settings
 from server.bootstrap import App, bootstrap
 from tests.conftest import call_error, call_ok, tool_text
@@ -314,3 +318,25 @@ async def test_a_custom_workflow_with_its_own_phases_and_recipe(app: App, projec
     assert "## threats (from security-audit)\n\nT1" in sign_off["prompt"]
     assert done["status"] == "completed"
     assert (project / "specs/add-file-uploads/threats.md").read_text() == "T1\n"
+
+
+async def test_an_edit_racing_the_write_of_a_document_is_what_later_prompts_read(
+    app: App, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_write = files.atomic_write_sync
+
+    def write_then_edited(path: Path, data: str | bytes, **kwargs: Any) -> os.stat_result:
+        written = real_write(path, data, **kwargs)
+        if path.name == "spec.md":  # an editor saves its own version right after ours landed
+            real_write(path, "# Spec\n\nAC1: saved by the editor.\n")
+        return written
+
+    monkeypatch.setattr(files, "atomic_write_sync", write_then_edited)
+    async with Client(app.server) as client:
+        started = await call_ok(
+            client, "cde_startFeature", {"user_prompt": "Export invoices", "workflow_type": "standard"}
+        )
+        fid = started["feature_id"]
+        await call_ok(client, "cde_submitWork", {"feature_id": fid, "phase_id": "define", "results": SPEC})
+        status = await call_ok(client, "cde_getFeatureStatus", {"feature_id": fid, "include_prompt": True})
+    assert "AC1: saved by the editor." in status["prompt"]

@@ -37,7 +37,8 @@ def test_delegation_settings_come_from_the_environment(tmp_path: Path) -> None:
         ("CDE_JOB_QUEUE", "-1", "CDE_JOB_QUEUE must be an integer >= 0; got '-1'"),
         ("CDE_JOB_KILL_GRACE", "soon", "CDE_JOB_KILL_GRACE must be a number of seconds > 0; got 'soon'"),
         ("CDE_JOB_KEEP", "0", "CDE_JOB_KEEP must be an integer >= 1; got '0'"),
-        ("CDE_JOB_KEEP_DAYS", "-3", "CDE_JOB_KEEP_DAYS must be a number of days > 0; got '-3'"),
+        ("CDE_JOB_KEEP_DAYS", "-3", "CDE_JOB_KEEP_DAYS must be a number of days > 0 and <= 36500; got '-3'"),
+        ("CDE_JOB_KEEP_DAYS", "1e9", "CDE_JOB_KEEP_DAYS must be a number of days > 0 and <= 36500; got '1e9'"),
     ],
 )
 def test_bad_delegation_settings_fail_with_one_line(tmp_path: Path, name: str, value: str, message: str) -> None:
