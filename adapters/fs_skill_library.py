@@ -8,8 +8,10 @@ bundled: shipped in this package)::
     <library>/<name>/<anything else>     extra files the skill refers to
 
 The index (`<project>/.cde/cache/skills.db`, derived data) holds one record per
-skill file, keyed `<scope>/<name>`. Our own writes update it in the same worker
-hop as the file. Before a search, the fingerprint of every SKILL.md is compared
+skill file, keyed `<scope>/<name>`. Our own writes are held in memory and applied
+to it (in one transaction) by the next search of this library, in that search's
+worker hop: a save returns as soon as its file is durable, and a search still
+finds it. Before a search, the fingerprint of every SKILL.md is compared
 with the index and only files changed behind our back are re-read. That needs
 one `stat` per skill, so the list of fingerprints (a *snapshot*) is cached for
 `SCAN_TTL` seconds. Our own writes patch the cached snapshot (of every library in
@@ -60,6 +62,9 @@ from infrastructure.files import (
 from infrastructure.locks import LockTimeoutError, exclusive
 
 logger = logging.getLogger(__name__)
+
+# Saves held for the index at most (one transaction of this many takes ~10 ms).
+PENDING_LIMIT = 64
 
 BUNDLED_SKILLS = Path(__file__).parent / "bundled" / "skills"
 INDEX_FILE = Path(".cde") / "cache" / "skills.db"
@@ -190,12 +195,23 @@ class FsSkillLibrary:
         self._lock_timeout = lock_timeout
         self._state_lock = threading.Lock()
         self._synced: Snapshot | None = None
+        # Our own saves not yet in the index, by source: applied (in one transaction) by the next search,
+        # in its own thread hop, so a save returns once its file is durable. Guarded by _state_lock.
+        self._pending: dict[str, tuple[str, list[IndexedRecord]]] = {}
         self._next_expiry: datetime | None = None
         self._expiry_known = False
         _LIVE.add(self)
 
     def close(self) -> None:
+        with self._state_lock:
+            self._flush_pending()
         self.index.close()
+
+    def _flush_pending(self) -> None:
+        """Index the saves made since the last search (call with _state_lock held)."""
+        if self._pending:
+            self.index.upsert_many([(source, stamp, records) for source, (stamp, records) in self._pending.items()])
+            self._pending.clear()
 
     # -- snapshot ----------------------------------------------------------------------------------
 
@@ -251,6 +267,7 @@ class FsSkillLibrary:
     def _ensure_synced(self, snapshot: Snapshot) -> None:
         """Bring the index in line with `snapshot` unless it already is (the last one applied, plus our writes)."""
         with self._state_lock:
+            self._flush_pending()
             if snapshot is self._synced:
                 return
             if self._synced is not None and snapshot.stamps == self._synced.stamps:
@@ -457,10 +474,12 @@ class FsSkillLibrary:
         created = result is not None
         skill, text = result or self._update_sync(name, scope, change, now)
         stamp = _stamp(path)
-        if stamp is not None:  # index it now, in this hop, so the next search has nothing to re-read
+        if stamp is not None:  # indexed by the next search, from memory: it has nothing to re-read
             source = f"{scope}/{name}"
-            with self._state_lock:  # serialised with sync: the marker always says what the index holds
-                self.index.upsert(source, stamp, [record_of(skill)])
+            with self._state_lock:  # serialised with sync: the marker and _pending say what the index holds
+                self._pending[source] = (stamp, [record_of(skill)])
+                if len(self._pending) >= PENDING_LIMIT:  # a burst of saves: bound what one search applies
+                    self._flush_pending()
                 if self._synced is not None:
                     self._synced = self._synced.with_source(source, stamp)
             self._note_expiry(skill)
@@ -504,6 +523,7 @@ class FsSkillLibrary:
         shutil.rmtree(trash, ignore_errors=True)
         source = f"{scope}/{name}"
         with self._state_lock:
+            self._pending.pop(source, None)
             self.index.remove([source])
             if self._synced is not None:
                 self._synced = self._synced.with_source(source, None)

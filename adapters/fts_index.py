@@ -334,25 +334,31 @@ class FtsIndex:
 
     def upsert(self, source: str, stamp: str, records: Sequence[IndexedRecord]) -> None:
         """Replace one source's records at once (a write through our own adapter), without a full sync."""
+        self.upsert_many([(source, stamp, records)])
+
+    def upsert_many(self, items: Sequence[tuple[str, str, Sequence[IndexedRecord]]]) -> None:
+        """`upsert` for several sources, in one transaction."""
 
         def run(conn: sqlite3.Connection) -> None:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                self._drop_source(conn, source)
-                self._insert(conn, source, records)
-                conn.execute(
-                    "INSERT INTO sources(source, stamp) VALUES (?, ?) "
-                    "ON CONFLICT(source) DO UPDATE SET stamp = excluded.stamp",
-                    (source, stamp),
-                )
+                for source, stamp, records in items:
+                    self._drop_source(conn, source)
+                    self._insert(conn, source, records)
+                    conn.execute(
+                        "INSERT INTO sources(source, stamp) VALUES (?, ?) "
+                        "ON CONFLICT(source) DO UPDATE SET stamp = excluded.stamp",
+                        (source, stamp),
+                    )
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             if self._known is not None:  # our own commit: data_version does not move for this connection
-                self._known[source] = stamp
+                self._known.update((source, stamp) for source, stamp, _ in items)
 
-        self._retrying(run)
+        if items:
+            self._retrying(run)
 
     def remove(self, sources: Sequence[str]) -> int:
         """Forget these sources and their records; returns how many were indexed."""

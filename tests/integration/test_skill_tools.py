@@ -409,3 +409,19 @@ async def test_two_server_processes_share_one_library_without_losses(
     assert outcomes[1] == "won" and outcomes[0].startswith("conflict: skill 'contested' already exists")
     assert {n for n, _ in names(listed)} == {f"{x}-{i}" for x in "ab" for i in range(10)}
     assert contested["version"] == 11 and contested["history"] == list(range(1, 11))
+
+
+async def test_saves_not_yet_indexed_are_searchable_and_deletes_drop_them(app: App, settings: Settings) -> None:
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_saveSkill", skill_args("keep-me", content="zzpendingword"))
+        await call_ok(client, "cde_saveSkill", skill_args("drop-me", content="zzpendingword"))
+        await call_ok(client, "cde_updateSkill", {"name": "keep-me", "content": "zzupdatedword", "note": "v2"})
+        await call_ok(client, "cde_deleteSkill", {"name": "drop-me", "scope": "project"})
+        old = await call_ok(client, "cde_findSkills", {"query": "zzpendingword"})
+        new = await call_ok(client, "cde_findSkills", {"query": "zzupdatedword"})
+    assert names(old) == [] and names(new) == [("keep-me", "project")]
+    # Another server process on the same project (a fresh index) finds the same from the files.
+    other = bootstrap(settings)
+    async with Client(other.server) as client:
+        again = await call_ok(client, "cde_findSkills", {"query": "zzupdatedword"})
+    assert names(again) == [("keep-me", "project")]
