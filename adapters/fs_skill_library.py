@@ -479,7 +479,10 @@ class FsSkillLibrary:
             with self._state_lock:  # serialised with sync: the marker and _pending say what the index holds
                 self._pending[source] = (stamp, [record_of(skill)])
                 if len(self._pending) >= PENDING_LIMIT:  # a burst of saves: bound what one search applies
-                    self._flush_pending()
+                    try:
+                        self._flush_pending()
+                    except Exception:  # the skill is saved; the next search retries the indexing
+                        logger.warning("indexing saved skills failed; the next search retries", exc_info=True)
                 if self._synced is not None:
                     self._synced = self._synced.with_source(source, stamp)
             self._note_expiry(skill)
