@@ -31,7 +31,8 @@ _CUES: dict[str, dict[str, int]] = {
         "in production": 3, "on production": 3, "production is down": 4, "prod is down": 4, "is down": 3, "cve": 4,
         "security vulnerability": 4, "data loss": 3, "production": 2, "prod": 2, "urgent": 2, "urgently": 2,
         "asap": 2, "critical": 2, "immediately": 2, "right now": 2, "vulnerability": 2, "exploit": 2,
-        "live site": 3, "rollback": 2, "customers": 1, "leaking": 2,
+        "live site": 3, "rollback": 2, "customers": 1, "leaking": 2, "p1": 3, "sev2": 3, "breach": 4,
+        "leaked": 3, "downtime": 4, "revenue": 2,
     },
     "quick-fix": {
         "typo": 4, "typos": 4, "off by one": 4, "one line": 3, "fix": 2, "fixes": 2, "fixing": 2, "bug": 2,
@@ -40,13 +41,15 @@ _CUES: dict[str, dict[str, int]] = {
         "incorrect": 2, "regression": 2, "glitch": 2, "flaky": 2, "misaligned": 2, "null": 1, "undefined": 1,
         "small": 1, "minor": 1, "quick": 1, "tweak": 2, "patch": 1, "issue": 1, "bump": 2, "spelling": 3,
         "instead of": 1, "returns": 1, "stack trace": 3, "traceback": 3, "hangs": 2, "freezes": 2, "panics": 2,
-        "overlaps": 2, "unexpected": 1,
+        "overlaps": 2, "unexpected": 1, "throws": 2, "raises": 2, "thrown": 2, "never": 2, "no longer": 2,
+        "stopped working": 3, "does nothing": 3, "nothing happens": 3, "blank": 2, "disappears": 2,
+        "randomly": 2, "intermittently": 2, "can't": 1, "cannot": 1, "won't": 2, "off by": 3,
     },
     "documentation": {
         "documentation": 4, "document": 3, "documenting": 3, "docs": 4, "readme": 4, "docstring": 4,
         "docstrings": 4, "changelog": 4, "tutorial": 4, "user guide": 4, "guide": 3, "api reference": 4, "wiki": 3,
         "adr": 3, "architecture decision record": 4, "release notes": 4, "javadoc": 4, "jsdoc": 4, "comments": 2,
-        "explain": 1, "write up": 2, "how to": 1, "contributing": 3, "manual": 2,
+        "explain": 1, "write up": 2, "how to": 1, "contributing": 3, "manual": 2, "runbook": 4, "faq": 3,
     },
     "research": {
         "research": 4, "investigate": 4, "investigation": 4, "spike": 4, "feasibility": 4, "compare": 3,
@@ -62,7 +65,9 @@ _CUES: dict[str, dict[str, int]] = {
         "dead code": 4, "deduplicate": 3, "duplication": 3, "code smell": 3, "split": 2, "simplify": 3,
         "rewrite": 2, "migrate": 2, "rename": 2, "consolidate": 3, "modernize": 3, "without changing": 4,
         "readability": 3, "maintainability": 3, "move": 1, "replace": 1, "upgrade": 1,
-        "deprecated": 3,
+        "deprecated": 3, "duplicated": 2, "into smaller": 3, "break up": 3, "convert": 2,
+        "async await": 3, "unchanged": 3, "no functional change": 4, "same behaviour": 4, "same behavior": 4,
+        "type hints": 3, "type annotations": 3, "untangle": 3, "flatten": 2,
     },
     "standard": {
         "add": 2, "implement": 2, "build": 2, "create": 2, "new": 1, "feature": 2, "support": 2, "integrate": 2,
@@ -121,6 +126,9 @@ _TYPE_TOPIC = {
 MAX_TOPICS = 5
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+# A named exception in a report ("throws a KeyError", "NullPointerException") is a symptom of a bug.
+_EXCEPTION_NAME = re.compile(r"^[a-z]{2,}(?:error|exception)$")
+_EXCEPTION_WEIGHT = 3
 
 
 @dataclass(frozen=True)
@@ -152,6 +160,9 @@ def classify(user_prompt: str) -> Classification:
     words, padded = _normalise(user_prompt)
     tokens = set(words)
     hits = {t: _matches(_CUES[t], tokens, padded) for t in TYPES}
+    named = sorted(t for t in tokens if _EXCEPTION_NAME.match(t))
+    if named:
+        hits["quick-fix"].append((named[0], _EXCEPTION_WEIGHT))
     scores = {t: sum(w for _, w in hits[t]) for t in TYPES}
     if scores["hotfix"]:
         # Urgency alone is not a hotfix; urgency about something broken is.
