@@ -15,6 +15,7 @@ from pathlib import Path
 from domain.delegation.job import Job, validate_job_id
 from domain.delegation.ports import JobRunner, JobStore, JobStores, TaskLocator
 from domain.delegation.views import TaskView
+from domain.errors import NotFoundError
 from domain.project_state import utc_now
 
 
@@ -24,7 +25,13 @@ async def find_job(job_id: str, runner: JobRunner, locator: TaskLocator, stores:
     live = runner.live(job_id)
     root = Path(live.project) if live is not None else await locator.locate(job_id)
     store = await stores.for_project(root)
-    return live or await store.load(job_id), store
+    if live is not None:
+        return live, store
+    try:
+        return await store.load(job_id), store
+    except NotFoundError:
+        await locator.forget([job_id])  # a pointer left by a prune that was interrupted: drop it
+        raise
 
 
 class GetTaskStatus:

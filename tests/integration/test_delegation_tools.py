@@ -230,3 +230,13 @@ async def test_finished_tasks_beyond_the_retention_are_pruned(tmp_path: Path, pr
     assert sorted(p.name for p in (project / ".cde/tasks").iterdir() if p.name != ".gitignore") == sorted(ids[2:])
     assert not (tmp_path / "cde-home/tasks" / ids[0]).exists()  # its pointer went with it
     assert gone.startswith("not_found: unknown task_id")
+
+
+async def test_a_pointer_whose_task_is_gone_is_dropped_on_first_use(app: App, tmp_path: Path, project: Path) -> None:
+    pointer = tmp_path / "cde-home" / "tasks" / "20250101-000000-cccccc"
+    pointer.parent.mkdir(parents=True, exist_ok=True)
+    pointer.write_text(f"{project}\n", encoding="utf-8")  # as a prune interrupted before its pointers went
+    async with Client(app.server) as client:
+        gone = await call_error(client, "cde_getTaskStatus", {"task_id": pointer.name})
+    assert gone.startswith("not_found: task 20250101-000000-cccccc has no record in ")
+    assert not pointer.exists()
