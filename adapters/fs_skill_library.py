@@ -10,14 +10,17 @@ bundled: shipped in this package)::
 The index (`<project>/.cde/cache/skills.db`, derived data) holds one record per
 skill file, keyed `<scope>/<name>`. Our own writes are held in memory and applied
 to it (in one transaction) by the next search of this library, in that search's
-worker hop: a save returns as soon as its file is durable, and a search still
-finds it. Before a search, the fingerprint of every SKILL.md is compared
-with the index and only files changed behind our back are re-read. That needs
-one `stat` per skill, so the list of fingerprints (a *snapshot*) is cached for
-`SCAN_TTL` seconds. Our own writes patch the cached snapshot (of every library in
-this process that sees the skill), so they are searchable at once without a
-rescan; changes made by hand or by another process are searchable within
-`SCAN_TTL`. Reading a skill by name always reads the file itself.
+worker hop (or by the 64th save held): a save returns as soon as its file is
+durable, and a search still finds it. A held record whose file changed since is
+dropped, not applied: the index is shared with other processes. Before a search,
+the fingerprint of every SKILL.md is compared with the index and only files
+changed behind our back are re-read (everything is compared again once another
+process has written the index). That needs one `stat` per skill, so the list of
+fingerprints (a *snapshot*) is cached for `SCAN_TTL` seconds. Our own writes
+patch the cached snapshot (of every library in this process that sees the
+skill), so they are searchable at once without a rescan; changes made by hand
+or by another process are searchable within `SCAN_TTL`. Reading a skill by name
+always reads the file itself.
 
 A new skill is created without a lock by an atomic create-if-absent
 (`create_exclusive_sync`: fsync'ed temp file linked into place), so two creators
@@ -203,15 +206,28 @@ class FsSkillLibrary:
         _LIVE.add(self)
 
     def close(self) -> None:
-        with self._state_lock:
-            self._flush_pending()
-        self.index.close()
+        try:
+            with self._state_lock:
+                self._flush_pending()
+        finally:
+            self.index.close()
 
     def _flush_pending(self) -> None:
-        """Index the saves made since the last search (call with _state_lock held)."""
-        if self._pending:
-            self.index.upsert_many([(source, stamp, records) for source, (stamp, records) in self._pending.items()])
-            self._pending.clear()
+        """Index the saves made since the last search (call with _state_lock held).
+
+        Only those whose file is still the one saved: the index is shared with other
+        processes, and a record written late over their newer one would stay there
+        (they trust what they indexed). A file changed since is re-read by the sync.
+        """
+        if not self._pending:
+            return
+        current = []
+        for source, (stamp, records) in self._pending.items():
+            scope, name = source.split("/", 1)
+            if _stamp(self.roots[cast(SkillScope, scope)] / name / SKILL_FILE) == stamp:
+                current.append((source, stamp, records))
+        self.index.upsert_many(current)
+        self._pending.clear()
 
     # -- snapshot ----------------------------------------------------------------------------------
 
@@ -268,11 +284,13 @@ class FsSkillLibrary:
         """Bring the index in line with `snapshot` unless it already is (the last one applied, plus our writes)."""
         with self._state_lock:
             self._flush_pending()
-            if snapshot is self._synced:
-                return
-            if self._synced is not None and snapshot.stamps == self._synced.stamps:
-                self._synced = snapshot  # e.g. a snapshot patched after our own write: nothing to re-read
-                return
+            # Another process writing the shared index (or a rebuild of it) voids what we know it holds.
+            if not self.index.written_elsewhere():
+                if snapshot is self._synced:
+                    return
+                if self._synced is not None and snapshot.stamps == self._synced.stamps:
+                    self._synced = snapshot  # e.g. a snapshot patched after our own write: nothing to re-read
+                    return
             self.index.sync(snapshot.stamps, self._load)
             self._synced = snapshot
             self._expiry_known = False

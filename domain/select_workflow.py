@@ -23,6 +23,7 @@ COMPLEXITIES: tuple[Complexity, ...] = ("trivial", "simple", "moderate", "comple
 # Canonical types, in tie-break order (the more specific intent wins a tie).
 TYPES = ("hotfix", "quick-fix", "documentation", "research", "refactor", "standard")
 FALLBACK_TYPE = "standard"
+HOTFIX_MIN = 2  # the least hotfix score that can make a request a hotfix
 
 # fmt: off
 _CUES: dict[str, dict[str, int]] = {
@@ -31,8 +32,8 @@ _CUES: dict[str, dict[str, int]] = {
         "in production": 3, "on production": 3, "production is down": 4, "prod is down": 4, "is down": 3, "cve": 4,
         "security vulnerability": 4, "data loss": 3, "production": 2, "prod": 2, "urgent": 2, "urgently": 2,
         "asap": 2, "critical": 2, "immediately": 2, "right now": 2, "vulnerability": 2, "exploit": 2,
-        "live site": 3, "rollback": 2, "customers": 1, "leaking": 2, "p1": 3, "sev2": 3, "breach": 4,
-        "leaked": 3, "downtime": 4, "revenue": 2,
+        "live site": 3, "rollback": 2, "customers": 1, "leaking": 2, "p1": 3, "sev2": 3, "data breach": 4,
+        "leaked": 2, "downtime": 1, "losing money": 3, "losing revenue": 3,
     },
     "quick-fix": {
         "typo": 4, "typos": 4, "off by one": 4, "one line": 3, "fix": 2, "fixes": 2, "fixing": 2, "bug": 2,
@@ -41,7 +42,7 @@ _CUES: dict[str, dict[str, int]] = {
         "incorrect": 2, "regression": 2, "glitch": 2, "flaky": 2, "misaligned": 2, "null": 1, "undefined": 1,
         "small": 1, "minor": 1, "quick": 1, "tweak": 2, "patch": 1, "issue": 1, "bump": 2, "spelling": 3,
         "instead of": 1, "returns": 1, "stack trace": 3, "traceback": 3, "hangs": 2, "freezes": 2, "panics": 2,
-        "overlaps": 2, "unexpected": 1, "throws": 2, "raises": 2, "thrown": 2, "never": 2, "no longer": 2,
+        "overlaps": 2, "unexpected": 1, "throws": 1, "raises": 1, "thrown": 1, "never": 1, "no longer": 1,
         "stopped working": 3, "does nothing": 3, "nothing happens": 3, "blank": 2, "disappears": 2,
         "randomly": 2, "intermittently": 2, "can't": 1, "cannot": 1, "won't": 2, "off by": 3,
     },
@@ -65,7 +66,7 @@ _CUES: dict[str, dict[str, int]] = {
         "dead code": 4, "deduplicate": 3, "duplication": 3, "code smell": 3, "split": 2, "simplify": 3,
         "rewrite": 2, "migrate": 2, "rename": 2, "consolidate": 3, "modernize": 3, "without changing": 4,
         "readability": 3, "maintainability": 3, "move": 1, "replace": 1, "upgrade": 1,
-        "deprecated": 3, "duplicated": 2, "into smaller": 3, "break up": 3, "convert": 2,
+        "deprecated": 3, "duplicated": 2, "into smaller": 3, "break up": 3, "convert": 1,
         "async await": 3, "unchanged": 3, "no functional change": 4, "same behaviour": 4, "same behavior": 4,
         "type hints": 3, "type annotations": 3, "untangle": 3, "flatten": 2,
     },
@@ -128,7 +129,7 @@ MAX_TOPICS = 5
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 # A named exception in a report ("throws a KeyError", "NullPointerException") is a symptom of a bug.
 _EXCEPTION_NAME = re.compile(r"^[a-z]{2,}(?:error|exception)$")
-_EXCEPTION_WEIGHT = 3
+_EXCEPTION_WEIGHT = 2
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,9 @@ def classify(user_prompt: str) -> Classification:
     if named:
         hits["quick-fix"].append((named[0], _EXCEPTION_WEIGHT))
     scores = {t: sum(w for _, w in hits[t]) for t in TYPES}
-    if scores["hotfix"]:
+    if scores["hotfix"] < HOTFIX_MIN:
+        scores["hotfix"] = 0  # one weak cue ("customers", "downtime") is context, not an emergency
+    elif scores["hotfix"]:
         # Urgency alone is not a hotfix; urgency about something broken is.
         scores["hotfix"] += scores["quick-fix"] if scores["quick-fix"] else -2
     ranked = sorted(TYPES, key=lambda t: (-scores[t], TYPES.index(t)))

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 ToolProfile = Literal["all", "core"]
@@ -46,8 +46,8 @@ class Settings(BaseModel):
     job_kill_grace: float = 5.0
     agent_probe_timeout: float = 8.0  # gemini --version takes ~2.5 s on an idle 2-core machine
     # Finished tasks kept per project: the newest `job_keep`, none finished over `job_keep_days` ago.
-    job_keep: int = 100
-    job_keep_days: float = 30.0
+    job_keep: int = Field(default=100, ge=1)
+    job_keep_days: float = Field(default=30.0, gt=0, le=MAX_KEEP_DAYS)
     # Onboarding and documentation (issue 4).
     scan_max_files: int = 200_000
     docs_max_bytes: int = 2 * 1024 * 1024

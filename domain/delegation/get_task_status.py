@@ -8,6 +8,7 @@ the server that ran it died).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 from domain.delegation.job import Job, validate_job_id
 from domain.delegation.ports import JobRunner, JobStore, JobStores, TaskLocator
 from domain.delegation.views import TaskView
-from domain.errors import NotFoundError
+from domain.errors import DomainError, NotFoundError
 from domain.project_state import utc_now
 
 
@@ -30,7 +31,8 @@ async def find_job(job_id: str, runner: JobRunner, locator: TaskLocator, stores:
     try:
         return await store.load(job_id), store
     except NotFoundError:
-        await locator.forget([job_id])  # a pointer left by a prune that was interrupted: drop it
+        with contextlib.suppress(DomainError):  # a pointer left by a prune that was interrupted: drop it
+            await locator.forget([job_id])
         raise
 
 

@@ -339,3 +339,20 @@ async def test_a_delegation_cancelled_midway_leaves_no_task_pending(settings: Se
     assert {t.task_id: t.status for t in listing.tasks} == {
         t.task_id: "succeeded" if t.task_id in answered else "cancelled" for t in listing.tasks
     }
+
+
+async def test_a_task_cancelled_while_queued_applies_the_retention_too(settings: Settings, project: Path) -> None:
+    async with running(settings.model_copy(update={"job_keep": 1})) as d:
+        blockers = [(await d.delegate_task(project, "block", agent="hang")).task_id for _ in range(2)]
+        first = (await d.delegate_task(project, "waits", agent="ok")).task_id
+        second = (await d.delegate_task(project, "waits too", agent="ok")).task_id
+        await d.cancel_task(first)
+        await d.cancel_task(second)  # two finished tasks, only one kept: the older one goes
+
+        async def pruned() -> bool:
+            return not (project / ".cde" / "tasks" / first).exists()
+
+        await eventually(pruned)  # while both blockers still run: no job slot was freed
+        assert (project / ".cde" / "tasks" / second).exists()
+        for task_id in blockers:
+            await d.cancel_task(task_id)

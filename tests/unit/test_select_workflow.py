@@ -120,10 +120,28 @@ REVIEWED: list[tuple[str, str]] = [
     ),
     ("Convert the callback-based file utilities to async/await", "refactor"),
 ]
+# Feature requests and small fixes that an early version of those cues misread (a weak cue like "never",
+# "convert" or "downtime" outweighing "add"; any bug word turning "downtime"/"revenue" into a hotfix).
+MISREAD: list[tuple[str, str]] = [
+    ("Add a setting so users never get logged out", "standard"),
+    ("Add pagination so the list never loads more than 50 rows", "standard"),
+    ("Add an undo button so deleted items no longer disappear", "standard"),
+    ("Let users convert currencies at checkout", "standard"),
+    ("Add a validation that throws an error when the email is invalid", "standard"),  # still read as a fix
+    ("Add a new endpoint that raises ValidationError for unknown fields", "standard"),
+    ("Add a scheduled downtime calendar", "standard"),
+    ("Fix typo in the downtime notice", "quick-fix"),
+    ("Fix the rounding bug in the revenue report", "quick-fix"),
+    ("Fix the misaligned button on the breach notification page", "quick-fix"),
+    ("Fix the typo on the customers page", "quick-fix"),
+]
+
 # Written by someone who never saw the rules, from the workflow types' definitions alone (7 per type, varied
 # phrasing, several avoiding their type's obvious word), and never used to change them: the honest estimate
 # of agreement on new requests. Measured untouched: 38/42 (90%); the rules before REVIEWED was used scored
-# 35/42. Keep it unseen: do not tune the rules on it; write a new table instead.
+# 35/42. Two of the cues ("runbook", "type annotations") come from those same definitions and were added
+# before the table was read; without them it scores 36/42. Keep it unseen: do not tune the rules on it;
+# write a new table instead.
 UNSEEN: list[tuple[str, str]] = [
     ("P0: checkout returns 500 for every customer in production, customers can't pay", "hotfix"),
     ("feature request: let admins bulk-invite teammates by pasting a list of emails", "standard"),
@@ -231,8 +249,8 @@ def test_table_is_large_enough_and_covers_every_type() -> None:
 
 @pytest.mark.parametrize(
     "table",
-    [LABELED, HELD_OUT, REVIEWED, LABELED + HELD_OUT + REVIEWED],
-    ids=["labeled", "held-out", "reviewed", "all"],
+    [LABELED, HELD_OUT, REVIEWED, MISREAD, LABELED + HELD_OUT + REVIEWED + MISREAD],
+    ids=["labeled", "held-out", "reviewed", "misread", "all"],
 )
 def test_agreement_with_labels_is_at_least_90_percent(table: list[tuple[str, str]]) -> None:
     rate, misses = agreement(table)
@@ -249,7 +267,7 @@ def test_agreement_on_unseen_prompts_does_not_fall_below_what_was_measured() -> 
 @pytest.mark.slow
 def test_classification_is_deterministic_across_processes() -> None:
     """Same answers in a fresh interpreter with another hash seed (no set or hash order leaks into results)."""
-    prompts = [p for p, _ in LABELED + HELD_OUT + REVIEWED + UNSEEN]
+    prompts = [p for p, _ in LABELED + HELD_OUT + REVIEWED + MISREAD + UNSEEN]
     script = (
         "import json, sys; from domain.select_workflow import classify; "
         "print(json.dumps([list(map(str, vars(classify(p)).values())) for p in json.load(sys.stdin)]))"
