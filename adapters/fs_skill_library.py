@@ -496,7 +496,8 @@ class FsSkillLibrary:
             source = f"{scope}/{name}"
             with self._state_lock:  # serialised with sync: the marker and _pending say what the index holds
                 self._pending[source] = (stamp, [record_of(skill)])
-                if len(self._pending) >= PENDING_LIMIT:  # a burst of saves: bound what one search applies
+                if len(self._pending) % PENDING_LIMIT == 0:  # a burst: bound what one search applies (and retry a
+                    # failed flush only every PENDING_LIMIT saves, not on each)
                     try:
                         self._flush_pending()
                     except Exception:  # the skill is saved; the next search retries the indexing
