@@ -136,10 +136,6 @@ def _json(value: Any) -> str:
     return pydantic_core.to_json(value).decode("utf-8")
 
 
-def dump_state(state: ProjectState) -> str:
-    return render_state(state)[0]
-
-
 def _editable(state: ProjectState) -> ProjectState:
     """A copy `change` may edit: its own top-level fields and features mapping, sharing the immutable features."""
     return state.model_copy(update={"features": dict(state.features)})

@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel
 
 import adapters.fs_state_repository as state_module
-from adapters.fs_state_repository import FsStateRepository, dump_state, load_state_sync
+from adapters.fs_state_repository import FsStateRepository, load_state_sync, render_state
 from domain.errors import CorruptDataError
 from domain.feature import Feature
 from domain.project_state import SCHEMA_VERSION, ProjectState
@@ -71,14 +71,14 @@ def test_the_document_is_what_pydantic_writes_with_one_line_per_feature() -> Non
     state = ProjectState()
     for i, prompt in enumerate(["plain", 'quotes " and \\ and \n newline', "non-ASCII: é ✓ 🚀 \u2028"]):
         state.features[f"abc00000000{i}"] = _feature(f"abc00000000{i}", f"f{i}", prompt)
-    text = dump_state(state)
+    text, _ = render_state(state)
     assert json.loads(text) == json.loads(state.model_dump_json())
     assert ProjectState.model_validate_json(text) == state
     lines = text.rstrip("\n").split("\n")  # (splitlines would also break at U+2028)
     assert len(lines) == 1 + 2 + 1 + 3 + 1 + 1 + 1  # {, version, updated_at, features {, 3 features, }, onboarding, }
     assert all(line.startswith('    "abc00000000') for line in lines[4:7])
     empty = ProjectState()
-    assert json.loads(dump_state(empty)) == json.loads(empty.model_dump_json())
+    assert json.loads(render_state(empty)[0]) == json.loads(empty.model_dump_json())
 
 
 async def test_an_update_edits_a_copy_and_encodes_only_what_changed(
