@@ -82,6 +82,12 @@ _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
 _NOT_EXTRA = {SKILL_FILE, f"{SKILL_FILE}.lock", HISTORY_DIR}
 
 
+def split_source(source: str) -> tuple[SkillScope, str]:
+    """`<scope>/<name>` (an index source) as (scope, name)."""
+    scope, name = source.split("/", 1)
+    return cast(SkillScope, scope), name
+
+
 def _stamp(path: str | Path) -> str | None:
     try:
         st = os.stat(path)
@@ -124,8 +130,7 @@ class Snapshot:
         if self.stamps.get(source) == stamp:
             return self
         stamps = dict(self.stamps)
-        raw_scope, name = source.split("/", 1)
-        scope = cast(SkillScope, raw_scope)
+        scope, name = split_source(source)
         held = set(self.scopes.get(name, ()))
         if stamp is None:
             stamps.pop(source, None)
@@ -144,8 +149,8 @@ class Snapshot:
     def of(cls, stamps: dict[str, str]) -> Snapshot:
         scopes: dict[str, list[SkillScope]] = {}
         for source in stamps:
-            scope, name = source.split("/", 1)
-            scopes.setdefault(name, []).append(scope)  # type: ignore[arg-type]
+            scope, name = split_source(source)
+            scopes.setdefault(name, []).append(scope)
         return cls(stamps=stamps, scopes={n: tuple(sorted(s, key=SCOPES.index)) for n, s in scopes.items()})
 
 
@@ -223,8 +228,8 @@ class FsSkillLibrary:
             return
         current = []
         for source, (stamp, records) in self._pending.items():
-            scope, name = source.split("/", 1)
-            if _stamp(self.roots[cast(SkillScope, scope)] / name / SKILL_FILE) == stamp:
+            scope, name = split_source(source)
+            if _stamp(self.roots[scope] / name / SKILL_FILE) == stamp:
                 current.append((source, stamp, records))
         self.index.upsert_many(current)
         self._pending.clear()
@@ -276,8 +281,7 @@ class FsSkillLibrary:
         return Snapshot.of(stamps)
 
     def _load(self, source: str) -> list[IndexedRecord]:
-        raw_scope, name = source.split("/", 1)
-        scope = cast(SkillScope, raw_scope)
+        scope, name = split_source(source)
         return [record_of(self._parse_file(self.roots[scope] / name / SKILL_FILE, name, scope))]
 
     def _ensure_synced(self, snapshot: Snapshot) -> None:
@@ -496,8 +500,9 @@ class FsSkillLibrary:
             source = f"{scope}/{name}"
             with self._state_lock:  # serialised with sync: the marker and _pending say what the index holds
                 self._pending[source] = (stamp, [record_of(skill)])
-                if len(self._pending) % PENDING_LIMIT == 0:  # a burst: bound what one search applies (and retry a
-                    # failed flush only every PENDING_LIMIT saves, not on each)
+                # A burst of saves: bound what one search applies; a flush that failed is retried
+                # every PENDING_LIMIT saves, not on each one.
+                if len(self._pending) % PENDING_LIMIT == 0:
                     try:
                         self._flush_pending()
                     except Exception:  # the skill is saved; the next search retries the indexing
