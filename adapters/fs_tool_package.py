@@ -35,7 +35,7 @@ from domain.discovery.catalog import ToolSpec
 from domain.discovery.model import GeneratedPackage
 from domain.errors import ConflictError, InvalidInputError
 from infrastructure.cache import cached, fingerprint
-from infrastructure.files import fsync_dir, in_thread, os_error
+from infrastructure.files import fsync_dir, in_thread, os_error, read_fd
 
 MANIFEST = ".manifest.json"
 _MAX_GENERATED_BYTES = 1024 * 1024
@@ -54,8 +54,11 @@ def render_sync(specs: Sequence[ToolSpec], package: str, parent: str, version: s
 
 def _digest_of(path: Path) -> str | None:
     try:
-        with open(path, "rb") as handle:
-            return hashlib.sha256(handle.read(_MAX_GENERATED_BYTES)).hexdigest()
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            return hashlib.sha256(read_fd(fd, _MAX_GENERATED_BYTES)).hexdigest()
+        finally:
+            os.close(fd)
     except (FileNotFoundError, IsADirectoryError):
         return None
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from adapters.ignore_rules import IgnoreFile, is_ignored
 from domain.errors import NotFoundError
 from infrastructure.cache import Fingerprint, add_dependencies, cached, fingerprint
-from infrastructure.files import in_thread, os_error
+from infrastructure.files import in_thread, os_error, read_fd
 
 # Folders that hold dependencies, build output or caches: never part of what a project *is*.
 HEAVY_DIRS = frozenset(
@@ -110,8 +110,11 @@ def _stat_print(st: os.stat_result) -> Fingerprint:
 def _read_ignore(path: Path, base: str, prints: list[tuple[str, Fingerprint]]) -> IgnoreFile | None:
     prints.append((os.fspath(path), fingerprint(path)))
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_IGNORE_FILE_BYTES)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            data = read_fd(fd, MAX_IGNORE_FILE_BYTES)[:MAX_IGNORE_FILE_BYTES]
+        finally:
+            os.close(fd)
     except OSError:
         return None
     rules = IgnoreFile(base, data.decode("utf-8", "replace").splitlines())

@@ -96,6 +96,35 @@ async def test_missing_directory_and_oversize_errors(tmp_path: Path) -> None:
         await files.read_text(big, max_bytes=1024)
 
 
+def test_reads_are_sized_by_the_file_yet_see_growth_and_sizeless_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "doc.md"
+    path.write_bytes(b"x" * 70_000 + b"\xc3\xa9")
+    assert files.read_text_sync(path).endswith("é") and len(files.read_bytes_sync(path)) == 70_002
+    assert files.read_bytes_sync(path, max_bytes=70_002) == path.read_bytes()  # exactly at the limit
+    procfs = Path("/proc/self/status")
+    if procfs.exists():  # st_size 0, yet it has content: it is read to the end
+        assert files.read_text_sync(procfs).startswith("Name:")
+
+    # A file that grows between the size check and the read: fstat reports the old size.
+    real_fstat = os.fstat
+
+    def stale_fstat(fd: int) -> os.stat_result:
+        st = real_fstat(fd)
+        return os.stat_result((st.st_mode, st.st_ino, st.st_dev, st.st_nlink, st.st_uid, st.st_gid, 10, *st[7:]))
+
+    monkeypatch.setattr(os, "fstat", stale_fstat)
+    assert files.read_bytes_sync(path) == path.read_bytes()  # read on to the real end
+    with pytest.raises(LimitExceededError, match="grew over the 1000-byte limit"):
+        files.read_bytes_sync(path, max_bytes=1000)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert files.read_fd(fd, 100) == b"x" * 101  # never more than limit + 1
+    finally:
+        os.close(fd)
+
+
 async def test_atomic_write_replaces_durably_and_keeps_mode(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "doc.md"
     await files.atomic_write(path, "first")
