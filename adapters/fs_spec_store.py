@@ -4,7 +4,8 @@ The documents are the record of the outputs saved to them (later prompts read
 them back), so reads are cached by file fingerprint: unchanged documents cost a
 stat, an edit by the user is seen at once. Folders and documents are written
 under the project's lock on feature changes (`.cde/specs.lock`, see `locked`),
-held by the use case until the state records them.
+held by the use case until the state records them. They are staged, and made by
+the state update that records them, in the same worker-thread hop, first.
 """
 
 from __future__ import annotations
@@ -48,12 +49,12 @@ def _create_new_sync(root: Path, choose: Callable[[set[str]], str]) -> tuple[str
     return name, rel
 
 
-def _write_sync(root: Path, items: list[tuple[str, str]]) -> list[Fingerprint | None]:
-    """Write each document durably; the fingerprint of each as written, None if it changed since."""
+def _write_sync(root: Path, items: list[tuple[str, str]], prints: list[Fingerprint | None]) -> None:
+    """Write each document durably, appending to `prints` the fingerprint of each as written (None if it
+    changed since), so a failure part-way leaves the fingerprints of those already written."""
     # Each directory is resolved once; file names are validated slugs, and a symlink in the last
     # component is replaced by the atomic write, never written through.
     folders: dict[str, Path] = {}
-    prints = []
     for rel, content in items:
         folder, _, name = rel.rpartition("/")
         if folder not in folders:
@@ -64,7 +65,6 @@ def _write_sync(root: Path, items: list[tuple[str, str]]) -> list[Fingerprint | 
         # An editor saving in between (a new inode, size or mtime) must not be hidden behind our text.
         ours = now is not None and now[:3] == (written.st_mtime_ns, written.st_size, written.st_ino)
         prints.append(now if ours else None)
-    return prints
 
 
 def _read_sync(root: Path, rel: str) -> str | None:
@@ -77,8 +77,6 @@ def _read_sync(root: Path, rel: str) -> str | None:
         return None
 
 
-_create_new = files.in_thread(_create_new_sync)
-_write = files.in_thread(_write_sync)
 _read = files.in_thread(_read_sync)
 
 
@@ -90,6 +88,53 @@ async def read_document(root: Path, rel: str) -> str | None:
 
 def _with_newline(content: str) -> str:
     return content if content.endswith("\n") else content + "\n"
+
+
+class NewFolder:
+    """A staged `specs/<name>/` (see `SpecStore.new_folder`)."""
+
+    def __init__(self, root: Path, choose: Callable[[set[str]], str]) -> None:
+        self._root = root
+        self._choose = choose
+        self._created: tuple[str, str] | None = None
+
+    def run(self) -> None:
+        self._created = _create_new_sync(self._root, self._choose)
+
+    def settle(self) -> None:
+        pass
+
+    @property
+    def created(self) -> tuple[str, str]:
+        if self._created is None:
+            raise RuntimeError("the folder is made when the staged step runs")
+        return self._created
+
+
+class Documents:
+    """Staged documents (see `SpecStore.documents`); once written, primed into the read cache."""
+
+    def __init__(self, root: Path, items: list[tuple[str, str]]) -> None:
+        self._root = root
+        self._items = items
+        self._prints: list[Fingerprint | None] = []
+
+    @property
+    def paths(self) -> list[str]:
+        return [rel for rel, _ in self._items]
+
+    def run(self) -> None:
+        _write_sync(self._root, self._items, self._prints)
+
+    def settle(self) -> None:
+        # The next prompts read these documents back: a stat, not a read, until somebody edits one.
+        prints = list(self._prints)
+        for i, (rel, content) in enumerate(self._items):
+            written = prints[i] if i < len(prints) else None
+            if written is not None:
+                read_document.cache.prime(content, [(os.fspath(self._root / rel), written)], self._root, rel)
+            else:
+                read_document.invalidate(self._root, rel)
 
 
 class FsSpecStore:
@@ -107,21 +152,12 @@ class FsSpecStore:
             return f"{SPECS_DIR}/{name}"
         return f"{SPECS_DIR}/{name}/{validate_name(file, 'file')}"
 
-    async def create_new(self, choose: Callable[[set[str]], str]) -> tuple[str, str]:
-        return await _create_new(self.root, choose)
+    def new_folder(self, choose: Callable[[set[str]], str]) -> NewFolder:
+        return NewFolder(self.root, choose)
 
-    async def write(self, name: str, documents: Mapping[str, str]) -> list[str]:
-        if not documents:
-            return []
+    def documents(self, name: str, documents: Mapping[str, str]) -> Documents:
         items = [(self.relative(name, file), _with_newline(content)) for file, content in documents.items()]
-        prints = await _write(self.root, items)
-        # The next prompts read these documents back: a stat, not a read, until somebody edits one.
-        for (rel, content), written in zip(items, prints, strict=True):
-            if written is not None:
-                read_document.cache.prime(content, [(os.fspath(self.root / rel), written)], self.root, rel)
-            else:
-                read_document.invalidate(self.root, rel)
-        return [rel for rel, _ in items]
+        return Documents(self.root, items)
 
     async def read(self, paths: list[str]) -> dict[str, str]:
         texts = await asyncio.gather(*(read_document(self.root, rel) for rel in paths))

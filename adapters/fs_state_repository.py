@@ -24,6 +24,7 @@ import pydantic_core
 from pydantic import BaseModel, ValidationError
 
 from domain.errors import CorruptDataError, NotFoundError
+from domain.ports import Staged
 from domain.project_state import SCHEMA_VERSION, ProjectState, utc_now
 from infrastructure import files
 from infrastructure.cache import Fingerprint, cached
@@ -142,9 +143,18 @@ def _editable(state: ProjectState) -> ProjectState:
 
 
 def _update_sync(
-    path: Path, change: Callable[[ProjectState], T], previous: Snapshot | None, lock_timeout: float
+    path: Path,
+    change: Callable[[ProjectState], T],
+    previous: Snapshot | None,
+    lock_timeout: float,
+    first: Staged | None = None,
 ) -> tuple[T, Snapshot, Fingerprint]:
-    """Read → change → write under the file lock; reuses `previous` when the file still holds its bytes."""
+    """[first →] read → change → write under the file lock; reuses `previous` when the file still holds its bytes.
+
+    `first` runs before the lock is taken: it only has to land before the state does.
+    """
+    if first is not None:
+        first.run()
     outcome: list[Any] = []
 
     def loads(path: Path, text: str) -> ProjectState:
@@ -183,15 +193,20 @@ class FsStateRepository:
         """The current state: a shared snapshot, never to be mutated by the caller."""
         return (await _snapshot(self.path)).state
 
-    async def update(self, change: Callable[[ProjectState], T]) -> T:
+    async def update(self, change: Callable[[ProjectState], T], *, first: Staged | None = None) -> T:
         """Apply `change` under the lock. It gets a copy of the latest state whose fields and features
-        mapping are its own; the features in it are immutable and shared, so it replaces the ones it edits."""
-        async with files.writer_lock(self.path):  # in-process writers queue here: `previous` is the latest
-            previous = _snapshot.cache.peek(self.path)
-            try:
-                result, snapshot, written = await _update(self.path, change, previous, self._lock_timeout)
-            except BaseException:
-                _snapshot.invalidate(self.path)
-                raise
-            _snapshot.cache.prime(snapshot, [(str(self.path), written)], self.path)
+        mapping are its own; the features in it are immutable and shared, so it replaces the ones it edits.
+        `first` runs in the same worker-thread hop, before the state is read (see `Staged`)."""
+        try:
+            async with files.writer_lock(self.path):  # in-process writers queue here: `previous` is the latest
+                previous = _snapshot.cache.peek(self.path)
+                try:
+                    result, snapshot, written = await _update(self.path, change, previous, self._lock_timeout, first)
+                except BaseException:
+                    _snapshot.invalidate(self.path)
+                    raise
+                _snapshot.cache.prime(snapshot, [(str(self.path), written)], self.path)
+        finally:
+            if first is not None:
+                first.settle()
         return result

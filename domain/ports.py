@@ -10,6 +10,21 @@ from domain.project_state import ProjectState
 T = TypeVar("T")
 
 
+class Staged(Protocol):
+    """Blocking work that must land before a state change, handed to `StateRepository.update` to do first.
+
+    A feature's documents written and recorded in the state are then one trip to
+    the disk (one worker-thread hop), not two. `run` blocks, may run in a worker
+    thread, and is called at most once. `settle` is called once afterwards on the
+    caller's side, whether or not `run` or the state change succeeded: it refreshes
+    whatever depends on what `run` wrote.
+    """
+
+    def run(self) -> None: ...
+
+    def settle(self) -> None: ...
+
+
 class StateRepository(Protocol):
     """Reads and updates one project's state; `update` is atomic across processes."""
 
@@ -17,10 +32,11 @@ class StateRepository(Protocol):
         """The current state (a fresh empty one when none was saved yet)."""
         ...
 
-    async def update(self, change: Callable[[ProjectState], T]) -> T:
+    async def update(self, change: Callable[[ProjectState], T], *, first: Staged | None = None) -> T:
         """Apply `change` to the latest state under an exclusive lock and persist it.
 
         `change` mutates the state it receives and returns a value that `update`
-        returns. If it raises, nothing is written.
+        returns. If it raises, nothing is written. `first` runs before the state is
+        read; if it raises, the state is left alone and its error propagates.
         """
         ...

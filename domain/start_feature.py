@@ -86,9 +86,10 @@ class StartFeature:
         # state and folders is still free when it is recorded, whichever process starts features.
         async with self._specs.locked():
             recorded = {f.name for f in (await self._state.load()).features.values()}
-            name, spec_dir = await self._specs.create_new(lambda listed: unique_name(base, listed | recorded))
+            folder = self._specs.new_folder(lambda listed: unique_name(base, listed | recorded))
 
             def record(state: ProjectState) -> Feature:
+                name = folder.created[0]
                 feature_id = self._new_id()
                 while feature_id in state.features:
                     feature_id = self._new_id()
@@ -107,7 +108,7 @@ class StartFeature:
                 state.features[feature_id] = feature
                 return feature
 
-            feature = await self._state.update(record)
+            feature = await self._state.update(record, first=folder)
         step = prepared.render(feature, {})
         return FeatureStarted(
             feature_id=feature.id,
@@ -115,7 +116,7 @@ class StartFeature:
             workflow_type=kind,
             phases=phases,
             skipped=skipped,
-            spec_dir=spec_dir,
+            spec_dir=folder.created[1],
             phase=step.phase,
             required_outputs=step.required_outputs,
             prompt=step.prompt,

@@ -88,7 +88,8 @@ class SubmitWork:
         """Check the gates, write the phase's files, commit: (feature, next phase, output key -> file written).
 
         The files are the record of these outputs, so they are written (durably) before the state commits
-        the transition: a crash in between leaves the phase open, and submitting again rewrites them. All of
+        the transition, by the same update: a crash in between leaves the phase open, and submitting again
+        rewrites them. All of
         it happens under the project's submission lock, on the latest state: of two assistants submitting
         the same phase at once, the one refused writes nothing, so the files always hold accepted results.
         """
@@ -97,8 +98,8 @@ class SubmitWork:
             phase = self._current_phase(snapshot, phase_id, results, workflow.phase)
             prepared = await self._next_phase(workflow, snapshot, phase_id, results)
             saved = {o.key: o.file for o in phase.outputs if o.file and results.get(o.key, "").strip()}
-            written = await self._specs.write(snapshot.name, {file: results[key] for key, file in saved.items()})
-            paths = dict(zip(saved, written, strict=True))
+            documents = self._specs.documents(snapshot.name, {file: results[key] for key, file in saved.items()})
+            paths = dict(zip(saved, documents.paths, strict=True))
 
             def record(state: ProjectState) -> Feature:
                 feature = find_feature(state.features, snapshot.id).submit(
@@ -107,7 +108,7 @@ class SubmitWork:
                 state.features[feature.id] = feature
                 return feature
 
-            return await self._state.update(record), prepared, paths
+            return await self._state.update(record, first=documents), prepared, paths
 
     async def _next_phase(
         self, workflow: Workflow, feature: Feature, phase_id: str, results: Mapping[str, str]

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from domain.ports import Staged
 from domain.project import Project
 from domain.recipe import Recipe, RecipeRef
 from domain.workflow import Workflow
@@ -45,18 +46,40 @@ class ProjectConfig(Protocol):
         ...
 
 
+class StagedFolder(Staged, Protocol):
+    """A new `specs/<name>/` folder, made when the step runs."""
+
+    @property
+    def created(self) -> tuple[str, str]:
+        """(name, project-relative path); only once the step has run."""
+        ...
+
+
+class StagedDocuments(Staged, Protocol):
+    """Documents written durably when the step runs."""
+
+    @property
+    def paths(self) -> list[str]:
+        """The project-relative path of each document, in order (known before it runs)."""
+        ...
+
+
 class SpecStore(Protocol):
-    """`specs/<feature-name>/` documents of one project."""
+    """`specs/<feature-name>/` documents of one project.
 
-    async def create_new(self, choose: Callable[[set[str]], str]) -> tuple[str, str]:
-        """Create `specs/<name>/` with `name = choose(names already under specs/)`, in one step.
+    Folders and documents are staged, then made by the state update that records
+    them (`StateRepository.update(..., first=...)`): they land before the record does.
+    """
 
-        `choose` is pure (it may run in a worker thread); returns (name, project-relative path).
+    def new_folder(self, choose: Callable[[set[str]], str]) -> StagedFolder:
+        """Stage `specs/<name>/`, with `name = choose(names already under specs/)` when it runs.
+
+        `choose` is pure (it runs in a worker thread, with the folder listing).
         """
         ...
 
-    async def write(self, name: str, files: Mapping[str, str]) -> list[str]:
-        """Durably write `specs/<name>/<file>` for each item; return the project-relative paths."""
+    def documents(self, name: str, files: Mapping[str, str]) -> StagedDocuments:
+        """Stage `specs/<name>/<file>` for each item; names are validated now, before anything is written."""
         ...
 
     async def read(self, paths: list[str]) -> dict[str, str]:

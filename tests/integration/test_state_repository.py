@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -154,3 +155,47 @@ async def test_an_empty_file_appearing_after_a_missing_one_is_reported_not_repla
     with pytest.raises(CorruptDataError):
         await repo.update(_add(_feature("aaa000000001", "one")))
     assert repo.path.read_bytes() == b""
+
+
+class _Step:
+    """A staged step that records where and in what order it ran."""
+
+    def __init__(self, log: list[str], *, fail: bool = False) -> None:
+        self.log = log
+        self.fail = fail
+
+    def run(self) -> None:
+        self.log.append(f"run in {threading.current_thread().name}")
+        if self.fail:
+            raise OSError(28, "No space left on device")
+
+    def settle(self) -> None:
+        self.log.append(f"settle in {threading.current_thread().name}")
+
+
+async def test_a_staged_step_runs_first_in_the_updates_worker_thread_and_settles_on_the_loop(project: Path) -> None:
+    repo = FsStateRepository(project)
+    log: list[str] = []
+
+    def change(state: ProjectState) -> None:
+        log.append(f"change in {threading.current_thread().name}")
+        state.features["aaa000000001"] = _feature("aaa000000001", "one")
+
+    await repo.update(change, first=_Step(log))
+    main = threading.current_thread().name
+    worker = log[0].removeprefix("run in ")
+    assert worker != main  # the disk work did not block the event loop...
+    assert log == [f"run in {worker}", f"change in {worker}", f"settle in {main}"]  # ...and took one hop
+    assert list(load_state_sync(repo.path).features) == ["aaa000000001"]
+
+
+async def test_a_failing_staged_step_leaves_the_state_alone_and_still_settles(project: Path) -> None:
+    repo = FsStateRepository(project)
+    await repo.update(_add(_feature("aaa000000001", "one")))
+    written = repo.path.read_bytes()
+    log: list[str] = []
+    with pytest.raises(OSError, match="No space left"):
+        await repo.update(_add(_feature("bbb000000002", "two")), first=_Step(log, fail=True))
+    assert [entry.split(" in ")[0] for entry in log] == ["run", "settle"]
+    assert repo.path.read_bytes() == written
+    assert list((await repo.load()).features) == ["aaa000000001"]

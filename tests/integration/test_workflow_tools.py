@@ -340,3 +340,22 @@ async def test_an_edit_racing_the_write_of_a_document_is_what_later_prompts_read
         await call_ok(client, "cde_submitWork", {"feature_id": fid, "phase_id": "define", "results": SPEC})
         status = await call_ok(client, "cde_getFeatureStatus", {"feature_id": fid, "include_prompt": True})
     assert "AC1: saved by the editor." in status["prompt"]
+
+
+async def test_a_document_that_cannot_be_written_leaves_the_phase_open(app: App, project: Path) -> None:
+    async with Client(app.server) as client:
+        started = await call_ok(
+            client, "cde_startFeature", {"user_prompt": "Export invoices", "workflow_type": "standard"}
+        )
+        fid, name = started["feature_id"], started["name"]
+        blocker = project / "specs" / name / "spec.md"
+        blocker.mkdir()  # a folder where the document goes: the write fails, before the state is touched
+        state_before = (project / ".cde/state.json").read_bytes()
+        refused = await call_error(client, "cde_submitWork", {"feature_id": fid, "phase_id": "define", "results": SPEC})
+        status = await call_ok(client, "cde_getFeatureStatus", {"feature_id": fid})
+        assert (project / ".cde/state.json").read_bytes() == state_before
+        blocker.rmdir()
+        accepted = await call_ok(client, "cde_submitWork", {"feature_id": fid, "phase_id": "define", "results": SPEC})
+    assert refused.startswith("invalid_input: ") and "spec.md is a directory" in refused and "\n" not in refused
+    assert status["status"] == "define" and status["done"] == 0
+    assert accepted["status"] == "decompose" and blocker.read_text() == SPEC["spec"] + "\n"

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from domain.errors import NotFoundError
+from domain.ports import Staged
 from domain.project import Project
 from domain.project_state import ProjectState
 from domain.recipe import Recipe, RecipeRef
@@ -38,9 +39,18 @@ class InMemoryStateRepository:
         self.check_snapshot()
         return self._snapshot
 
-    async def update(self, change: Callable[[ProjectState], T]) -> T:
+    async def update(self, change: Callable[[ProjectState], T], *, first: Staged | None = None) -> T:
+        try:
+            return await self._update(change, first)
+        finally:
+            if first is not None:
+                first.settle()
+
+    async def _update(self, change: Callable[[ProjectState], T], first: Staged | None) -> T:
         self.check_snapshot()
         await asyncio.sleep(0)  # the real update is a thread hop: let other coroutines run meanwhile
+        if first is not None:
+            first.run()
         # Like the real adapter: a copy sharing the (immutable) features, which `change` must replace, not edit.
         state = self._snapshot.model_copy(update={"features": dict(self._snapshot.features)})
         try:
@@ -73,6 +83,34 @@ class InMemoryConfig:
         return self.recipes[recipe_id]
 
 
+class StagedStep:
+    """A staged folder or set of documents; fails loudly if used in the wrong order."""
+
+    def __init__(self) -> None:
+        self.action: Callable[[], None] = lambda: None
+        self.paths: list[str] = []
+        self.ran = self.settled = False
+        self._created: tuple[str, str] | None = None
+
+    @property
+    def created(self) -> tuple[str, str]:
+        assert self._created is not None, "`created` read before the step ran"
+        return self._created
+
+    @created.setter
+    def created(self, value: tuple[str, str]) -> None:
+        self._created = value
+
+    def run(self) -> None:
+        assert not self.ran and not self.settled, "a staged step runs once, before it is settled"
+        self.ran = True
+        self.action()
+
+    def settle(self) -> None:
+        assert not self.settled, "a staged step is settled once"
+        self.settled = True
+
+
 class InMemorySpecStore:
     def __init__(self, existing: set[str] | None = None) -> None:
         self.dirs: set[str] = set(existing or ())
@@ -80,18 +118,27 @@ class InMemorySpecStore:
         self.reads = 0
         self._lock = asyncio.Lock()
 
-    async def create_new(self, choose: Callable[[set[str]], str]) -> tuple[str, str]:
-        name = choose(set(self.dirs))
-        self.dirs.add(name)
-        return name, f"specs/{name}"
+    def new_folder(self, choose: Callable[[set[str]], str]) -> StagedStep:
+        step = StagedStep()
 
-    async def write(self, name: str, files: Mapping[str, str]) -> list[str]:
-        await asyncio.sleep(0)  # a thread hop in the real store
-        written = []
-        for file, content in files.items():
-            self.files[f"specs/{name}/{file}"] = content
-            written.append(f"specs/{name}/{file}")
-        return written
+        def run() -> None:
+            name = choose(set(self.dirs))
+            self.dirs.add(name)
+            step.created = (name, f"specs/{name}")
+
+        step.action = run
+        return step
+
+    def documents(self, name: str, files: Mapping[str, str]) -> StagedStep:
+        step = StagedStep()
+        step.paths = [f"specs/{name}/{file}" for file in files]
+
+        def run() -> None:
+            for path, content in zip(step.paths, files.values(), strict=True):
+                self.files[path] = content
+
+        step.action = run
+        return step
 
     async def read(self, paths: list[str]) -> dict[str, str]:
         self.reads += len(paths)

@@ -15,6 +15,7 @@ from domain.errors import InvalidInputError, InvalidTransitionError, NotFoundErr
 from domain.feature_status import GetFeatureStatus
 from domain.list_features import ListFeatures
 from domain.phase_prompt import PhasePrompter
+from domain.ports import Staged
 from domain.project_state import ProjectState
 from domain.select_workflow import SelectWorkflow
 from domain.start_feature import StartFeature, unique_name
@@ -178,11 +179,11 @@ class SlowCommits(InMemoryStateRepository):
         self.proceed = asyncio.Event()
         self.proceed.set()
 
-    async def update(self, change: Callable[[ProjectState], T]) -> T:
+    async def update(self, change: Callable[[ProjectState], T], *, first: Staged | None = None) -> T:
         async def commit() -> T:
             self.entered.set()
             await self.proceed.wait()
-            return await InMemoryStateRepository.update(self, change)
+            return await InMemoryStateRepository.update(self, change, first=first)
 
         return await asyncio.shield(commit())
 
@@ -197,7 +198,7 @@ async def test_a_submission_cancelled_mid_commit_still_holds_the_lock_until_its_
     slow.entered.clear()
     slow.proceed.clear()
     first = asyncio.create_task(world.submit(started.feature_id, "spec", {"spec": "first"}))
-    await slow.entered.wait()  # its file is written, its commit is in flight
+    await slow.entered.wait()  # its update (file, then state) is in flight
     first.cancel()
     second = asyncio.create_task(world.submit(started.feature_id, "spec", {"spec": "second"}))
     for _ in range(20):  # let the second submission run until it waits (no timing involved: fakes never block)
