@@ -33,9 +33,10 @@ T = TypeVar("T")
 
 STATE_FILE = Path(".cde") / "state.json"
 
-# JSON of one model inside the document, by its place ("features", id) or (field,), with the object it was made
-# from: reused while that place holds the very same (immutable) object.
-Parts = Mapping[tuple[str, ...], tuple[BaseModel, str]]
+# The JSON line of each model in the document, with the object it was made from: by field, then by key in
+# that field's mapping ("" for a field holding one model). Reused while that place holds the very same
+# (immutable) object.
+Parts = Mapping[str, Mapping[str, tuple[BaseModel, str]]]
 
 
 @dataclass(frozen=True)
@@ -104,33 +105,43 @@ def render_state(state: ProjectState, known: Parts | None = None) -> tuple[str, 
     One line per feature keeps the file small (it is fsynced on every update) and
     its diffs to the features that changed. Each feature is encoded on its own, or
     taken from `known` when it is the very object encoded there, so rewriting a
-    state where one feature changed encodes that feature only.
+    state where one feature changed encodes that feature only (and costs ~0.3 us
+    per unchanged one: this runs under the state lock on every update).
     """
     previous = known or {}
-    parts: dict[tuple[str, ...], tuple[BaseModel, str]] = {}
-
-    def encoded(place: tuple[str, ...], model: BaseModel) -> str:
-        """The model's whole line (`"key": {...}`), kept as it is while the place holds the same object."""
-        seen = previous.get(place)
-        if seen is not None and seen[0] is model:
-            parts[place] = seen
-            return seen[1]
-        indent = "  " * len(place)
-        text = f"{indent}{_json(place[-1])}: {model.model_dump_json()}"
-        parts[place] = (model, text)
-        return text
-
+    parts: dict[str, dict[str, tuple[BaseModel, str]]] = {}
     lines = []
     for name in type(state).model_fields:
         value = getattr(state, name)
+        seen = previous.get(name, {})
         if isinstance(value, BaseModel):
-            lines.append(encoded((name,), value))
-        elif isinstance(value, dict) and value and all(isinstance(v, BaseModel) for v in value.values()):
-            entries = ",\n".join(encoded((name, key), v) for key, v in value.items())
+            part = seen.get("")
+            if part is None or part[0] is not value:
+                part = (value, f"  {_json(name)}: {value.model_dump_json()}")
+            parts[name] = {"": part}
+            lines.append(part[1])
+        elif isinstance(value, dict) and value and (block := _model_lines(value, seen)) is not None:
+            parts[name] = block
+            entries = ",\n".join([part[1] for part in block.values()])
             lines.append(f'  "{name}": {{\n{entries}\n  }}')
         else:
             lines.append(f'  "{name}": {_json(value)}')
     return "{\n" + ",\n".join(lines) + "\n}\n", parts
+
+
+def _model_lines(
+    value: dict[Any, Any], seen: Mapping[str, tuple[BaseModel, str]]
+) -> dict[str, tuple[BaseModel, str]] | None:
+    """The line of each model in a mapping of models (reusing `seen`), or None if it holds anything else."""
+    block: dict[str, tuple[BaseModel, str]] = {}
+    for key, model in value.items():
+        part = seen.get(key)
+        if part is None or part[0] is not model:
+            if not isinstance(model, BaseModel):
+                return None
+            part = (model, f"    {_json(key)}: {model.model_dump_json()}")
+        block[key] = part
+    return block
 
 
 def _json(value: Any) -> str:

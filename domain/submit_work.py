@@ -61,7 +61,50 @@ class SubmitWork:
         check_result_keys(results)
         workflow = await self._config.workflow()
         # Shielded: a caller that goes away mid-way must not release the lock before the commit lands.
-        feature, prepared, paths = await asyncio.shield(self._record(workflow, feature_ref, phase_id, results))
+        return await asyncio.shield(self._submit(workflow, feature_ref, phase_id, results))
+
+    async def _submit(
+        self, workflow: Workflow, feature_ref: str, phase_id: str, results: Mapping[str, str]
+    ) -> WorkSubmitted:
+        """Check the gates, then write the phase's files and commit while the next prompt is rendered.
+
+        The files are the record of these outputs, so they are written (durably) before the state commits
+        the transition, by the same update: a crash in between leaves the phase open, and submitting again
+        rewrites them. All of it happens under the project's submission lock, on the latest state: of two
+        assistants submitting the same phase at once, the one refused writes nothing, so the files always
+        hold accepted results. Under that lock the feature cannot change, so the next prompt is rendered
+        from the feature the commit will record while a worker thread waits on the disk.
+        """
+        async with self._specs.locked():
+            snapshot = find_feature((await self._state.load()).features, feature_ref)
+            phase = self._current_phase(snapshot, phase_id, results, workflow.phase)
+            prepared = await self._next_phase(workflow, snapshot, phase_id, results)
+            saved = {o.key: o.file for o in phase.outputs if o.file and results.get(o.key, "").strip()}
+            documents = self._specs.documents(snapshot.name, {file: results[key] for key, file in saved.items()})
+            paths = dict(zip(saved, documents.paths, strict=True))
+            now = self._now()
+            expected = snapshot.submit(phase_id, results, phase, files=paths, now=now)
+
+            def record(state: ProjectState) -> Feature:
+                feature = find_feature(state.features, snapshot.id).submit(
+                    phase_id, results, phase, files=paths, now=now
+                )
+                state.features[feature.id] = feature
+                return feature
+
+            commit = asyncio.ensure_future(self._state.update(record, first=documents))
+            try:
+                outcome = await self._outcome(expected, prepared, paths, results)
+            finally:
+                feature = await commit  # its failure is the one to report; the lock is held until it lands
+            if feature != expected:  # changed without the lock (edited by hand?): describe what was recorded
+                outcome = await self._outcome(feature, prepared, paths, results)
+            return outcome
+
+    async def _outcome(
+        self, feature: Feature, prepared: PreparedPhase | None, paths: Mapping[str, str], results: Mapping[str, str]
+    ) -> WorkSubmitted:
+        """The answer for `feature` just submitted: the next phase's prompt, or the completion note."""
         outcome = WorkSubmitted(
             feature_id=feature.id,
             status=feature.status,
@@ -81,34 +124,6 @@ class SubmitWork:
         step = prepared.render(feature, await self._prompter.results(feature, known))
         outcome.phase, outcome.required_outputs, outcome.prompt = step.phase, step.required_outputs, step.prompt
         return outcome
-
-    async def _record(
-        self, workflow: Workflow, feature_ref: str, phase_id: str, results: Mapping[str, str]
-    ) -> tuple[Feature, PreparedPhase | None, dict[str, str]]:
-        """Check the gates, write the phase's files, commit: (feature, next phase, output key -> file written).
-
-        The files are the record of these outputs, so they are written (durably) before the state commits
-        the transition, by the same update: a crash in between leaves the phase open, and submitting again
-        rewrites them. All of
-        it happens under the project's submission lock, on the latest state: of two assistants submitting
-        the same phase at once, the one refused writes nothing, so the files always hold accepted results.
-        """
-        async with self._specs.locked():
-            snapshot = find_feature((await self._state.load()).features, feature_ref)
-            phase = self._current_phase(snapshot, phase_id, results, workflow.phase)
-            prepared = await self._next_phase(workflow, snapshot, phase_id, results)
-            saved = {o.key: o.file for o in phase.outputs if o.file and results.get(o.key, "").strip()}
-            documents = self._specs.documents(snapshot.name, {file: results[key] for key, file in saved.items()})
-            paths = dict(zip(saved, documents.paths, strict=True))
-
-            def record(state: ProjectState) -> Feature:
-                feature = find_feature(state.features, snapshot.id).submit(
-                    phase_id, results, phase, files=paths, now=self._now()
-                )
-                state.features[feature.id] = feature
-                return feature
-
-            return await self._state.update(record, first=documents), prepared, paths
 
     async def _next_phase(
         self, workflow: Workflow, feature: Feature, phase_id: str, results: Mapping[str, str]

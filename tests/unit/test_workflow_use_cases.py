@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -12,6 +12,7 @@ import pytest
 
 from domain.cancel_feature import CancelFeature
 from domain.errors import InvalidInputError, InvalidTransitionError, NotFoundError
+from domain.feature import Feature
 from domain.feature_status import GetFeatureStatus
 from domain.list_features import ListFeatures
 from domain.phase_prompt import PhasePrompter
@@ -36,14 +37,19 @@ T = TypeVar("T")
 
 
 class World:
-    def __init__(self, config: InMemoryConfig | None = None, specs: InMemorySpecStore | None = None) -> None:
-        self.state = InMemoryStateRepository()
+    def __init__(
+        self,
+        config: InMemoryConfig | None = None,
+        specs: InMemorySpecStore | None = None,
+        state: InMemoryStateRepository | None = None,
+    ) -> None:
+        self.state = state or InMemoryStateRepository()
         self.config = config or InMemoryConfig(team_workflow(), team_recipes())
         self.specs = specs or InMemorySpecStore()
         ids = (f"{n:012x}" for n in itertools.count(0xA0000001))
         ticks = (datetime(2025, 1, 1, tzinfo=UTC) + timedelta(seconds=n) for n in itertools.count())
         self.now = lambda: next(ticks)
-        prompter = PhasePrompter(self.config, StaticFacts(), self.specs)
+        self.prompter = prompter = PhasePrompter(self.config, StaticFacts(), self.specs)
         self.start = StartFeature(self.state, self.config, self.specs, prompter, new_id=lambda: next(ids), now=self.now)
         self.submit = SubmitWork(self.state, self.config, self.specs, prompter, now=self.now)
         self.status = GetFeatureStatus(self.state, self.config, prompter)
@@ -229,6 +235,54 @@ async def test_cancelling_waits_for_a_submission_in_progress_so_its_files_are_re
     await cancelling
     feature = (await slow.load()).features[started.feature_id]
     assert feature.status == "cancelled" and feature.documents() == {"spec": "specs/add-sso-login/spec.md"}
+
+
+async def test_the_next_prompt_is_rendered_while_the_commit_waits_on_the_disk() -> None:
+    world = World(state=(slow := SlowCommits()))
+    prompter = world.prompter
+    started = await world.start("Add SSO login", workflow_type="fast")
+    await world.submit(started.feature_id, "spec", {"spec": "S"})
+    rendered: list[str] = []
+    real_results = prompter.results
+
+    async def results(feature: Feature, known: Mapping[str, str] | None = None) -> dict[str, str]:
+        rendered.append(feature.status)
+        return await real_results(feature, known)
+
+    prompter.results = results  # type: ignore[method-assign]
+    slow.entered.clear()
+    slow.proceed.clear()
+    submitting = asyncio.create_task(world.submit(started.feature_id, "build", {"summary": "s", "files_changed": "f"}))
+    await slow.entered.wait()
+    for _ in range(20):  # the commit is held back: the prompt of the next phase gets rendered meanwhile
+        await asyncio.sleep(0)
+    assert rendered == ["sign-off"] and not submitting.done()
+    slow.proceed.set()
+    outcome = await submitting
+    assert outcome.status == "sign-off" and "sign-off" in outcome.prompt
+    assert (await slow.load()).features[started.feature_id].status == "sign-off"
+
+
+class RenamingCommits(InMemoryStateRepository):
+    """A repository whose stored feature differs from the caller's copy (as if edited by hand meanwhile)."""
+
+    rename_to = ""
+
+    async def update(self, change: Callable[[ProjectState], T], *, first: Staged | None = None) -> T:
+        def edited(state: ProjectState) -> T:
+            for fid, feature in list(state.features.items()):
+                state.features[fid] = feature.model_copy(update={"name": self.rename_to or feature.name})
+            return change(state)
+
+        return await super().update(edited, first=first)
+
+
+async def test_the_answer_describes_the_feature_the_commit_recorded() -> None:
+    world = World(state=(state := RenamingCommits()))
+    started = await world.start("Add SSO login", workflow_type="fast")
+    state.rename_to = "renamed-meanwhile"
+    outcome = await world.submit(started.feature_id, "spec", {"spec": "S"})
+    assert "Build renamed-meanwhile." in outcome.prompt
 
 
 async def test_a_phase_removed_from_the_workflow_is_reported_not_guessed() -> None:
