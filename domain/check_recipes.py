@@ -7,8 +7,6 @@ placeholders a phase prompt defines.
 
 from __future__ import annotations
 
-import asyncio
-
 from pydantic import BaseModel
 
 from domain.errors import DomainError
@@ -57,13 +55,10 @@ class CheckRecipes:
         catalog = await self._config.catalog(fresh=True)
         problems = list(catalog.problems)
         ids = sorted(catalog.refs)
-        loaded = await asyncio.gather(*(self._config.recipe(rid) for rid in ids), return_exceptions=True)
         recipes: dict[str, Recipe] = {}
-        for recipe_id, outcome in zip(ids, loaded, strict=True):
+        for recipe_id, outcome in (await self._config.recipes(ids)).items():
             if isinstance(outcome, DomainError):
                 problems.append(outcome.message)
-            elif isinstance(outcome, BaseException):
-                raise outcome
             else:
                 recipes[recipe_id] = outcome
         source = await self._config.workflow_source()

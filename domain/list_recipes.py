@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Literal
 
 from pydantic import BaseModel
@@ -31,10 +30,10 @@ class ListRecipes:
     async def __call__(self) -> RecipeList:
         catalog = await self._config.catalog()
         ids = sorted(catalog.refs)
-        # Loaded concurrently: cold, each is a file read and parse in a worker thread.
-        loaded = await asyncio.gather(*(self._config.recipe(rid) for rid in ids), return_exceptions=True)
+        loaded = await self._config.recipes(ids)
         infos = []
-        for recipe_id, recipe in zip(ids, loaded, strict=True):
+        for recipe_id in ids:
+            recipe = loaded[recipe_id]
             ref = catalog.refs[recipe_id]
             source: Literal["bundled", "project", "override"] = "override" if ref.overrides else ref.source
             if isinstance(recipe, DomainError):  # listed with its problem, never silently dropped
@@ -42,8 +41,6 @@ class ListRecipes:
                     RecipeInfo(id=recipe_id, category=ref.category, source=source, description="", placeholders=[],
                                problem=recipe.message)
                 )  # fmt: skip
-            elif isinstance(recipe, BaseException):
-                raise recipe
             else:
                 infos.append(
                     RecipeInfo(

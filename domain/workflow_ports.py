@@ -6,12 +6,13 @@ see paths they did not ask for.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from domain.errors import DomainError
 from domain.ports import Staged
 from domain.project import Project
 from domain.recipe import Recipe, RecipeRef
@@ -43,6 +44,13 @@ class ProjectConfig(Protocol):
 
     async def recipe(self, recipe_id: str) -> Recipe:
         """A parsed recipe; NotFoundError lists the ids, CorruptDataError names file and line."""
+        ...
+
+    async def recipes(self, recipe_ids: Sequence[str]) -> dict[str, Recipe | DomainError]:
+        """Each recipe, or the error that keeps it from loading (as `recipe` would raise it).
+
+        For listings: the ones not cached are read in one batch, not one at a time.
+        """
         ...
 
 

@@ -8,9 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+import adapters.fs_project_config as config_module
 from adapters.fs_project_config import BUNDLED_DIR, FsConfigStore, FsProjectConfig
 from adapters.project_facts import describe_sync
 from domain.errors import CorruptDataError, NotFoundError
+from domain.recipe import Recipe, RecipeRef
+from infrastructure import files
 
 TASK = '<poml><let name="description">{desc}</let><task>{task}</task></poml>'
 
@@ -121,6 +124,34 @@ async def test_recipe_edit_is_seen_by_the_next_call_and_hits_are_cached(project:
     write(path, TASK.format(desc="v2", task="second"))
     bump_mtime(path)
     assert (await config.recipe("standup")).task == "second"
+
+
+async def test_many_recipes_load_in_one_hop_into_the_same_cache(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = FsConfigStore()
+    config = FsProjectConfig(store, project)
+    path = write(project / ".cde/recipes/team/standup.poml", TASK.format(desc="v1", task="first"))
+    bad = write(project / ".cde/recipes/team/bad.poml", "<poml>\n<task>unclosed\n</poml>\n")
+    batches: list[list[str]] = []
+    real = config_module._read_recipes_sync
+
+    def counted(refs: list[RecipeRef]) -> list[tuple[RecipeRef, object, object]]:
+        batches.append([r.id for r in refs])
+        return real(refs)  # type: ignore[return-value]
+
+    monkeypatch.setattr(config_module, "_read_recipes", files.in_thread(counted))
+    await config.recipe("define")  # already cached: not read again
+    loaded = await config.recipes(["bad", "define", "standup", "nope"])
+    assert list(loaded) == ["bad", "define", "standup", "nope"]
+    assert batches == [["bad", "standup"]]  # one hop for every recipe not cached
+    assert isinstance(loaded["bad"], CorruptDataError) and f"{bad}" in loaded["bad"].message
+    assert isinstance(loaded["nope"], NotFoundError)
+    standup = loaded["standup"]
+    assert isinstance(standup, Recipe) and await config.recipe("standup") is standup  # primed, a hit now
+    write(path, TASK.format(desc="v2", task="second"))  # guarded by the file's fingerprint
+    bump_mtime(path)
+    assert (await config.recipe("standup")).task == "second"
+    assert (await config.recipes(["standup"]))["standup"] == await config.recipe("standup")
+    assert batches == [["bad", "standup"]]  # the edited one was re-read on its own, by `recipe`
 
 
 async def test_a_recipe_added_to_an_existing_folder_is_found_at_once(project: Path, config: FsProjectConfig) -> None:

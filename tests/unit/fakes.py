@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from domain.errors import NotFoundError
+from domain.errors import DomainError, NotFoundError
 from domain.ports import Staged
 from domain.project import Project
 from domain.project_state import ProjectState
@@ -81,6 +81,15 @@ class InMemoryConfig:
         if recipe_id not in self.recipes:
             raise NotFoundError(f"recipe {recipe_id!r} does not exist")
         return self.recipes[recipe_id]
+
+    async def recipes(self, recipe_ids: Sequence[str]) -> dict[str, Recipe | DomainError]:
+        found: dict[str, Recipe | DomainError] = {}
+        for recipe_id in recipe_ids:
+            try:
+                found[recipe_id] = await self.recipe(recipe_id)
+            except DomainError as exc:
+                found[recipe_id] = exc
+        return found
 
 
 class StagedStep:
