@@ -43,6 +43,19 @@ async def test_resolve_project_outside_allowed_roots(tmp_path: Path) -> None:
 
 async def test_resolve_inside_accepts_new_nested_paths(tmp_path: Path) -> None:
     assert await resolve_inside(tmp_path, "docs/new/guide.md") == tmp_path / "docs" / "new" / "guide.md"
+    assert await resolve_inside(tmp_path, "./docs//new/") == tmp_path / "docs" / "new"
+    assert await resolve_inside(tmp_path, "docs\\win\\style.md") == tmp_path / "docs" / "win" / "style.md"
+    assert await resolve_inside(tmp_path, ".") == tmp_path
+    (tmp_path / "real").mkdir()
+    (tmp_path / "inner").symlink_to(tmp_path / "real")  # a link that stays inside is followed
+    assert await resolve_inside(tmp_path, "inner/x.md") == tmp_path / "real" / "x.md"
+
+
+async def test_resolve_inside_refuses_a_symlink_loop(tmp_path: Path) -> None:
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    with pytest.raises(InvalidInputError, match="symlink loop"):
+        await resolve_inside(tmp_path, "a/x.md")
 
 
 @pytest.mark.parametrize(
@@ -51,6 +64,10 @@ async def test_resolve_inside_accepts_new_nested_paths(tmp_path: Path) -> None:
         ("/etc/passwd", InvalidInputError, "relative"),
         ("~/x", InvalidInputError, "relative"),
         ("C:\\x", InvalidInputError, "relative"),
+        ("c:x", InvalidInputError, "relative"),
+        ("\\\\server\\share", InvalidInputError, "relative"),
+        ("", InvalidInputError, "empty"),
+        ("a\x00b", InvalidInputError, "NUL"),
         ("docs/../../x", InvalidInputError, "'..'"),
         (".git/config", PermissionDeniedError, ".git"),
         ("escape/x.md", PermissionDeniedError, "outside the project"),
