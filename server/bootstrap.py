@@ -125,7 +125,8 @@ class Container:
         return SkillWiring(self.settings, lambda: self.clock())
 
     async def skills(self, project_path: str) -> SkillUseCases:
-        return await self.skill_wiring.use_cases(await self.project_root(project_path))
+        use_cases: SkillUseCases = await self.skill_wiring.use_cases(await self.project_root(project_path))
+        return use_cases
 
     async def skill_library(self, root: Path) -> FsSkillLibrary:
         library: FsSkillLibrary = await self.skill_wiring.library(root)

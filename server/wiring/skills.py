@@ -22,8 +22,9 @@ from infrastructure.settings import Settings
 
 @dataclass(frozen=True)
 class SkillUseCases:
-    """The skill use cases of one project, built per call around its (cached) library."""
+    """The skill use cases of one project, around its library (built once per project, like it)."""
 
+    library: FsSkillLibrary
     save: SaveSkill
     get: GetSkill
     find: FindSkills
@@ -39,17 +40,19 @@ class SkillWiring:
         self._clock = clock
         self._libraries: weakref.WeakSet[FsSkillLibrary] = weakref.WeakSet()
 
-    @cached("container.skill_library", maxsize=32)
     async def library(self, root: Path) -> FsSkillLibrary:
         """The project's skill libraries (project, user, bundled) with the project's search index."""
+        use_cases: SkillUseCases = await self.use_cases(root)
+        return use_cases.library
+
+    @cached("container.skill_library", maxsize=32)
+    async def use_cases(self, root: Path) -> SkillUseCases:
+        """One library object per project (it holds the saves not yet indexed), and its use cases."""
         library = FsSkillLibrary(root, self._settings.home, lock_timeout=self._settings.lock_timeout)
         self._libraries.add(library)
-        return library
-
-    async def use_cases(self, root: Path) -> SkillUseCases:
-        library: FsSkillLibrary = await self.library(root)
         clock = self._clock
         return SkillUseCases(
+            library=library,
             save=SaveSkill(library, clock, timedelta(hours=self._settings.skill_ttl_hours)),
             get=GetSkill(library, clock),
             find=FindSkills(library, clock),
