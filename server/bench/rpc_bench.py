@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from mcp.client import Client
+from mcp.server.mcpserver import MCPServer
 
+from domain.health import HealthReport
 from infrastructure.settings import Settings
 from server.bench.echo_server import build as build_echo
 from server.bench.stdio_peer import StdioPeer
@@ -20,6 +22,18 @@ from server.bootstrap import bootstrap
 
 OURS = (sys.executable, "-m", "server", "serve")
 ECHO = (sys.executable, "-m", "server.bench.echo_server")
+
+
+def build_report() -> MCPServer:
+    """A second baseline, in-process only: a bare MCPServer whose one tool answers a constant report."""
+    server: MCPServer = MCPServer(name="report")
+
+    @server.tool()
+    async def report(details: bool = False) -> HealthReport:
+        """A constant report of cde_healthCheck's type."""
+        return HealthReport(status="ok", reasons=[], version="0.0.0", uptime_s=1.0, tools=1, cache_hit_rate=0.0)
+
+    return server
 
 
 async def _in_process(server: Any, tool: str, n: int) -> list[float]:
@@ -59,6 +73,7 @@ async def run(ctx: BenchContext) -> list[Row]:
     echo_server = build_echo()
     ours_inproc = await _in_process(app.server, "cde_healthCheck", n)
     echo_inproc = await _in_process(echo_server, "echo", n)
+    shaped_inproc = await _in_process(build_report(), "report", n)
     # The same calls without a client: what the server itself spends per call.
     ours_direct = await time_each(lambda: app.server.call_tool("cde_healthCheck", {}), n, warmup=10)
     echo_direct = await time_each(lambda: echo_server.call_tool("echo", {}), n, warmup=10)
@@ -81,6 +96,20 @@ async def run(ctx: BenchContext) -> list[Row]:
         Row(suite, "healthCheck in-process median", ms(median(ours_inproc)), "ms"),
         Row(suite, "echo in-process median", ms(median(echo_inproc)), "ms"),
         Row(suite, "in-process ratio vs echo", round(r_inproc, 3), "x", "<= 1.2x", r_inproc <= 1.2),
+        Row(
+            suite,
+            "bare SDK tool returning the same report shape",
+            ms(median(shaped_inproc)),
+            "ms",
+            note="the client validates each field of a structured result",
+        ),
+        Row(
+            suite,
+            "in-process ratio vs that same-shaped tool",
+            round(median(ours_inproc) / median(shaped_inproc), 3),
+            "x",
+            note="this server's own overhead per call",
+        ),
         Row(suite, "healthCheck server-side median", ms(median(ours_direct)), "ms", note="no client"),
         Row(suite, "echo server-side median", ms(median(echo_direct)), "ms", note="no client"),
         Row(suite, "healthCheck over stdio median", ms(median(ours_stdio)), "ms"),
