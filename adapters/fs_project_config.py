@@ -187,14 +187,19 @@ class FsConfigStore:
         A cold listing of 20 recipes as 20 concurrent hops took ~12 ms here (threads
         contending for 2 cores); one hop for all is about the sum of their parses.
         """
-        missing = [ref for ref in refs if self.recipe.peek(ref) is None]
+        cache = self.recipe.cache
         loaded: dict[RecipeRef, Recipe | DomainError] = {}
+        for ref in refs:
+            found = cache.current(self, ref)
+            if found is not None:
+                loaded[ref] = found
+        missing = [ref for ref in refs if ref not in loaded]
         if missing:
             for ref, outcome, printed in await _read_recipes(missing):
                 loaded[ref] = outcome
                 if isinstance(outcome, Recipe):  # guarded by the fingerprint taken before the read
-                    self.recipe.cache.prime(outcome, [(ref.path, printed)], self, ref)
-        return [loaded[ref] if ref in loaded else await _outcome(self.recipe(ref)) for ref in refs]
+                    cache.prime(outcome, [(ref.path, printed)], self, ref)
+        return [loaded[ref] for ref in refs]
 
 
 class FsProjectConfig:

@@ -15,6 +15,9 @@ kept from the previous write for every feature that is still the same object.
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +33,7 @@ from infrastructure import files
 from infrastructure.cache import Fingerprint, cached
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 STATE_FILE = Path(".cde") / "state.json"
 
@@ -162,7 +166,8 @@ def _update_sync(
 ) -> tuple[T, Snapshot, Fingerprint]:
     """[first →] read → change → write under the file lock; reuses `previous` when the file still holds its bytes.
 
-    `first` runs before the lock is taken: it only has to land before the state does.
+    `first` runs before the file lock is taken (it only has to land before the state does),
+    though after this process's other writers of the state, which queue on the writer lock.
     """
     if first is not None:
         first.run()
@@ -192,6 +197,14 @@ def _update_sync(
 _update = files.in_thread(_update_sync)
 
 
+def _finished_late(first: Staged | None, work: asyncio.Future[Any]) -> None:
+    """An update whose caller was cancelled has finished in its thread: settle what it staged."""
+    if not work.cancelled() and work.exception() is not None:
+        logger.warning("a state update finished after its caller went away: %s", work.exception())
+    if first is not None:
+        first.settle()
+
+
 class FsStateRepository:
     """The StateRepository port for one project root."""
 
@@ -208,16 +221,22 @@ class FsStateRepository:
         """Apply `change` under the lock. It gets a copy of the latest state whose fields and features
         mapping are its own; the features in it are immutable and shared, so it replaces the ones it edits.
         `first` runs in the same worker-thread hop, before the state is read (see `Staged`)."""
+        settle_now = first is not None
         try:
             async with files.writer_lock(self.path):  # in-process writers queue here: `previous` is the latest
                 previous = _snapshot.cache.peek(self.path)
+                work = asyncio.ensure_future(_update(self.path, change, previous, self._lock_timeout, first))
                 try:
-                    result, snapshot, written = await _update(self.path, change, previous, self._lock_timeout, first)
-                except BaseException:
+                    result, snapshot, written = await asyncio.shield(work)
+                except BaseException as exc:
                     _snapshot.invalidate(self.path)
+                    if isinstance(exc, asyncio.CancelledError):
+                        # The worker thread goes on: settle `first` once it is done with it, not before.
+                        work.add_done_callback(functools.partial(_finished_late, first))
+                        settle_now = False
                     raise
                 _snapshot.cache.prime(snapshot, [(str(self.path), written)], self.path)
         finally:
-            if first is not None:
+            if settle_now and first is not None:
                 first.settle()
         return result

@@ -16,8 +16,9 @@ class Staged(Protocol):
     A feature's documents written and recorded in the state are then one trip to
     the disk (one worker-thread hop), not two. `run` blocks, may run in a worker
     thread, and is called at most once. `settle` is called once afterwards on the
-    caller's side, whether or not `run` or the state change succeeded: it refreshes
-    whatever depends on what `run` wrote.
+    caller's side (the event loop), whether or not `run` or the state change
+    succeeded, and never while `run` is still going (a cancelled caller leaves it to
+    the end of the update): it refreshes whatever depends on what `run` wrote.
     """
 
     def run(self) -> None: ...

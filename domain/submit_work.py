@@ -73,7 +73,8 @@ class SubmitWork:
         rewrites them. All of it happens under the project's submission lock, on the latest state: of two
         assistants submitting the same phase at once, the one refused writes nothing, so the files always
         hold accepted results. Under that lock the feature cannot change, so the next prompt is rendered
-        from the feature the commit will record while a worker thread waits on the disk.
+        from the feature the commit will record while a worker thread waits on the disk. The submission's
+        time is taken once the gates pass, just before the documents are written.
         """
         async with self._specs.locked():
             snapshot = find_feature((await self._state.load()).features, feature_ref)

@@ -357,6 +357,31 @@ class Cache:
         found = self._store.get(self._hashable_key(args, kwargs), _MISSING)
         return None if found is _MISSING else cast(_Entry, found).value
 
+    def current(self, *args: Any, **kwargs: Any) -> Any | None:
+        """The stored value for these arguments if it is still valid (a hit), else None (a miss).
+
+        Never computes: for a caller that loads the misses of many keys at once and primes them.
+        Checks fingerprints inline (a stale entry is dropped); an entry with more files than are
+        stat-ed inline counts as a miss.
+        """
+        key = self._hashable_key(args, kwargs)
+        entry = self._store.get(key, _MISSING)
+        prints = None if entry is _MISSING else cast(_Entry, entry).fingerprints
+        if entry is not _MISSING and prints is not None:
+            if len(prints) > _INLINE_STAT_LIMIT:
+                entry = _MISSING
+            elif not all(fingerprint(path) == fp for path, fp in prints):
+                self._store.pop(key, None)
+                self.invalidations += 1
+                entry = _MISSING
+            else:
+                add_dependencies(prints)
+        if entry is _MISSING:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return cast(_Entry, entry).value
+
     def prime(
         self, value: Any, fingerprints: Iterable[tuple[str, Fingerprint]] | None, *args: Any, **kwargs: Any
     ) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import functools
 import json
 import os
@@ -81,12 +82,13 @@ def os_error(path: Path | str, exc: OSError) -> DomainError:
 
 
 def read_fd(fd: int, limit: int, size: int | None = None) -> bytes:
-    """Up to `limit + 1` bytes of an open file, sized by its fstat: one read for a file that does not grow.
+    """Up to `limit + 1` bytes of an open file, asking for its fstat size plus one byte.
 
     A buffered `read(limit + 1)` allocates the whole limit up front (16 MiB for a
-    1 KiB file here, ~80 us per read); this asks for the file's size plus one byte,
-    reading on only when the file grew (or reports no size, as /proc files do).
-    `size` is the file's st_size when the caller has just taken it.
+    1 KiB file here, ~80 us per read); this allocates what the file holds. A file
+    that does not grow takes two reads (the second sees its end); one that grew, or
+    reports no size (as /proc files do), is read on. `size` is the file's st_size
+    when the caller has just taken it.
     """
     want = min(os.fstat(fd).st_size if size is None else size, limit) + 1
     chunks = []
@@ -105,7 +107,10 @@ def read_bytes_sync(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            size = os.fstat(fd).st_size
+            st = os.fstat(fd)
+            if stat_module.S_ISDIR(st.st_mode):  # os.open, unlike open(), accepts a directory
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(path))
+            size = st.st_size
             if size > max_bytes:
                 raise LimitExceededError(f"{path} is {size} bytes, over the {max_bytes}-byte limit for this read")
             data = read_fd(fd, max_bytes, size)

@@ -90,6 +90,8 @@ async def test_missing_directory_and_oversize_errors(tmp_path: Path) -> None:
         await files.read_text(tmp_path / "nope.txt")
     with pytest.raises(InvalidInputError, match="is a directory"):
         await files.read_text(tmp_path)
+    with pytest.raises(InvalidInputError, match="is a directory"):  # not "over the limit", whatever its size
+        await files.read_text(tmp_path, max_bytes=1)
     big = tmp_path / "big.md"
     big.write_bytes(b"x" * 2048)
     with pytest.raises(LimitExceededError, match="2048 bytes"):

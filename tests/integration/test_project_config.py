@@ -152,6 +152,11 @@ async def test_many_recipes_load_in_one_hop_into_the_same_cache(project: Path, m
     assert (await config.recipe("standup")).task == "second"
     assert (await config.recipes(["standup"]))["standup"] == await config.recipe("standup")
     assert batches == [["bad", "standup"]]  # the edited one was re-read on its own, by `recipe`
+    write(path, TASK.format(desc="v3", task="third"))
+    bump_mtime(path)
+    again = await config.recipes(["define", "standup"])
+    assert batches[-1] == ["standup"]  # an entry gone stale joins the batch; the valid one is a hit
+    assert isinstance(again["standup"], Recipe) and again["standup"].task == "third"
 
 
 async def test_a_recipe_added_to_an_existing_folder_is_found_at_once(project: Path, config: FsProjectConfig) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Callable
@@ -199,3 +200,30 @@ async def test_a_failing_staged_step_leaves_the_state_alone_and_still_settles(pr
     assert [entry.split(" in ")[0] for entry in log] == ["run", "settle"]
     assert repo.path.read_bytes() == written
     assert list((await repo.load()).features) == ["aaa000000001"]
+
+
+async def test_a_cancelled_update_settles_its_step_only_once_the_thread_is_done(project: Path) -> None:
+    repo = FsStateRepository(project)
+    log: list[str] = []
+    release = threading.Event()
+
+    class Blocking(_Step):
+        def run(self) -> None:
+            log.append("run starts")
+            release.wait(10)
+            log.append("run ends")
+
+    updating = asyncio.create_task(repo.update(_add(_feature("aaa000000001", "one")), first=Blocking(log)))
+    while not log:
+        await asyncio.sleep(0.001)
+    updating.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await updating
+    assert log == ["run starts"]  # not settled while the thread still runs the step
+    release.set()
+    for _ in range(1000):
+        if len(log) == 3:
+            break
+        await asyncio.sleep(0.005)
+    assert [entry.split(" in ")[0] for entry in log] == ["run starts", "run ends", "settle"]
+    assert list(load_state_sync(repo.path).features) == ["aaa000000001"]  # the commit itself landed

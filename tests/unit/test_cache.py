@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.cache import SETTINGS_TTL, all_cache_stats, cached, configure_caches, get_cache
+from infrastructure.cache import (
+    SETTINGS_TTL,
+    CachedFunction,
+    all_cache_stats,
+    cached,
+    configure_caches,
+    get_cache,
+)
 
 
 class FakeClock:
@@ -243,19 +250,37 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-async def test_depends_on_sees_an_edit(tmp_path: Path) -> None:
-    source = tmp_path / "recipe.txt"
-    _write(source, "v1")
-
+def _text_loader() -> CachedFunction[[Path], str]:
     @cached(depends_on=lambda p: [p])
     async def load(p: Path) -> str:
         return p.read_text(encoding="utf-8")
 
+    return load
+
+
+async def test_depends_on_sees_an_edit(tmp_path: Path) -> None:
+    source = tmp_path / "recipe.txt"
+    _write(source, "v1")
+    load = _text_loader()
     assert await load(source) == "v1"
     assert await load(source) == "v1"
     _write(source, "version two")
     assert await load(source) == "version two"
     assert load.cache.stats().invalidations == 1
+
+
+async def test_current_returns_only_a_still_valid_value_and_counts_the_lookup(tmp_path: Path) -> None:
+    source = tmp_path / "recipe.txt"
+    _write(source, "v1")
+    load = _text_loader()
+    assert load.cache.current(source) is None  # nothing stored: a miss, and nothing computed
+    assert (load.cache.stats().hits, load.cache.stats().misses, load.cache.stats().size) == (0, 1, 0)
+    await load(source)
+    assert load.cache.current(source) == "v1"
+    _write(source, "version two")
+    assert load.cache.current(source) is None  # stale: dropped, never returned
+    stats = load.cache.stats()
+    assert (stats.hits, stats.misses, stats.invalidations, stats.size) == (1, 3, 1, 0)
 
 
 async def test_depends_on_sees_a_same_size_rewrite_with_the_same_mtime(tmp_path: Path) -> None:
