@@ -151,6 +151,11 @@ SETTINGS_TTL: Literal["settings"] = "settings"
 """Pass as `ttl=` to use the TTL from settings (CDE_CACHE_TTL, 30 s by default)."""
 
 
+def _unchanged_inline(prints: tuple[tuple[str, Fingerprint], ...]) -> bool:
+    """Every file still has its fingerprint (a stat each, on the caller's thread: keep `prints` short)."""
+    return all(fingerprint(path) == fp for path, fp in prints)
+
+
 class Cache:
     """Storage, single-flight bookkeeping and counters behind one `@cached` function."""
 
@@ -285,9 +290,12 @@ class Cache:
             self.hits += 1
             add_dependencies(prints)
             return entry.value
+        self._drop_stale(key)
+        return await self._miss(key, args, kwargs)
+
+    def _drop_stale(self, key: Hashable) -> None:
         self._store.pop(key, None)
         self.invalidations += 1
-        return await self._miss(key, args, kwargs)
 
     async def _miss(self, key: Hashable, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         self.misses += 1
@@ -326,7 +334,7 @@ class Cache:
 
     async def _unchanged(self, prints: tuple[tuple[str, Fingerprint], ...]) -> bool:
         if len(prints) <= _INLINE_STAT_LIMIT:
-            return all(fingerprint(path) == fp for path, fp in prints)
+            return _unchanged_inline(prints)
         current = await asyncio.to_thread(_fingerprints, [p for p, _ in prints])
         return current == prints
 
@@ -370,9 +378,8 @@ class Cache:
         if entry is not _MISSING and prints is not None:
             if len(prints) > _INLINE_STAT_LIMIT:
                 entry = _MISSING
-            elif not all(fingerprint(path) == fp for path, fp in prints):
-                self._store.pop(key, None)
-                self.invalidations += 1
+            elif not _unchanged_inline(prints):
+                self._drop_stale(key)
                 entry = _MISSING
             else:
                 add_dependencies(prints)
