@@ -7,8 +7,8 @@ with one `stat` per file; a file whose fingerprint moved (edited, replaced,
 truncated) is re-read and re-hashed, and rewritten if its content differs. Stale
 modules of tools no longer registered are deleted - but only files that carry
 our generated header: a file the user put there is never removed, and a
-directory holding files we would overwrite without having written them (no
-header, not in the manifest) is refused before anything is written.
+directory holding files we would overwrite that lack the header (the user's,
+even where we wrote that name before) is refused before anything is written.
 
 Each changed file is replaced atomically (temp file + rename) and `__init__.py`
 is written last, so a script that imports the package while it is regenerated
@@ -102,12 +102,12 @@ def _load_manifest(target: Path) -> dict[str, list[object]]:
 
 
 def write_sync(target: Path, rendered: Mapping[str, tuple[bytes, str]], tools: int) -> GeneratedPackage:
-    if target.exists() and not target.is_dir():
-        raise InvalidInputError(f"output_dir {target} is a file; pass a directory for the package")
     written: list[str] = []
     removed: list[str] = []
     unchanged = 0
     try:
+        if target.exists() and not target.is_dir():
+            raise InvalidInputError(f"output_dir {target} is a file; pass a directory for the package")
         target.mkdir(parents=True, exist_ok=True)
         manifest = _load_manifest(target)
         recorded: dict[str, list[object]] = {}
@@ -127,7 +127,7 @@ def write_sync(target: Path, rendered: Mapping[str, tuple[bytes, str]], tools: i
                 recorded[name] = [digest, list(current) if current else None]
             else:
                 changed.append(name)
-                if current is not None and name not in manifest and not _is_generated(path):
+                if current is not None and not _is_generated(path):  # ours once or not, it is the user's now
                     foreign.append(name)
         if foreign:
             listed = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")

@@ -99,7 +99,8 @@ async def test_regeneration_is_incremental(app: App, project: Path, package_name
         again = await call_ok(client, "cde_generateToolFilesystem", args)
         assert stats(target) == before  # nothing rewritten: same mtimes and inodes
         app.server.remove_tool("cde_deleteSkill")
-        (target / "cde_get_skill.py").write_text("# tampered\n")
+        generated = (target / "cde_get_skill.py").read_text()
+        (target / "cde_get_skill.py").write_text(generated.replace("async def", "# edited\nasync def", 1))
         after_removal = await call_ok(client, "cde_generateToolFilesystem", args)
     assert again["written"] == [] and again["unchanged"] == len(first["written"])
     assert after_removal["removed"] == ["cde_delete_skill.py"]
@@ -224,6 +225,22 @@ async def test_files_it_did_not_write_are_never_overwritten(app: App, project: P
     assert refused.startswith("conflict: output_dir ") and "cde_get_skill.py, __init__.py" in refused
     assert sorted(p.name for p in existing.iterdir()) == ["__init__.py", "cde_get_skill.py"]  # nothing written
     assert (existing / "__init__.py").read_text() == "VALUE = 1\n"
+
+
+async def test_a_generated_module_the_user_rewrote_without_the_header_is_not_overwritten(
+    app: App, project: Path, package_name: str
+) -> None:
+    args = {"output_dir": f".cde/servers/{package_name}"}
+    target = project / ".cde/servers" / package_name
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_generateToolFilesystem", args)
+        (target / "cde_get_skill.py").write_text("# my own code now\n")
+        refused = await call_error(client, "cde_generateToolFilesystem", args)
+        assert (target / "cde_get_skill.py").read_text() == "# my own code now\n"
+        (target / "cde_get_skill.py").unlink()
+        again = await call_ok(client, "cde_generateToolFilesystem", args)
+    assert refused.startswith("conflict: output_dir ") and "cde_get_skill.py" in refused
+    assert again["written"] == ["cde_get_skill.py"]
 
 
 def test_a_task_still_running_when_the_event_loop_ends_is_killed(
