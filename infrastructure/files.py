@@ -62,6 +62,15 @@ def in_thread(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
     return run
 
 
+def start_in_thread(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> asyncio.Future[R]:
+    """Hand `fn` to a worker thread now, not when a task wrapping it is first scheduled.
+
+    A caller that goes on with other work (rendering while a write lands) gets the
+    thread going first; the future is awaited, shielded or given callbacks as usual.
+    """
+    return asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args, **kwargs))
+
+
 # -- errors ------------------------------------------------------------------------------------------
 
 
@@ -75,6 +84,14 @@ def os_error(path: Path | str, exc: OSError) -> DomainError:
         return InvalidInputError(f"{path} (or one of its parents) is not a directory")
     if isinstance(exc, PermissionError):
         return PermissionDeniedError(f"permission denied on {path}; check its owner and mode")
+    if exc.errno == errno.ENAMETOOLONG:
+        return InvalidInputError(f"{path} is too long a path (or a name in it is over 255 bytes); use a shorter one")
+    if exc.errno == errno.ELOOP:
+        return PermissionDeniedError(f"{path} is, or passes through, a symlink where a real file is required")
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return LimitExceededError(f"no space left for {path}; free some disk space, then retry")
+    if exc.errno == errno.EROFS:
+        return PermissionDeniedError(f"{path} is on a read-only filesystem")
     return DomainError(f"cannot access {path}: {exc.strerror or exc}")
 
 

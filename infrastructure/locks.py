@@ -47,7 +47,8 @@ def exclusive(lock_path: Path | str, timeout: float) -> Iterator[None]:
         except filelock.Timeout:
             raise LockTimeoutError(lock_path, timeout) from None
         return
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    # O_NOFOLLOW: a symlink planted in place of a lock file must not make us create or lock its target.
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
     try:
         deadline = time.monotonic() + timeout
         wait = _FIRST_WAIT

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -15,7 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from domain.errors import ConflictError, CorruptDataError, InvalidInputError, LimitExceededError, NotFoundError
+from domain.errors import (
+    ConflictError,
+    CorruptDataError,
+    DomainError,
+    InvalidInputError,
+    LimitExceededError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from infrastructure import files
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -257,3 +266,29 @@ def test_make_dirs_fsyncs_each_new_folder_into_its_parent(tmp_path: Path, monkey
         files.make_dirs_sync(tmp_path / "f")
     with pytest.raises(NotADirectoryError):
         files.make_dirs_sync(tmp_path / "f" / "g")
+
+
+async def test_a_too_long_name_is_invalid_input_naming_the_path(tmp_path: Path) -> None:
+    target = tmp_path / ("p" * 300) / "state.json"
+    with pytest.raises(InvalidInputError, match="too long"):
+        await files.atomic_write(target, "{}")
+    with pytest.raises(InvalidInputError, match="too long"):
+        await files.read_text(target)
+
+
+async def test_a_symlinked_lock_file_is_refused_not_followed(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere.lock"
+    path = tmp_path / "state.json"
+    (tmp_path / "state.json.lock").symlink_to(elsewhere)
+    with pytest.raises(PermissionDeniedError, match="symlink"):
+        await files.locked_update(path, lambda v: 1)
+    assert not elsewhere.exists() and not path.exists()
+
+
+@pytest.mark.parametrize(
+    ("err", "kind"),
+    [(errno.ENOSPC, LimitExceededError), (errno.EROFS, PermissionDeniedError), (errno.EIO, DomainError)],
+)
+def test_os_errors_become_domain_errors_an_agent_can_act_on(err: int, kind: type[DomainError]) -> None:
+    translated = files.os_error("/p/x", OSError(err, os.strerror(err)))
+    assert type(translated) is kind and "/p/x" in translated.message
