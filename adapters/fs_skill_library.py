@@ -341,13 +341,15 @@ class FsSkillLibrary:
                     self._next_expiry = skill.expires
 
     def _delete_expired_sync(self, scope: SkillScope, name: str, now: datetime) -> bool:
-        """Remove one skill if, re-read under its lock, it is still expired."""
-        path = self.roots[scope] / name / SKILL_FILE
+        """Remove one skill if, re-read under its lock, it is still expired (never through a symlink)."""
 
         def still_expired(skill: Skill | None) -> bool:
             return skill is not None and skill.is_expired(now)
 
         try:
+            if scope == "bundled":
+                return False  # shipped read-only with the package
+            path = self._writable_dir(scope, name) / SKILL_FILE
             return self._remove_sync(scope, name, path, condition=still_expired) is not None
         except (OSError, ConflictError, CorruptDataError, PermissionDeniedError) as exc:
             logger.warning("could not remove expired skill %s/%s: %s", scope, name, exc)
@@ -485,7 +487,12 @@ class FsSkillLibrary:
             previous = current.skill if current is not None and not current.skill.is_expired(now) else None
             skill = change(previous).model_copy(update={"name": name, "scope": scope})
             if previous is not None and current is not None and skill.version != previous.version:
-                atomic_write_sync(skill_dir / HISTORY_DIR / f"v{previous.version}.md", current.text)
+                history = skill_dir / HISTORY_DIR
+                if os.path.islink(history):
+                    raise PermissionDeniedError(
+                        f"{history} is a symlink; skill history is only written to real directories"
+                    )
+                atomic_write_sync(history / f"v{previous.version}.md", current.text)
             text = render_skill(skill)
             written.append((skill, text))
             return text

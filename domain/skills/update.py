@@ -24,6 +24,8 @@ class UpdateSkill:
 
     Updating a bundled skill writes a customised copy into the project library,
     which from then on shadows the bundled one (still readable with scope=bundled).
+    The bundled text is copied first, as the copy's version 1, so the update keeps it
+    in the history like any previous version.
     """
 
     def __init__(self, library: SkillLibrary, clock: Callable[[], datetime]) -> None:
@@ -58,12 +60,20 @@ class UpdateSkill:
         else:
             target = scope
 
+        if base is not None:
+            bundled = base
+
+            def adopt(current: Skill | None) -> Skill:
+                return current or bundled.model_copy(update={"scope": target})
+
+            await self._library.write(name, target, adopt, now=now)
+
         def revise(current: Skill | None) -> Skill:
-            source = current or base
-            if source is None:
+            if current is None:
                 raise NotFoundError(
-                    f"skill {name!r} is not in the {target} library; check the name with cde_findSkills"
+                    f"skill {name!r} is not in the {target} library; check the name with cde_findSkills, "
+                    "or leave out scope to update the skill you see"
                 )
-            return source.revise(now=now, note=clean_note, scope=target, fields=fields)
+            return current.revise(now=now, note=clean_note, scope=target, fields=fields)
 
         return ref_of(await self._library.write(name, target, revise, now=now), target)

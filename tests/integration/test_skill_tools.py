@@ -114,10 +114,15 @@ async def test_updating_a_bundled_skill_makes_a_project_copy(app: App, project: 
             client, "cde_updateSkill", {"name": "reviewing-a-change", "note": "team rules", "content": "Two approvals."}
         )
         bundled = await call_ok(client, "cde_getSkill", {"name": "reviewing-a-change", "scope": "bundled"})
+        current = await call_ok(client, "cde_getSkill", {"name": "reviewing-a-change"})
+        first = await call_ok(client, "cde_getSkill", {"name": "reviewing-a-change", "version": 1})
     assert ref["scope"] == "project" and ref["version"] == 2
     copy = (project / ".cde/skills/reviewing-a-change/SKILL.md").read_text()
     assert "Two approvals." in copy and "note: team rules" in copy and "domain: review" in copy
     assert "Two approvals." not in bundled["content"]
+    assert current["history"] == [1]  # the bundled text is the copy's version 1, kept in its history
+    assert first["version"] == 1 and first["scope"] == "project"
+    assert first["content"].split("\n---\n", 1)[1] == bundled["content"].split("\n---\n", 1)[1]
 
 
 async def test_updating_a_skill_in_a_library_without_it_is_not_found_and_writes_nothing(
@@ -309,6 +314,37 @@ async def test_writes_through_a_symlinked_skill_directory_are_refused(app: App, 
         error = await call_error(client, "cde_saveSkill", skill_args("linked"))
     assert error.startswith("permission_denied:") and "symlink" in error
     assert list(outside.iterdir()) == []
+
+
+async def test_history_is_never_written_through_a_symlink(app: App, project: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_saveSkill", skill_args("hist-link"))
+        os.symlink(outside, project / ".cde/skills/hist-link/history")
+        before = (project / ".cde/skills/hist-link/SKILL.md").read_bytes()
+        error = await call_error(client, "cde_updateSkill", {"name": "hist-link", "note": "n", "content": "new"})
+    assert error.startswith("permission_denied:") and "symlink" in error
+    assert list(outside.iterdir()) == []
+    assert (project / ".cde/skills/hist-link/SKILL.md").read_bytes() == before
+
+
+async def test_an_expired_skill_behind_a_symlink_is_hidden_but_nothing_is_done_through_the_link(
+    app: App, project: Path, tmp_path: Path
+) -> None:
+    clock = FakeClock()
+    app.container.clock = clock
+    outside = tmp_path / "outside"
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_saveSkill", skill_args("linked-temp", kind="ephemeral", ttl_hours=1))
+        os.replace(project / ".cde/skills/linked-temp", outside)
+        os.symlink(outside, project / ".cde/skills/linked-temp")
+        clock.now += timedelta(hours=2)
+        missing = await call_error(client, "cde_getSkill", {"name": "linked-temp"})
+    assert missing.startswith("not_found:")
+    assert sorted(p.name for p in outside.iterdir()) == ["SKILL.md"]  # no lock file written there
+    assert sorted(p.name for p in (project / ".cde/skills").iterdir() if p.name.startswith(".trash")) == []
+    assert (project / ".cde/skills/linked-temp").is_symlink()
 
 
 async def test_skills_are_mcp_resources(app: App) -> None:
