@@ -82,7 +82,10 @@ class CheckHealth:
     async def __call__(self, *, details: bool = False) -> HealthReport:
         reasons: list[str] = []
         for probe in self._probes:
-            reasons.extend(await probe.problems())
+            try:
+                reasons.extend(await probe.problems())
+            except Exception as exc:  # the diagnostic tool reports a failing probe, it never fails
+                reasons.append(f"{type(probe).__name__} failed: {type(exc).__name__}: {exc}")
         facts = self._runtime()
         hits, misses = self._caches.totals()
         lookups = hits + misses

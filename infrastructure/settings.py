@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.skills.limits import MAX_TTL_HOURS
+
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 ToolProfile = Literal["all", "core"]
 
@@ -76,7 +78,7 @@ class Settings(BaseModel):
             cache_ttl=_float(env, "CDE_CACHE_TTL", 30.0),
             lock_timeout=_float(env, "CDE_LOCK_TIMEOUT", 10.0),
             tools=_choice(env, "CDE_TOOLS", ("all", "core"), "all"),  # type: ignore[arg-type]
-            skill_ttl_hours=_float(env, "CDE_SKILL_TTL_HOURS", 24.0, unit="hours"),
+            skill_ttl_hours=_float(env, "CDE_SKILL_TTL_HOURS", 24.0, unit="hours", maximum=MAX_TTL_HOURS),
             skill_sweep_interval=_float(env, "CDE_SKILL_SWEEP_INTERVAL", 600.0),
             max_jobs=_count(env, "CDE_MAX_JOBS", 2, minimum=1),
             job_queue=_count(env, "CDE_JOB_QUEUE", 32, minimum=0),
@@ -141,8 +143,19 @@ def _path(env: Mapping[str, str], name: str, default: Path, *, base: Path | None
     return _absolute(name, raw, base or Path.cwd())
 
 
+# Linux's limits (NAME_MAX, PATH_MAX): a longer path is accepted here but fails on every use.
+_MAX_NAME_BYTES = 255
+_MAX_PATH_BYTES = 4095
+
+
 def _absolute(name: str, raw: str, base: Path) -> Path:
     if "\x00" in raw:
         raise SettingsError(f"{name} contains a NUL byte")
     path = Path(raw).expanduser()
-    return (path if path.is_absolute() else base / path).resolve()
+    resolved = (path if path.is_absolute() else base / path).resolve()
+    text = os.fsencode(resolved)
+    if len(text) > _MAX_PATH_BYTES or any(len(part) > _MAX_NAME_BYTES for part in text.split(b"/")):
+        raise SettingsError(
+            f"{name} is too long a path (over {_MAX_PATH_BYTES} bytes, or a name in it over {_MAX_NAME_BYTES})"
+        )
+    return resolved

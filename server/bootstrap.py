@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from adapters.fs_state_repository import FsStateRepository
-from adapters.health_probes import AllowedRootsProbe, HomeProbe
+from adapters.health_probes import AllowedRootsProbe, HomeProbe, ProjectRootProbe
 from domain.discovery.ports import ToolRegistry
 from domain.errors import DomainError
 from domain.health import CacheCounters, CheckHealth, RuntimeFacts
@@ -241,7 +241,11 @@ def bootstrap(settings: Settings) -> App:
         settings=settings,
         started_at=started,
         check_health=CheckHealth(
-            probes=[HomeProbe(settings.home), AllowedRootsProbe(settings.allowed_roots)],
+            probes=[
+                HomeProbe(settings.home),
+                AllowedRootsProbe(settings.allowed_roots),
+                ProjectRootProbe(settings.project_root, settings.allowed_roots),
+            ],
             runtime=runtime,
             caches=_CacheMetrics(),
         ),

@@ -34,7 +34,6 @@ MAX_CONTENT = 100_000
 MAX_NOTE = 500
 MAX_TAGS = 20
 MAX_TAG = 40
-MAX_TTL_HOURS = 24 * 365
 
 _TAG = re.compile(r"^[a-z0-9][a-z0-9._+-]*$")
 

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from domain.errors import ConflictError, InvalidInputError
+from domain.skills.limits import MAX_TTL_HOURS
 from domain.skills.model import (
-    MAX_TTL_HOURS,
     Skill,
     SkillFields,
     SkillKind,

@@ -45,3 +45,31 @@ async def test_health_check_is_degraded_when_an_allowed_root_is_missing(app: App
         report = await call_ok(client, "cde_healthCheck")
     assert report["status"] == "degraded"
     assert report["reasons"] == [f"allowed root {tmp_path / 'gone'} does not exist or is not a directory"]
+
+
+async def test_health_check_is_degraded_when_the_default_project_is_unusable(app: App, tmp_path: Path) -> None:
+    outside = tmp_path / "outside-project"
+    outside.mkdir()
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x", encoding="utf-8")
+    reports = []
+    for root, allowed in ((outside, (tmp_path / "elsewhere",)), (a_file, (tmp_path,))):
+        (tmp_path / "elsewhere").mkdir(exist_ok=True)
+        settings = app.container.settings.model_copy(update={"project_root": root, "allowed_roots": allowed})
+        async with Client(bootstrap(settings).server) as client:
+            reports.append(await call_ok(client, "cde_healthCheck"))
+    assert [r["status"] for r in reports] == ["degraded", "degraded"]
+    assert "outside the allowed roots" in reports[0]["reasons"][0] and "CDE_PROJECT_ROOT" in reports[0]["reasons"][0]
+    assert "is not a directory" in reports[1]["reasons"][0]
+
+
+async def test_a_failing_probe_is_a_reason_not_a_crash(app: App) -> None:
+    class Broken:
+        async def problems(self) -> list[str]:
+            raise OSError(36, "File name too long")
+
+    app.container.check_health._probes = [*app.container.check_health._probes, Broken()]
+    async with Client(app.server) as client:
+        report = await call_ok(client, "cde_healthCheck")
+    assert report["status"] == "degraded"
+    assert report["reasons"] == ["Broken failed: OSError: [Errno 36] File name too long"]
