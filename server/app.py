@@ -21,7 +21,7 @@ from mcp_types import Resource as MCPResource
 from mcp_types import Tool as MCPTool
 from pydantic import ValidationError
 
-from domain.errors import DomainError, NotFoundError
+from domain.errors import DomainError, InvalidInputError, NotFoundError
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ _MAX_ERRORS_SHOWN = 3
 
 
 def describe_validation_error(tool: str, exc: ValidationError) -> str:
-    """One line naming each bad argument, e.g. `invalid arguments for cde_x: limit: must be <= 100`."""
+    """One line naming each bad argument, e.g. `invalid_input: invalid arguments for cde_x: limit: must be <= 100`."""
     parts = []
     for err in exc.errors()[:_MAX_ERRORS_SHOWN]:
         where = ".".join(str(p) for p in err["loc"]) or "arguments"
@@ -37,7 +37,7 @@ def describe_validation_error(tool: str, exc: ValidationError) -> str:
     more = len(exc.errors()) - _MAX_ERRORS_SHOWN
     if more > 0:
         parts.append(f"and {more} more")
-    return f"invalid arguments for {tool}: " + "; ".join(parts)
+    return f"{InvalidInputError.code}: invalid arguments for {tool}: " + "; ".join(parts)
 
 
 def compact_schema(schema: Any, *, in_properties: bool = False) -> Any:
@@ -258,13 +258,16 @@ class CdeServer(MCPServer[Any]):
     ) -> CallToolResult | InputRequiredResult:
         self.ensure_registered()
         tool = self._tool_manager.get_tool(name)
-        if tool is not None:
-            known = tool.parameters.get("properties", {})
-            unknown = sorted(k for k in arguments if k not in known)
-            if unknown:
-                # A misspelled `project_path` silently ignored would act on the wrong project.
-                valid = ", ".join(known) or "none"
-                raise ToolError(f"unknown argument(s) for {name}: {', '.join(unknown)}; valid: {valid}")
+        if tool is None:
+            raise ToolError(f"{NotFoundError.code}: no tool named {name!r}; find one with cde_searchTools")
+        known = tool.parameters.get("properties", {})
+        unknown = sorted(k for k in arguments if k not in known)
+        if unknown:
+            # A misspelled `project_path` silently ignored would act on the wrong project.
+            valid = ", ".join(known) or "none"
+            raise ToolError(
+                f"{InvalidInputError.code}: unknown argument(s) for {name}: {', '.join(unknown)}; valid: {valid}"
+            )
         try:
             return await super().call_tool(name, arguments, context)
         except UnexpectedToolError as exc:

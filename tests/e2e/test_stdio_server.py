@@ -39,7 +39,8 @@ async def test_initialize_list_call_shutdown_over_stdio(tmp_path: Path) -> None:
 
     misspelled = await peer.request("tools/call", {"name": "cde_healthCheck", "arguments": {"unexpected": 1}})
     assert misspelled["result"]["isError"] is True
-    assert "unknown argument(s) for cde_healthCheck: unexpected" in misspelled["result"]["content"][0]["text"]
+    text = misspelled["result"]["content"][0]["text"]
+    assert "invalid_input: unknown argument(s) for cde_healthCheck: unexpected" in text
 
     unknown = await peer.request("tools/call", {"name": "does_not_exist", "arguments": {}})
     assert unknown["result"]["isError"] is True

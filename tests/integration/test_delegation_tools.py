@@ -112,7 +112,7 @@ async def test_cancel_a_running_task(app: App) -> None:
             "not installed: claude, gemini, cursor-agent, copilot, qwen, aider, opencode; custom agents go in",
         ),
         ({"agent": "claude"}, "unavailable: agent claude is not installed (claude is not on PATH); available: codex"),
-        ({"timeout_s": 0}, "invalid arguments for cde_delegateTask: timeout_s:"),
+        ({"timeout_s": 0}, "invalid_input: invalid arguments for cde_delegateTask: timeout_s:"),
     ],
 )
 async def test_delegation_errors_say_what_is_available(app: App, arguments: dict[str, Any], expected: str) -> None:

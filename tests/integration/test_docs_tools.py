@@ -124,7 +124,7 @@ async def test_search_ranks_highlights_and_supports_query_syntax(app: App, docs_
     assert none["hits"] == []
     assert malformed.startswith("invalid_input:") and "double quote" in malformed
     assert negative.startswith("invalid_input:")
-    assert too_many.startswith("invalid arguments for cde_searchDocumentation: limit")
+    assert too_many.startswith("invalid_input: invalid arguments for cde_searchDocumentation: limit")
     assert (docs_project / ".cde" / "cache" / "docs.db").is_file()
     assert (docs_project / ".cde" / "cache" / ".gitignore").read_text().strip().endswith("*")
 

@@ -62,15 +62,15 @@ async def test_invalid_arguments_are_summarised_on_one_line(app: App) -> None:
     add_test_tools(app)
     async with Client(app.server) as client:
         message = await call_error(client, "t_echo", {"title": "x" * 20, "count": 9})
-        assert message.startswith("invalid arguments for t_echo: ")
+        assert message.startswith("invalid_input: invalid arguments for t_echo: ")
         assert "title: String should have at most 10 characters" in message
         assert "count: Input should be less than or equal to 5" in message
         missing = await call_error(client, "t_echo", {})
         assert "title: Field required" in missing
         unknown = await call_error(client, "no_such_tool")
-        assert "no_such_tool" in unknown
+        assert unknown == "not_found: no tool named 'no_such_tool'; find one with cde_searchTools"
         misspelled = await call_error(client, "t_echo", {"title": "x", "cuont": 2})
-        assert misspelled == "unknown argument(s) for t_echo: cuont; valid: title, count"
+        assert misspelled == "invalid_input: unknown argument(s) for t_echo: cuont; valid: title, count"
 
 
 async def test_tools_list_is_compact_but_keeps_real_properties(app: App) -> None:

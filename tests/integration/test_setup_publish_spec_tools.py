@@ -126,7 +126,7 @@ async def test_publish_refuses_paths_outside_the_project(app: App, project: Path
             assert message.startswith(code), (path, message)
         too_many = {f"d{i}.md": "x" for i in range(MAX_DOCUMENTS + 1)}
         assert (await call_error(client, "cde_publishOnboarding", {"documents": too_many})).startswith(
-            "invalid arguments for cde_publishOnboarding: documents"
+            "invalid_input: invalid arguments for cde_publishOnboarding: documents"
         )
         huge = await call_error(client, "cde_publishOnboarding", {"documents": {"big.md": "x" * (1024 * 1024 + 1)}})
         assert huge.startswith("limit_exceeded:")

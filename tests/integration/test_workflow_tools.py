@@ -62,7 +62,7 @@ async def test_gate_refusals_are_one_line_tool_errors(app: App, project: Path) -
     assert skipped.startswith("invalid_transition: phase design is skipped by workflow type quick-fix")
     assert missing.startswith("invalid_transition: results for phase define miss required output(s): spec")
     assert "features never go back; the current phase is implement" in regress
-    assert too_big.startswith("invalid arguments for cde_submitWork: results.summary")
+    assert too_big.startswith("invalid_input: invalid arguments for cde_submitWork: results.summary")
     assert not (project / f"specs/{started['name']}/implementation.md").exists()
 
 
