@@ -480,7 +480,7 @@ class FtsIndex:
                     heading=row[2],
                     anchor=row[3],
                     snippet=" ".join(row[4].split()),
-                    score=round(-row[5], 4) or 0.0,
+                    score=float(f"{-row[5]:.4g}") or 0.0,  # significant digits: BM25 of common words is ~1e-6
                     attrs=json.loads(row[6]),
                     tags=json.loads(row[7]),
                     matched=_matched(row[8:]) if explain else {},

@@ -12,6 +12,8 @@ from domain.skills.ports import SkillLibrary
 
 MAX_NEED = 2000
 MAX_TERMS = 24
+CANDIDATES = 3
+MAX_CANDIDATES = 100
 
 # Words that say nothing about the task; searching them would rank skills by filler.
 STOPWORDS = frozenset(
@@ -161,17 +163,44 @@ def keywords(need: str) -> list[str]:
     return list(dict.fromkeys(w for w in words if w not in STOPWORDS and len(w) > 1))[:MAX_TERMS]
 
 
-def explain(hit: SkillHit, terms: list[str]) -> str:
+# How much a need's word found in each field says the skill is about it (FTS column → weight).
+FIELD_WEIGHTS = {"title": 1.0, "tags": 0.9, "heading": 0.8, "body": 0.5}
+
+
+def _found(word: str, found: list[str]) -> bool:
+    """A stemmed match counts: 'writing' or 'writes' for 'write'."""
+    return any(f.startswith(word[:4]) for f in found)
+
+
+def covered(hit: SkillHit, terms: list[str]) -> int:
+    """How many of the need's terms the skill matched, in any field."""
+    return sum(1 for t in terms if any(_found(t, found) for found in hit.matched.values()))
+
+
+def fit(hit: SkillHit, terms: list[str]) -> float:
+    """0-1: each term counts by the best field it was found in (name 1, tags .9, description .8, content .5)."""
+    best = [max((FIELD_WEIGHTS.get(f, 0.5) for f, found in hit.matched.items() if _found(t, found)), default=0.0)
+            for t in terms]  # fmt: skip
+    return round(sum(best) / len(terms), 2)
+
+
+def explain(hit: SkillHit, terms: list[str], count: int) -> str:
     """`name: x; tags: y (2/3 terms) · project, overrides user` - short enough to read at a glance."""
     parts = [f"{FIELD_NAMES.get(field, field)}: {', '.join(found)}" for field, found in hit.matched.items()]
-    hit_terms = {t for found in hit.matched.values() for t in found}
-    covered = sum(1 for t in terms if any(h.startswith(t[:4]) for h in hit_terms))
     reason = "; ".join(parts) or "related words"
     where = hit.scope + (f", overrides {' and '.join(hit.shadows)}" if hit.shadows else "")
-    return f"{reason} ({covered}/{len(terms)} terms) · {where}"
+    return f"{reason} ({count}/{len(terms)} terms) · {where}"
 
 
 class SourceSkill:
+    """Ranks skills by how well they fit the need (`fit`), then by relevance (BM25).
+
+    `score` is that fit, 0-1: 1.0 when every meaningful word of the need is in the
+    skill's name, 0.5 when all are only in its content; the same whatever the
+    library's size (raw BM25 is near 0 for words most skills share, so it said
+    nothing to a caller filtering on it).
+    """
+
     def __init__(self, library: SkillLibrary, clock: Callable[[], datetime]) -> None:
         self._library = library
         self._clock = clock
@@ -181,11 +210,20 @@ class SourceSkill:
         terms = keywords(text)
         if not terms:
             raise InvalidInputError("need has no searchable words; describe the task, e.g. 'retry flaky HTTP calls'")
-        query = SkillQuery(text=" OR ".join(terms), limit=limit, explain=True)
+        # More candidates than asked for: a skill covering the whole need may rank below the limit on BM25.
+        query = SkillQuery(text=" OR ".join(terms), limit=min(limit * CANDIDATES, MAX_CANDIDATES), explain=True)
         hits = await self._library.search(query, now=self._clock())
+        scores = [fit(h, terms) for h in hits]
+        ranked = sorted(range(len(hits)), key=lambda i: -scores[i])[:limit]  # stable: BM25 order within a score
         matches = [
-            SkillMatch(name=h.name, scope=h.scope, description=h.description, score=h.score, why=explain(h, terms))
-            for h in hits
+            SkillMatch(
+                name=hits[i].name,
+                scope=hits[i].scope,
+                description=hits[i].description,
+                score=scores[i],
+                why=explain(hits[i], terms, covered(hits[i], terms)),
+            )
+            for i in ranked
         ]
         hint = None if matches else "no skill fits; once the task is solved, record how with cde_saveSkill"
         return SkillSourcing(matches=matches, hint=hint)

@@ -208,3 +208,12 @@ def test_sync_writes_in_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert len(index.search("shared", limit=10)) == 5
     assert index.sync({"doc4.md": "2"}, load).removed == 4
     assert index.count() == (1, 1)
+
+
+def test_a_word_every_record_holds_still_scores_above_zero(tmp_path: Path) -> None:
+    """BM25 of such a word is ~1e-6: scores keep significant digits, so a match never reads as 0."""
+    index = FtsIndex(tmp_path / "cache" / "search.db")
+    records = {f"doc{i}.md": [IndexedRecord(title=f"Doc {i}", body=f"common words here, number {i}")] for i in range(6)}
+    index.sync(dict.fromkeys(records, "1"), records.__getitem__)
+    hits = index.search("common")
+    assert len(hits) == 6 and all(h.score > 0 for h in hits)

@@ -258,6 +258,16 @@ async def test_source_skill_explains_each_match(app: App) -> None:
     assert nothing["matches"] == [] and "cde_saveSkill" in nothing["hint"]
 
 
+async def test_source_skill_scores_say_how_well_each_skill_fits(app: App) -> None:
+    """Among the bundled skills, whose bodies share common words (raw BM25 ~0 for them)."""
+    async with Client(app.server) as client:
+        sourcing = await call_ok(client, "cde_sourceSkill", {"need": "write a spec", "limit": 3})
+    scores = [(m["name"], m["score"]) for m in sourcing["matches"]]
+    assert scores[0] == ("writing-a-feature-spec", 1.0)  # both words in its name
+    assert all(0 < score < 1.0 for _, score in scores[1:])
+    assert [s for _, s in scores] == sorted((s for _, s in scores), reverse=True)
+
+
 async def test_hand_edits_and_new_files_are_picked_up(app: App, project: Path) -> None:
     manual = project / ".cde/skills/manual-skill"
     manual.mkdir(parents=True)
