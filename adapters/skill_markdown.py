@@ -42,13 +42,24 @@ def split_front_matter(path: Path, text: str) -> tuple[dict[str, Any], str]:
     return meta, text[match.end() :].strip("\r\n")
 
 
-def _datetime(value: Any) -> datetime | None:
+def _datetime(meta: dict[str, Any], key: str) -> datetime | None:
+    value = meta.get(key)
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
-    parsed = datetime.fromisoformat(str(value))
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"{key}: {value!r} is not an ISO date and time such as 2025-01-31T12:00:00Z") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _version(meta: dict[str, Any]) -> int:
+    value = meta.get("version") or 1
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        raise ValueError(f"version: {value!r} is not a whole number such as 3")
+    return int(value)
 
 
 def parse_skill(path: Path, text: str, *, name: str, scope: SkillScope) -> Skill:
@@ -68,11 +79,11 @@ def parse_skill(path: Path, text: str, *, name: str, scope: SkillScope) -> Skill
             scope=scope,
             domain=meta.get("domain") or None,
             tags=[str(t).lower() for t in tags] if isinstance(tags, list) else [],
-            version=int(meta.get("version") or 1),
+            version=_version(meta),
             kind=meta.get("kind") or "base",
-            created=_datetime(meta.get("created")),
-            updated=_datetime(meta.get("updated")),
-            expires=_datetime(meta.get("expires")),
+            created=_datetime(meta, "created"),
+            updated=_datetime(meta, "updated"),
+            expires=_datetime(meta, "expires"),
             note=meta.get("note") or None,
             extra={k: v for k, v in meta.items() if k not in _OWN},
         )

@@ -18,6 +18,7 @@ _RESERVED = frozenset(
     | {f"com{i}" for i in range(10)}
     | {f"lpt{i}" for i in range(10)}
 )
+_RESERVED_SUFFIXES = (".lock",)
 
 
 def validate_name(value: str, what: str = "name") -> str:
@@ -26,14 +27,19 @@ def validate_name(value: str, what: str = "name") -> str:
         raise InvalidInputError(f"{what} is empty; use a lowercase slug such as 'api-client'")
     if len(value) > MAX_NAME_LENGTH:
         raise InvalidInputError(f"{what} is longer than {MAX_NAME_LENGTH} characters")
-    if "/" in value or "\\" in value or ".." in value:
+    if "/" in value or "\\" in value:
         raise InvalidInputError(f"{what} {value!r} must be a plain name, not a path")
+    if ".." in value:
+        raise InvalidInputError(f"{what} {value!r} must not contain '..'; use one '.', '-' or '_' between words")
     if not _NAME.match(value):
         raise InvalidInputError(
             f"{what} {value!r} must be a lowercase slug: a-z, 0-9, '.', '_', '-', starting and ending alphanumeric"
         )
     if value.split(".")[0] in _RESERVED:
         raise InvalidInputError(f"{what} {value!r} is a reserved name; pick another")
+    if value.endswith(_RESERVED_SUFFIXES):
+        # Lock files end so, and .cde/.gitignore keeps `*.lock` out of git: the item would never be shared.
+        raise InvalidInputError(f"{what} {value!r} must not end in '.lock'; pick another")
     return value
 
 

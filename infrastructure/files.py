@@ -47,7 +47,26 @@ DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
-_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _YamlLoader(_SAFE_LOADER):  # type: ignore[misc]
+    """The (C) safe loader, refusing duplicate keys: YAML would keep the last one silently."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
+                if key_node.value in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
+                    )
+                seen.add(key_node.value)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
+
+
+_YAML_LOADER: Any = _YamlLoader
 
 
 def in_thread(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
@@ -166,6 +185,8 @@ def parse_yaml(path: Path, text: str) -> Any:
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise CorruptDataError(path, f"invalid YAML{where}: {problem}") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # a value YAML types but cannot build: 2025-13-45
+        raise CorruptDataError(path, f"invalid YAML value: {exc}") from None
 
 
 def read_json_sync(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:

@@ -20,9 +20,9 @@ MAX_PATH_CHARS = 4096
 _WINDOWS_DRIVE = re.compile(r"[A-Za-z]:")  # C:, C:\\x, C:x
 
 
-def _check_text(raw: str, what: str) -> None:
+def _check_text(raw: str, what: str, *, example: str = ".") -> None:
     if not raw or not raw.strip():
-        raise InvalidInputError(f"{what} is empty; pass a path such as '.'")
+        raise InvalidInputError(f"{what} is empty; pass a path such as {example!r}")
     if "\x00" in raw:
         raise InvalidInputError(f"{what} contains a NUL byte")
     if len(raw) > MAX_PATH_CHARS:
@@ -108,7 +108,7 @@ def resolve_output_dir_sync(root: Path, raw: str, *, also: tuple[Path, ...] = ()
 
     The root itself is refused: generated files get a directory of their own.
     """
-    _check_text(raw, what)
+    _check_text(raw, what, example=".cde/servers/cde")
     path = Path(raw).expanduser()
     if not path.is_absolute():
         resolved = resolve_inside_sync(root, raw, what=what)

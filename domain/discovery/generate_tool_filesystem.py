@@ -8,6 +8,7 @@ context window.
 from __future__ import annotations
 
 import keyword
+import sys
 from pathlib import Path
 
 from domain.discovery.model import GeneratedPackage
@@ -26,6 +27,12 @@ class GenerateToolFilesystem:
             raise InvalidInputError(
                 f"output_dir must end in a Python package name (letters, digits, '_'), e.g. .cde/servers/cde; "
                 f"got {target.name!r}"
+            )
+        if target.name in sys.stdlib_module_names:
+            # Importing it would shadow the standard module for the whole script (the runtime needs json, ...).
+            raise InvalidInputError(
+                f"output_dir must not end in the name of a standard-library module ({target.name!r}); "
+                "choose another, e.g. .cde/servers/cde"
             )
         catalog = await self._registry.catalog()
         return await self._generator.generate(target, catalog.specs)

@@ -292,3 +292,13 @@ async def test_a_symlinked_lock_file_is_refused_not_followed(tmp_path: Path) -> 
 def test_os_errors_become_domain_errors_an_agent_can_act_on(err: int, kind: type[DomainError]) -> None:
     translated = files.os_error("/p/x", OSError(err, os.strerror(err)))
     assert type(translated) is kind and "/p/x" in translated.message
+
+
+def test_yaml_with_a_duplicate_key_or_an_impossible_value_is_corrupt_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "workflow.yml"
+    with pytest.raises(CorruptDataError, match="line 3 column 1: duplicate key 'name'"):
+        files.parse_yaml(path, "name: a\nversion: 1\nname: b\n")
+    with pytest.raises(CorruptDataError, match=r"month must be in 1\.\.12"):
+        files.parse_yaml(path, "created: 2025-13-45\n")
+    base = "base: &b {x: 1}\nd:\n  <<: *b\n  y: 2\n"
+    assert files.parse_yaml(path, base)["d"] == {"x": 1, "y": 2}  # merge keys are not duplicates

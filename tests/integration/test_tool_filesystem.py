@@ -120,6 +120,8 @@ async def test_output_dir_must_stay_inside_the_project_or_home(app: App, project
         root = await call_error(client, "cde_generateToolFilesystem", {"output_dir": "."})
         git = await call_error(client, "cde_generateToolFilesystem", {"output_dir": ".git/hooks/cde"})
         not_a_name = await call_error(client, "cde_generateToolFilesystem", {"output_dir": "tools/my-tools"})
+        stdlib = await call_error(client, "cde_generateToolFilesystem", {"output_dir": "pkgs/json"})
+        empty = await call_error(client, "cde_generateToolFilesystem", {"output_dir": " "})
         in_home = await call_ok(client, "cde_generateToolFilesystem", {"output_dir": str(home_target)})
         inside_abs = await call_ok(client, "cde_generateToolFilesystem", {"output_dir": str(project / "gen" / "cde")})
     assert escape.startswith("invalid_input:") and ".." in escape
@@ -127,6 +129,8 @@ async def test_output_dir_must_stay_inside_the_project_or_home(app: App, project
     assert root.startswith("invalid_input:") and "subdirectory" in root
     assert git.startswith("permission_denied:")
     assert not_a_name.startswith("invalid_input:") and "package name" in not_a_name
+    assert stdlib.startswith("invalid_input:") and "standard-library" in stdlib and not (project / "pkgs").exists()
+    assert empty == "invalid_input: output_dir is empty; pass a path such as '.cde/servers/cde'"
     assert in_home["path"] == str(home_target) and (home_target / "__init__.py").is_file()
     assert inside_abs["path"] == str(project / "gen" / "cde")
     assert not (tmp_path / "x").exists() and not (tmp_path / "elsewhere").exists()

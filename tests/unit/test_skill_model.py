@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from domain.errors import InvalidInputError, LimitExceededError
+from adapters.skill_markdown import parse_skill
+from domain.errors import CorruptDataError, InvalidInputError, LimitExceededError
 from domain.skills.model import Skill, SkillFields, check_text, normalize_domain, normalize_tags, validate_skill_name
 from domain.skills.source import keywords
 
@@ -27,6 +30,8 @@ NOW = datetime(2025, 1, 1, tzinfo=UTC)
         ("with space", "lowercase slug"),
         ("dot.", "lowercase slug"),
         ("tab\tname", "lowercase slug"),
+        ("a..b", "must not contain '..'"),
+        ("shared.lock", "must not end in '.lock'"),
     ],
 )
 def test_unsafe_skill_names_are_refused(name: str, fragment: str) -> None:
@@ -113,3 +118,19 @@ def test_keywords_drop_filler_and_duplicates() -> None:
         "ou",
         "c#",
     ]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("version", "abc", "version: 'abc' is not a whole number"),
+        ("version", "true", "version: True is not a whole number"),
+        ("expires", "notadate", "expires: 'notadate' is not an ISO date and time"),
+        ("created", "2025-13-45", "invalid YAML value: month must be in 1..12"),
+        ("updated", "'yesterday'", "updated: 'yesterday' is not an ISO date and time"),
+    ],
+)
+def test_a_bad_front_matter_value_is_reported_with_its_field(field: str, value: str, message: str) -> None:
+    text = f"---\ndescription: d\n{field}: {value}\n---\nbody\n"
+    with pytest.raises(CorruptDataError, match=re.escape(message)):
+        parse_skill(Path("/p/.cde/skills/x/SKILL.md"), text, name="x", scope="project")
