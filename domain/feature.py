@@ -173,7 +173,8 @@ class Feature(BaseModel):
 
     @staticmethod
     def check_outputs(phase: Phase, results: Mapping[str, str]) -> None:
-        """Every required output of `phase` is present and not blank."""
+        """Every required output of `phase` is present and not blank, every key is one it declares (a misspelt
+        optional output is not stored unseen), and a value restricted to choices is one of them."""
         phase_id = phase.id
         missing = [k for k in phase.required_outputs if not results.get(k, "").strip()]
         if missing:
@@ -181,6 +182,22 @@ class Feature(BaseModel):
             raise InvalidTransitionError(
                 f"results for phase {phase_id} miss required output(s): {', '.join(missing)}; submit all of: {expected}"
             )
+        declared = {o.key for o in phase.outputs}
+        undeclared = [k for k in results if k not in declared]
+        if undeclared:
+            takes = ", ".join(o.key for o in phase.outputs) or "no results"
+            raise InvalidTransitionError(
+                f"results for phase {phase_id} hold key(s) it does not declare: {', '.join(undeclared[:5])}; "
+                f"it takes: {takes}"
+            )
+        for output in phase.outputs:
+            value = results.get(output.key, "")
+            refusal = output.refusal(value) if value.strip() else None
+            if refusal:
+                raise InvalidTransitionError(
+                    f"{refusal} ({output.description or 'see the phase prompt'}); phase {phase_id} stays open "
+                    "until it is submitted with one of them"
+                )
 
     def _wrong_phase(self, phase_id: str, current: str) -> str:
         if phase_id in self.skipped:
@@ -222,7 +239,8 @@ class Feature(BaseModel):
     def close(self, status: ClosingStatus, reason: str, *, now: datetime) -> Feature:
         """This feature stopped as cancelled or failed; it accepts nothing afterwards."""
         if self.finished:
-            raise InvalidTransitionError(f"feature {self.name} is already {self.status}; nothing to {status[:-2]}")
+            verb = {"cancelled": "cancel", "failed": "mark as failed"}.get(status, "close")
+            raise InvalidTransitionError(f"feature {self.name} is already {self.status}; nothing to {verb}")
         return self._moved(status, Transition(at=now, event=status, source=self.status, target=status, note=reason))
 
     def _moved(self, status: str, transition: Transition, **changes: object) -> Feature:

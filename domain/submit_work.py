@@ -78,7 +78,7 @@ class SubmitWork:
         """
         async with self._specs.locked():
             snapshot = find_feature((await self._state.load()).features, feature_ref)
-            phase = self._current_phase(snapshot, phase_id, results, workflow.phase)
+            phase = self._current_phase(snapshot, phase_id, results, workflow)
             prepared = await self._next_phase(workflow, snapshot, phase_id, results)
             saved = {o.key: o.file for o in phase.outputs if o.file and results.get(o.key, "").strip()}
             documents = self._specs.documents(snapshot.name, {file: results[key] for key, file in saved.items()})
@@ -129,25 +129,32 @@ class SubmitWork:
     async def _next_phase(
         self, workflow: Workflow, feature: Feature, phase_id: str, results: Mapping[str, str]
     ) -> PreparedPhase | None:
-        """Refuse results owned by another phase; load the next phase's recipes (None when this is the last)."""
+        """The next phase's recipes, loaded (None when this is the last)."""
+        position = feature.phases.index(phase_id)
+        if position + 1 == len(feature.phases):
+            return None
+        following = feature.phases[position + 1]
+        try:
+            workflow.phase(following)
+        except NotFoundError:
+            raise InvalidTransitionError(
+                f"the next phase of feature {feature.name}, {following}, is no longer in the project's workflow; "
+                "restore it in .cde/workflow.yml or cancel the feature with cde_cancelFeature"
+            ) from None
+        return await self._prompter.prepare(workflow, following, feature.recipe_id)
+
+    @staticmethod
+    def _current_phase(feature: Feature, phase_id: str, results: Mapping[str, str], workflow: Workflow) -> Phase:
+        """The phase `results` are for, once the gates pass: it is current, and the results are its own."""
+        feature.check_phase(phase_id)
         foreign = {k: owner for k, owner in workflow.output_owner().items() if k in results and owner != phase_id}
         if foreign:
             key, owner = next(iter(foreign.items()))
             raise InvalidTransitionError(
                 f"results key {key!r} is the output of phase {owner}, not {phase_id}; submit it with that phase"
             )
-        position = feature.phases.index(phase_id)
-        if position + 1 == len(feature.phases):
-            return None
-        return await self._prompter.prepare(workflow, feature.phases[position + 1], feature.recipe_id)
-
-    @staticmethod
-    def _current_phase(
-        feature: Feature, phase_id: str, results: Mapping[str, str], lookup: Callable[[str], Phase]
-    ) -> Phase:
-        feature.check_phase(phase_id)
         try:
-            phase = lookup(phase_id)
+            phase = workflow.phase(phase_id)
         except NotFoundError:
             raise InvalidTransitionError(
                 f"phase {phase_id} of feature {feature.name} is no longer in the project's workflow; "

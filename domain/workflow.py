@@ -92,11 +92,27 @@ class PhaseOutput(BaseModel):
     description: str = Field("", max_length=400)
     file: str | None = None
     required: bool = True
+    # The only values accepted (compared trimmed and lowercase), e.g. a review's verdict; empty: any text.
+    choices: tuple[str, ...] = Field((), max_length=20)
 
     @field_validator("file")
     @classmethod
     def _file_is_plain_name(cls, value: str | None) -> str | None:
         return None if value is None else _safe(value, "file")
+
+    @field_validator("choices")
+    @classmethod
+    def _choices_are_words(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = tuple(dict.fromkeys(str(v).strip().lower() for v in value))
+        if any(not v or len(v) > 80 for v in cleaned):
+            raise ValueError("each choice is 1-80 characters")
+        return cleaned
+
+    def refusal(self, value: str) -> str | None:
+        """Why `value` is not accepted for this output, or None."""
+        if self.choices and value.strip().lower() not in self.choices:
+            return f"{self.key} must be one of: {', '.join(self.choices)}; got {value.strip()[:80]!r}"
+        return None
 
 
 class Phase(BaseModel):

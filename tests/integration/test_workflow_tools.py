@@ -359,3 +359,35 @@ async def test_a_document_that_cannot_be_written_leaves_the_phase_open(app: App,
     assert refused.startswith("invalid_input: ") and "spec.md is a directory" in refused and "\n" not in refused
     assert status["status"] == "define" and status["done"] == 0
     assert accepted["status"] == "decompose" and blocker.read_text() == SPEC["spec"] + "\n"
+
+
+async def test_a_rejecting_review_verdict_or_an_undeclared_key_is_refused_and_the_phase_stays_open(app: App) -> None:
+    walk = {
+        "define": SPEC,
+        "implement": {"summary": "done", "files_changed": "a.py"},
+        "test": {"test_report": "3 passed"},
+    }
+    async with Client(app.server) as client:
+        started = await call_ok(client, "cde_startFeature", {"user_prompt": "Fix the crash", "workflow_type": "hotfix"})
+        fid = started["feature_id"]
+        typo = await call_error(
+            client, "cde_submitWork", {"feature_id": fid, "phase_id": "define", "results": {**SPEC, "notez": "x"}}
+        )
+        for phase, results in walk.items():
+            await call_ok(client, "cde_submitWork", {"feature_id": fid, "phase_id": phase, "results": results})
+        review = {"review": "A blocking bug remains in save()."}
+        rejected = await call_error(
+            client,
+            "cde_submitWork",
+            {"feature_id": fid, "phase_id": "review", "results": {**review, "verdict": "rejected"}},
+        )
+        status = await call_ok(client, "cde_getFeatureStatus", {"feature_id": fid})
+        done = await call_ok(
+            client,
+            "cde_submitWork",
+            {"feature_id": fid, "phase_id": "review", "results": {**review, "verdict": "Approved-with-follow-ups"}},
+        )
+    assert typo.startswith("invalid_transition:") and "notez" in typo and "it takes: spec" in typo
+    assert rejected.startswith("invalid_transition: verdict must be one of: approved, approved-with-follow-ups")
+    assert status["status"] == "review"
+    assert done["status"] == "completed"

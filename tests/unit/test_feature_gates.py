@@ -9,8 +9,8 @@ from pydantic import ValidationError
 
 from domain.errors import InvalidInputError, InvalidTransitionError, NotFoundError
 from domain.feature import Feature, find_feature
-from domain.workflow import Workflow
-from tests.unit.fakes import team_workflow
+from domain.workflow import Workflow, parse_workflow
+from tests.unit.fakes import WORKFLOW_DOC, team_workflow
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -111,17 +111,34 @@ def test_missing_required_outputs_are_named() -> None:
     assert feature.status == "build"
 
 
-def test_optional_outputs_may_be_left_out_and_extra_keys_are_kept() -> None:
+def test_optional_outputs_may_be_left_out_but_undeclared_keys_are_refused() -> None:
     workflow = team_workflow()
     feature = start(workflow, "full")
+    with pytest.raises(InvalidTransitionError, match="does not declare: nots; it takes: spec, notes"):
+        feature.submit("spec", {"spec": "S", "nots": "typo"}, workflow.phase("spec"), now=T0)
     feature = feature.submit(
-        "spec", {"spec": "S", "extra": "kept"}, workflow.phase("spec"), files={"spec": "specs/demo/spec.md"}, now=T0
+        "spec", {"spec": "S", "notes": "kept"}, workflow.phase("spec"), files={"spec": "specs/demo/spec.md"}, now=T0
     )
     # an output saved to a file lives in the file only; the state keeps its path
-    assert feature.results["spec"].results == {"extra": "kept"}
+    assert feature.results["spec"].results == {"notes": "kept"}
     assert feature.results["spec"].files == {"spec": "specs/demo/spec.md"}
-    assert feature.collected_results() == {"extra": "kept"}
+    assert feature.collected_results() == {"notes": "kept"}
     assert feature.documents() == {"spec": "specs/demo/spec.md"}
+    assert start(workflow, "full").submit("spec", {"spec": "S"}, workflow.phase("spec"), now=T0).status == "build"
+
+
+def test_an_output_with_choices_takes_only_those() -> None:
+    doc = {**WORKFLOW_DOC, "phases": [dict(p) for p in WORKFLOW_DOC["phases"]]}
+    doc["phases"][3]["outputs"] = [
+        {"key": "decision", "description": "fix blockers first", "choices": ["Ship", "hold"]}
+    ]
+    workflow = parse_workflow(doc)
+    feature = start(workflow, "fast")
+    for phase in ("spec", "build"):
+        feature = feature.submit(phase, RESULTS[phase], workflow.phase(phase), now=T0)
+    with pytest.raises(InvalidTransitionError, match="decision must be one of: ship, hold; got 'rejected'"):
+        feature.submit("sign-off", {"decision": "rejected"}, workflow.phase("sign-off"), now=T0)
+    assert feature.submit("sign-off", {"decision": " SHIP "}, workflow.phase("sign-off"), now=T0).status == "completed"
 
 
 @pytest.mark.parametrize("closing", ["cancelled", "failed"])
@@ -144,8 +161,10 @@ def test_completed_feature_accepts_nothing_and_cannot_be_cancelled() -> None:
         feature = advance(feature, workflow, phase)
     with pytest.raises(InvalidTransitionError, match="is completed and accepts no more work"):
         advance(feature, workflow, "sign-off")
-    with pytest.raises(InvalidTransitionError, match="already completed"):
+    with pytest.raises(InvalidTransitionError, match=r"already completed; nothing to cancel$"):
         feature.close("cancelled", "late", now=T0)
+    with pytest.raises(InvalidTransitionError, match=r"already completed; nothing to mark as failed$"):
+        feature.close("failed", "late", now=T0)
 
 
 def test_transitions_leave_the_original_untouched() -> None:

@@ -301,6 +301,23 @@ async def test_a_phase_removed_from_the_workflow_is_reported_not_guessed() -> No
     assert status.prompt.startswith("Phase build is no longer in the project's workflow")
 
 
+async def test_a_removed_next_phase_is_reported_naming_the_feature_and_the_way_out() -> None:
+    world = World()
+    started = await world.start("Add SSO login", workflow_type="full")
+    document = dict(WORKFLOW_DOC, phases=[p for p in WORKFLOW_DOC["phases"] if p["id"] != "build"])
+    document["phases"] = [
+        dict(p, inputs=[i for i in p.get("inputs", []) if i != "summary"]) for p in document["phases"]
+    ]
+    world.config._workflow = parse_workflow(document)
+    with pytest.raises(InvalidTransitionError) as refused:
+        await world.submit(started.feature_id, "spec", {"spec": "S"})
+    assert str(refused.value) == (
+        f"the next phase of feature {started.name}, build, is no longer in the project's workflow; "
+        "restore it in .cde/workflow.yml or cancel the feature with cde_cancelFeature"
+    )
+    assert (await world.status(started.feature_id)).phase == "spec"  # nothing recorded
+
+
 async def test_status_resumes_with_the_current_prompt() -> None:
     world = World()
     started = await world.start("Add SSO login", workflow_type="fast")
