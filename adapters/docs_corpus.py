@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import codecs
-import contextlib
 import os
 import posixpath
 import sqlite3
@@ -287,7 +286,6 @@ def search_full_sync(
             except OSError:
                 continue  # removed since the walk: dropped from the index
         try:
-            _ignore_cache_dir(live.index.db_path.parent)
             stats = live.index.sync(stamps, lambda rel: load_records(base, rel, max_bytes))
             result = _query(live, query, limit, stats.changed)
         except (OSError, sqlite3.Error) as exc:
@@ -295,15 +293,6 @@ def search_full_sync(
         live.stamps = stamps if watched else None
         result.docs = len(stamps)
         return result
-
-
-def _ignore_cache_dir(cache_dir: Path) -> None:
-    """Make `.cde/cache/` ignore itself in git (as pytest does), even before cde_setupProject runs."""
-    marker = cache_dir / ".gitignore"
-    if not marker.exists():
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(OSError):
-            marker.write_text("# Rebuildable data written by cde-orchestrator.\n*\n", encoding="utf-8")
 
 
 _analyze = in_thread(analyze_sync)

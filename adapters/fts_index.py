@@ -175,7 +175,7 @@ class FtsIndex:
     def _connect(self) -> sqlite3.Connection:
         if self._conn is not None:
             return self._conn
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        _ignore_cache_dir(self.db_path.parent)
         try:
             conn = self._open()
         except sqlite3.DatabaseError as exc:
@@ -489,6 +489,16 @@ class FtsIndex:
             ]
 
         return self._retrying(run)  # type: ignore[no-any-return]
+
+
+def _ignore_cache_dir(cache_dir: Path) -> None:
+    """Make the index's folder (`.cde/cache/`) ignore itself in git, as pytest does, even before
+    cde_setupProject writes .cde/.gitignore: skill and docs searches create it in any project."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    marker = cache_dir / ".gitignore"
+    if not marker.exists():
+        with contextlib.suppress(OSError):
+            marker.write_text("# Rebuildable data written by cde-orchestrator.\n*\n", encoding="utf-8")
 
 
 def _check_limit(limit: int) -> None:

@@ -330,8 +330,8 @@ def make_dirs_sync(path: Path) -> None:
     try:
         os.mkdir(path)
     except FileExistsError:
-        if not path.is_dir():
-            raise
+        if not path.is_dir():  # a file where a folder must be: say so, not "File exists"
+            raise NotADirectoryError(errno.ENOTDIR, "a file is in the way", os.fspath(path)) from None
     fsync_dir(parent)
 
 
@@ -527,7 +527,7 @@ async def tracked_update(
 def _take_lock_sync(lock_path: Path, timeout: float) -> contextlib.AbstractContextManager[None]:
     """Enter `exclusive(lock_path)` and return it, still held, for the caller to exit later."""
     try:
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs_sync(lock_path.parent)
         held = exclusive(lock_path, timeout)
         held.__enter__()
     except LockTimeoutError:

@@ -302,6 +302,12 @@ async def test_corrupt_skill_is_reported_not_fatal(app: App, project: Path) -> N
     assert deleted["name"] == "broken" and not broken.exists()
 
 
+async def test_the_search_cache_ignores_itself_in_git(app: App, project: Path) -> None:
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_findSkills", {"query": "anything"})
+    assert (project / ".cde/cache/.gitignore").read_text().splitlines()[-1] == "*"
+
+
 async def test_a_deleted_index_is_rebuilt_from_the_files(settings: Settings, project: Path) -> None:
     first = bootstrap(settings)
     async with Client(first.server) as client:
