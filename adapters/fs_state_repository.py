@@ -194,9 +194,6 @@ def _update_sync(
     return result, snapshot, written
 
 
-_update = files.in_thread(_update_sync)
-
-
 def _finished_late(first: Staged | None, work: asyncio.Future[Any]) -> None:
     """An update whose caller was cancelled has finished in its thread: settle what it staged."""
     if not work.cancelled() and work.exception() is not None:
@@ -225,7 +222,7 @@ class FsStateRepository:
         try:
             async with files.writer_lock(self.path):  # in-process writers queue here: `previous` is the latest
                 previous = _snapshot.cache.peek(self.path)
-                work = asyncio.ensure_future(_update(self.path, change, previous, self._lock_timeout, first))
+                work = files.start_in_thread(_update_sync, self.path, change, previous, self._lock_timeout, first)
                 try:
                     result, snapshot, written = await asyncio.shield(work)
                 except BaseException as exc:

@@ -147,20 +147,37 @@ def _normalise(text: str) -> tuple[list[str], str]:
     return words, f" {' '.join(words)} "
 
 
-def _matches(table: dict[str, int], tokens: set[str], padded: str) -> list[tuple[str, int]]:
-    found = []
-    for cue, weight in table.items():
-        hit = f" {cue} " in padded if " " in cue or "'" in cue else cue in tokens
-        if hit:
-            found.append((cue, weight))
-    return found
+def _index(tables: dict[str, dict[str, int]]) -> dict[str, list[tuple[str, int, str, int, bool]]]:
+    """Every cue of every table by its first word: (table, order in it, cue, weight, is a phrase)."""
+    index: dict[str, list[tuple[str, int, str, int, bool]]] = {}
+    for name, table in tables.items():
+        for order, (cue, weight) in enumerate(table.items()):
+            entry = (name, order, cue, weight, " " in cue or "'" in cue)
+            index.setdefault(cue.split(" ", 1)[0], []).append(entry)
+    return index
+
+
+# A request is checked only against the cues its words can start, not all ~450 of them, in one pass.
+_CUE_INDEX = _index({**_CUES, "trivial": _TRIVIAL, "simpler": _SIMPLER, "complex": _COMPLEX, "epic": _EPIC})
+
+
+def _matches(tokens: set[str], padded: str) -> dict[str, list[tuple[str, int]]]:
+    """The cues found in the request, per table, in table order (which breaks ties between cues):
+    a word among its tokens, a phrase as consecutive words."""
+    found: dict[str, list[tuple[int, str, int]]] = {}
+    for token in tokens:
+        for table, order, cue, weight, phrase in _CUE_INDEX.get(token, ()):
+            if not phrase or f" {cue} " in padded:
+                found.setdefault(table, []).append((order, cue, weight))
+    return {table: [(cue, weight) for _, cue, weight in sorted(hits)] for table, hits in found.items()}
 
 
 def classify(user_prompt: str) -> Classification:
     """Workflow type, complexity, confidence, deciding cues and skill topics for a request."""
     words, padded = _normalise(user_prompt)
     tokens = set(words)
-    hits = {t: _matches(_CUES[t], tokens, padded) for t in TYPES}
+    found = _matches(tokens, padded)
+    hits = {t: found.get(t, []) for t in TYPES}
     named = sorted(t for t in tokens if _EXCEPTION_NAME.match(t))
     if named:
         hits["quick-fix"].append((named[0], _EXCEPTION_WEIGHT))
@@ -179,7 +196,7 @@ def classify(user_prompt: str) -> Classification:
         confidence = round(min(0.95, 0.5 + 0.45 * margin), 2)
     return Classification(
         workflow_type=best,
-        complexity=_complexity(best, words, tokens, padded),
+        complexity=_complexity(best, words, found, padded),
         confidence=confidence,
         cues=tuple(cue for cue, _ in sorted(hits[best], key=lambda h: -h[1])[:4]),
         skill_topics=_topics(best, words),
@@ -187,12 +204,15 @@ def classify(user_prompt: str) -> Classification:
     )
 
 
-def _complexity(kind: str, words: list[str], tokens: set[str], padded: str) -> Complexity:
+def _complexity(kind: str, words: list[str], found: dict[str, list[tuple[str, int]]], padded: str) -> Complexity:
+    def score(table: str) -> int:
+        return sum(w for _, w in found.get(table, ()))
+
     level = _BASE_LEVEL.get(kind, 2)
-    level -= min(2, sum(w for _, w in _matches(_TRIVIAL, tokens, padded)))
-    level -= min(1, sum(w for _, w in _matches(_SIMPLER, tokens, padded)))
-    level += min(2, sum(w for _, w in _matches(_COMPLEX, tokens, padded)))
-    level += min(2, sum(w for _, w in _matches(_EPIC, tokens, padded)))
+    level -= min(2, score("trivial"))
+    level -= min(1, score("simpler"))
+    level += min(2, score("complex"))
+    level += min(2, score("epic"))
     count = len(words)
     level += -1 if count < 6 else 2 if count > 60 else 1 if count > 30 else 0
     if padded.count(" and ") + words.count("also") >= 3:

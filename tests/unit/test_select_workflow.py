@@ -323,3 +323,15 @@ def test_confidence_is_higher_for_an_unambiguous_request() -> None:
     clear = classify("Refactor and restructure the module to reduce technical debt")
     mixed = classify("Fix and document the export")
     assert 0 < mixed.confidence < clear.confidence <= 0.95
+
+
+def test_phrases_match_only_as_consecutive_words() -> None:
+    assert "doesn't work" in classify("The export button doesn't work").cues
+    assert "doesn't work" not in classify("The export doesn't always work").cues
+    assert "production is down" in classify("Production is down!").cues
+    assert "is down" not in classify("The island is downstream").cues
+
+
+def test_cues_are_listed_by_weight_then_table_order_whatever_the_word_order() -> None:
+    # Quick-fix cues: "typo" weighs 4, "fix" and "bug" 2 each, "fix" first in the table.
+    assert classify("bug fix typo").cues == classify("typo fix bug").cues == ("typo", "fix", "bug")
