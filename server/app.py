@@ -15,7 +15,8 @@ from mcp.server.mcpserver.exceptions import (
     UnexpectedResourceError,
     UnexpectedToolError,
 )
-from mcp_types import CallToolResult, GetPromptResult, InputRequiredResult
+from mcp.shared.exceptions import MCPError
+from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, GetPromptResult, InputRequiredResult
 from mcp_types import Prompt as MCPPrompt
 from mcp_types import Resource as MCPResource
 from mcp_types import Tool as MCPTool
@@ -162,6 +163,8 @@ class CdeServer(MCPServer[Any]):
     guides: dict[str, str] | None = None
     # Registered tools that tools/list leaves out (the lean profile); still callable and searchable.
     _unlisted: frozenset[str] = frozenset()
+    # Why a prompt that should exist is not served (a recipe that does not parse): `<code>: <message>` by name.
+    prompt_problems: dict[str, str] | None = None
 
     # -- deferred registration -------------------------------------------------------------------------
 
@@ -212,8 +215,28 @@ class CdeServer(MCPServer[Any]):
     async def get_prompt(
         self, name: str, arguments: dict[str, Any] | None = None, context: Context[Any, Any] | None = None
     ) -> GetPromptResult | InputRequiredResult:
+        """Like `call_tool`: bad requests are one-line invalid-params errors, never a traceback.
+
+        The SDK turns every failure into an untyped ValueError (code 0 on the wire, its
+        traceback in the log): a missing argument or an unknown or broken prompt is the
+        caller's to fix and says so; anything else is logged here and reported as internal.
+        """
         await self._refresh_prompts()
-        return await super().get_prompt(name, arguments, context)
+        if self._prompt_manager.get_prompt(name) is None:
+            why = (self.prompt_problems or {}).get(name)
+            raise MCPError(INVALID_PARAMS, why or f"not_found: no prompt named {name!r}; list them with prompts/list")
+        try:
+            return await super().get_prompt(name, arguments, context)
+        except MCPError:
+            raise
+        except ValueError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ValueError | ValidationError):  # missing or malformed arguments
+                raise MCPError(INVALID_PARAMS, f"invalid_input: prompt {name}: {cause}") from None
+            logger.error("prompt %s crashed", name, exc_info=cause or exc)
+            raise MCPError(
+                INTERNAL_ERROR, f"internal error in prompt {name}; details are in the server log on stderr"
+            ) from None
 
     def add_resource_lister(self, lister: Callable[[], Awaitable[list[MCPResource]]]) -> None:
         """Add resources computed at listing time (e.g. one per skill) to `resources/list`."""

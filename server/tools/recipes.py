@@ -113,11 +113,14 @@ class RecipePrompts:
         for problem in catalog.problems:
             self._warn_once(f"recipe problem: {problem}")
         current: dict[str, Recipe] = {}
+        problems: dict[str, str] = {}
         for recipe_id, outcome in (await config.recipes(sorted(catalog.refs))).items():
             if isinstance(outcome, DomainError):
                 self._warn_once(f"recipe {recipe_id} is not served as a prompt: {outcome.message}")
+                problems[recipe_id] = f"{outcome.code}: recipe {recipe_id} is not served as a prompt: {outcome.message}"
             else:
                 current[recipe_id] = outcome
+        self._server.prompt_problems = problems
         for recipe_id in [r for r in self._registered if r not in current]:
             self._server.remove_prompt(recipe_id)
             del self._registered[recipe_id]

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from mcp.client import Client
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 
 from adapters.fs_state_repository import FsStateRepository, load_state_sync
 from infrastructure import files
@@ -235,6 +237,27 @@ async def test_recipes_are_served_as_prompts(tmp_path: Path, project: Path) -> N
     assert edited.messages[0].content.text == "# Task\n\nEdited team B"  # type: ignore[union-attr]
     assert "the login crash" in quick.messages[0].content.text  # type: ignore[union-attr]
     assert "retro" in later and "standup" not in later and "define" in later
+
+
+async def test_bad_prompt_requests_are_invalid_params_naming_the_problem(
+    tmp_path: Path, project: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = project / ".cde/recipes/team/broken.poml"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("<poml><task>Hello {{ user_prompt }</task></poml>")
+    app = bootstrap(Settings(home=tmp_path / "home", allowed_roots=(tmp_path,), project_root=project))
+    errors = []
+    async with Client(app.server) as client:
+        for name, arguments in (("define", {}), ("nosuch", {"user_prompt": "x"}), ("broken", {"user_prompt": "x"})):
+            with pytest.raises(MCPError) as info:
+                await client.get_prompt(name, arguments)
+            errors.append(info.value)
+    assert [e.code for e in errors] == [INVALID_PARAMS] * 3
+    assert errors[0].message.startswith("invalid_input: prompt define:") and "user_prompt" in errors[0].message
+    assert errors[1].message == "not_found: no prompt named 'nosuch'; list them with prompts/list"
+    assert errors[2].message.startswith("corrupt_data: recipe broken is not served as a prompt:")
+    assert "broken.poml" in errors[2].message and "line 1" in errors[2].message
+    assert not [r for r in caplog.records if r.exc_info]  # no traceback in the log
 
 
 async def test_core_profile_keeps_only_the_core_workflow_tools(tmp_path: Path, project: Path) -> None:
