@@ -258,14 +258,15 @@ def find_feature(features: Mapping[str, Feature], ref: str) -> Feature:
     if exact is not None:
         return exact
     by_name = [f for f in features.values() if f.name == ref]
-    if len(by_name) == 1:
-        return by_name[0]
+    by_prefix: list[Feature] = []
     if _HEX_PREFIX.match(ref) and len(ref) >= MIN_PREFIX:
-        matches = sorted((f for f in features.values() if f.id.startswith(ref)), key=lambda f: f.id)
-        if len(matches) == 1:
-            return matches[0]
-        if matches:
-            listed = ", ".join(f"{f.id} ({f.name})" for f in matches[:10])
-            raise InvalidInputError(f"feature id prefix {ref!r} is ambiguous: {listed}; give more characters")
+        by_prefix = sorted((f for f in features.values() if f.id.startswith(ref)), key=lambda f: f.id)
+    # A name like 'cafe' can also be an id prefix: answer only when the reference means one feature.
+    matches = list({f.id: f for f in by_name + by_prefix}.values())
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        listed = ", ".join(f"{f.id} ({f.name})" for f in matches[:10])
+        raise InvalidInputError(f"feature {ref!r} is ambiguous: {listed}; pass the full id")
     hint = f"; an id prefix needs at least {MIN_PREFIX} characters" if len(ref) < MIN_PREFIX else ""
     raise NotFoundError(f"no feature {ref!r} in this project{hint}; cde_listFeatures shows the ids")

@@ -209,6 +209,13 @@ class TestFindFeature:
         with pytest.raises(InvalidInputError, match=r"ambiguous: abc123000001 \(login\), abc123000002 \(logout\)"):
             find_feature(self.features(), "abc1")
 
+    def test_a_name_that_is_also_an_id_prefix_is_ambiguous(self) -> None:
+        features = self.features()
+        cafe = start(team_workflow(), fid="f00000000001", name="abc1")
+        with pytest.raises(InvalidInputError, match=r"'abc1' is ambiguous: f00000000001 \(abc1\), abc123000001"):
+            find_feature({**features, cafe.id: cafe}, "abc1")
+        assert find_feature({**features, cafe.id: cafe}, "f00000000001").name == "abc1"
+
     def test_short_or_unknown_refs_are_not_found(self) -> None:
         with pytest.raises(NotFoundError, match="at least 4 characters"):
             find_feature(self.features(), "ffe")
