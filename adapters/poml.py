@@ -26,7 +26,7 @@ from typing import Any, NoReturn
 from xml.parsers import expat
 
 from domain.errors import CorruptDataError
-from domain.recipe import Recipe, RecipeRef, RecipeTemplateError, scan_placeholders
+from domain.recipe import PLACEHOLDER, Recipe, RecipeRef, RecipeTemplateError, scan_placeholders
 from infrastructure.files import read_text_sync
 
 MAX_RECIPE_BYTES = 256 * 1024
@@ -180,7 +180,15 @@ def parse_poml(text: str, *, path: Path, ref: RecipeRef) -> Recipe:
             raise RecipeSyntaxError(path, node.line, f"unknown element <{node.tag}>; allowed: {allowed}")
     if not sections.get("task"):
         raise RecipeSyntaxError(path, root.line, "<poml> has no (or an empty) <task>")
-    return Recipe(ref=ref, meta=meta, examples=examples, **sections)
+    return Recipe(ref=ref, meta=meta, examples=examples, lines=_placeholder_lines(text), **sections)
+
+
+def _placeholder_lines(text: str) -> dict[str, int]:
+    """Where each placeholder is first used in the source (located, not parsed: the XML parser parsed it)."""
+    lines: dict[str, int] = {}
+    for match in PLACEHOLDER.finditer(text):
+        lines.setdefault(match.group(1), text.count("\n", 0, match.start()) + 1)
+    return lines
 
 
 def read_recipe_sync(path: Path, ref: RecipeRef) -> Recipe:

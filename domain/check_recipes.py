@@ -34,15 +34,15 @@ def placeholder_problems(workflow: Workflow, recipes: dict[str, Recipe]) -> list
         if recipe is not None and unknown:
             problems.append(
                 f"recipe {recipe.id!r} ({recipe.ref.path}), used by phase {phase.id}, has placeholder(s) "
-                f"{', '.join(unknown)} that phase prompts do not define"
+                f"{recipe.located(unknown)} that phase prompts do not define"
             )
     for name, wtype in workflow.types.items():
         role = recipes.get(wtype.recipe)
         unknown = [n for n in scan_placeholders(role.role) if n not in known] if role is not None else []
         if role is not None and unknown:
             problems.append(
-                f"role recipe {role.id!r} of type {name} has placeholder(s) {', '.join(unknown)} in its "
-                "<role> that phase prompts do not define"
+                f"role recipe {role.id!r} ({role.ref.path}) of type {name} has placeholder(s) "
+                f"{role.located(unknown)} in its <role> that phase prompts do not define"
             )
     return problems
 

@@ -100,7 +100,8 @@ class PhasePrompter:
         for culprit, missing in checks:
             if missing:
                 raise InvalidInputError(
-                    f"recipe {culprit.id!r} ({culprit.ref.path}) uses unknown placeholder(s) {', '.join(missing)}; "
+                    f"recipe {culprit.id!r} ({culprit.ref.path}) uses unknown placeholder(s) "
+                    f"{culprit.located(missing)}; "
                     f"phase prompts define {', '.join(sorted(defined))} - fix the recipe"
                 )
         return PreparedPhase(workflow, phase, recipe, role, await self._facts.summary())

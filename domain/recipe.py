@@ -75,10 +75,16 @@ class Recipe(BaseModel):
     task: str
     output_format: str = ""
     examples: list[str] = Field(default_factory=list)
+    # Placeholder name → the line of the source file that first uses it (for problems that name it).
+    lines: dict[str, int] = Field(default_factory=dict)
 
     @property
     def id(self) -> str:
         return self.ref.id
+
+    def located(self, names: list[str]) -> str:
+        """`a (line 3), b` - the names, each with its line in the recipe's file where known."""
+        return ", ".join(f"{n} (line {self.lines[n]})" if n in self.lines else n for n in names)
 
     @property
     def description(self) -> str:

@@ -105,3 +105,10 @@ def test_oversized_recipe_is_refused(tmp_path: Path) -> None:
 )
 def test_dedent_matches_textwrap(text: str) -> None:
     assert dedent(text) == textwrap.dedent(text).strip()
+
+
+def test_each_placeholder_knows_the_line_that_first_uses_it() -> None:
+    text = "<poml>\n  <role>You help {{ team }}.</role>\n  <task>\n    Do {{ user_prompt }}\n    for {{ team }}.\n"
+    recipe = parse_poml(text + "  </task>\n</poml>", path=Path("r.poml"), ref=REF)
+    assert recipe.lines == {"team": 2, "user_prompt": 4}
+    assert recipe.located(["user_prompt", "other"]) == "user_prompt (line 4), other"

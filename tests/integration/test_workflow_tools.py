@@ -207,7 +207,7 @@ async def test_recipe_tools(app: App, project: Path) -> None:
     assert "define" in check["bundled"]
     problems = "\n".join(check["problems"])
     assert f"{broken} is unreadable (line 2: malformed placeholder" in problems
-    assert "recipe 'review'" in problems and "reviewer that phase prompts do not define" in problems
+    assert "recipe 'review'" in problems and "reviewer (line 1) that phase prompts do not define" in problems
 
 
 async def test_recipes_are_served_as_prompts(tmp_path: Path, project: Path) -> None:
