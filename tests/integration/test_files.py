@@ -262,7 +262,7 @@ def test_make_dirs_fsyncs_each_new_folder_into_its_parent(tmp_path: Path, monkey
     files.make_dirs_sync(tmp_path / "a" / "b")  # already there: nothing to make durable
     assert synced == []
     (tmp_path / "f").write_text("x", encoding="utf-8")
-    with pytest.raises(FileExistsError):
+    with pytest.raises(NotADirectoryError, match="a file is in the way"):
         files.make_dirs_sync(tmp_path / "f")
     with pytest.raises(NotADirectoryError):
         files.make_dirs_sync(tmp_path / "f" / "g")
