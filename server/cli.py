@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -56,8 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         sys.stderr.write(f"cde-orchestrator: {exc}\n")
         return 2
-    configure_logging(settings.log_level)
     command = args.command or "serve"
+    # One-shot commands answer on stdout/stderr themselves: their log shows warnings only, unless asked for.
+    quiet = command != "serve" and not os.environ.get("CDE_LOG_LEVEL", "").strip()
+    configure_logging("WARNING" if quiet else settings.log_level)
     try:
         if command == "serve":
             return _serve(settings)

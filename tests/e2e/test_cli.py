@@ -19,7 +19,11 @@ def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.
     return subprocess.run(
         [str(BIN), *args],
         cwd=cwd,
-        env={**os.environ, "CDE_HOME": str(cwd / "home"), **(env or {})},
+        env={
+            **{k: v for k, v in os.environ.items() if k != "CDE_LOG_LEVEL"},
+            "CDE_HOME": str(cwd / "home"),
+            **(env or {}),
+        },
         capture_output=True,
         text=True,
         timeout=120,
@@ -52,8 +56,10 @@ def test_call_prints_json_and_exit_codes(tmp_path: Path) -> None:
     assert json.loads(ok.stdout)["status"] == "ok"
 
     missing = run("call", "no_such_tool", "{}", cwd=tmp_path)
-    assert missing.returncode == 1
-    assert "no_such_tool" in missing.stderr and missing.stdout == ""
+    assert missing.returncode == 1 and missing.stdout == ""
+    assert missing.stderr == "not_found: no tool named 'no_such_tool'; find one with cde_searchTools\n"  # one line
+    logged = run("call", "no_such_tool", "{}", cwd=tmp_path, env={"CDE_LOG_LEVEL": "INFO"})
+    assert "no_such_tool" in logged.stderr.splitlines()[-1] and len(logged.stderr.splitlines()) > 1
 
     bad_json = run("call", "cde_healthCheck", "{nope", cwd=tmp_path)
     assert bad_json.returncode == 2 and "not valid JSON" in bad_json.stderr
