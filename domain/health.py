@@ -6,10 +6,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from domain.compact import CompactModel, omitted
 
 
-class HealthReport(BaseModel):
+class HealthReport(CompactModel):
     """What `cde_healthCheck` returns; versions and per-cache metrics only on request (they are long)."""
 
     status: Literal["ok", "degraded"]
@@ -19,8 +21,8 @@ class HealthReport(BaseModel):
     tools: int
     cache_hit_rate: float
     # Free-form on purpose: {python, mcp, caches: [{name, hits, misses, ...}]} as a typed model would
-    # cost ~700 bytes of schema in every tools/list for a debugging aid.
-    details: dict[str, object] | None = None
+    # cost ~700 bytes of schema in every tools/list for a debugging aid. Left out unless asked for.
+    details: dict[str, object] | None = omitted()
 
 
 @dataclass(frozen=True)
