@@ -442,13 +442,21 @@ class FsSkillLibrary:
         return Path(skill_dir)
 
     def _create_sync(
-        self, name: str, scope: WritableScope, change: Callable[[Skill | None], Skill]
+        self, name: str, scope: WritableScope, change: Callable[[Skill | None], Skill], base: Skill | None = None
     ) -> tuple[Skill, str] | None:
-        """A brand-new skill without any lock: an atomic create-if-absent; None if the file exists."""
+        """A brand-new skill without any lock: an atomic create-if-absent; None if the file exists.
+
+        `base` (a bundled skill being customised) is written to the history first when the new
+        skill is a later version of it, so its text stays readable as that version.
+        """
         # First what may refuse (e.g. an update of a skill this library does not hold): a refusal
         # must leave nothing behind, not even the skill's directory.
         skill = change(None).model_copy(update={"name": name, "scope": scope})
         text = render_skill(skill)
+        earlier = None
+        history_file: Path | None = None
+        if base is not None and base.version != skill.version:
+            earlier = (base.version, render_skill(base.model_copy(update={"scope": scope})))
         skill_dir = self.roots[scope] / name
         made_dir = False
         try:
@@ -459,6 +467,12 @@ class FsSkillLibrary:
         except OSError as exc:
             raise os_error(skill_dir, exc) from None
         try:
+            if earlier is not None:  # before SKILL.md: a reader never sees a version without its history
+                # Never over a history file a concurrent creator of this skill may have written already.
+                make_dirs_sync(skill_dir / HISTORY_DIR)
+                history_file = skill_dir / HISTORY_DIR / f"v{earlier[0]}.md"
+                if not create_exclusive_sync(history_file, earlier[1]):
+                    history_file = None
             created = create_exclusive_sync(skill_dir / SKILL_FILE, text)
             if made_dir:
                 # The new directory's entry must survive a crash too. Synced last: the file's fsync
@@ -469,6 +483,9 @@ class FsSkillLibrary:
         except BaseException:
             if made_dir:  # only if still empty: a concurrent creator may have linked its SKILL.md into it
                 with contextlib.suppress(OSError):
+                    if history_file is not None:
+                        os.unlink(history_file)
+                        os.rmdir(history_file.parent)
                     os.rmdir(skill_dir)
             raise
         return (skill, text) if created else None
@@ -501,10 +518,15 @@ class FsSkillLibrary:
         return written[0]
 
     def write_sync(
-        self, name: str, scope: WritableScope, change: Callable[[Skill | None], Skill], now: datetime
+        self,
+        name: str,
+        scope: WritableScope,
+        change: Callable[[Skill | None], Skill],
+        now: datetime,
+        base: Skill | None = None,
     ) -> tuple[StoredSkill, str | None]:
         path = self._writable_dir(scope, name) / SKILL_FILE
-        result = None if os.path.lexists(path) else self._create_sync(name, scope, change)
+        result = None if os.path.lexists(path) else self._create_sync(name, scope, change, base)
         created = result is not None
         skill, text = result or self._update_sync(name, scope, change, now)
         stamp = _stamp(path)
@@ -522,13 +544,21 @@ class FsSkillLibrary:
                 if self._synced is not None:
                     self._synced = self._synced.with_source(source, stamp)
             self._note_expiry(skill)
-        # A skill created just now has no history and no extra files: no need to list its directory.
-        return self._stored(skill, text, path, history=[] if created else None, fresh=created), stamp
+        # A skill created just now has no extra files, and no history unless made from a base: no need
+        # to list its directory.
+        history: list[int] | None = [] if created and base is None else None
+        return self._stored(skill, text, path, history=history, fresh=created), stamp
 
     async def write(
-        self, name: str, scope: WritableScope, change: Callable[[Skill | None], Skill], *, now: datetime
+        self,
+        name: str,
+        scope: WritableScope,
+        change: Callable[[Skill | None], Skill],
+        *,
+        now: datetime,
+        base: Skill | None = None,
     ) -> StoredSkill:
-        stored, stamp = await _write(self, name, scope, change, now)
+        stored, stamp = await _write(self, name, scope, change, now, base)
         self._written(scope, name, stamp)
         return stored
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import re
 import sqlite3
 import threading
@@ -496,9 +497,12 @@ def _ignore_cache_dir(cache_dir: Path) -> None:
     cde_setupProject writes .cde/.gitignore: skill and docs searches create it in any project."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     marker = cache_dir / ".gitignore"
-    if not marker.exists():
-        with contextlib.suppress(OSError):
-            marker.write_text("# Rebuildable data written by cde-orchestrator.\n*\n", encoding="utf-8")
+    if os.path.lexists(marker):
+        return
+    with contextlib.suppress(OSError):  # created only if absent, never through a symlink; losing it is harmless
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write("# Rebuildable data written by cde-orchestrator.\n*\n")
 
 
 def _check_limit(limit: int) -> None:

@@ -56,7 +56,7 @@ def _project_problems(root: Path, allowed: tuple[Path, ...] | None) -> list[str]
     try:
         resolve_project_sync(".", base=root, allowed_roots=allowed)
     except DomainError as exc:
-        return [f"the default project (CDE_PROJECT_ROOT) is unusable: {exc.message}"]
+        return [f"the default project {root} (CDE_PROJECT_ROOT, else the start directory) is unusable: {exc.message}"]
     return []
 
 

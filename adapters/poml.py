@@ -186,8 +186,12 @@ def parse_poml(text: str, *, path: Path, ref: RecipeRef) -> Recipe:
 def _placeholder_lines(text: str) -> dict[str, int]:
     """Where each placeholder is first used in the source (located, not parsed: the XML parser parsed it)."""
     lines: dict[str, int] = {}
+    line, counted = 1, 0
     for match in PLACEHOLDER.finditer(text):
-        lines.setdefault(match.group(1), text.count("\n", 0, match.start()) + 1)
+        if match.group(1) not in lines:
+            line += text.count("\n", counted, match.start())  # counted once overall: linear in the file
+            counted = match.start()
+            lines[match.group(1)] = line
     return lines
 
 

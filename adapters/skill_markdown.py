@@ -57,8 +57,10 @@ def _datetime(meta: dict[str, Any], key: str) -> datetime | None:
 
 def _version(meta: dict[str, Any]) -> int:
     value = meta.get("version") or 1
+    if isinstance(value, float) and value.is_integer():  # `version: 1.0` reads as a float
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
-        raise ValueError(f"version: {value!r} is not a whole number such as 3")
+        raise ValueError(f"version: {value!r} is not a whole number such as 3 (skills count versions 1, 2, 3…)")
     return int(value)
 
 

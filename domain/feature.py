@@ -186,8 +186,9 @@ class Feature(BaseModel):
         undeclared = [k for k in results if k not in declared]
         if undeclared:
             takes = ", ".join(o.key for o in phase.outputs) or "no results"
+            more = f" and {len(undeclared) - 5} more" if len(undeclared) > 5 else ""
             raise InvalidTransitionError(
-                f"results for phase {phase_id} hold key(s) it does not declare: {', '.join(undeclared[:5])}; "
+                f"results for phase {phase_id} hold key(s) it does not declare: {', '.join(undeclared[:5])}{more}; "
                 f"it takes: {takes}"
             )
         for output in phase.outputs:

@@ -148,8 +148,9 @@ def outputs_list(phase: Phase, feature: Feature) -> str:
     for out in phase.outputs:
         need = "required" if out.required else "optional"
         saved = f"; saved to specs/{feature.name}/{out.file}" if out.file else ""
+        choices = f"; one of: {', '.join(out.choices)}" if out.choices else ""
         description = f": {out.description}" if out.description else ""
-        lines.append(f"- `{out.key}` ({need}{saved}){description}")
+        lines.append(f"- `{out.key}` ({need}{choices}{saved}){description}")
     return "\n".join(lines)
 
 

@@ -100,10 +100,17 @@ class PhaseOutput(BaseModel):
     def _file_is_plain_name(cls, value: str | None) -> str | None:
         return None if value is None else _safe(value, "file")
 
+    @field_validator("choices", mode="before")
+    @classmethod
+    def _choices_are_text(cls, value: object) -> object:
+        if isinstance(value, list | tuple) and any(not isinstance(v, str) for v in value):
+            raise ValueError("choices must be text; quote values YAML reads otherwise, e.g. 'yes', 'no', '1'")
+        return value
+
     @field_validator("choices")
     @classmethod
     def _choices_are_words(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        cleaned = tuple(dict.fromkeys(str(v).strip().lower() for v in value))
+        cleaned = tuple(dict.fromkeys(v.strip().lower() for v in value))
         if any(not v or len(v) > 80 for v in cleaned):
             raise ValueError("each choice is 1-80 characters")
         return cleaned

@@ -230,10 +230,14 @@ class CdeServer(MCPServer[Any]):
         except MCPError:
             raise
         except ValueError as exc:
+            # The SDK wraps twice: ValueError(message) from [ValueError("Error rendering prompt") from] the failure.
             cause = exc.__cause__
-            if isinstance(cause, ValueError | ValidationError):  # missing or malformed arguments
+            failure = cause.__cause__ if cause is not None and cause.__cause__ is not None else cause
+            if failure is cause and isinstance(cause, ValueError):  # raised before rendering: missing arguments
                 raise MCPError(INVALID_PARAMS, f"invalid_input: prompt {name}: {cause}") from None
-            logger.error("prompt %s crashed", name, exc_info=cause or exc)
+            if isinstance(failure, ValidationError | TypeError):  # arguments the prompt cannot take
+                raise MCPError(INVALID_PARAMS, f"invalid_input: prompt {name}: {failure}") from None
+            logger.error("prompt %s crashed", name, exc_info=failure or exc)
             raise MCPError(
                 INTERNAL_ERROR, f"internal error in prompt {name}; details are in the server log on stderr"
             ) from None

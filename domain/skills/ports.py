@@ -26,13 +26,21 @@ class SkillLibrary(Protocol):
         ...
 
     async def write(
-        self, name: str, scope: WritableScope, change: Callable[[Skill | None], Skill], *, now: datetime
+        self,
+        name: str,
+        scope: WritableScope,
+        change: Callable[[Skill | None], Skill],
+        *,
+        now: datetime,
+        base: Skill | None = None,
     ) -> StoredSkill:
         """Apply `change` to the current skill of that scope (None when absent) under an exclusive lock.
 
         The result is written atomically; when it carries a new version, the
         previous content is kept in the history first. If `change` raises,
         nothing is written. An expired current skill is passed as None.
+        `base` is the skill another library holds (a bundled one being customised):
+        when the scope has none, it is kept in the history as the previous version.
         """
         ...
 

@@ -24,8 +24,8 @@ class UpdateSkill:
 
     Updating a bundled skill writes a customised copy into the project library,
     which from then on shadows the bundled one (still readable with scope=bundled).
-    The bundled text is copied first, as the copy's version 1, so the update keeps it
-    in the history like any previous version.
+    The bundled text goes into the copy's history, in the same write, as the version it
+    had, so it stays readable like any previous version.
     """
 
     def __init__(self, library: SkillLibrary, clock: Callable[[], datetime]) -> None:
@@ -60,20 +60,13 @@ class UpdateSkill:
         else:
             target = scope
 
-        if base is not None:
-            bundled = base
-
-            def adopt(current: Skill | None) -> Skill:
-                return current or bundled.model_copy(update={"scope": target})
-
-            await self._library.write(name, target, adopt, now=now)
-
         def revise(current: Skill | None) -> Skill:
-            if current is None:
+            source = current or base
+            if source is None:
                 raise NotFoundError(
                     f"skill {name!r} is not in the {target} library; check the name with cde_findSkills, "
                     "or leave out scope to update the skill you see"
                 )
-            return current.revise(now=now, note=clean_note, scope=target, fields=fields)
+            return source.revise(now=now, note=clean_note, scope=target, fields=fields)
 
-        return ref_of(await self._library.write(name, target, revise, now=now), target)
+        return ref_of(await self._library.write(name, target, revise, now=now, base=base), target)

@@ -302,3 +302,8 @@ def test_yaml_with_a_duplicate_key_or_an_impossible_value_is_corrupt_with_its_li
         files.parse_yaml(path, "created: 2025-13-45\n")
     base = "base: &b {x: 1}\nd:\n  <<: *b\n  y: 2\n"
     assert files.parse_yaml(path, base)["d"] == {"x": 1, "y": 2}  # merge keys are not duplicates
+    nested = "top: {<<: &mid {<<: &base {a: 1}, a: 2}}\nx: *mid\n"  # flattened in place by the first use
+    assert files.parse_yaml(path, nested)["x"] == {"a": 2}
+    assert files.parse_yaml(path, '1: a\n"1": b\n') == {1: "a", "1": "b"}  # an int and a string
+    with pytest.raises(CorruptDataError, match="line 2 column 12: duplicate key 'x'"):
+        files.parse_yaml(path, "l:\n  - {x: 1, x: 2}\n")

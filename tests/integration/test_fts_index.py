@@ -217,3 +217,12 @@ def test_a_word_every_record_holds_still_scores_above_zero(tmp_path: Path) -> No
     index.sync(dict.fromkeys(records, "1"), records.__getitem__)
     hits = index.search("common")
     assert len(hits) == 6 and all(h.score > 0 for h in hits)
+
+
+def test_the_cache_folder_ignores_itself_in_git_never_through_a_symlink(tmp_path: Path) -> None:
+    FtsIndex(tmp_path / "a" / "search.db").search("x")
+    assert (tmp_path / "a" / ".gitignore").read_text(encoding="utf-8").splitlines()[-1] == "*"
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / ".gitignore").symlink_to(tmp_path / "elsewhere")
+    FtsIndex(tmp_path / "b" / "search.db").search("x")
+    assert not (tmp_path / "elsewhere").exists()

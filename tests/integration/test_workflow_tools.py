@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 from mcp.client import Client
+from mcp.server.mcpserver.prompts.base import Prompt
 from mcp.shared.exceptions import MCPError
-from mcp_types import INVALID_PARAMS
+from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
 
 from adapters.fs_state_repository import FsStateRepository, load_state_sync
 from infrastructure import files
@@ -260,6 +261,22 @@ async def test_bad_prompt_requests_are_invalid_params_naming_the_problem(
     assert not [r for r in caplog.records if r.exc_info]  # no traceback in the log
 
 
+async def test_a_prompt_that_crashes_is_an_internal_error_logged_with_its_cause(
+    app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    def boom(user_prompt: str) -> str:
+        raise RuntimeError("kaput")
+
+    app.server.add_prompt(Prompt.from_function(boom, name="boom"))
+    async with Client(app.server) as client:
+        with pytest.raises(MCPError) as info:
+            await client.get_prompt("boom", {"user_prompt": "x"})
+    assert info.value.code == INTERNAL_ERROR
+    assert info.value.message == "internal error in prompt boom; details are in the server log on stderr"
+    crashes = [r for r in caplog.records if r.getMessage() == "prompt boom crashed"]
+    assert crashes and "kaput" in str(crashes[0].exc_info[1])  # type: ignore[index]
+
+
 async def test_core_profile_keeps_only_the_core_workflow_tools(tmp_path: Path, project: Path) -> None:
     app = bootstrap(Settings(home=tmp_path / "home", allowed_roots=(tmp_path,), project_root=project, tools="core"))
     names = set(app.server.tool_names())
@@ -397,7 +414,8 @@ async def test_a_rejecting_review_verdict_or_an_undeclared_key_is_refused_and_th
             client, "cde_submitWork", {"feature_id": fid, "phase_id": "define", "results": {**SPEC, "notez": "x"}}
         )
         for phase, results in walk.items():
-            await call_ok(client, "cde_submitWork", {"feature_id": fid, "phase_id": phase, "results": results})
+            step = await call_ok(client, "cde_submitWork", {"feature_id": fid, "phase_id": phase, "results": results})
+        assert "`verdict` (required; one of: approved, approved-with-follow-ups)" in step["prompt"]
         review = {"review": "A blocking bug remains in save()."}
         rejected = await call_error(
             client,

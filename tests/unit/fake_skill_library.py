@@ -50,14 +50,21 @@ class InMemorySkillLibrary:
         raise NotFoundError(f"no skill named {name!r}")
 
     async def write(
-        self, name: str, scope: WritableScope, change: Callable[[Skill | None], Skill], *, now: datetime
+        self,
+        name: str,
+        scope: WritableScope,
+        change: Callable[[Skill | None], Skill],
+        *,
+        now: datetime,
+        base: Skill | None = None,
     ) -> StoredSkill:
         current = self.skills.get((scope, name))
         if current is not None and current.is_expired(now):
             current = None
         skill = change(current).model_copy(update={"name": name, "scope": scope})
-        if current is not None and skill.version != current.version:
-            self.history.setdefault((scope, name), {})[current.version] = current
+        previous = current or base
+        if previous is not None and skill.version != previous.version:
+            self.history.setdefault((scope, name), {})[previous.version] = previous
         self.skills[(scope, name)] = skill
         return self._stored(skill)
 

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from domain.errors import InvalidInputError, InvalidTransitionError, NotFoundError
 from domain.feature import Feature, find_feature
-from domain.workflow import Workflow, parse_workflow
+from domain.workflow import Workflow, WorkflowDefinitionError, parse_workflow
 from tests.unit.fakes import WORKFLOW_DOC, team_workflow
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -125,6 +125,13 @@ def test_optional_outputs_may_be_left_out_but_undeclared_keys_are_refused() -> N
     assert feature.collected_results() == {"notes": "kept"}
     assert feature.documents() == {"spec": "specs/demo/spec.md"}
     assert start(workflow, "full").submit("spec", {"spec": "S"}, workflow.phase("spec"), now=T0).status == "build"
+
+
+def test_choices_must_be_text() -> None:
+    doc = {**WORKFLOW_DOC, "phases": [dict(p) for p in WORKFLOW_DOC["phases"]]}
+    doc["phases"][3]["outputs"] = [{"key": "decision", "choices": [True, False]}]  # YAML's yes / no
+    with pytest.raises(WorkflowDefinitionError, match=r"phases\[3\].outputs\[0\].choices: choices must be text"):
+        parse_workflow(doc)
 
 
 def test_an_output_with_choices_takes_only_those() -> None:

@@ -125,6 +125,7 @@ def test_keywords_drop_filler_and_duplicates() -> None:
     [
         ("version", "abc", "version: 'abc' is not a whole number"),
         ("version", "true", "version: True is not a whole number"),
+        ("version", "1.0.0", "version: '1.0.0' is not a whole number"),
         ("expires", "notadate", "expires: 'notadate' is not an ISO date and time"),
         ("created", "2025-13-45", "invalid YAML value: month must be in 1..12"),
         ("updated", "'yesterday'", "updated: 'yesterday' is not an ISO date and time"),
@@ -134,3 +135,8 @@ def test_a_bad_front_matter_value_is_reported_with_its_field(field: str, value: 
     text = f"---\ndescription: d\n{field}: {value}\n---\nbody\n"
     with pytest.raises(CorruptDataError, match=re.escape(message)):
         parse_skill(Path("/p/.cde/skills/x/SKILL.md"), text, name="x", scope="project")
+
+
+def test_a_whole_float_version_is_read_as_that_version() -> None:
+    text = "---\ndescription: d\nversion: 2.0\n---\nbody\n"
+    assert parse_skill(Path("/p/x/SKILL.md"), text, name="x", scope="project").version == 2

@@ -97,6 +97,7 @@ async def test_updating_a_bundled_skill_creates_a_project_copy(library: InMemory
     copy = library.skills[("project", "writing-specs")]
     assert (copy.body, copy.tags) == ("Problem first.", ["spec"])
     assert library.skills[("bundled", "writing-specs")].tags == []  # the starter stays as shipped
+    assert library.history[("project", "writing-specs")][1].body == "Problem first."  # kept as version 1
     seen = await GetSkill(library, clock)("writing-specs")
     assert (seen.scope, seen.shadows) == ("project", ["bundled"])
 
