@@ -620,7 +620,9 @@ class FsSkillLibrary:
         shadowed = sum(1 for scopes in snapshot.scopes.values() if len(scopes) > 1)
         fetch = min(MAX_LIMIT, query.limit + shadowed)
         if query.text:
-            raw = self.index.search(query.text, limit=fetch, attrs=attrs, tags=query.tags, explain=query.explain)
+            raw = self.index.search(  # skill hits show no snippet
+                query.text, limit=fetch, attrs=attrs, tags=query.tags, snippet_tokens=0, explain=query.explain
+            )
         else:
             raw = self.index.browse(limit=fetch, attrs=attrs, tags=query.tags)
         hits: list[SkillHit] = []
