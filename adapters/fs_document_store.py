@@ -32,10 +32,25 @@ def _resolve(root: Path, rel: str) -> Path:
     return target
 
 
+def _resolve_batch(root: Path, paths: Sequence[str]) -> list[Path]:
+    """Every path resolved and checked, and none of them a folder of another (`docs` and `docs/a.md`):
+    such a batch would fail half-way through."""
+    targets = [_resolve(root, rel) for rel in paths]
+    by_path = dict(zip(targets, paths, strict=True))
+    for target, rel in zip(targets, paths, strict=True):
+        for folder in target.parents:
+            if folder == root:
+                break
+            if folder in by_path:
+                raise InvalidInputError(
+                    f"document paths {by_path[folder]!r} and {rel!r} clash: the first is a folder of the second"
+                )
+    return targets
+
+
 def current_sync(root: Path, paths: Sequence[str]) -> list[tuple[str, str | None]]:
     found: list[tuple[str, str | None]] = []
-    for rel in paths:
-        target = _resolve(root, rel)
+    for rel, target in zip(paths, _resolve_batch(root, paths), strict=True):
         text = None
         if os.path.lexists(target):
             read = read_prefix(target, MAX_CURRENT_BYTES, [])
@@ -47,8 +62,8 @@ def current_sync(root: Path, paths: Sequence[str]) -> list[tuple[str, str | None
 
 
 def write_sync(root: Path, documents: Mapping[str, str]) -> None:
-    targets = [(_resolve(root, rel), content) for rel, content in documents.items()]  # check all, then write
-    for target, content in targets:
+    targets = _resolve_batch(root, list(documents))  # check all, then write
+    for target, content in zip(targets, documents.values(), strict=True):
         atomic_write_sync(target, content)
 
 

@@ -63,10 +63,11 @@ resolve_project = in_thread(resolve_project_sync)
 def resolve_inside_sync(root: Path, raw: str, *, what: str = "path", forbidden: Iterable[str] = (".git",)) -> Path:
     """`raw` (relative, no `..`) joined to `root`, symlinks resolved, still inside `root`.
 
-    The target need not exist. `forbidden` names top-level entries (such as `.git`)
-    that may never be written through this path. Plain string work around one
-    `realpath`: this runs on every document write and read (pathlib's objects made it
-    ~100 us here, the resolution itself ~15 us).
+    The target need not exist. `forbidden` names entries (such as `.git`) that are never
+    written through this path, at any depth (a nested repository's `.git/config` runs
+    commands) and in any case (`.GIT` is `.git` on case-insensitive filesystems). Plain
+    string work around one `realpath`: this runs on every document write and read
+    (pathlib's objects made it ~100 us here, the resolution itself ~15 us).
     """
     _check_text(raw, what)
     if raw.startswith(("/", "\\", "~")) or _WINDOWS_DRIVE.match(raw):
@@ -74,19 +75,24 @@ def resolve_inside_sync(root: Path, raw: str, *, what: str = "path", forbidden: 
     parts = [part for part in raw.replace("\\", "/").split("/") if part not in ("", ".")]
     if ".." in parts:
         raise InvalidInputError(f"{what} {raw!r} must not contain '..'")
-    banned = set(forbidden)
-    if parts and parts[0] in banned:
-        raise PermissionDeniedError(f"{what} {raw!r} points into {parts[0]}/, which is never written")
+    banned = {name.casefold() for name in forbidden}
+    hit = _banned_part(parts, banned)
+    if hit is not None:
+        raise PermissionDeniedError(f"{what} {raw!r} points into {hit}/, which is never written")
     base = os.fspath(root)
     resolved = _realpath(os.path.join(base, *parts), what)
     if resolved != base:
         prefix = base if base.endswith("/") else base + "/"
         if not resolved.startswith(prefix):
             raise PermissionDeniedError(f"{what} {raw!r} resolves outside the project (through a symlink)")
-        top = resolved[len(prefix) :].split("/", 1)[0]
-        if top in banned:
-            raise PermissionDeniedError(f"{what} {raw!r} resolves into {top}/, which is never written")
+        hit = _banned_part(resolved[len(prefix) :].split("/"), banned)
+        if hit is not None:
+            raise PermissionDeniedError(f"{what} {raw!r} resolves into {hit}/, which is never written")
     return Path(resolved)
+
+
+def _banned_part(parts: list[str], banned: set[str]) -> str | None:
+    return next((part for part in parts if part.casefold() in banned), None)
 
 
 def _realpath(path: str, what: str) -> str:

@@ -72,6 +72,10 @@ async def test_resolve_inside_refuses_a_symlink_loop(tmp_path: Path) -> None:
         (".git/config", PermissionDeniedError, ".git"),
         ("escape/x.md", PermissionDeniedError, "outside the project"),
         ("gitlink/HEAD", PermissionDeniedError, ".git"),
+        ("libs/vendored/.git/config", PermissionDeniedError, "points into .git/"),  # a nested repository
+        (".GIT/config", PermissionDeniedError, "points into .GIT/"),  # the same folder on macOS and Windows
+        ("libs/vendored/.git", PermissionDeniedError, ".git"),  # a submodule's .git file
+        ("nested-link/config", PermissionDeniedError, "resolves into .git/"),
     ],
 )
 async def test_resolve_inside_refusals(tmp_path: Path, raw: str, error: type[Exception], fragment: str) -> None:
@@ -79,5 +83,7 @@ async def test_resolve_inside_refusals(tmp_path: Path, raw: str, error: type[Exc
     (root / ".git").mkdir(parents=True)
     (root / "escape").symlink_to(tmp_path)
     (root / "gitlink").symlink_to(root / ".git")
+    (root / "libs" / "vendored" / ".git").mkdir(parents=True)
+    (root / "nested-link").symlink_to(root / "libs" / "vendored" / ".git")
     with pytest.raises(error, match=fragment):
         await resolve_inside(root, raw)

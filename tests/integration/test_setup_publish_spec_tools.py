@@ -114,6 +114,8 @@ async def test_publish_refuses_paths_outside_the_project(app: App, project: Path
         "docs/../../x.md": "invalid_input:",
         "escape/x.md": "permission_denied:",
         ".git/config": "permission_denied:",
+        "libs/vendored/.git/config": "permission_denied:",  # a nested repository's config runs commands
+        ".GIT/hooks/pre-commit": "permission_denied:",
         ".cde/state.json": "permission_denied:",
         ".cde/tasks/t1/job.json": "permission_denied:",
         ".cde/skills/x/SKILL.md.lock": "permission_denied:",
@@ -132,6 +134,14 @@ async def test_publish_refuses_paths_outside_the_project(app: App, project: Path
         assert huge.startswith("limit_exceeded:")
         same = await call_error(client, "cde_publishOnboarding", {"documents": {"a.md": "1", "./a.md": "2"}})
         assert same.startswith("invalid_input:") and "a.md" in same
+        for approve in (False, True):  # one path a folder of another: refused in the preview too
+            clash = {"documents": {"notes/a.md": "x", "notes": "y"}, "approve": approve}
+            message = await call_error(client, "cde_publishOnboarding", clash)
+            assert (
+                message
+                == "invalid_input: document paths 'notes' and 'notes/a.md' clash: the first is a folder of the second"
+            )
+    assert not (project / "notes").exists()
     assert not (project / "ok.md").exists()  # validation happens before any write
     assert os.listdir(outside) == []
 
