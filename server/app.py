@@ -146,6 +146,33 @@ def drop_optional_nulls(schema: dict[str, Any]) -> dict[str, Any]:
     return {**schema, "properties": lean}
 
 
+def unencodable(value: Any, where: str = "arguments") -> str | None:
+    """Where `value` holds text that is not valid Unicode (a lone UTF-16 surrogate such as '\\ud800'), or None.
+
+    JSON can carry such text, but no file, path or process can: caught here, it is a one-line
+    error instead of an encoding crash deep in a tool.
+    """
+    if isinstance(value, str):
+        if value.isascii():
+            return None
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return where
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = unencodable(key, where) or unencodable(item, f"{where}.{key}")
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = unencodable(item, f"{where}[{index}]")
+            if found:
+                return found
+    return None
+
+
 class CdeServer(MCPServer[Any]):
     """MCPServer whose tool errors are one actionable line and whose `tools/list` is lean.
 
@@ -287,6 +314,12 @@ class CdeServer(MCPServer[Any]):
         tool = self._tool_manager.get_tool(name)
         if tool is None:
             raise ToolError(f"{NotFoundError.code}: no tool named {name!r}; find one with cde_searchTools")
+        bad = unencodable(arguments)
+        if bad:
+            raise ToolError(
+                f"{InvalidInputError.code}: {bad} of {name} holds a lone UTF-16 surrogate, which is not text; "
+                "send valid Unicode"
+            )
         known = tool.parameters.get("properties", {})
         unknown = sorted(k for k in arguments if k not in known)
         if unknown:

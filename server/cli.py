@@ -159,6 +159,12 @@ async def _call(settings: Settings, tool: str, raw_arguments: str) -> int:
     if not isinstance(arguments, dict):
         sys.stderr.write('cde-orchestrator: arguments must be a JSON object, e.g. \'{"query": "x"}\'\n')
         return 2
+    from server.app import unencodable
+
+    bad = unencodable(arguments)
+    if bad:
+        sys.stderr.write(f"cde-orchestrator: {bad} holds a lone UTF-16 surrogate, which is not text\n")
+        return 2
     app = bootstrap(settings)
     async with Client(app.server) as client:
         result = await client.call_tool(tool, arguments)

@@ -67,6 +67,9 @@ def test_call_prints_json_and_exit_codes(tmp_path: Path) -> None:
     not_object = run("call", "cde_healthCheck", "[1]", cwd=tmp_path)
     assert not_object.returncode == 2 and "JSON object" in not_object.stderr
 
+    surrogate = run("call", "cde_healthCheck", '{"details": "\\ud800"}', cwd=tmp_path)
+    assert surrogate.returncode == 2 and surrogate.stderr.endswith("lone UTF-16 surrogate, which is not text\n")
+
 
 def test_python_dash_m_server_behaves_like_the_command(tmp_path: Path) -> None:
     done = subprocess.run(

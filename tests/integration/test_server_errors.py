@@ -73,6 +73,15 @@ async def test_invalid_arguments_are_summarised_on_one_line(app: App) -> None:
         assert misspelled == "invalid_input: unknown argument(s) for t_echo: cuont; valid: title, count"
 
 
+async def test_text_that_is_not_unicode_is_refused_on_one_line(app: App) -> None:
+    add_test_tools(app)
+    async with Client(app.server) as client:
+        message = await call_error(client, "t_echo", {"title": "bad \ud800"})
+    assert message == (
+        "invalid_input: arguments.title of t_echo holds a lone UTF-16 surrogate, which is not text; send valid Unicode"
+    )
+
+
 async def test_tools_list_is_compact_but_keeps_real_properties(app: App) -> None:
     add_test_tools(app)
     listing = await tools_list_json(app.server)
