@@ -43,10 +43,12 @@ def linear_regex(pattern: str) -> str:
 class IgnoreFile:
     """The patterns of one ignore file, applying to paths under `base` ("" or "dir/sub/")."""
 
-    __slots__ = ("base", "prefilter", "spec")
+    __slots__ = ("above", "base", "prefilter", "spec")
 
-    def __init__(self, base: str, lines: Iterable[str]) -> None:
+    def __init__(self, base: str, lines: Iterable[str], *, above: str = "") -> None:
         self.base = base
+        # For a file in a folder above the project (its repository's root, say): the project's path from there.
+        self.above = above
         self.spec = pathspec.GitIgnoreSpec.from_lines(list(lines))
         for pattern in self.spec.patterns:
             if pattern.regex is not None and "[^/]*" in pattern.regex.pattern:
@@ -62,7 +64,7 @@ class IgnoreFile:
         """True: ignored here; False: re-included by a negation; None: no pattern here matches."""
         if self.prefilter is None:
             return None
-        sub = path[len(self.base) :]
+        sub = self.above + path[len(self.base) :]
         if self.prefilter.match(sub) is None:
             return None
         return self.spec.check_file(sub).include

@@ -1,8 +1,9 @@
 """The project's file list: what Git would consider the project, walked without following any symlink.
 
-The walk honours `.gitignore` files at every level plus `.git/info/exclude`,
-prunes dependency/build/cache folders wherever they appear (and any folder that
-marks itself as a virtualenv or a cache), and never follows a symlink — so a
+The walk honours `.gitignore` files at every level plus `.git/info/exclude` (for a
+project inside a larger repository, also those of the folders above it, up to that
+repository's root), prunes dependency/build/cache folders wherever they appear (and
+any folder that marks itself as a virtualenv or a cache), and never follows a symlink — so a
 link cannot lead out of the root or into a loop. It reads nothing but directory
 listings and ignore files, so it is cheap; file contents are read by the callers
 that need them.
@@ -107,7 +108,9 @@ def _stat_print(st: os.stat_result) -> Fingerprint:
     return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
 
 
-def _read_ignore(path: Path, base: str, prints: list[tuple[str, Fingerprint]]) -> IgnoreFile | None:
+def _read_ignore(
+    path: Path, base: str, prints: list[tuple[str, Fingerprint]], *, above: str = ""
+) -> IgnoreFile | None:
     prints.append((os.fspath(path), fingerprint(path)))
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
@@ -117,15 +120,41 @@ def _read_ignore(path: Path, base: str, prints: list[tuple[str, Fingerprint]]) -
             os.close(fd)
     except OSError:
         return None
-    rules = IgnoreFile(base, data.decode("utf-8", "replace").splitlines())
+    rules = IgnoreFile(base, data.decode("utf-8", "replace").splitlines(), above=above)
     return rules if rules.prefilter is not None else None
+
+
+def _enclosing_rules(root: Path, prints: list[tuple[str, Fingerprint]]) -> list[IgnoreFile]:
+    """For a project inside a larger git work tree (a package of a monorepo): that repository's
+    `info/exclude` and the `.gitignore` files from its root down to the project's parent, as git
+    applies them. Empty when the project is itself the top of its repository, or in none."""
+    folders: list[Path] = []
+    for folder in root.parents:
+        folders.append(folder)
+        if os.path.lexists(folder / ".git"):
+            break
+    else:
+        return []
+    top = folders[-1]
+    rules: list[IgnoreFile] = []
+    git_dir = top / ".git"
+    if git_dir.is_dir() and not git_dir.is_symlink():
+        exclude = _read_ignore(git_dir / "info" / "exclude", "", prints, above=f"{root.relative_to(top)}/")
+        if exclude is not None:
+            rules.append(exclude)
+    for folder in reversed(folders):  # shallow to deep: the deeper file decides
+        prints.append((os.fspath(folder), fingerprint(folder)))  # a .gitignore added there is seen
+        found = _read_ignore(folder / ".gitignore", "", prints, above=f"{root.relative_to(folder)}/")
+        if found is not None:
+            rules.append(found)
+    return rules
 
 
 def walk_project_sync(root: Path, *, max_files: int) -> ProjectTree:
     """Walk `root` (an existing directory); see the module docstring."""
     prints: list[tuple[str, Fingerprint]] = [(os.fspath(root), fingerprint(root))]
-    base_rules: list[IgnoreFile] = []
     git_dir = root / ".git"
+    base_rules = [] if os.path.lexists(git_dir) else _enclosing_rules(root, prints)
     if git_dir.is_dir() and not git_dir.is_symlink():
         exclude = _read_ignore(git_dir / "info" / "exclude", "", prints)
         if exclude is not None:

@@ -67,6 +67,24 @@ def test_walk_honours_nested_gitignore_and_prunes(tree_root: Path) -> None:
     assert "" in tree.dirs and "app" in tree.dirs and "app/generated" not in tree.dirs
 
 
+def test_a_package_of_a_larger_repository_follows_that_repositorys_ignore_rules(tree_root: Path) -> None:
+    """Walking `app/` alone ignores what git ignores there: root rules, anchored ones, info/exclude."""
+    (tree_root / "app" / "excluded.txt").write_text("")
+    (tree_root / ".git" / "info" / "exclude").write_text("excluded.txt\n/app/anchored.txt\n")
+    (tree_root / "app" / "anchored.txt").write_text("")
+    (tree_root / ".gitignore").write_text("*.log\n/app/sub/\n!keep.log\n")
+    tree = walk_project_sync(tree_root / "app", max_files=1000)
+    assert list(tree.files) == [".gitignore", "important.log", "keep.log", "main.py"]
+    assert not any(d.startswith("sub") for d in tree.dirs)
+
+
+def test_a_project_with_its_own_git_folder_ignores_the_rules_above_it(tmp_path: Path) -> None:
+    outer = make_tree(
+        tmp_path / "outer", {".git/HEAD": "", ".gitignore": "*\n", "inner/.git/HEAD": "", "inner/a.py": ""}
+    )
+    assert walk_project_sync(outer / "inner", max_files=10).files == ("a.py",)
+
+
 def test_walk_stops_at_the_file_limit(tree_root: Path) -> None:
     tree = walk_project_sync(tree_root, max_files=3)
     assert tree.truncated
