@@ -120,12 +120,15 @@ def save_sync(path: Path, job: Job, marker: Path | None) -> None:
 
 def create_sync(job_dir: Path, job: Job, prompt: str, marker: Path | None = None) -> int:
     tasks = job_dir.parent
-    files.make_dirs_sync(tasks)
-    if tasks.resolve() != tasks:  # resolved inside the project when the store was made; a symlink since
-        raise PermissionDeniedError(f"{tasks} now leads elsewhere through a symlink; remove the link and retry")
-    ignore = tasks / ".gitignore"
-    if not ignore.exists():  # task logs are local run output, never source
-        files.atomic_write_sync(ignore, "*\n")
+    try:
+        files.make_dirs_sync(tasks)
+        if tasks.resolve() != tasks:  # resolved inside the project when the store was made; a symlink since
+            raise PermissionDeniedError(f"{tasks} now leads elsewhere through a symlink; remove the link and retry")
+        ignore = tasks / ".gitignore"
+        if not ignore.exists():  # task logs are local run output, never source
+            files.atomic_write_sync(ignore, "*\n")
+    except OSError as exc:  # e.g. a file named tasks in the way
+        raise files.os_error(tasks, exc) from None
     try:
         job_dir.mkdir()
         files.fsync_dir(tasks)  # the record fsyncs its own entry; this makes the task's folder durable
@@ -304,6 +307,8 @@ class FsJobStore:
                 continue  # a directory being created, or a stray one
             except CorruptDataError as exc:
                 logger.warning("skipping task %s: %s", job_id, exc.message)
+        # Ids sort by the second only (their suffix is random): the creation time orders tasks of one second.
+        found.sort(key=lambda job: (job.created_at, job.id), reverse=True)
         return found
 
     async def tail(self, job_id: str, lines: int) -> list[str]:

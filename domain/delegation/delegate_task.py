@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -114,6 +115,9 @@ class DelegateTask:
                 await store.save(job)
             raise indexed
         if isinstance(created, BaseException):
+            if not isinstance(indexed, BaseException):  # a pointer to a task without a record would mislead
+                with contextlib.suppress(Exception):
+                    await self._locator.forget([job.id])
             raise created
         await self._runner.submit(job, plan, store)
 

@@ -161,6 +161,28 @@ async def test_a_tasks_folder_linked_outside_the_project_is_refused(
     assert list(elsewhere.iterdir()) == []
 
 
+async def test_a_file_in_place_of_the_tasks_folder_is_a_one_line_error_leaving_no_pointer(
+    settings: Settings, project: Path
+) -> None:
+    (project / ".cde" / "tasks").write_text("not a folder", encoding="utf-8")
+    async with Client(bootstrap(settings).server) as client:
+        error = await call_error(client, "cde_delegateTask", {"task_description": "x", "agent": "ok"})
+    assert error.startswith("invalid_input: ") and "is not a directory" in error
+    assert list((settings.home / "tasks").glob("*")) == []  # no pointer to a task without a record
+
+
+async def test_tasks_are_listed_newest_first_even_within_one_second(app: App) -> None:
+    async with Client(app.server) as client:
+        ids = [
+            (await call_ok(client, "cde_delegateTask", {"task_description": f"job {i}", "agent": "ok"}))["task_id"]
+            for i in range(6)
+        ]
+        for task_id in ids:
+            await wait_done(client, task_id)
+        listing = await call_ok(client, "cde_listActiveTasks", {"include_finished": True})
+    assert [t["task_id"] for t in listing["tasks"]] == ids[::-1]
+
+
 async def test_no_agent_installed_is_unavailable(app: App, monkeypatch: pytest.MonkeyPatch, project: Path) -> None:
     (project / ".cde" / "agents.yml").unlink()
     monkeypatch.setenv("PATH", "/nonexistent")
