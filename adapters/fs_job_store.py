@@ -20,6 +20,7 @@ import contextlib
 import logging
 import os
 import shutil
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,17 +91,57 @@ def _unmark(marker: Path | None) -> None:
             marker.unlink()
 
 
+RECOVERY_WAIT_S = 2.0  # how long a reader waits for another process's recovery of a task to finish
+
+
+def _server_alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def _wait_for_lease(path: Path, job_dir: Path) -> int | None:
+    """The lease once free, if its holder is recovering the task (its server is dead), else None.
+
+    Right after a restart a reader can meet the start-up recovery holding the lease of a dead
+    server's task: waiting for it, rather than answering the stale `running` record, reports the
+    task as it is (interrupted).
+    """
+    try:
+        job = parse_job(job_dir / RECORD, files.read_json_sync(job_dir / RECORD))
+    except DomainError:
+        return None
+    if _server_alive(job.server_pid):
+        return None  # its server runs it
+    deadline = time.monotonic() + RECOVERY_WAIT_S
+    while time.monotonic() < deadline:
+        time.sleep(0.01)
+        fd = _try_lease(path)
+        if fd is not None:
+            return fd
+    return None
+
+
 def recover_sync(job_dir: Path, now: datetime, marker: Path | None = None) -> Job | None:
-    """Mark the job interrupted if it is active and nobody holds its lease; the new record or None."""
+    """Mark the job interrupted if it is active and nobody holds its lease; the current record, or None
+    when a live server holds the lease (the record read before stands)."""
     fd = _try_lease(job_dir / LEASE)
+    if fd is None:
+        fd = _wait_for_lease(job_dir / LEASE, job_dir)
     if fd is None:
         return None
     try:
         path = job_dir / RECORD
         job = parse_job(path, files.read_json_sync(path))
-        if not job.status.active:
+        if not job.status.active:  # finished meanwhile (by its server, or by another's recovery)
             _unmark(marker)
-            return None
+            return job
         killed = kill_orphaned_job(job.pgid, job.id)
         note = "; its agent was still running and was killed" if killed else ""
         job.finish(JobStatus.INTERRUPTED, now, error=f"the server that ran it (pid {job.server_pid}) stopped{note}")

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
+from adapters.fs_job_store import recover_sync
 from adapters.process_group import live_members
+from domain.delegation.job import Job, JobStatus
 from domain.errors import ConflictError
+from domain.project_state import utc_now
 from infrastructure.settings import Settings
 from server.wiring.delegation import build_delegation
 from tests.fake_agents import eventually, gone
@@ -211,3 +217,35 @@ async def test_a_failing_prune_neither_stops_the_recovery_nor_the_shutdown(
     finally:
         await delegation.stop()
     assert "could not prune the finished tasks" in caplog.text
+
+
+def test_a_reader_meeting_a_recovery_in_progress_waits_for_its_outcome(tmp_path: Path) -> None:
+    """Right after a restart, the start-up recovery may hold a dead server's task: a reader must not answer
+    the stale `running` record meanwhile, but the interrupted one the recovery writes."""
+    job_dir = tmp_path / ".cde" / "tasks" / RUNNING_ID
+    job_dir.mkdir(parents=True)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    job = Job(
+        id=RUNNING_ID, agent="hang", project=str(tmp_path), prompt_preview="p", prompt_chars=1,
+        timeout_s=60, created_at=utc_now(), server_pid=dead.pid,
+    )  # fmt: skip
+    job.start(dead.pid, utc_now())
+    (job_dir / "job.json").write_text(job.model_dump_json(), encoding="utf-8")
+    fd = os.open(job_dir / "lease", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # the recovery in progress...
+    try:
+        holder_done = threading.Event()
+
+        def finish() -> None:
+            time.sleep(0.3)
+            job.finish(JobStatus.INTERRUPTED, utc_now(), error="the server that ran it stopped")
+            (job_dir / "job.json").write_text(job.model_dump_json(), encoding="utf-8")
+            os.close(fd)  # ...ends: the lease is free
+            holder_done.set()
+
+        threading.Thread(target=finish).start()
+        seen = recover_sync(job_dir, utc_now())
+    finally:
+        holder_done.wait(5)
+    assert seen is not None and seen.status == JobStatus.INTERRUPTED
