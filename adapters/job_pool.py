@@ -182,7 +182,8 @@ class WorkerPool:
         if problem is not None:
             job.finish(JobStatus.FAILED, self._clock(), error=problem)
             await store.save(job)
-            raise (UnavailableError if self._closing else LimitExceededError)(problem)
+            # Its record stays (listed as failed): name it, or the caller meets a task it never heard of.
+            raise (UnavailableError if self._closing else LimitExceededError)(f"{problem} (task {job.id}, not run)")
         entry = _Entry(job=job, plan=plan, store=store)
         self._entries[job.id] = entry
         self._waiting.append(entry)

@@ -76,15 +76,15 @@ class Settings(BaseModel):
             project_root=project_root,
             cache_maxsize=_int(env, "CDE_CACHE_MAXSIZE", None, minimum=1),
             cache_ttl=_float(env, "CDE_CACHE_TTL", 30.0),
-            lock_timeout=_float(env, "CDE_LOCK_TIMEOUT", 10.0),
+            lock_timeout=_float(env, "CDE_LOCK_TIMEOUT", 10.0, maximum=3600),
             tools=_choice(env, "CDE_TOOLS", ("all", "core"), "all"),  # type: ignore[arg-type]
             skill_ttl_hours=_float(env, "CDE_SKILL_TTL_HOURS", 24.0, unit="hours", maximum=MAX_TTL_HOURS),
             skill_sweep_interval=_float(env, "CDE_SKILL_SWEEP_INTERVAL", 600.0),
-            max_jobs=_count(env, "CDE_MAX_JOBS", 2, minimum=1),
-            job_queue=_count(env, "CDE_JOB_QUEUE", 32, minimum=0),
-            job_kill_grace=_float(env, "CDE_JOB_KILL_GRACE", 5.0),
-            agent_probe_timeout=_float(env, "CDE_AGENT_PROBE_TIMEOUT", 8.0),
-            job_keep=_count(env, "CDE_JOB_KEEP", 100, minimum=1),
+            max_jobs=_count(env, "CDE_MAX_JOBS", 2, minimum=1, maximum=64),
+            job_queue=_count(env, "CDE_JOB_QUEUE", 32, minimum=0, maximum=10_000),
+            job_kill_grace=_float(env, "CDE_JOB_KILL_GRACE", 5.0, maximum=600),
+            agent_probe_timeout=_float(env, "CDE_AGENT_PROBE_TIMEOUT", 8.0, maximum=600),
+            job_keep=_count(env, "CDE_JOB_KEEP", 100, minimum=1, maximum=100_000),
             job_keep_days=_float(env, "CDE_JOB_KEEP_DAYS", 30.0, unit="days", maximum=MAX_KEEP_DAYS),
             scan_max_files=_int(env, "CDE_SCAN_MAX_FILES", None, minimum=100) or 200_000,
             docs_max_bytes=_int(env, "CDE_DOCS_MAX_BYTES", None, minimum=1024) or 2 * 1024 * 1024,
@@ -102,21 +102,24 @@ def _choice(env: Mapping[str, str], name: str, options: tuple[str, ...], default
     return value
 
 
-def _int(env: Mapping[str, str], name: str, default: int | None, *, minimum: int) -> int | None:
+def _int(
+    env: Mapping[str, str], name: str, default: int | None, *, minimum: int, maximum: int | None = None
+) -> int | None:
     raw = env.get(name, "").strip()
     if not raw:
         return default
+    bounds = f">= {minimum}" + (f" and <= {maximum}" if maximum is not None else "")
     try:
         value = int(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be an integer >= {minimum}; got {raw!r}") from None
-    if value < minimum:
-        raise SettingsError(f"{name} must be an integer >= {minimum}; got {raw!r}")
+        raise SettingsError(f"{name} must be an integer {bounds}; got {raw!r}") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        raise SettingsError(f"{name} must be an integer {bounds}; got {raw!r}")
     return value
 
 
-def _count(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
-    value = _int(env, name, default, minimum=minimum)
+def _count(env: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+    value = _int(env, name, default, minimum=minimum, maximum=maximum)
     return default if value is None else value
 
 

@@ -35,9 +35,10 @@ def pick(agents: list[AgentInfo], agent: str) -> AgentInfo:
             f"not installed: {names(agents, available=False)}; custom agents go in .cde/agents.yml"
         )
     if not found.available:
+        executable = found.spec.executable
+        where = "is not an executable file" if "/" in executable else "is not on PATH"
         raise UnavailableError(
-            f"agent {agent} is not installed ({found.spec.executable} is not on PATH); "
-            f"available: {names(agents, available=True)}"
+            f"agent {agent} is not installed ({executable} {where}); available: {names(agents, available=True)}"
         )
     return found
 

@@ -8,12 +8,13 @@ a late event (a process exiting after it was cancelled) cannot overwrite the out
 from __future__ import annotations
 
 import secrets
+import signal
 from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.errors import InvalidTransitionError
+from domain.errors import InvalidInputError, InvalidTransitionError
 from domain.names import validate_name
 
 JOB_SCHEMA_VERSION = 1
@@ -49,7 +50,24 @@ def new_job_id(now: datetime, token: str | None = None) -> str:
 
 
 def validate_job_id(value: str) -> str:
-    return validate_name(value, "task_id")
+    try:
+        return validate_name(value, "task_id")
+    except InvalidInputError:
+        raise InvalidInputError(
+            f"task_id {value!r} is not a task id such as 20250131-120000-a1b2c3; "
+            "cde_delegateTask returns one, cde_listActiveTasks lists them"
+        ) from None
+
+
+def exit_reason(exit_code: int) -> str:
+    """Why an agent failed, from its exit code (negative: the signal that killed it)."""
+    if exit_code < 0:
+        try:
+            name = signal.Signals(-exit_code).name
+        except ValueError:
+            name = f"signal {-exit_code}"
+        return f"agent was killed by {name} (signal {-exit_code})"
+    return f"agent exited with code {exit_code}"
 
 
 def preview(prompt: str, limit: int = PREVIEW_CHARS) -> str:
@@ -113,4 +131,4 @@ class Job(BaseModel):
         if exit_code == 0:
             self.finish(JobStatus.SUCCEEDED, at, exit_code=0)
         else:
-            self.finish(JobStatus.FAILED, at, exit_code=exit_code, error=f"agent exited with code {exit_code}")
+            self.finish(JobStatus.FAILED, at, exit_code=exit_code, error=exit_reason(exit_code))

@@ -9,7 +9,7 @@ from domain.delegation.agents import AgentInfo
 from domain.delegation.ports import AgentDetector
 from domain.delegation.selection import Choice, choose_agent
 from domain.delegation.views import Selection
-from domain.errors import NotFoundError, UnavailableError
+from domain.errors import InvalidInputError, NotFoundError, UnavailableError
 
 
 def names(agents: Sequence[AgentInfo], *, available: bool) -> str:
@@ -38,6 +38,8 @@ class SelectAgent:
         self._detector = detector
 
     async def __call__(self, root: Path, task_description: str, preferred_agent: str | None = None) -> Selection:
+        if not task_description.strip():  # as cde_delegateTask: nothing to choose an agent for
+            raise InvalidInputError("task_description is empty; describe the work to delegate")
         agents = await self._detector.agents(root)
         choice = choose_or_explain(task_description, agents, preferred_agent)
         return Selection(

@@ -38,7 +38,7 @@ def register(server: CdeServer, container: Container) -> None:
         task_description: TaskDescription,
         project_path: ProjectPath = ".",
         agent: AgentName = None,
-        timeout_s: Annotated[int, Field(ge=1, le=86_400)] = 1800,
+        timeout_s: Annotated[int, Field(ge=1, le=86_400, strict=True)] = 1800,
         context: Annotated[str | None, Field(description="appended to the prompt", max_length=500_000)] = None,
     ) -> DelegateResult:
         root = await container.project_root(project_path)

@@ -216,10 +216,12 @@ async def test_full_queue_is_refused_with_a_clear_error(tmp_path: Path, project:
     async with running(settings) as d:
         await d.delegate_task(project, "one", agent="hang")
         await d.delegate_task(project, "two", agent="hang")
-        with pytest.raises(LimitExceededError, match="worker queue is full"):
+        with pytest.raises(LimitExceededError, match="worker queue is full") as refused:
             await d.delegate_task(project, "three", agent="hang")
         listing = await d.list_tasks(project, include_finished=True)
     assert sorted(t.status for t in listing.tasks) == ["failed", "queued", "running"]
+    failed = next(t for t in listing.tasks if t.status == "failed")
+    assert str(refused.value).endswith(f"(task {failed.task_id}, not run)")  # the listed record is named
 
 
 async def test_agent_that_cannot_start_fails(settings: Settings, project: Path, tmp_path: Path) -> None:

@@ -113,6 +113,8 @@ async def test_cancel_a_running_task(app: App) -> None:
         ),
         ({"agent": "claude"}, "unavailable: agent claude is not installed (claude is not on PATH); available: codex"),
         ({"timeout_s": 0}, "invalid_input: invalid arguments for cde_delegateTask: timeout_s:"),
+        ({"timeout_s": True}, "invalid_input: invalid arguments for cde_delegateTask: timeout_s: Input should be"),
+        ({"timeout_s": 1e20}, "invalid_input: invalid arguments for cde_delegateTask: timeout_s: Input should be"),
     ],
 )
 async def test_delegation_errors_say_what_is_available(app: App, arguments: dict[str, Any], expected: str) -> None:
@@ -194,8 +196,15 @@ async def test_no_agent_installed_is_unavailable(app: App, monkeypatch: pytest.M
 async def test_task_ids_are_validated_and_unknown_ones_reported(app: App) -> None:
     async with Client(app.server) as client:
         bad = await call_error(client, "cde_getTaskStatus", {"task_id": "../etc"})
+        empty = await call_error(client, "cde_cancelTask", {"task_id": ""})
         unknown = await call_error(client, "cde_cancelTask", {"task_id": "20250101-000000-ffffff"})
-    assert bad.startswith("invalid_input: task_id '../etc' must be a plain name")
+        blank = await call_error(client, "cde_selectAgent", {"task_description": "   "})
+    assert bad == (
+        "invalid_input: task_id '../etc' is not a task id such as 20250131-120000-a1b2c3; "
+        "cde_delegateTask returns one, cde_listActiveTasks lists them"
+    )
+    assert empty.startswith("invalid_input: task_id '' is not a task id such as")
+    assert blank == "invalid_input: task_description is empty; describe the work to delegate"
     assert unknown.startswith("not_found: unknown task_id '20250101-000000-ffffff'; list a project's tasks")
 
 

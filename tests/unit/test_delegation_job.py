@@ -42,6 +42,14 @@ def test_a_job_runs_then_succeeds_or_fails_by_exit_code() -> None:
     assert bad.status == JobStatus.FAILED and bad.exit_code == 2 and bad.error == "agent exited with code 2"
 
 
+def test_an_agent_killed_by_a_signal_says_which() -> None:
+    crashed = job()
+    crashed.start(4242, T0)
+    crashed.exited(-11, T0)
+    assert crashed.status == JobStatus.FAILED and crashed.exit_code == -11
+    assert crashed.error == "agent was killed by SIGSEGV (signal 11)"
+
+
 @pytest.mark.parametrize("end", [JobStatus.CANCELLED, JobStatus.INTERRUPTED, JobStatus.FAILED])
 def test_a_queued_job_can_end_without_running(end: JobStatus) -> None:
     j = job()

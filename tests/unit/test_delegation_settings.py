@@ -33,10 +33,16 @@ def test_delegation_settings_come_from_the_environment(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("CDE_MAX_JOBS", "0", "CDE_MAX_JOBS must be an integer >= 1; got '0'"),
-        ("CDE_JOB_QUEUE", "-1", "CDE_JOB_QUEUE must be an integer >= 0; got '-1'"),
-        ("CDE_JOB_KILL_GRACE", "soon", "CDE_JOB_KILL_GRACE must be a number of seconds > 0; got 'soon'"),
-        ("CDE_JOB_KEEP", "0", "CDE_JOB_KEEP must be an integer >= 1; got '0'"),
+        ("CDE_MAX_JOBS", "0", "CDE_MAX_JOBS must be an integer >= 1 and <= 64; got '0'"),
+        (
+            "CDE_MAX_JOBS",
+            "99999999999999999999",
+            "CDE_MAX_JOBS must be an integer >= 1 and <= 64; got '99999999999999999999'",
+        ),
+        ("CDE_JOB_QUEUE", "-1", "CDE_JOB_QUEUE must be an integer >= 0 and <= 10000; got '-1'"),
+        ("CDE_JOB_KILL_GRACE", "soon", "CDE_JOB_KILL_GRACE must be a number of seconds > 0 and <= 600; got 'soon'"),
+        ("CDE_JOB_KILL_GRACE", "1e308", "CDE_JOB_KILL_GRACE must be a number of seconds > 0 and <= 600; got '1e308'"),
+        ("CDE_JOB_KEEP", "0", "CDE_JOB_KEEP must be an integer >= 1 and <= 100000; got '0'"),
         ("CDE_JOB_KEEP_DAYS", "-3", "CDE_JOB_KEEP_DAYS must be a number of days > 0 and <= 36500; got '-3'"),
         ("CDE_JOB_KEEP_DAYS", "1e9", "CDE_JOB_KEEP_DAYS must be a number of days > 0 and <= 36500; got '1e9'"),
     ],

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from domain.delegation.agents import BUILTIN_AGENTS, AgentInfo
-from domain.delegation.delegate_task import DelegateTask, compose_prompt
+from domain.delegation.delegate_task import DelegateTask, compose_prompt, pick
 from domain.delegation.list_agents import ListAgents
 from domain.delegation.select_agent import SelectAgent
 from domain.errors import InvalidInputError, NotFoundError, UnavailableError
@@ -95,3 +95,9 @@ async def test_delegation_is_refused_before_anything_is_written(
 def test_prompt_is_the_task_then_the_context() -> None:
     assert compose_prompt("  Do it. ", None) == "Do it."
     assert compose_prompt("Do it.", " see x.py ") == "Do it.\n\n## Context\n\nsee x.py"
+
+
+def test_an_agent_whose_absolute_program_cannot_run_is_not_said_to_be_missing_from_path() -> None:
+    spec = BUILTIN_AGENTS[0].model_copy(update={"name": "mine", "command": ("/opt/tools/mine", "{prompt}")})
+    with pytest.raises(UnavailableError, match=re.escape("(/opt/tools/mine is not an executable file)")):
+        pick([AgentInfo(spec=spec, path=None)], "mine")

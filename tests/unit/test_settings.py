@@ -49,7 +49,7 @@ def test_star_means_no_root_restriction(tmp_path: Path) -> None:
         ("CDE_CACHE_MAXSIZE", "0", "CDE_CACHE_MAXSIZE must be an integer >= 1; got '0'"),
         ("CDE_CACHE_MAXSIZE", "lots", "CDE_CACHE_MAXSIZE must be an integer >= 1; got 'lots'"),
         ("CDE_CACHE_TTL", "-1", "CDE_CACHE_TTL must be a number of seconds > 0; got '-1'"),
-        ("CDE_LOCK_TIMEOUT", "nan", "CDE_LOCK_TIMEOUT must be a number of seconds > 0; got 'nan'"),
+        ("CDE_LOCK_TIMEOUT", "nan", "CDE_LOCK_TIMEOUT must be a number of seconds > 0 and <= 3600; got 'nan'"),
         ("CDE_TOOLS", "some", "CDE_TOOLS must be one of all, core; got 'some'"),
         ("CDE_SKILL_TTL_HOURS", "99999", "CDE_SKILL_TTL_HOURS must be a number of hours > 0 and <= 8760; got '99999'"),
         ("CDE_HOME", "/tmp/" + "p" * 256, "CDE_HOME is too long a path (over 4095 bytes, or a name in it over 255)"),
