@@ -6,6 +6,7 @@ names and control characters never reach the OS.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
@@ -44,12 +45,22 @@ def validate_name(value: str, what: str = "name") -> str:
 
 
 def slugify(text: str, *, max_length: int = 48, fallback: str = "item") -> str:
-    """A safe slug derived from free text ("Add OAuth2 login!" → "add-oauth2-login")."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    """A safe slug derived from free text ("Add OAuth2 login!" → "add-oauth2-login").
+
+    Letters without an ASCII form (Chinese, Cyrillic…) are dropped; when that drops most of the
+    text, a short hash of it is appended, so different requests in those scripts get different
+    names ("feature-3f2a1c") while the same request always gets the same one.
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    ascii_text = decomposed.encode("ascii", "ignore").decode("ascii").lower()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
-    if len(slug) > max_length:
-        slug = slug[:max_length].rsplit("-", 1)[0] if "-" in slug[:max_length] else slug[:max_length]
-    slug = slug.strip("-") or fallback
+    kept = sum(c.isalnum() for c in ascii_text)
+    dropped = sum(c.isalnum() for c in decomposed) - kept
+    suffix = f"-{hashlib.sha256(text.strip().encode('utf-8', 'replace')).hexdigest()[:6]}" if dropped > kept else ""
+    limit = max_length - len(suffix)
+    if len(slug) > limit:
+        slug = slug[:limit].rsplit("-", 1)[0] if "-" in slug[:limit] else slug[:limit]
+    slug = (slug.strip("-") or fallback) + suffix
     if slug.split(".")[0] in _RESERVED:
         slug = f"{slug}-1"
     return slug

@@ -39,3 +39,13 @@ def test_slugify() -> None:
     assert slugify("???") == "item"
     assert len(slugify("word " * 40)) <= 48
     assert validate_name(slugify("Con")) == "con-1"
+
+
+def test_requests_in_scripts_without_ascii_letters_get_distinct_stable_slugs() -> None:
+    japanese, chinese = slugify("日本語の機能を追加", fallback="feature"), slugify("添加登录功能", fallback="feature")
+    assert japanese.startswith("feature-") and chinese.startswith("feature-") and japanese != chinese
+    assert slugify("日本語の機能を追加", fallback="feature") == japanese  # the same request, the same name
+    assert slugify("Добавить вход через GitHub").startswith("github-")  # most of it dropped: a hash tells apart
+    assert slugify("Add GitHub login, café") == "add-github-login-cafe"  # nothing dropped: no hash
+    for text in ("日本語の機能を追加", "Добавить вход через GitHub " * 5):
+        assert validate_name(slugify(text, max_length=40)) and len(slugify(text, max_length=40)) <= 40
