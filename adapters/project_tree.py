@@ -108,9 +108,7 @@ def _stat_print(st: os.stat_result) -> Fingerprint:
     return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
 
 
-def _read_ignore(
-    path: Path, base: str, prints: list[tuple[str, Fingerprint]], *, above: str = ""
-) -> IgnoreFile | None:
+def _read_ignore(path: Path, base: str, prints: list[tuple[str, Fingerprint]], *, above: str = "") -> IgnoreFile | None:
     prints.append((os.fspath(path), fingerprint(path)))
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
