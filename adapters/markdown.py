@@ -1,8 +1,8 @@
 """A line-based Markdown reader for what documentation tooling needs: front matter, headings, links, sections.
 
-Not a renderer: it follows CommonMark where it matters here (fenced code is
-opaque, ATX and setext headings, inline and reference links, inline code spans
-hide their content) and GitHub's rules for heading anchors (lowercase, drop
+Not a renderer: it follows CommonMark where it matters here (fenced and indented
+code is opaque, HTML comments hide their content, ATX and setext headings, inline
+and reference links, inline code spans hide their content) and GitHub's rules for heading anchors (lowercase, drop
 punctuation, spaces to hyphens, `-1`, `-2` for repeats). Front matter is YAML
 parsed with a safe loader. Pure functions of the text; callers bound its size.
 """
@@ -31,6 +31,9 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _BLOCK_START = re.compile(r"^ {0,3}(?:[-*+>]|\d{1,9}[.)]|#|\||<)")
+_LIST_ITEM = re.compile(r"^ {0,3}(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
+_LIST_MARKS = frozenset("-*+0123456789")
+_INDENT_OR_LIST = _LIST_MARKS | {" ", "\t"}
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 # Link text: escapes, and up to four nested [...] pairs (images inside links, [1]-style notes). A link starts
 # at an unescaped "[" only, and the pairs are counted, so each attempt stops within a few brackets: starting at
@@ -165,6 +168,26 @@ def link_of(raw: str, line: int) -> DocLink | None:
     return (line, target[:MAX_TARGET_CHARS], path, unquote(anchor))
 
 
+def _outside_comments(line: str, in_comment: bool) -> tuple[str, bool]:
+    """`line` without the parts inside HTML comments (which render as nothing), and whether one stays open."""
+    kept: list[str] = []
+    rest = line
+    while rest:
+        if in_comment:
+            end = rest.find("-->")
+            if end == -1:
+                return "".join(kept), True
+            rest, in_comment = rest[end + 3 :], False
+        else:
+            begin = rest.find("<!--")
+            if begin == -1:
+                kept.append(rest)
+                break
+            kept.append(rest[:begin] + " ")
+            rest, in_comment = rest[begin + 4 :], True
+    return "".join(kept), in_comment
+
+
 def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
     """Front matter, headings with anchors, and (unless `with_links` is false, as for search) links."""
     lines = text.split("\n")
@@ -175,6 +198,10 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
     links: list[DocLink] = []
     fence: str | None = None
     previous = ""  # the previous line when it may be a setext heading's text
+    blank_before = True  # the previous line was blank (or there was none): an indented line there is code
+    in_code = False  # inside an indented code block
+    in_list = False  # inside a list, where indented lines continue items instead of starting code
+    in_comment = False  # inside an HTML comment <!-- … --> that spans lines
 
     def add_heading(level: int, raw: str, line: int) -> None:
         explicit = _HEADING_ID.search(raw)
@@ -192,6 +219,28 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
     for index in range(start, len(lines)):
         line = lines[index][:MAX_LINE_SCAN]
         stripped = line.strip()
+        if fence is None:
+            if not stripped:
+                blank_before = True
+                previous = ""
+                continue
+            first = line[0]
+            if first not in _INDENT_OR_LIST:  # most lines: plain text at the margin
+                in_list = in_code = False
+            else:
+                if stripped[0] in _LIST_MARKS and _LIST_ITEM.match(line):
+                    in_list = True
+                elif first != " " and first != "\t":
+                    in_list = False
+                indented = first == "\t" or line.startswith("    ")
+                in_code = indented and (in_code or blank_before) and not in_list
+            blank_before = False
+            if in_code:  # an indented code block: opaque, like a fenced one
+                previous = ""
+                continue
+            if in_comment or "<!--" in line:
+                line, in_comment = _outside_comments(line, in_comment)
+                stripped = line.strip()
         marker = stripped[:1]  # every block construct below starts with one of "`~#=-"
         fence_match = _FENCE.match(line) if marker in ("`", "~") else None
         if fence is not None:

@@ -62,6 +62,19 @@ def test_only_relative_links_are_collected_with_line_numbers() -> None:
     ]
 
 
+def test_indented_code_and_html_comments_hold_no_links() -> None:
+    text = (
+        "# T\n\nPara.\n\n    [code](missing-a.md)\n    # not a heading\n\n"  # an indented code block
+        "<!-- [todo](missing-b.md) -->\n"
+        "<!-- spans\n[lines](missing-c.md)\n-->[after](real.md)\n"
+        "Para [kept](kept.md)\n    [continued](cont.md)\n\n"  # a paragraph's continuation is not code
+        "- item\n\n    [in the item](item.md)\n"  # nor an indented paragraph of a list item
+    )
+    parsed = parse_markdown(text)
+    assert [path for _, _, path, _ in parsed.links] == ["real.md", "kept.md", "cont.md", "item.md"]
+    assert [h.text for h in parsed.headings] == ["T"]
+
+
 def test_broken_front_matter_is_reported_not_raised() -> None:
     assert parse_markdown("---\ntitle: [unclosed\n---\nbody").metadata_error is not None
     listed = parse_markdown("---\n- a\n- b\n---\n")
