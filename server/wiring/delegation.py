@@ -82,9 +82,15 @@ class Delegation:
                     await self.stores.unmark(job_id)
 
     async def stop(self) -> None:
-        """Stop every job and wait for their final records (runs on server shutdown)."""
+        """Stop every job and wait for their final records (runs on server shutdown).
+
+        A start-up scan still running gets SCAN_STOP_GRACE to finish: it kills a dead server's
+        orphaned agents, which would otherwise run on until the next start.
+        """
         if self._scan is not None:
-            self._scan.cancel()
+            done, _ = await asyncio.wait({self._scan}, timeout=SCAN_STOP_GRACE)
+            if not done:
+                self._scan.cancel()
             try:
                 await self._scan
             except asyncio.CancelledError:
@@ -93,6 +99,9 @@ class Delegation:
                 logger.warning("the start-up task scan failed", exc_info=True)
         await self.pool.shutdown()
         self.stores.release_all()
+
+
+SCAN_STOP_GRACE = 1.0  # seconds a stopping server lets its start-up task scan finish
 
 
 def build_delegation(settings: Settings) -> Delegation:

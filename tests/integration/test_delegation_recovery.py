@@ -123,6 +123,11 @@ async def test_an_agent_started_but_not_yet_recorded_is_found_by_its_task_id(set
     finally:
         await delegation.stop()
     assert record(project, QUEUED_ID)["status"] == "interrupted"
+    # The recorded agent of the other task is killed by the same scan, which a stop lets finish.
+    assert record(project, RUNNING_ID)["status"] == "interrupted"
+    running_pid = record(project, RUNNING_ID)["pgid"]
+    assert isinstance(running_pid, int)
+    await eventually(lambda: asyncio.to_thread(gone, running_pid))
 
 
 async def test_a_live_servers_jobs_are_left_alone_until_it_dies(settings: Settings, project: Path) -> None:
