@@ -218,7 +218,11 @@ def merge_agents(
             except ValidationError as exc:
                 first = exc.errors()[0]
                 where = ".".join(str(p) for p in first["loc"])
-                raise ValueError(f"agents.{name}.{where}: {first['msg'].removeprefix('Value error, ')}") from None
+                problem = first["msg"].removeprefix("Value error, ")
+                if first["type"] in ("tuple_type", "list_type"):  # "a valid tuple" is Python talk
+                    example = '[mytool, --flag, "{prompt}"]' if where == "command" else "[a, b]"
+                    problem = f"must be a YAML list such as {example}"
+                raise ValueError(f"agents.{name}.{where}: {problem}") from None
             if not spec.takes_prompt():
                 raise ValueError(f"agents.{name}.command needs {{prompt}} or {{prompt_file}}, or set stdin: true")
             merged[name] = spec

@@ -41,6 +41,8 @@ def test_layers_override_field_by_field_add_and_hide() -> None:
         ({"command": ["mine", "{prompt}"], "shell": "bash -c"}, "shell: Extra inputs are not permitted"),
         ({"command": [" ", "{prompt}"]}, "command: the first element must be the program to run"),
         ({"stdin": True}, "command: Field required"),
+        ({"command": "mine {prompt}"}, 'command: must be a YAML list such as [mytool, --flag, "{prompt}"]'),
+        ({"command": ["mine", "{prompt}"], "strengths": "tests"}, "strengths: must be a YAML list such as [a, b]"),
     ],
 )
 def test_bad_declarations_are_refused(fields: dict[str, object], problem: str) -> None:
