@@ -91,7 +91,10 @@ def resolve_inside_sync(root: Path, raw: str, *, what: str = "path", forbidden: 
     return Path(resolved)
 
 
-def _banned_part(parts: list[str], banned: set[str]) -> str | None:
+_NEVER_WRITTEN = frozenset({".git"})  # casefolded, as `_banned_part` compares
+
+
+def _banned_part(parts: list[str], banned: frozenset[str] | set[str]) -> str | None:
     return next((part for part in parts if part.casefold() in banned), None)
 
 
@@ -124,10 +127,10 @@ def resolve_output_dir_sync(root: Path, raw: str, *, also: tuple[Path, ...] = ()
         if not any(resolved.is_relative_to(b) for b in bases):
             allowed = ", ".join(str(b) for b in bases)
             raise PermissionDeniedError(f"{what} {raw!r} is outside the allowed places ({allowed}); use a path inside")
-        if resolved.is_relative_to(root):
-            rel = resolved.relative_to(root).parts
-            if rel and rel[0] == ".git":
-                raise PermissionDeniedError(f"{what} {raw!r} resolves into .git/, which is never written")
+        base = next(b for b in bases if resolved.is_relative_to(b))
+        hit = _banned_part(list(resolved.relative_to(base).parts), _NEVER_WRITTEN)
+        if hit is not None:
+            raise PermissionDeniedError(f"{what} {raw!r} resolves into {hit}/, which is never written")
     if resolved == root or any(resolved == _resolve(b, what, strict=False) for b in also):
         raise InvalidInputError(f"{what} {raw!r} is a root directory; name a subdirectory such as .cde/servers/cde")
     return resolved

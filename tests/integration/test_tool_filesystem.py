@@ -119,6 +119,9 @@ async def test_output_dir_must_stay_inside_the_project_or_home(app: App, project
         absolute = await call_error(client, "cde_generateToolFilesystem", {"output_dir": str(tmp_path / "x" / "cde")})
         root = await call_error(client, "cde_generateToolFilesystem", {"output_dir": "."})
         git = await call_error(client, "cde_generateToolFilesystem", {"output_dir": ".git/hooks/cde"})
+        nested_git = await call_error(
+            client, "cde_generateToolFilesystem", {"output_dir": str(project / "sub" / ".GIT" / "hooks" / "cde")}
+        )
         not_a_name = await call_error(client, "cde_generateToolFilesystem", {"output_dir": "tools/my-tools"})
         stdlib = await call_error(client, "cde_generateToolFilesystem", {"output_dir": "pkgs/json"})
         empty = await call_error(client, "cde_generateToolFilesystem", {"output_dir": " "})
@@ -128,6 +131,7 @@ async def test_output_dir_must_stay_inside_the_project_or_home(app: App, project
     assert absolute.startswith("permission_denied:")
     assert root.startswith("invalid_input:") and "subdirectory" in root
     assert git.startswith("permission_denied:")
+    assert nested_git.startswith("permission_denied:") and "resolves into .GIT/" in nested_git
     assert not_a_name.startswith("invalid_input:") and "package name" in not_a_name
     assert stdlib.startswith("invalid_input:") and "standard-library" in stdlib and not (project / "pkgs").exists()
     assert empty == "invalid_input: output_dir is empty; pass a path such as '.cde/servers/cde'"
