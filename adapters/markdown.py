@@ -33,6 +33,7 @@ _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _BLOCK_START = re.compile(r"^ {0,3}(?:[-*+>]|\d{1,9}[.)]|#|\||<)")
 _LIST_ITEM = re.compile(r"^ {0,3}(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
 _LIST_MARKS = frozenset("-*+0123456789")
+_COMMENT = re.compile(r"<!--.*?-->")
 _INDENT_OR_LIST = _LIST_MARKS | {" ", "\t"}
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 # Link text: escapes, and up to four nested [...] pairs (images inside links, [1]-style notes). A link starts
@@ -168,26 +169,6 @@ def link_of(raw: str, line: int) -> DocLink | None:
     return (line, target[:MAX_TARGET_CHARS], path, unquote(anchor))
 
 
-def _outside_comments(line: str, in_comment: bool) -> tuple[str, bool]:
-    """`line` without the parts inside HTML comments (which render as nothing), and whether one stays open."""
-    kept: list[str] = []
-    rest = line
-    while rest:
-        if in_comment:
-            end = rest.find("-->")
-            if end == -1:
-                return "".join(kept), True
-            rest, in_comment = rest[end + 3 :], False
-        else:
-            begin = rest.find("<!--")
-            if begin == -1:
-                kept.append(rest)
-                break
-            kept.append(rest[:begin] + " ")
-            rest, in_comment = rest[begin + 4 :], True
-    return "".join(kept), in_comment
-
-
 def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
     """Front matter, headings with anchors, and (unless `with_links` is false, as for search) links."""
     lines = text.split("\n")
@@ -220,6 +201,17 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
         line = lines[index][:MAX_LINE_SCAN]
         stripped = line.strip()
         if fence is None:
+            if in_comment:  # an HTML comment block: hidden up to its -->
+                end = line.find("-->")
+                if end == -1:
+                    continue
+                in_comment = False
+                line = line[end + 3 :]
+                stripped = line.strip()
+            elif stripped.startswith("<!--") and "-->" not in stripped[4:]:
+                in_comment = True  # only a line starting with <!-- opens a comment that spans lines
+                previous = ""
+                continue
             if not stripped:
                 blank_before = True
                 previous = ""
@@ -238,9 +230,6 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
             if in_code:  # an indented code block: opaque, like a fenced one
                 previous = ""
                 continue
-            if in_comment or "<!--" in line:
-                line, in_comment = _outside_comments(line, in_comment)
-                stripped = line.strip()
         marker = stripped[:1]  # every block construct below starts with one of "`~#=-"
         fence_match = _FENCE.match(line) if marker in ("`", "~") else None
         if fence is not None:
@@ -264,6 +253,8 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
             continue
         if with_links and ("[" in line or "<" in line):
             visible = _CODE_SPAN.sub(" ", line) if "`" in line else line
+            if "<!--" in visible:  # comments closed on the line render as nothing (code spans masked first)
+                visible = _COMMENT.sub(" ", visible)
             number = index + 1
             for match in _INLINE_LINK.finditer(visible):
                 found = link_of(match.group(1), number)

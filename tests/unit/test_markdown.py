@@ -75,6 +75,19 @@ def test_indented_code_and_html_comments_hold_no_links() -> None:
     assert [h.text for h in parsed.headings] == ["T"]
 
 
+def test_an_unclosed_comment_marker_in_text_or_code_hides_nothing() -> None:
+    text = "Write `<!--` to open one, or <!-- like this.\n# Later\n[link](later.md)\n"
+    parsed = parse_markdown(text)
+    assert [h.text for h in parsed.headings] == ["Later"]
+    assert [path for _, _, path, _ in parsed.links] == ["later.md"]
+
+
+def test_a_comment_block_ends_at_its_marker_even_on_an_indented_line() -> None:
+    parsed = parse_markdown("<!--\n\n    old [x](gone.md) -->\n# After\n[y](kept.md)\n")
+    assert [h.text for h in parsed.headings] == ["After"]
+    assert [path for _, _, path, _ in parsed.links] == ["kept.md"]
+
+
 def test_broken_front_matter_is_reported_not_raised() -> None:
     assert parse_markdown("---\ntitle: [unclosed\n---\nbody").metadata_error is not None
     listed = parse_markdown("---\n- a\n- b\n---\n")
