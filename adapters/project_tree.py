@@ -125,7 +125,8 @@ def _read_ignore(path: Path, base: str, prints: list[tuple[str, Fingerprint]], *
 def _enclosing_rules(root: Path, prints: list[tuple[str, Fingerprint]]) -> list[IgnoreFile]:
     """For a project inside a larger git work tree (a package of a monorepo): that repository's
     `info/exclude` and the `.gitignore` files from its root down to the project's parent, as git
-    applies them. Empty when the project is itself the top of its repository, or in none."""
+    applies them. Empty when the project is itself the top of its repository, in none, or in one
+    rooted at the home folder or above it."""
     folders: list[Path] = []
     for folder in root.parents:
         folders.append(folder)
@@ -134,6 +135,12 @@ def _enclosing_rules(root: Path, prints: list[tuple[str, Fingerprint]]) -> list[
     else:
         return []
     top = folders[-1]
+    try:
+        home: Path | None = Path.home()
+    except (KeyError, RuntimeError):  # no home directory known
+        home = None
+    if top == Path(top.anchor) or (home is not None and home.is_relative_to(top)):
+        return []  # a repository of the home folder (dotfiles, often ignoring "*") or the disk is not the project's
     rules: list[IgnoreFile] = []
     git_dir = top / ".git"
     if git_dir.is_dir() and not git_dir.is_symlink():

@@ -85,6 +85,14 @@ def test_a_project_with_its_own_git_folder_ignores_the_rules_above_it(tmp_path: 
     assert walk_project_sync(outer / "inner", max_files=10).files == ("a.py",)
 
 
+def test_a_dotfiles_repository_of_the_home_folder_does_not_hide_projects_in_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = make_tree(tmp_path / "home", {".git/HEAD": "", ".gitignore": "*\n", "work/proj/a.py": ""})
+    monkeypatch.setenv("HOME", str(home))
+    assert walk_project_sync(home / "work" / "proj", max_files=10).files == ("a.py",)
+
+
 def test_walk_stops_at_the_file_limit(tree_root: Path) -> None:
     tree = walk_project_sync(tree_root, max_files=3)
     assert tree.truncated
