@@ -92,6 +92,7 @@ def _unmark(marker: Path | None) -> None:
 
 
 RECOVERY_WAIT_S = 2.0  # how long a reader waits for another process's recovery of a task to finish
+_NOT_RECOVERING: set[int] = set()  # server pids whose leases outlasted the wait: they run, unseen from here
 
 
 def _server_alive(pid: int | None) -> bool:
@@ -117,7 +118,7 @@ def _wait_for_lease(path: Path, job_dir: Path) -> int | None:
         job = parse_job(job_dir / RECORD, files.read_json_sync(job_dir / RECORD))
     except DomainError:
         return None
-    if _server_alive(job.server_pid):
+    if job.server_pid in _NOT_RECOVERING or _server_alive(job.server_pid):
         return None  # its server runs it
     deadline = time.monotonic() + RECOVERY_WAIT_S
     while time.monotonic() < deadline:
@@ -125,6 +126,9 @@ def _wait_for_lease(path: Path, job_dir: Path) -> int | None:
         fd = _try_lease(path)
         if fd is not None:
             return fd
+    # Held all along: a live server this process cannot see (another PID namespace, a container)
+    # rather than a recovery. Its other tasks are not waited for again.
+    _NOT_RECOVERING.add(job.server_pid)
     return None
 
 
@@ -349,7 +353,7 @@ class FsJobStore:
             except CorruptDataError as exc:
                 logger.warning("skipping task %s: %s", job_id, exc.message)
         # Ids sort by the second only (their suffix is random): the creation time orders tasks of one second.
-        found.sort(key=lambda job: (job.created_at, job.id), reverse=True)
+        found.sort(key=lambda job: (job.created_at.timestamp(), job.id), reverse=True)  # naive dates too
         return found
 
     async def tail(self, job_id: str, lines: int) -> list[str]:

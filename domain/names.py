@@ -57,7 +57,7 @@ def slugify(text: str, *, max_length: int = 48, fallback: str = "item") -> str:
     kept = sum(c.isalnum() for c in ascii_text)
     dropped = sum(c.isalnum() for c in decomposed) - kept
     suffix = f"-{hashlib.sha256(text.strip().encode('utf-8', 'replace')).hexdigest()[:6]}" if dropped > kept else ""
-    limit = max_length - len(suffix)
+    limit = max(1, max_length - len(suffix))
     if len(slug) > limit:
         slug = slug[:limit].rsplit("-", 1)[0] if "-" in slug[:limit] else slug[:limit]
     slug = (slug.strip("-") or fallback) + suffix

@@ -162,14 +162,14 @@ def unencodable(value: Any, where: str = "arguments") -> str | None:
         return None
     if isinstance(value, dict):
         for key, item in value.items():
-            found = unencodable(key, where) or unencodable(item, f"{where}.{key}")
-            if found:
-                return found
+            if unencodable(key) is not None:
+                return f"a key of {where}"
+            if unencodable(item) is not None:
+                return unencodable(item, f"{where}.{key}" if key.isidentifier() else f"{where}[{key!r}]")
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            found = unencodable(item, f"{where}[{index}]")
-            if found:
-                return found
+            if unencodable(item) is not None:
+                return unencodable(item, f"{where}[{index}]")
     return None
 
 

@@ -116,9 +116,8 @@ class DelegateTask:
                 await store.save(job)
             raise indexed
         if isinstance(created, BaseException):
-            if not isinstance(indexed, BaseException):  # a pointer to a task without a record would mislead
-                with contextlib.suppress(Exception):
-                    await self._locator.forget([job.id])
+            with contextlib.suppress(Exception):  # a pointer to a task without a record would mislead
+                await self._locator.forget([job.id])
             raise created
         await self._runner.submit(job, plan, store)
 

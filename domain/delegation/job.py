@@ -63,10 +63,9 @@ def exit_reason(exit_code: int) -> str:
     """Why an agent failed, from its exit code (negative: the signal that killed it)."""
     if exit_code < 0:
         try:
-            name = signal.Signals(-exit_code).name
+            return f"agent was killed by {signal.Signals(-exit_code).name} (signal {-exit_code})"
         except ValueError:
-            name = f"signal {-exit_code}"
-        return f"agent was killed by {name} (signal {-exit_code})"
+            return f"agent was killed by signal {-exit_code}"
     return f"agent exited with code {exit_code}"
 
 

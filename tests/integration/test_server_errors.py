@@ -10,6 +10,7 @@ from mcp.client import Client
 from pydantic import BaseModel, Field
 
 from domain.errors import NotFoundError
+from server.app import unencodable
 from server.bootstrap import App
 from server.introspection import tools_list_json
 from server.tooling import add_tool
@@ -109,3 +110,10 @@ async def test_tool_annotations_are_set(app: App) -> None:
     for name, tool in tools.items():
         assert tool.annotations is not None, name
         assert tool.annotations.read_only_hint or tool.annotations.destructive_hint is not None, name
+
+
+def test_unencodable_names_where_the_bad_text_is() -> None:
+    assert unencodable({"documents": {"a.md": "ok", "b c.md": "\ud800"}}) == "arguments.documents['b c.md']"
+    assert unencodable({"documents": {"x\ud800": "ok"}}) == "a key of arguments.documents"
+    assert unencodable({"tags": ["ok", "\udfff"], "n": 3}) == "arguments.tags[1]"
+    assert unencodable({"title": "déjà vu ✓"}) is None
