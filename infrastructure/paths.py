@@ -10,7 +10,6 @@ from __future__ import annotations
 import errno
 import os
 import re
-from collections.abc import Iterable
 from pathlib import Path
 
 from domain.errors import InvalidInputError, NotFoundError, PermissionDeniedError
@@ -60,13 +59,12 @@ def resolve_project_sync(raw: str, *, base: Path, allowed_roots: tuple[Path, ...
 resolve_project = in_thread(resolve_project_sync)
 
 
-def resolve_inside_sync(root: Path, raw: str, *, what: str = "path", forbidden: Iterable[str] = (".git",)) -> Path:
+def resolve_inside_sync(root: Path, raw: str, *, what: str = "path") -> Path:
     """`raw` (relative, no `..`) joined to `root`, symlinks resolved, still inside `root`.
 
-    The target need not exist. `forbidden` names entries (such as `.git`) that are never
-    written through this path, at any depth (a nested repository's `.git/config` runs
-    commands) and in any case (`.GIT` is `.git` on case-insensitive filesystems). Plain
-    string work around one `realpath`: this runs on every document write and read
+    The target need not exist. `.git` is never written through this path, at any depth (a
+    nested repository's `.git/config` runs commands) and in any case (`.GIT` is `.git` on
+    case-insensitive filesystems). Plain string work around one `realpath`: this runs on every document write and read
     (pathlib's objects made it ~100 us here, the resolution itself ~15 us).
     """
     _check_text(raw, what)
@@ -75,8 +73,7 @@ def resolve_inside_sync(root: Path, raw: str, *, what: str = "path", forbidden: 
     parts = [part for part in raw.replace("\\", "/").split("/") if part not in ("", ".")]
     if ".." in parts:
         raise InvalidInputError(f"{what} {raw!r} must not contain '..'")
-    banned = {name.casefold() for name in forbidden}
-    hit = _banned_part(parts, banned)
+    hit = _banned_part(parts)
     if hit is not None:
         raise PermissionDeniedError(f"{what} {raw!r} points into {hit}/, which is never written")
     base = os.fspath(root)
@@ -85,7 +82,7 @@ def resolve_inside_sync(root: Path, raw: str, *, what: str = "path", forbidden: 
         prefix = base if base.endswith("/") else base + "/"
         if not resolved.startswith(prefix):
             raise PermissionDeniedError(f"{what} {raw!r} resolves outside the project (through a symlink)")
-        hit = _banned_part(resolved[len(prefix) :].split("/"), banned)
+        hit = _banned_part(resolved[len(prefix) :].split("/"))
         if hit is not None:
             raise PermissionDeniedError(f"{what} {raw!r} resolves into {hit}/, which is never written")
     return Path(resolved)
@@ -94,8 +91,8 @@ def resolve_inside_sync(root: Path, raw: str, *, what: str = "path", forbidden: 
 _NEVER_WRITTEN = frozenset({".git"})  # casefolded, as `_banned_part` compares
 
 
-def _banned_part(parts: list[str], banned: frozenset[str] | set[str]) -> str | None:
-    return next((part for part in parts if part.casefold() in banned), None)
+def _banned_part(parts: list[str]) -> str | None:
+    return next((part for part in parts if part.casefold() in _NEVER_WRITTEN), None)
 
 
 def _realpath(path: str, what: str) -> str:
@@ -128,7 +125,7 @@ def resolve_output_dir_sync(root: Path, raw: str, *, also: tuple[Path, ...] = ()
             allowed = ", ".join(str(b) for b in bases)
             raise PermissionDeniedError(f"{what} {raw!r} is outside the allowed places ({allowed}); use a path inside")
         base = next(b for b in bases if resolved.is_relative_to(b))
-        hit = _banned_part(list(resolved.relative_to(base).parts), _NEVER_WRITTEN)
+        hit = _banned_part(list(resolved.relative_to(base).parts))
         if hit is not None:
             raise PermissionDeniedError(f"{what} {raw!r} resolves into {hit}/, which is never written")
     if resolved == root or any(resolved == _resolve(b, what, strict=False) for b in also):
