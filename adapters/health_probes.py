@@ -1,13 +1,14 @@
-"""Health probes on the real environment: the CDE home, the allowed roots, the default project, free disk space.
+"""The health probe of the real environment: the CDE home, the allowed roots, the default project, free disk space.
 
-Each probe is a couple of syscalls in one thread hop, cached for a few seconds so
-a client polling health does not turn it into disk traffic.
+A handful of syscalls in one thread hop, cached for a few seconds so a client
+polling health does not turn it into disk traffic.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from domain.errors import DomainError
@@ -60,42 +61,35 @@ def _project_problems(root: Path, allowed: tuple[Path, ...] | None) -> list[str]
     return []
 
 
-_home_problems_async = in_thread(_home_problems)
-_roots_problems_async = in_thread(_roots_problems)
-_project_problems_async = in_thread(_project_problems)
+def _environment_problems(home: Path, roots: tuple[Path, ...] | None, project_root: Path) -> list[str]:
+    """Every check in one thread hop; each is guarded, so one failing check never hides the others."""
+    checks: list[tuple[str, Callable[[], list[str]]]] = [
+        ("CDE home", lambda: _home_problems(home)),
+        ("allowed roots", lambda: [] if roots is None else _roots_problems(roots)),
+        ("default project", lambda: _project_problems(project_root, roots)),
+    ]
+    problems: list[str] = []
+    for what, check in checks:
+        try:
+            problems.extend(check())
+        except Exception as exc:  # the diagnostic tool reports a failing check, it never fails
+            problems.append(f"the {what} check failed: {type(exc).__name__}: {exc}")
+    return problems
 
 
-class HomeProbe:
-    """The CDE home can be created/written and its disk has room."""
+_environment_problems_async = in_thread(_environment_problems)
 
-    def __init__(self, home: Path) -> None:
+
+class EnvironmentProbe:
+    """The CDE home can be created/written and its disk has room; every configured allowed root exists
+    (a typo in CDE_ALLOWED_ROOTS shows up here); the default project (where tools act without
+    project_path) exists and is allowed. One cached probe: a health poll costs one cache hit."""
+
+    def __init__(self, home: Path, roots: tuple[Path, ...] | None, project_root: Path) -> None:
         self.home = home
-
-    @cached("health.home", maxsize=4, ttl=5.0)
-    async def problems(self) -> list[str]:
-        return await _home_problems_async(self.home)
-
-
-class AllowedRootsProbe:
-    """Every configured allowed root exists (a typo in CDE_ALLOWED_ROOTS shows up here)."""
-
-    def __init__(self, roots: tuple[Path, ...] | None) -> None:
         self.roots = roots
+        self.project_root = project_root
 
-    @cached("health.roots", maxsize=4, ttl=5.0)
+    @cached("health.environment", maxsize=4, ttl=5.0)
     async def problems(self) -> list[str]:
-        if self.roots is None:
-            return []
-        return await _roots_problems_async(self.roots)
-
-
-class ProjectRootProbe:
-    """The default project (where tools act without project_path) exists and is allowed."""
-
-    def __init__(self, root: Path, allowed: tuple[Path, ...] | None) -> None:
-        self.root = root
-        self.allowed = allowed
-
-    @cached("health.project", maxsize=4, ttl=5.0)
-    async def problems(self) -> list[str]:
-        return await _project_problems_async(self.root, self.allowed)
+        return await _environment_problems_async(self.home, self.roots, self.project_root)

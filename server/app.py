@@ -307,6 +307,12 @@ class CdeServer(MCPServer[Any]):
         self.ensure_registered()
         return [t.name for t in self._tool_manager.list_tools() if t.name not in self._unlisted]
 
+    def tool_count(self) -> int:
+        """How many tools `tools/list` shows, without listing them (health asks on every call)."""
+        self.ensure_registered()
+        hidden = sum(1 for name in self._unlisted if self._tool_manager.get_tool(name) is not None)
+        return len(self._tool_manager.list_tools()) - hidden
+
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from adapters.fs_state_repository import FsStateRepository
-from adapters.health_probes import AllowedRootsProbe, HomeProbe, ProjectRootProbe
+from adapters.health_probes import EnvironmentProbe
 from domain.discovery.ports import ToolRegistry
 from domain.errors import DomainError
 from domain.health import CacheCounters, CheckHealth, RuntimeFacts
@@ -232,7 +232,7 @@ def bootstrap(settings: Settings) -> App:
         return RuntimeFacts(
             version=__version__,
             uptime_s=time.monotonic() - started,
-            tools=len(server_ref[0].tool_names()) if server_ref else 0,
+            tools=server_ref[0].tool_count() if server_ref else 0,
             python=python_version,
             mcp=mcp_version,
         )
@@ -242,9 +242,7 @@ def bootstrap(settings: Settings) -> App:
         started_at=started,
         check_health=CheckHealth(
             probes=[
-                HomeProbe(settings.home),
-                AllowedRootsProbe(settings.allowed_roots),
-                ProjectRootProbe(settings.project_root, settings.allowed_roots),
+                EnvironmentProbe(settings.home, settings.allowed_roots, settings.project_root),
             ],
             runtime=runtime,
             caches=_CacheMetrics(),

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from mcp.client import Client
 
+from adapters import health_probes
 from server.bootstrap import App, bootstrap
 from tests.conftest import call_ok
 
@@ -24,7 +26,7 @@ async def test_health_check_details_on_request(app: App) -> None:
     assert report["details"]["python"].count(".") == 2
     assert report["details"]["mcp"].startswith("2.")
     names = {c["name"]: c for c in report["details"]["caches"]}
-    assert names["health.home"]["hits"] >= 1  # the second call was served from the 5 s probe cache
+    assert names["health.environment"]["hits"] >= 1  # the second call was served from the 5 s probe cache
     assert 0 <= report["cache_hit_rate"] <= 1
 
 
@@ -73,3 +75,28 @@ async def test_a_failing_probe_is_a_reason_not_a_crash(app: App) -> None:
         report = await call_ok(client, "cde_healthCheck")
     assert report["status"] == "degraded"
     assert report["reasons"] == ["Broken failed: OSError: [Errno 36] File name too long"]
+
+
+async def test_a_failing_environment_check_does_not_hide_the_others(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(home: Path) -> list[str]:
+        raise RuntimeError("statvfs exploded")
+
+    monkeypatch.setattr(health_probes, "_home_problems", broken)
+    settings = app.container.settings.model_copy(update={"allowed_roots": (tmp_path, tmp_path / "gone")})
+    async with Client(bootstrap(settings).server) as client:
+        report = await call_ok(client, "cde_healthCheck")
+    assert report["reasons"] == [
+        "the CDE home check failed: RuntimeError: statvfs exploded",
+        f"allowed root {tmp_path / 'gone'} does not exist or is not a directory",
+    ]
+
+
+@pytest.mark.parametrize("profile", ["all", "core"])
+async def test_health_counts_the_tools_that_tools_list_shows(app: App, profile: str) -> None:
+    server = bootstrap(app.container.settings.model_copy(update={"tools": profile})).server
+    async with Client(server) as client:
+        listed = (await client.list_tools()).tools
+        report = await call_ok(client, "cde_healthCheck")
+    assert report["tools"] == len(listed) == len(server.tool_names())
