@@ -15,7 +15,7 @@ from domain.errors import InvalidInputError, InvalidTransitionError, NotFoundErr
 from domain.feature import Feature
 from domain.feature_status import GetFeatureStatus
 from domain.list_features import ListFeatures
-from domain.phase_prompt import PhasePrompter
+from domain.phase_prompt import PhasePrompter, PhaseStep, PreparedPhase
 from domain.ports import Staged
 from domain.project_state import ProjectState
 from domain.select_workflow import SelectWorkflow
@@ -78,6 +78,9 @@ async def test_names_are_unique_among_features_and_existing_spec_folders() -> No
     first = await world.start("Export CSV")
     second = await world.start("Export CSV")
     assert (first.name, second.name) == ("export-csv-2", "export-csv-3")
+    # The stray folder was only seen by the commit: the prompt names the feature it recorded.
+    assert first.spec_dir == "specs/export-csv-2" and "specs/export-csv-2/spec.md" in first.prompt
+    assert "specs/export-csv/" not in first.prompt
     assert unique_name("a", {"a", "a-2"}) == "a-3"
 
 
@@ -261,6 +264,29 @@ async def test_the_next_prompt_is_rendered_while_the_commit_waits_on_the_disk() 
     outcome = await submitting
     assert outcome.status == "sign-off" and "sign-off" in outcome.prompt
     assert (await slow.load()).features[started.feature_id].status == "sign-off"
+
+
+async def test_the_first_prompt_is_rendered_while_the_start_commit_waits_on_the_disk() -> None:
+    world = World(state=(slow := SlowCommits()))
+    rendered: list[str] = []
+    real_render = PreparedPhase.render
+
+    def render(self: PreparedPhase, feature: Feature, results: Mapping[str, str]) -> PhaseStep:
+        rendered.append(feature.name)
+        return real_render(self, feature, results)
+
+    slow.proceed.clear()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(PreparedPhase, "render", render)
+        starting = asyncio.create_task(world.start("Add SSO login", workflow_type="fast"))
+        await slow.entered.wait()
+        for _ in range(20):  # the commit is held back: the prompt gets rendered meanwhile
+            await asyncio.sleep(0)
+        assert rendered == ["add-sso-login"] and not starting.done()
+        slow.proceed.set()
+        started = await starting
+    assert rendered == ["add-sso-login"]  # the commit recorded that feature: rendered once
+    assert started.feature_id in (await slow.load()).features and "add-sso-login" in started.prompt
 
 
 class RenamingCommits(InMemoryStateRepository):
