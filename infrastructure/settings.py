@@ -68,7 +68,10 @@ class Settings(BaseModel):
         elif roots_raw:
             allowed = tuple(_absolute("CDE_ALLOWED_ROOTS", p, here) for p in roots_raw.split(os.pathsep) if p)
         else:
-            allowed = tuple(dict.fromkeys((Path.home().resolve(), here, project_root)))
+            # An assistant that starts the server in / (Claude Desktop does) must not open the whole disk:
+            # a filesystem root is allowed only when asked for (CDE_ALLOWED_ROOTS=* or a list naming it).
+            defaults = (Path.home().resolve(), here, project_root)
+            allowed = tuple(dict.fromkeys(p for p in defaults if p != Path(p.anchor)))
         return cls(
             log_level=_choice(env, "CDE_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),  # type: ignore[arg-type]
             home=home,

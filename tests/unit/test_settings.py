@@ -38,6 +38,17 @@ def test_values_are_parsed(tmp_path: Path) -> None:
     assert settings.tools == "core"
 
 
+def test_a_server_started_in_the_filesystem_root_does_not_open_the_whole_disk(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    desktop = Settings.from_env({"CDE_PROJECT_ROOT": str(project)}, cwd=Path("/"))  # as Claude Desktop starts it
+    assert desktop.allowed_roots is not None and Path("/") not in desktop.allowed_roots
+    assert project.resolve() in desktop.allowed_roots
+    bare = Settings.from_env({}, cwd=Path("/"))
+    assert bare.allowed_roots is not None and Path("/") not in bare.allowed_roots
+    # Asked for explicitly, the root is allowed.
+    assert Settings.from_env({"CDE_ALLOWED_ROOTS": "/"}, cwd=Path("/")).allowed_roots == (Path("/"),)
+
+
 def test_star_means_no_root_restriction(tmp_path: Path) -> None:
     assert Settings.from_env({"CDE_ALLOWED_ROOTS": "*"}, cwd=tmp_path).allowed_roots is None
 
