@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from adapters.text_files import read_prefix
-from domain.errors import InvalidInputError, PermissionDeniedError
-from infrastructure.files import atomic_write_sync, in_thread, os_error
+from domain.errors import ConflictError, InvalidInputError, PermissionDeniedError
+from infrastructure.files import atomic_write_sync, create_exclusive_sync, in_thread, make_dirs_sync, os_error
 from infrastructure.paths import resolve_inside_sync
 
 MAX_CURRENT_BYTES = 4 * 1024 * 1024  # existing files are read this far to compare/diff
@@ -61,10 +62,41 @@ def current_sync(root: Path, paths: Sequence[str]) -> list[tuple[str, str | None
     return found
 
 
-def write_sync(root: Path, documents: Mapping[str, str]) -> None:
+def write_sync(root: Path, documents: Mapping[str, str], only_new: Collection[str] = ()) -> None:
     targets = _resolve_batch(root, list(documents))  # check all, then write
-    for target, content in zip(targets, documents.values(), strict=True):
-        atomic_write_sync(target, content)
+    batch = [
+        (rel in only_new, target, content)
+        for rel, target, content in zip(documents, targets, documents.values(), strict=True)
+    ]
+    batch.sort(key=lambda item: not item[0])  # the new files first: a conflict stops the call before any overwrite
+    created: list[tuple[Path, os.stat_result]] = []
+    try:
+        for new, target, content in batch:
+            if not new:
+                atomic_write_sync(target, content)
+                continue
+            try:
+                make_dirs_sync(target.parent)
+            except OSError as exc:
+                raise os_error(target.parent, exc) from None
+            if not create_exclusive_sync(target, content):
+                raise ConflictError(
+                    f"{target.relative_to(root).as_posix()} was created by someone else while this call ran; "
+                    "nothing was written: look at it, then call again"
+                )
+            created.append((target, os.lstat(target)))
+    except BaseException:
+        _remove_ours(created)
+        raise
+
+
+def _remove_ours(created: list[tuple[Path, os.stat_result]]) -> None:
+    """Undo the files this batch created, each only if it is still the very file it wrote."""
+    for target, written in created:
+        with contextlib.suppress(OSError):
+            now = os.lstat(target)
+            if (now.st_ino, now.st_dev, now.st_mtime_ns) == (written.st_ino, written.st_dev, written.st_mtime_ns):
+                os.unlink(target)
 
 
 _current = in_thread(current_sync)
@@ -77,5 +109,5 @@ class FsDocumentStore:
     async def current(self, root: Path, paths: Sequence[str]) -> list[tuple[str, str | None]]:
         return await _current(root, paths)
 
-    async def write(self, root: Path, documents: Mapping[str, str]) -> None:
-        await _write(root, documents)
+    async def write(self, root: Path, documents: Mapping[str, str], *, only_new: Collection[str] = ()) -> None:
+        await _write(root, documents, only_new)

@@ -44,5 +44,6 @@ class GenerateSpec:
         analysis, _ = await self._onboard.analysis(root)
         documents = render_spec(description, slug, analysis, today=self._clock().date().isoformat())
         files = {f"{folder}/{name}": text for name, text in documents.items()}
-        await self._store.write(root, files)
+        # Created only if still absent when written (a concurrent call or an editor may have made them since).
+        await self._store.write(root, files, only_new=() if overwrite else list(files))
         return SpecResult(slug=slug, files=list(files))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -43,6 +43,10 @@ class DocumentStore(Protocol):
         """
         ...
 
-    async def write(self, root: Path, documents: Mapping[str, str]) -> None:
-        """Write each document atomically (temp file, fsync, rename), creating parent folders."""
+    async def write(self, root: Path, documents: Mapping[str, str], *, only_new: Collection[str] = ()) -> None:
+        """Write each document atomically (temp file, fsync, rename), creating parent folders.
+
+        The paths in `only_new` are created only if nothing is there at that moment (checked
+        atomically, not before): else ConflictError, and the files this call created are removed.
+        """
         ...

@@ -88,7 +88,8 @@ class PublishDocuments:
         if approve:
             changed = {c.path: planned[c.path][1] for c in changes if c.action != "unchanged"}
             if changed:
-                await self._store.write(root, changed)
+                created = [c.path for c in changes if c.action == "create"]
+                await self._store.write(root, changed, only_new=created)  # never over a file made since
             return PublishResult(applied=True, documents=changes)
         # difflib is pure CPU and quadratic in the worst case: keep it off the event loop.
         diffs = await asyncio.to_thread(

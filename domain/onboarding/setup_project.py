@@ -43,5 +43,5 @@ class SetupProject:
         existing = {path for path, text in await self._store.current(root, list(files)) if text is not None}
         chosen = {path: content for path, content in files.items() if force or path not in existing}
         if chosen:
-            await self._store.write(root, chosen)
+            await self._store.write(root, chosen, only_new=[p for p in chosen if p not in existing])
         return SetupResult(written=list(chosen), skipped=[p for p in files if p not in chosen])

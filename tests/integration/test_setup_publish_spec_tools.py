@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from mcp.client import Client
 
+from adapters.fs_document_store import FsDocumentStore
+from domain.errors import ConflictError
 from domain.onboarding.publish_documents import MAX_DOCUMENTS
 from server.bootstrap import App
 from tests.conftest import call_error, call_ok
@@ -173,6 +177,69 @@ async def test_generate_spec_fills_facts_and_never_overwrites_unasked(app: App, 
     tasks = (spec_dir / "tasks.md").read_text()
     assert "- [ ] T004 [P] [US1] Acceptance test for scenario 1 in `tests/`" in tasks
     assert "Run `ruff check .`, `make test`" in tasks
+
+
+def _during_the_scan(app: App, monkeypatch: pytest.MonkeyPatch, make: Callable[[], None]) -> None:
+    """Run `make` while the project is analysed: after the existence check, before the write."""
+    onboard = app.container.onboarding.onboard
+    real = onboard.analysis
+
+    async def analysis(*args: Any, **kwargs: Any) -> Any:
+        make()
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(onboard, "analysis", analysis)
+
+
+async def test_generate_spec_never_overwrites_a_file_made_while_it_ran(
+    app: App, py_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec_dir = py_project / "specs" / "payment-retries"
+
+    def by_hand() -> None:
+        spec_dir.mkdir(parents=True, exist_ok=True)
+        (spec_dir / "tasks.md").write_text("HAND WRITTEN\n")
+
+    _during_the_scan(app, monkeypatch, by_hand)
+    async with Client(app.server) as client:
+        refused = await call_error(client, "cde_generateSpec", {"feature_description": "payment retries"})
+    assert refused.startswith("conflict:") and "specs/payment-retries/tasks.md" in refused
+    assert sorted(os.listdir(spec_dir)) == ["tasks.md"]  # the two files it had created are gone again
+    assert (spec_dir / "tasks.md").read_text() == "HAND WRITTEN\n"
+
+
+async def test_setup_never_overwrites_a_file_made_while_it_ran(
+    app: App, py_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = app.container.onboarding.setup._store
+    real = store.current
+
+    async def checked_then_made(root: Path, paths: Any) -> Any:
+        found = await real(root, paths)
+        (py_project / "AGENTS.md").write_text("# mine\n")  # right after the check said it was absent
+        return found
+
+    monkeypatch.setattr(store, "current", checked_then_made)
+    async with Client(app.server) as client:
+        refused = await call_error(client, "cde_setupProject")
+    assert refused.startswith("conflict:") and "AGENTS.md" in refused
+    assert (py_project / "AGENTS.md").read_text() == "# mine\n"
+    assert not (py_project / ".cde" / "workflow.yml").exists()
+
+
+async def test_publish_creates_only_what_is_still_absent(project: Path) -> None:
+    store = FsDocumentStore()
+    (project / "docs").mkdir()
+    (project / "docs" / "b.md").write_text("theirs\n")  # appeared after the preview said "create"
+    (project / "README.md").write_text("old\n")
+    with pytest.raises(ConflictError, match=r"docs/b\.md"):
+        await store.write(
+            project,
+            {"README.md": "new\n", "docs/a.md": "A\n", "docs/b.md": "B\n"},
+            only_new=["docs/a.md", "docs/b.md"],
+        )
+    assert (project / "docs" / "b.md").read_text() == "theirs\n"
+    assert not (project / "docs" / "a.md").exists() and (project / "README.md").read_text() == "old\n"
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root searches unreadable folders")
