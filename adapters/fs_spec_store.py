@@ -11,6 +11,7 @@ the state update that records them, in the same worker-thread hop, first.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
@@ -104,6 +105,12 @@ class NewFolder:
     def settle(self) -> None:
         pass
 
+    def undo(self) -> None:
+        """The feature was not recorded: its folder goes too, if still empty (a retry would be `<name>-2`)."""
+        if self._created is not None:
+            with contextlib.suppress(OSError):  # not empty (someone wrote there already), or gone
+                os.rmdir(self._root / self._created[1])
+
     @property
     def created(self) -> tuple[str, str]:
         if self._created is None:
@@ -125,6 +132,9 @@ class Documents:
 
     def run(self) -> None:
         _write_sync(self._root, self._items, self._prints)
+
+    def undo(self) -> None:
+        """Kept: the phase stays open, and submitting it again rewrites them."""
 
     def settle(self) -> None:
         # The next prompts read these documents back: a stat, not a read, until somebody edits one.

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import pydantic_core
 from pydantic import BaseModel, ValidationError
 
-from domain.errors import CorruptDataError, NotFoundError
+from domain.errors import CorruptDataError, LimitExceededError, NotFoundError
 from domain.ports import Staged
 from domain.project_state import SCHEMA_VERSION, ProjectState, utc_now
 from infrastructure import files
@@ -36,6 +36,7 @@ T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 STATE_FILE = Path(".cde") / "state.json"
+MAX_STATE_BYTES = files.DEFAULT_MAX_BYTES  # what a read accepts: a bigger write would lock the project out
 
 # The JSON line of each model in the document, with the object it was made from: by field, then by key in
 # that field's mapping ("" for a field holding one model). Reused while that place holds the very same
@@ -52,12 +53,20 @@ class Snapshot:
     parts: Parts = field(default_factory=dict)
 
 
+_JSON_TYPES = {
+    type(None): "null",
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "true/false",
+}
+
+
 def parse_state(path: Path, raw: Any) -> ProjectState:
     """Validate a decoded state document, refusing other shapes and newer schema versions."""
-    if raw is None:
-        return ProjectState()
-    if not isinstance(raw, dict):
-        raise CorruptDataError(path, f"expected a JSON object, found {type(raw).__name__}")
+    if not isinstance(raw, dict):  # `null` too: only a missing file is an empty state
+        raise CorruptDataError(path, f"expected a JSON object, found {_JSON_TYPES.get(type(raw), 'something else')}")
     version = raw.get("schema_version")
     if isinstance(version, int) and version > SCHEMA_VERSION:
         raise CorruptDataError(
@@ -72,14 +81,11 @@ def parse_state(path: Path, raw: Any) -> ProjectState:
 
 
 def parse_state_text(path: Path, text: str) -> ProjectState:
-    """Parse and validate in one pass (pydantic-core); on any problem, the precise slow path explains it."""
-    try:
-        state = ProjectState.model_validate_json(text)
-    except ValidationError:
-        return parse_state(path, files.parse_json(path, text))  # raises the error that names the problem
-    if state.schema_version > SCHEMA_VERSION:
-        return parse_state(path, {"schema_version": state.schema_version})
-    return state
+    """Decode (refusing repeated keys, which pydantic's JSON parser would drop unseen), then validate.
+
+    Runs only for text this process did not write itself: another server's write, a hand edit.
+    """
+    return parse_state(path, files.parse_json(path, text))
 
 
 def load_state_sync(path: Path) -> ProjectState:
@@ -171,6 +177,20 @@ def _update_sync(
     """
     if first is not None:
         first.run()
+    try:
+        return _locked_update_sync(path, change, previous, lock_timeout)
+    except BaseException:
+        if first is not None:
+            try:
+                first.undo()
+            except Exception:  # the update's own failure is the one to report
+                logger.warning("undoing what an update staged failed", exc_info=True)
+        raise
+
+
+def _locked_update_sync(
+    path: Path, change: Callable[[ProjectState], T], previous: Snapshot | None, lock_timeout: float
+) -> tuple[T, Snapshot, Fingerprint]:
     outcome: list[Any] = []
 
     def loads(path: Path, text: str) -> ProjectState:
@@ -186,6 +206,12 @@ def _update_sync(
 
     def dumps(state: ProjectState) -> str:
         text, parts = render_state(state, previous.parts if previous is not None else None)
+        if len(text) > MAX_STATE_BYTES // 4 and len(text.encode("utf-8")) > MAX_STATE_BYTES:
+            raise LimitExceededError(
+                f"this change would make {path} {len(text.encode('utf-8'))} bytes, over the {MAX_STATE_BYTES} it "
+                "can be read back with; it is refused. Keep results short: put long text in a file and submit "
+                "its path"
+            )
         outcome.append(Snapshot(state, text, parts))
         return text
 

@@ -19,9 +19,13 @@ class Staged(Protocol):
     caller's side (the event loop), whether or not `run` or the state change
     succeeded, and never while `run` is still going (a cancelled caller leaves it to
     the end of the update): it refreshes whatever depends on what `run` wrote.
+    `undo` is called right after a successful `run` when the state change then fails (a corrupt
+    state, a lock timeout): it removes what `run` made that nothing can refer to yet.
     """
 
     def run(self) -> None: ...
+
+    def undo(self) -> None: ...
 
     def settle(self) -> None: ...
 

@@ -15,6 +15,7 @@ import errno
 import functools
 import json
 import os
+import re
 import stat as stat_module
 import tempfile
 import weakref
@@ -191,11 +192,46 @@ def read_text_sync(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     return decode_utf8(path, read_bytes_sync(path, max_bytes))
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+class _DuplicateKeyError(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all distinct: a repeated key (a bad hand merge) would drop data unseen."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKeyError(key)
+            seen.add(key)
+    return found
+
+
 def parse_json(path: Path, text: str) -> Any:
+    """Decode a JSON document, refusing what would lose data or crash: repeated keys, absurd nesting."""
     try:
-        return json.loads(text)
+        value = json.loads(text, object_pairs_hook=_unique_keys)
+        if _SURROGATE_ESCAPE.search(text):  # rare: only then look for an unpaired one, which is not text
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        raise CorruptDataError(
+            path, "holds a lone UTF-16 surrogate escape (\\udXXX without its pair), which is not text; fix it"
+        ) from None
     except json.JSONDecodeError as exc:
         raise CorruptDataError(path, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except _DuplicateKeyError as exc:
+        raise CorruptDataError(
+            path, f"key {exc.key!r} appears twice in one object; keep one (the other's data would be lost)"
+        ) from None
+    except RecursionError:
+        raise CorruptDataError(path, "JSON nested too deeply (about 1000 levels or more)") from None
 
 
 def parse_yaml(path: Path, text: str) -> Any:

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 import adapters.fs_state_repository as state_module
 from adapters.fs_state_repository import FsStateRepository, load_state_sync, render_state
-from domain.errors import CorruptDataError
+from domain.errors import CorruptDataError, LimitExceededError
 from domain.feature import Feature
 from domain.project_state import SCHEMA_VERSION, ProjectState
 
@@ -40,6 +40,10 @@ async def test_missing_state_is_empty_and_update_creates_it(project: Path) -> No
         (b'{"schema_version": 1, "unexpected": true}', "unexpected"),
         (b'{"schema_version": 99}', "newer cde-orchestrator"),
         (b"\xff\xfe", "invalid UTF-8"),
+        (b"null", "expected a JSON object, found null"),
+        (b'{"schema_version": 1, "features": {}, "features": {}}', "'features' appears twice"),
+        (b'{"schema_version": 1, "onboarding": ' + b"[" * 1200 + b"]" * 1200 + b"}", "nested too deeply"),
+        (b'{"schema_version": 1, "features": {}, "onboarding": {"x": "a\\ud800b"}}', "lone UTF-16 surrogate"),
     ],
 )
 async def test_corrupt_state_is_reported_and_preserved(project: Path, content: bytes, fragment: str) -> None:
@@ -52,6 +56,27 @@ async def test_corrupt_state_is_reported_and_preserved(project: Path, content: b
     with pytest.raises(CorruptDataError):
         await repo.update(lambda s: None)
     assert repo.path.read_bytes() == content
+
+
+async def test_an_escaped_surrogate_pair_is_text(project: Path) -> None:
+    repo = FsStateRepository(project)
+    await repo.update(_add(_feature("a1", "smile", prompt="Add a \U0001f642 button")))
+    text = repo.path.read_text(encoding="utf-8")
+    repo.path.write_text(text.replace("\U0001f642", "\\ud83d\\ude42"), encoding="utf-8")  # as ensure_ascii writes it
+    assert (await repo.load()).features["a1"].user_prompt == "Add a \U0001f642 button"
+
+
+async def test_a_change_that_would_outgrow_what_can_be_read_back_is_refused(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = FsStateRepository(project)
+    await repo.update(_add(_feature("a1", "small")))
+    before = repo.path.read_bytes()
+    monkeypatch.setattr(state_module, "MAX_STATE_BYTES", 4096)
+    with pytest.raises(LimitExceededError, match="over the 4096 it can be read back with"):
+        await repo.update(_add(_feature("b2", "big", prompt="x" * 5000)))
+    assert repo.path.read_bytes() == before
+    assert set((await repo.load()).features) == {"a1"}
 
 
 def _feature(fid: str, name: str, prompt: str = "Add a flag") -> Feature:
@@ -172,6 +197,20 @@ class _Step:
 
     def settle(self) -> None:
         self.log.append(f"settle in {threading.current_thread().name}")
+
+    def undo(self) -> None:
+        self.log.append(f"undo in {threading.current_thread().name}")
+
+
+async def test_a_state_change_that_fails_undoes_the_staged_step(project: Path) -> None:
+    repo = FsStateRepository(project)
+    repo.path.parent.mkdir(parents=True)
+    repo.path.write_bytes(b"null")
+    log: list[str] = []
+    with pytest.raises(CorruptDataError):
+        await repo.update(lambda state: None, first=_Step(log))
+    assert [entry.split(" in ")[0] for entry in log] == ["run", "undo", "settle"]
+    assert repo.path.read_bytes() == b"null"
 
 
 async def test_a_staged_step_runs_first_in_the_updates_worker_thread_and_settles_on_the_loop(project: Path) -> None:

@@ -13,6 +13,7 @@ from mcp.server.mcpserver.prompts.base import Prompt
 from mcp.shared.exceptions import MCPError
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
 
+import adapters.fs_state_repository as state_module
 from adapters.fs_state_repository import FsStateRepository, load_state_sync
 from infrastructure import files
 from infrastructure.settings import Settings
@@ -126,6 +127,19 @@ async def test_corrupt_state_is_reported_and_preserved(app: App, project: Path) 
     assert start.startswith(f"corrupt_data: {state} is unreadable")
     assert state.read_bytes() == b'{"schema_version": 1, "features": {oops'
     assert not (project / "specs").exists()
+
+
+async def test_a_start_whose_commit_is_refused_leaves_no_spec_folder(
+    app: App, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_startFeature", {"user_prompt": "Add a thing"})
+        state = (project / ".cde/state.json").read_bytes()
+        monkeypatch.setattr(state_module, "MAX_STATE_BYTES", len(state) + 100)  # the next feature will not fit
+        refused = await call_error(client, "cde_startFeature", {"user_prompt": "Add another thing"})
+    assert refused.startswith("limit_exceeded: this change would make") and "Keep results short" in refused
+    assert sorted(os.listdir(project / "specs")) == ["add-a-thing"]  # not add-another-thing, left empty
+    assert (project / ".cde/state.json").read_bytes() == state
 
 
 async def test_a_spec_folder_that_cannot_be_created_records_no_feature(app: App, project: Path) -> None:

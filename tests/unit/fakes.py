@@ -51,6 +51,14 @@ class InMemoryStateRepository:
         await asyncio.sleep(0)  # the real update is a thread hop: let other coroutines run meanwhile
         if first is not None:
             first.run()
+        try:
+            return self._change(change)
+        except BaseException:
+            if first is not None:
+                first.undo()
+            raise
+
+    def _change(self, change: Callable[[ProjectState], T]) -> T:
         # Like the real adapter: a copy sharing the (immutable) features, which `change` must replace, not edit.
         state = self._snapshot.model_copy(update={"features": dict(self._snapshot.features)})
         try:
@@ -97,6 +105,7 @@ class StagedStep:
 
     def __init__(self) -> None:
         self.action: Callable[[], None] = lambda: None
+        self.undo_action: Callable[[], None] = lambda: None
         self.paths: list[str] = []
         self.ran = self.settled = False
         self._created: tuple[str, str] | None = None
@@ -119,6 +128,10 @@ class StagedStep:
         assert not self.settled, "a staged step is settled once"
         self.settled = True
 
+    def undo(self) -> None:
+        assert self.ran and not self.settled, "only a step that ran is undone, before it is settled"
+        self.undo_action()
+
 
 class InMemorySpecStore:
     def __init__(self, existing: set[str] | None = None) -> None:
@@ -136,6 +149,7 @@ class InMemorySpecStore:
             step.created = (name, f"specs/{name}")
 
         step.action = run
+        step.undo_action = lambda: self.dirs.discard(step.created[0])
         return step
 
     def documents(self, name: str, files: Mapping[str, str]) -> StagedStep:
