@@ -35,14 +35,13 @@ from pathlib import Path
 from typing import Literal
 
 from adapters.change_watch import Changes, TreeWatch
-from adapters.fts_index import FtsIndex, IndexedRecord, compile_query
+from adapters.fts_index import FtsIndex, IndexedRecord, compile_query, index_failure
 from adapters.markdown import Markdown, parse_markdown, sections
 from adapters.project_tree import MARKER_FILES, FsProjectTree, ProjectTree, pruned_name
 from adapters.text_files import Prints, is_binary, read_prefix
 from domain.docs.analysis import DocsAnalysis, analyze_docs
 from domain.docs.model import DocSet, ParsedDoc, category_of
 from domain.docs.search import DocSearchHit, DocsSearch
-from domain.errors import ConflictError, DomainError, PermissionDeniedError, UnavailableError
 from domain.onboarding.classify import is_doc
 from infrastructure.cache import add_dependencies, cached
 from infrastructure.files import in_thread
@@ -214,23 +213,6 @@ def _refresh_changed(live: _Live, stamps: dict[str, str], base: str, max_bytes: 
     return reindexed
 
 
-def _index_failure(live: _Live, exc: OSError | sqlite3.Error) -> DomainError:
-    """The one-line error for an index that cannot be created, written or read."""
-    where = live.index.db_path
-    text = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
-    lowered = text.lower()
-    if "locked" in lowered or "busy" in lowered:
-        return ConflictError(f"the search index {where} stayed locked by another process; retry")
-    if (
-        isinstance(exc, PermissionError)
-        or "read-only" in lowered
-        or "readonly" in lowered
-        or "unable to open" in lowered
-    ):
-        return PermissionDeniedError(f"cannot write the search index {where} ({text}); make .cde/cache/ writable")
-    return UnavailableError(f"the search index {where} cannot be used ({text}); delete .cde/cache/ and retry")
-
-
 def search_fast_sync(live: _Live, root: Path, query: str, limit: int, max_bytes: int) -> DocsSearch | None:
     """Re-index just the docs the change watch reports, then query; None when a full check is needed.
 
@@ -251,7 +233,7 @@ def search_fast_sync(live: _Live, root: Path, query: str, limit: int, max_bytes:
             return _query(live, query, limit, reindexed)
         except (OSError, sqlite3.Error) as exc:
             live.stamps = None
-            raise _index_failure(live, exc) from None
+            raise index_failure(live.index.db_path, exc) from None
         except BaseException:
             live.stamps = None
             raise
@@ -289,7 +271,7 @@ def search_full_sync(
             stats = live.index.sync(stamps, lambda rel: load_records(base, rel, max_bytes))
             result = _query(live, query, limit, stats.changed)
         except (OSError, sqlite3.Error) as exc:
-            raise _index_failure(live, exc) from None
+            raise index_failure(live.index.db_path, exc) from None
         live.stamps = stamps if watched else None
         result.docs = len(stamps)
         return result

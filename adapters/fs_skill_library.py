@@ -38,6 +38,7 @@ import logging
 import os
 import re
 import shutil
+import sqlite3
 import threading
 import uuid
 import weakref
@@ -47,7 +48,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import cast
 
-from adapters.fts_index import MAX_LIMIT, FtsIndex, IndexedRecord, SearchHit
+from adapters.fts_index import MAX_LIMIT, FtsIndex, IndexedRecord, SearchHit, index_failure
 from adapters.skill_markdown import parse_skill, render_skill
 from domain.errors import ConflictError, CorruptDataError, InvalidInputError, NotFoundError, PermissionDeniedError
 from domain.skills.model import SCOPES, Skill, SkillHit, SkillQuery, SkillScope, StoredSkill, WritableScope
@@ -593,7 +594,10 @@ class FsSkillLibrary:
         source = f"{scope}/{name}"
         with self._state_lock:
             self._pending.pop(source, None)
-            self.index.remove([source])
+            try:
+                self.index.remove([source])
+            except (OSError, sqlite3.Error):  # the skill is gone; the next search's sync drops it from the index
+                logger.warning("could not drop skill %s from the search index", source, exc_info=True)
             if self._synced is not None:
                 self._synced = self._synced.with_source(source, None)
         return current or Skill(name=name, description="(unreadable)", body="", scope=scope, version=0)
@@ -653,7 +657,10 @@ class FsSkillLibrary:
     async def search(self, query: SkillQuery, *, now: datetime) -> list[SkillHit]:
         if not 1 <= query.limit <= MAX_LIMIT:
             raise InvalidInputError(f"limit must be between 1 and {MAX_LIMIT}; got {query.limit}")
-        hits, purged = await _search(self, await self.snapshot(), query, now)
+        try:
+            hits, purged = await _search(self, await self.snapshot(), query, now)
+        except (OSError, sqlite3.Error) as exc:
+            raise index_failure(self.index.db_path, exc) from None
         if purged:
             self.rescan()
         return hits
@@ -663,7 +670,10 @@ class FsSkillLibrary:
         return self._purge_sync(now, force=True)
 
     async def purge_expired(self, *, now: datetime) -> list[str]:
-        purged = await _purge(self, await self.snapshot(), now)
+        try:
+            purged = await _purge(self, await self.snapshot(), now)
+        except (OSError, sqlite3.Error) as exc:
+            raise index_failure(self.index.db_path, exc) from None
         if purged:
             self.rescan()
         return purged

@@ -16,6 +16,7 @@ method is synchronous and meant to run inside one worker-thread hop
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -27,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from domain.errors import DomainError, InvalidInputError
+from domain.errors import ConflictError, DomainError, InvalidInputError, PermissionDeniedError, UnavailableError
+from infrastructure.files import os_error
 
 logger = logging.getLogger(__name__)
 
@@ -494,6 +496,25 @@ class FtsIndex:
             ]
 
         return self._retrying(run)  # type: ignore[no-any-return]
+
+
+def index_failure(db_path: Path, exc: OSError | sqlite3.Error) -> DomainError:
+    """The one-line error for an index that cannot be created, written or read."""
+    text = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+    lowered = text.lower()
+    if "locked" in lowered or "busy" in lowered:
+        return ConflictError(f"the search index {db_path} stayed locked by another process; retry")
+    if (
+        isinstance(exc, PermissionError)
+        or (isinstance(exc, OSError) and exc.errno == errno.EROFS)
+        or "read-only" in lowered
+        or "readonly" in lowered
+        or "unable to open" in lowered
+    ):
+        return PermissionDeniedError(f"cannot write the search index {db_path} ({text}); make .cde/cache/ writable")
+    if isinstance(exc, OSError):  # e.g. a path too long: the usual one-line explanation
+        return os_error(db_path, exc)
+    return UnavailableError(f"the search index {db_path} cannot be used ({text}); delete .cde/cache/ and retry")
 
 
 def _ignore_cache_dir(cache_dir: Path) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from mcp.client import Client
 
+from adapters import fts_index
 from infrastructure.settings import Settings
 from server.bootstrap import App, bootstrap
 from tests.clock import FakeClock
@@ -306,6 +307,29 @@ async def test_the_search_cache_ignores_itself_in_git(app: App, project: Path) -
     async with Client(app.server) as client:
         await call_ok(client, "cde_findSkills", {"query": "anything"})
     assert (project / ".cde/cache/.gitignore").read_text().splitlines()[-1] == "*"
+
+
+@pytest.mark.parametrize(
+    ("exc", "fragment"),
+    [
+        (PermissionError(13, "Permission denied"), "permission_denied: cannot write the search index"),
+        (OSError(30, "Read-only file system"), "permission_denied: cannot write the search index"),
+        (OSError(36, "File name too long"), "invalid_input: "),
+    ],
+)
+async def test_an_index_that_cannot_be_created_is_a_one_line_error(
+    app: App, project: Path, monkeypatch: pytest.MonkeyPatch, exc: OSError, fragment: str
+) -> None:
+    def refuse(cache_dir: Path) -> None:
+        raise exc
+
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_saveSkill", skill_args("alpha-skill"))
+        monkeypatch.setattr(fts_index, "_ignore_cache_dir", refuse)
+        message = await call_error(client, "cde_findSkills", {"query": "qqmark"})
+        got = await call_ok(client, "cde_getSkill", {"name": "alpha-skill"})  # reading a skill needs no index
+    assert message.startswith(fragment) and "internal error" not in message and "\n" not in message
+    assert got["name"] == "alpha-skill"
 
 
 async def test_a_deleted_index_is_rebuilt_from_the_files(settings: Settings, project: Path) -> None:
