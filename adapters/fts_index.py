@@ -498,6 +498,9 @@ class FtsIndex:
         return self._retrying(run)  # type: ignore[no-any-return]
 
 
+_EXPLAINED = {errno.ENAMETOOLONG, errno.ELOOP, errno.ENOSPC}  # others: "delete .cde/cache/ and retry" fits
+
+
 def index_failure(db_path: Path, exc: OSError | sqlite3.Error) -> DomainError:
     """The one-line error for an index that cannot be created, written or read."""
     text = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
@@ -512,7 +515,7 @@ def index_failure(db_path: Path, exc: OSError | sqlite3.Error) -> DomainError:
         or "unable to open" in lowered
     ):
         return PermissionDeniedError(f"cannot write the search index {db_path} ({text}); make .cde/cache/ writable")
-    if isinstance(exc, OSError):  # e.g. a path too long: the usual one-line explanation
+    if isinstance(exc, OSError) and exc.errno in _EXPLAINED:  # the usual one-line explanation says what to fix
         return os_error(db_path, exc)
     return UnavailableError(f"the search index {db_path} cannot be used ({text}); delete .cde/cache/ and retry")
 
