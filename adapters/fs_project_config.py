@@ -78,7 +78,8 @@ def scan_catalog_sync(bundled: Path, project: Path | None) -> RecipeCatalog:
                 continue
             rid = entry.name.removesuffix(RECIPE_SUFFIX)
             if not entry.is_file(follow_symlinks=False):
-                problems.append(f"{entry.path}: not loaded; recipes must be regular files (not symlinks)")
+                kind = "a symlink" if entry.is_symlink() else "a folder" if entry.is_dir() else "not a regular file"
+                problems.append(f"{entry.path}: not loaded; it is {kind}, and recipes must be regular files")
             elif not _safe(rid):
                 problems.append(f"{entry.path}: not loaded; the recipe id (file name) must be a lowercase slug")
             elif rid in seen:

@@ -68,7 +68,11 @@ def parse_skill(path: Path, text: str, *, name: str, scope: SkillScope) -> Skill
     """The skill stored in `text`; its name is the directory's (the id), whatever the front matter says."""
     meta, body = split_front_matter(path, text)
     description = meta.get("description")
-    if not isinstance(description, str) or not description.strip():
+    if description is not None and not isinstance(description, str):
+        raise CorruptDataError(
+            path, f"description: {description!r} is not text; write one sentence saying what the skill is for"
+        )
+    if not description or not description.strip():
         raise CorruptDataError(path, "front matter has no 'description' (one sentence: what the skill is for)")
     tags = meta.get("tags") or []
     if isinstance(tags, str):

@@ -519,8 +519,8 @@ def tracked_update_sync(
             return new, fingerprint(path)
     except LockTimeoutError:
         raise _locked_too_long(path, timeout) from None
-    except OSError as exc:
-        raise os_error(path, exc) from None
+    except OSError as exc:  # named after the file it is about: the lock file, a temp file, or the file itself
+        raise os_error(exc.filename or path, exc) from None
 
 
 def _locked_too_long(path: Path | str, timeout: float) -> ConflictError:

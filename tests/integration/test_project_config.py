@@ -181,12 +181,14 @@ async def test_catalog_problems_are_listed_not_swallowed(project: Path, config: 
     write(project / ".cde/recipes/a/dup.poml", TASK.format(desc="x", task="x"))
     write(project / ".cde/recipes/b/dup.poml", TASK.format(desc="x", task="x"))
     (project / ".cde/recipes/a/link.poml").symlink_to(project / ".cde/recipes/a/dup.poml")
+    (project / ".cde/recipes/a/folder.poml").mkdir()
     problems = "\n".join((await config.catalog()).problems)
     assert "loose.poml: not loaded; put recipes in a category folder" in problems
     assert "Bad Category: not loaded; the folder name must be a lowercase slug" in problems
     assert "Upper.poml: not loaded; the recipe id" in problems
     assert "b/dup.poml: not loaded; recipe id 'dup' is already defined by" in problems
-    assert "link.poml: not loaded; recipes must be regular files" in problems
+    assert "link.poml: not loaded; it is a symlink, and recipes must be regular files" in problems
+    assert "folder.poml: not loaded; it is a folder, and recipes must be regular files" in problems
 
 
 def test_project_facts_name_manifests_guides_folders_and_git(tmp_path: Path) -> None:

@@ -303,6 +303,15 @@ async def test_corrupt_skill_is_reported_not_fatal(app: App, project: Path) -> N
     assert deleted["name"] == "broken" and not broken.exists()
 
 
+async def test_a_description_that_is_not_text_is_named_as_such(app: App, project: Path) -> None:
+    odd = project / ".cde/skills/odd"
+    odd.mkdir(parents=True)
+    (odd / "SKILL.md").write_text("---\nname: odd\ndescription: 5\n---\nbody\n")
+    async with Client(app.server) as client:
+        error = await call_error(client, "cde_getSkill", {"name": "odd"})
+    assert error.startswith("corrupt_data:") and "description: 5 is not text" in error
+
+
 async def test_the_search_cache_ignores_itself_in_git(app: App, project: Path) -> None:
     async with Client(app.server) as client:
         await call_ok(client, "cde_findSkills", {"query": "anything"})

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 import adapters.fs_state_repository as state_module
 from adapters.fs_state_repository import FsStateRepository, load_state_sync, render_state
-from domain.errors import CorruptDataError, LimitExceededError
+from domain.errors import CorruptDataError, DomainError, LimitExceededError
 from domain.feature import Feature
 from domain.project_state import SCHEMA_VERSION, ProjectState
 
@@ -56,6 +56,13 @@ async def test_corrupt_state_is_reported_and_preserved(project: Path, content: b
     with pytest.raises(CorruptDataError):
         await repo.update(lambda s: None)
     assert repo.path.read_bytes() == content
+
+
+async def test_a_folder_in_place_of_the_lock_file_is_named(project: Path) -> None:
+    repo = FsStateRepository(project)
+    (project / ".cde/state.json.lock").mkdir(parents=True)
+    with pytest.raises(DomainError, match=r"state\.json\.lock is a directory"):
+        await repo.update(lambda state: None)
 
 
 async def test_an_escaped_surrogate_pair_is_text(project: Path) -> None:
