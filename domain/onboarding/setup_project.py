@@ -14,7 +14,10 @@ from domain.onboarding.ports import DocumentStore, Progress, no_progress
 WORKFLOW_FILE = ".cde/workflow.yml"
 CDE_GITIGNORE_FILE = ".cde/.gitignore"
 AGENTS_FILE = "AGENTS.md"
-CDE_GITIGNORE = "# cde-orchestrator: rebuildable caches and lock files stay out of git\ncache/\n*.lock\n"
+CDE_GITIGNORE = (
+    "# cde-orchestrator: rebuildable caches, lock files and the temp files of an interrupted write stay out of git\n"
+    "cache/\n*.lock\n.*.tmp\n"
+)
 
 
 class SetupResult(BaseModel):  # no docstring: it would be sent in every tools/list
