@@ -102,6 +102,8 @@ async def _serve_until_signal(app: Any) -> None:
 
     import anyio
 
+    from server.stdio_transport import serve_stdio
+
     async with anyio.create_task_group() as group:
 
         async def watch() -> None:
@@ -119,7 +121,7 @@ async def _serve_until_signal(app: Any) -> None:
                     os._exit(0)
 
         group.start_soon(watch)
-        await app.server.run_stdio_async()
+        await serve_stdio(app.server)
         group.cancel_scope.cancel()
     logger.info("stopped")
 

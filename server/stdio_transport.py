@@ -1,0 +1,137 @@
+"""Serving MCP on stdio, with an answer for the requests the SDK's reader cannot decode.
+
+JSON may carry a lone UTF-16 surrogate escape (`"\\ud800"`, typically text cut in the
+middle of an emoji). The SDK's stdio reader refuses such a line and drops it, so the
+client waits forever for an answer. Here such a request gets one: a tool error for
+`tools/call` (as in-process calls get from `CdeServer.call_tool`), an invalid-params
+error for any other method. Everything else passes through untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from mcp.server.stdio import stdio_server
+from mcp.shared.message import SessionMessage
+from mcp_types import (
+    INVALID_PARAMS,
+    CallToolResult,
+    ErrorData,
+    JSONRPCError,
+    JSONRPCResponse,
+    TextContent,
+)
+from pydantic import ValidationError
+
+from domain.errors import InvalidInputError
+from server.app import unencodable
+
+if TYPE_CHECKING:
+    from mcp.shared._stream_protocols import ReadStream, WriteStream
+
+    from server.app import CdeServer
+
+logger = logging.getLogger(__name__)
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def undecodable_request(exc: Exception) -> tuple[str | int, str, str] | None:
+    """(id, method, where) when `exc` is the SDK refusing a request only for a lone surrogate in it."""
+    if not isinstance(exc, ValidationError):
+        return None
+    errors = exc.errors()
+    line = errors[0].get("input") if errors and errors[0]["type"] == "json_invalid" else None
+    if not isinstance(line, str) or not _SURROGATE_ESCAPE.search(line):
+        return None
+    try:
+        raw = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("method"), str):
+        return None  # a notification or a response: nobody waits for an answer
+    request_id = raw.get("id")
+    if isinstance(request_id, bool) or not isinstance(request_id, str | int) or unencodable(request_id) is not None:
+        return None
+    method: str = raw["method"]
+    where = unencodable(raw.get("params"), "params") or unencodable(method, "method")
+    if where is None:
+        return None
+    return request_id, method if unencodable(method) is None else "(undecodable)", where
+
+
+def answer_for(request_id: str | int, method: str, where: str) -> SessionMessage:
+    message = (
+        f"{InvalidInputError.code}: {where} of this {method} request holds a lone UTF-16 surrogate "
+        "(\\udXXX without its pair), which is not text; send valid Unicode"
+    )
+    if method == "tools/call":
+        result = CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
+        reply: JSONRPCResponse | JSONRPCError = JSONRPCResponse(
+            jsonrpc="2.0", id=request_id, result=result.model_dump(by_alias=True, exclude_none=True)
+        )
+    else:
+        reply = JSONRPCError(jsonrpc="2.0", id=request_id, error=ErrorData(code=INVALID_PARAMS, message=message))
+    return SessionMessage(reply)
+
+
+class AnsweringReader:
+    """The stdio read stream, minus the requests it answers itself (see the module docstring)."""
+
+    def __init__(self, inner: ReadStream[SessionMessage | Exception], replies: WriteStream[SessionMessage]) -> None:
+        self._inner = inner
+        self._replies = replies
+
+    @property
+    def last_context(self) -> Any:
+        return getattr(self._inner, "last_context", None)
+
+    async def _answered(self, item: SessionMessage | Exception) -> bool:
+        if not isinstance(item, Exception):
+            return False
+        found = undecodable_request(item)
+        if found is None:
+            return False
+        logger.warning("request %r (%s) holds a lone surrogate in %s; answered with an error", *found)
+        await self._replies.send(answer_for(*found))
+        return True
+
+    async def receive(self) -> SessionMessage | Exception:
+        while True:
+            item = await self._inner.receive()
+            if not await self._answered(item):
+                return item
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def __aiter__(self) -> AnsweringReader:
+        return self
+
+    async def __anext__(self) -> SessionMessage | Exception:
+        while True:
+            item = await self._inner.__anext__()
+            if not await self._answered(item):
+                return item
+
+    async def __aenter__(self) -> AnsweringReader:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
+    ) -> bool | None:
+        await self.aclose()
+        return None
+
+
+async def serve_stdio(server: CdeServer) -> None:
+    """What `MCPServer.run_stdio_async` does, reading through `AnsweringReader`."""
+    lowlevel = server._lowlevel_server
+    async with stdio_server() as (read_stream, write_stream):
+        await lowlevel.run(
+            AnsweringReader(read_stream, write_stream), write_stream, lowlevel.create_initialization_options()
+        )

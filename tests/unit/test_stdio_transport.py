@@ -1,0 +1,54 @@
+"""Which undecodable stdio lines get an answer, and what it says."""
+
+from __future__ import annotations
+
+import json
+
+import mcp_types as types
+import pytest
+from pydantic import ValidationError
+
+from server.stdio_transport import answer_for, undecodable_request
+
+
+def refusal(message: dict[str, object]) -> ValidationError:
+    """What the SDK's stdio reader gets from the line `message` becomes."""
+    line = json.dumps(message) + "\n"  # escapes a lone surrogate as \udXXX, as a JS client would send it
+    with pytest.raises(ValidationError) as info:
+        types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+    return info.value
+
+
+def test_a_request_with_a_lone_surrogate_is_found_with_its_id_method_and_place() -> None:
+    call = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "x", "arguments": {"a": "\ud800"}}}
+    assert undecodable_request(refusal(call)) == (7, "tools/call", "params.arguments.a")
+    odd_method = {"jsonrpc": "2.0", "id": "r1", "method": "tools/\udfff", "params": {}}
+    assert undecodable_request(refusal(odd_method)) == ("r1", "(undecodable)", "method")
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"jsonrpc": "2.0", "method": "notifications/x", "params": {"a": "\ud800"}},  # nobody waits for an answer
+        {"jsonrpc": "2.0", "id": True, "method": "tools/call", "params": {"a": "\ud800"}},  # not a valid id
+        {"jsonrpc": "2.0", "id": "\ud800", "method": "ping"},  # an id that cannot be sent back
+    ],
+)
+def test_what_cannot_be_answered_is_left_to_the_sdk(message: dict[str, object]) -> None:
+    assert undecodable_request(refusal(message)) is None
+
+
+def test_other_refusals_are_left_to_the_sdk() -> None:
+    with pytest.raises(ValidationError) as info:
+        types.jsonrpc_message_adapter.validate_json('{"jsonrpc": "2.0", "id": 1', by_name=False)
+    assert undecodable_request(info.value) is None
+    assert undecodable_request(ValueError("not a validation error")) is None
+
+
+def test_answers_are_a_tool_error_for_tools_and_invalid_params_otherwise() -> None:
+    tool = answer_for(3, "tools/call", "params.arguments.a").message
+    assert isinstance(tool, types.JSONRPCResponse) and tool.id == 3
+    assert tool.result["isError"] is True and tool.result["content"][0]["text"].startswith("invalid_input: ")
+    other = answer_for("p", "prompts/get", "params.arguments.x").message
+    assert isinstance(other, types.JSONRPCError) and other.error.code == types.INVALID_PARAMS
+    assert "params.arguments.x of this prompts/get request" in other.error.message
