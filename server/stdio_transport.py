@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -100,11 +101,14 @@ class AnsweringReader:
         await self._replies.send(answer_for(*found))
         return True
 
-    async def receive(self) -> SessionMessage | Exception:
+    async def _next(self, get: Callable[[], Awaitable[SessionMessage | Exception]]) -> SessionMessage | Exception:
         while True:
-            item = await self._inner.receive()
+            item = await get()
             if not await self._answered(item):
                 return item
+
+    async def receive(self) -> SessionMessage | Exception:
+        return await self._next(self._inner.receive)
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -113,10 +117,7 @@ class AnsweringReader:
         return self
 
     async def __anext__(self) -> SessionMessage | Exception:
-        while True:
-            item = await self._inner.__anext__()
-            if not await self._answered(item):
-                return item
+        return await self._next(self._inner.__anext__)
 
     async def __aenter__(self) -> AnsweringReader:
         return self
