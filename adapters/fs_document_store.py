@@ -79,24 +79,30 @@ def write_sync(root: Path, documents: Mapping[str, str], only_new: Collection[st
                 make_dirs_sync(target.parent)
             except OSError as exc:
                 raise os_error(target.parent, exc) from None
-            if not create_exclusive_sync(target, content):
+            written = create_exclusive_sync(target, content)
+            if written is None:
                 raise ConflictError(
                     f"{target.relative_to(root).as_posix()} was created by someone else while this call ran; "
                     "nothing was written: look at it, then call again"
                 )
-            created.append((target, os.lstat(target)))
+            created.append((target, written))
     except BaseException:
         _remove_ours(created)
         raise
 
 
 def _remove_ours(created: list[tuple[Path, os.stat_result]]) -> None:
-    """Undo the files this batch created, each only if it is still the very file it wrote."""
+    """Undo the files this batch created, each only if it is still the very file it wrote (an editor's
+    save since, in place or by rename, changes its inode, size or mtime: that file is theirs, and stays)."""
     for target, written in created:
         with contextlib.suppress(OSError):
             now = os.lstat(target)
-            if (now.st_ino, now.st_dev, now.st_mtime_ns) == (written.st_ino, written.st_dev, written.st_mtime_ns):
+            if _identity(now) == _identity(written):
                 os.unlink(target)
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    return st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns
 
 
 _current = in_thread(current_sync)

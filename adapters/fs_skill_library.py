@@ -596,10 +596,12 @@ class FsSkillLibrary:
             self._pending.pop(source, None)
             try:
                 self.index.remove([source])
-            except (OSError, sqlite3.Error):  # the skill is gone; the next search's sync drops it from the index
+            except (OSError, sqlite3.Error):  # the skill is gone: the next search syncs the whole index
                 logger.warning("could not drop skill %s from the search index", source, exc_info=True)
-            if self._synced is not None:
-                self._synced = self._synced.with_source(source, None)
+                self._synced = None
+            else:
+                if self._synced is not None:
+                    self._synced = self._synced.with_source(source, None)
         return current or Skill(name=name, description="(unreadable)", body="", scope=scope, version=0)
 
     def delete_sync(self, name: str, scope: WritableScope, now: datetime) -> StoredSkill:

@@ -177,10 +177,12 @@ def _update_sync(
     """
     if first is not None:
         first.run()
+    writing: list[bool] = []
     try:
-        return _locked_update_sync(path, change, previous, lock_timeout)
+        return _locked_update_sync(path, change, previous, lock_timeout, writing)
     except BaseException:
-        if first is not None:
+        # Undone only if the state was not being written: once it may have landed, it may refer to it.
+        if first is not None and not writing:
             try:
                 first.undo()
             except Exception:  # the update's own failure is the one to report
@@ -189,7 +191,11 @@ def _update_sync(
 
 
 def _locked_update_sync(
-    path: Path, change: Callable[[ProjectState], T], previous: Snapshot | None, lock_timeout: float
+    path: Path,
+    change: Callable[[ProjectState], T],
+    previous: Snapshot | None,
+    lock_timeout: float,
+    writing: list[bool],
 ) -> tuple[T, Snapshot, Fingerprint]:
     outcome: list[Any] = []
 
@@ -213,6 +219,7 @@ def _locked_update_sync(
                 "its path"
             )
         outcome.append(Snapshot(state, text, parts))
+        writing.append(True)
         return text
 
     _, written = files.tracked_update_sync(path, apply, timeout=lock_timeout, loads=loads, dumps=dumps)

@@ -498,7 +498,12 @@ class FtsIndex:
         return self._retrying(run)  # type: ignore[no-any-return]
 
 
-_EXPLAINED = {errno.ENAMETOOLONG, errno.ELOOP, errno.ENOSPC}  # others: "delete .cde/cache/ and retry" fits
+_EXPLAINED = {
+    errno.ENAMETOOLONG,
+    errno.ELOOP,
+    errno.ENOSPC,
+    errno.EDQUOT,
+}  # others: "delete .cde/cache/ and retry" fits
 
 
 def index_failure(db_path: Path, exc: OSError | sqlite3.Error) -> DomainError:

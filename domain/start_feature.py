@@ -119,6 +119,7 @@ class StartFeature:
             expected = start(first_id, unique_name(base, recorded))
             commit = asyncio.ensure_future(self._state.update(record, first=folder))
             try:
+                await asyncio.sleep(0)  # let the update hand its disk work to a worker thread first
                 step = prepared.render(expected, {})
             finally:
                 feature = await commit  # its failure is the one to report

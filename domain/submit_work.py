@@ -95,6 +95,7 @@ class SubmitWork:
 
             commit = asyncio.ensure_future(self._state.update(record, first=documents))
             try:
+                await asyncio.sleep(0)  # let the update hand its disk work to a worker thread first
                 outcome = await self._outcome(expected, prepared, paths, results)
             finally:
                 feature = await commit  # its failure is the one to report; the lock is held until it lands

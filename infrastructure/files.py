@@ -232,6 +232,8 @@ def parse_json(path: Path, text: str) -> Any:
         ) from None
     except RecursionError:
         raise CorruptDataError(path, "JSON nested too deeply (about 1000 levels or more)") from None
+    except ValueError as exc:  # e.g. a number of more than 4300 digits
+        raise CorruptDataError(path, f"invalid JSON: {exc}") from None
 
 
 def parse_yaml(path: Path, text: str) -> Any:
@@ -443,8 +445,11 @@ def atomic_write_sync(path: Path, data: str | bytes, *, mode: int | None = None)
 atomic_write = in_thread(atomic_write_sync)
 
 
-def create_exclusive_sync(path: Path, data: str | bytes) -> bool:
-    """Create `path` holding `data`, durably, only if nothing exists there; False if something does.
+def create_exclusive_sync(path: Path, data: str | bytes) -> os.stat_result | None:
+    """Create `path` holding `data`, durably, only if nothing exists there; None if something does.
+
+    Returns the stat of the file created, taken before it was linked into place: a later stat of
+    `path` showing another inode, size or mtime means somebody else replaced or changed it since.
 
     Temp file in the same directory → write → fsync → `os.link` to `path` (atomic,
     fails if `path` exists) → fsync the directory. Needs no lock: two creators
@@ -455,12 +460,13 @@ def create_exclusive_sync(path: Path, data: str | bytes) -> bool:
     tmp = None
     try:
         tmp = _durable_temp_sync(path, payload, 0o666 & ~_UMASK)
+        written = os.stat(tmp)
         try:
             os.link(tmp, path)
         except FileExistsError:
-            return False
+            return None
         fsync_dir(path.parent)
-        return True
+        return written
     except OSError as exc:
         raise os_error(path, exc) from None
     finally:

@@ -49,7 +49,7 @@ def resolve_project_sync(raw: str, *, base: Path, allowed_roots: tuple[Path, ...
     if not resolved.is_dir():
         raise InvalidInputError(f"project_path {resolved} is not a directory")
     if allowed_roots is not None and not any(resolved.is_relative_to(r) for r in allowed_roots):
-        roots = ", ".join(str(r) for r in allowed_roots)
+        roots = ", ".join(str(r) for r in allowed_roots) or "none"
         raise PermissionDeniedError(
             f"project_path {resolved} is outside the allowed roots ({roots}); add it to CDE_ALLOWED_ROOTS"
         )

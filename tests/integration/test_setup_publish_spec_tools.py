@@ -11,6 +11,7 @@ import pytest
 import yaml
 from mcp.client import Client
 
+from adapters import fs_document_store as document_store
 from adapters.fs_document_store import FsDocumentStore
 from domain.errors import ConflictError
 from domain.onboarding.publish_documents import MAX_DOCUMENTS
@@ -240,6 +241,28 @@ async def test_publish_creates_only_what_is_still_absent(project: Path) -> None:
         )
     assert (project / "docs" / "b.md").read_text() == "theirs\n"
     assert not (project / "docs" / "a.md").exists() and (project / "README.md").read_text() == "old\n"
+
+
+async def test_a_rollback_never_removes_a_file_an_editor_saved_over_ours(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = document_store.create_exclusive_sync
+
+    def create_then_editor_saves(target: Path, content: str) -> os.stat_result | None:
+        written = real(target, content)
+        if target.name == "a.md":  # an editor saving by rename right after our link, before our next file
+            (target.parent / ".a.md.swp").write_text("the user's text\n")
+            os.replace(target.parent / ".a.md.swp", target)
+        return written
+
+    monkeypatch.setattr(document_store, "create_exclusive_sync", create_then_editor_saves)
+    (project / "docs").mkdir()
+    (project / "docs" / "b.md").write_text("theirs\n")
+    with pytest.raises(ConflictError):
+        await FsDocumentStore().write(
+            project, {"docs/a.md": "A\n", "docs/b.md": "B\n"}, only_new=["docs/a.md", "docs/b.md"]
+        )
+    assert (project / "docs" / "a.md").read_text() == "the user's text\n"
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root searches unreadable folders")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -339,6 +340,24 @@ async def test_an_index_that_cannot_be_created_is_a_one_line_error(
         got = await call_ok(client, "cde_getSkill", {"name": "alpha-skill"})  # reading a skill needs no index
     assert message.startswith(fragment) and "internal error" not in message and "\n" not in message
     assert got["name"] == "alpha-skill"
+
+
+async def test_a_deleted_skill_the_index_could_not_drop_is_not_found_again(app: App, project: Path) -> None:
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_saveSkill", skill_args("alpha-skill"))
+        await call_ok(client, "cde_saveSkill", skill_args("beta-skill"))
+        assert len((await call_ok(client, "cde_findSkills", {"query": "qqmark"}))["skills"]) == 2
+        library = await app.container.skill_library(project)
+        real_remove = library.index.remove
+
+        def locked(sources: list[str]) -> None:
+            raise sqlite3.OperationalError("database is locked")
+
+        library.index.remove = locked  # type: ignore[method-assign]
+        await call_ok(client, "cde_deleteSkill", {"name": "alpha-skill", "scope": "project"})
+        library.index.remove = real_remove  # type: ignore[method-assign]
+        found = await call_ok(client, "cde_findSkills", {"query": "qqmark"})
+    assert names(found) == [("beta-skill", "project")]
 
 
 async def test_a_deleted_index_is_rebuilt_from_the_files(settings: Settings, project: Path) -> None:

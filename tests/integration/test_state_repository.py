@@ -16,6 +16,7 @@ from adapters.fs_state_repository import FsStateRepository, load_state_sync, ren
 from domain.errors import CorruptDataError, DomainError, LimitExceededError
 from domain.feature import Feature
 from domain.project_state import SCHEMA_VERSION, ProjectState
+from infrastructure import files
 
 
 async def test_missing_state_is_empty_and_update_creates_it(project: Path) -> None:
@@ -41,6 +42,7 @@ async def test_missing_state_is_empty_and_update_creates_it(project: Path) -> No
         (b'{"schema_version": 99}', "newer cde-orchestrator"),
         (b"\xff\xfe", "invalid UTF-8"),
         (b"null", "expected a JSON object, found null"),
+        (b'{"schema_version": 1, "features": {}, "onboarding": {"n": ' + b"1" * 5000 + b"}}", "invalid JSON: "),
         (b'{"schema_version": 1, "features": {}, "features": {}}', "'features' appears twice"),
         (b'{"schema_version": 1, "onboarding": ' + b"[" * 1200 + b"]" * 1200 + b"}", "nested too deeply"),
         (b'{"schema_version": 1, "features": {}, "onboarding": {"x": "a\\ud800b"}}', "lone UTF-16 surrogate"),
@@ -207,6 +209,19 @@ class _Step:
 
     def undo(self) -> None:
         self.log.append(f"undo in {threading.current_thread().name}")
+
+
+async def test_a_failure_once_the_state_is_being_written_undoes_nothing(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_disk(path: Path, data: str | bytes, *, mode: int | None = None) -> None:
+        raise OSError(5, "Input/output error")  # maybe after the replace: the state may refer to the step's work
+
+    monkeypatch.setattr(files, "atomic_write_sync", broken_disk)
+    log: list[str] = []
+    with pytest.raises(DomainError):
+        await FsStateRepository(project).update(lambda state: None, first=_Step(log))
+    assert [entry.split(" in ")[0] for entry in log] == ["run", "settle"]
 
 
 async def test_a_state_change_that_fails_undoes_the_staged_step(project: Path) -> None:

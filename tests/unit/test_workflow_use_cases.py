@@ -189,8 +189,9 @@ class SlowCommits(InMemoryStateRepository):
         self.proceed.set()
 
     async def update(self, change: Callable[[ProjectState], T], *, first: Staged | None = None) -> T:
+        self.entered.set()  # as the real one has handed its disk work to a thread by its first suspension
+
         async def commit() -> T:
-            self.entered.set()
             await self.proceed.wait()
             return await InMemoryStateRepository.update(self, change, first=first)
 
@@ -249,6 +250,7 @@ async def test_the_next_prompt_is_rendered_while_the_commit_waits_on_the_disk() 
     real_results = prompter.results
 
     async def results(feature: Feature, known: Mapping[str, str] | None = None) -> dict[str, str]:
+        assert slow.entered.is_set(), "rendered before the commit had started: nothing overlaps"
         rendered.append(feature.status)
         return await real_results(feature, known)
 
@@ -272,6 +274,7 @@ async def test_the_first_prompt_is_rendered_while_the_start_commit_waits_on_the_
     real_render = PreparedPhase.render
 
     def render(self: PreparedPhase, feature: Feature, results: Mapping[str, str]) -> PhaseStep:
+        assert slow.entered.is_set(), "rendered before the commit had started: nothing overlaps"
         rendered.append(feature.name)
         return real_render(self, feature, results)
 
