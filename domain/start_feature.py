@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import Callable
 from datetime import datetime
@@ -88,11 +87,13 @@ class StartFeature:
         async with self._specs.locked():
             recorded = {f.name for f in (await self._state.load()).features.values()}
             folder = self._specs.new_folder(lambda listed: unique_name(base, listed | recorded))
-            now = self._now()
-            first_id = self._new_id()
 
-            def start(feature_id: str, name: str) -> Feature:
-                return Feature.start(
+            def record(state: ProjectState) -> Feature:
+                name = folder.created[0]
+                feature_id = self._new_id()
+                while feature_id in state.features:
+                    feature_id = self._new_id()
+                feature = Feature.start(
                     feature_id=feature_id,
                     name=name,
                     user_prompt=request,
@@ -102,29 +103,13 @@ class StartFeature:
                     phases=phases,
                     skipped=skipped,
                     skills=list(found.skill_topics),
-                    now=now,
+                    now=self._now(),
                 )
-
-            def record(state: ProjectState) -> Feature:
-                feature_id = first_id
-                while feature_id in state.features:
-                    feature_id = self._new_id()
-                feature = start(feature_id, folder.created[0])
                 state.features[feature_id] = feature
                 return feature
 
-            # The prompt is rendered while a worker thread waits on the disk, for the feature the commit
-            # most likely records: the name no recorded feature has (a stray folder of that name in specs/
-            # makes the commit pick another, and the prompt is rendered again).
-            expected = start(first_id, unique_name(base, recorded))
-            commit = asyncio.ensure_future(self._state.update(record, first=folder))
-            try:
-                await asyncio.sleep(0)  # let the update hand its disk work to a worker thread first
-                step = prepared.render(expected, {})
-            finally:
-                feature = await commit  # its failure is the one to report
-            if feature != expected:
-                step = prepared.render(feature, {})
+            feature = await self._state.update(record, first=folder)
+        step = prepared.render(feature, {})
         return FeatureStarted(
             feature_id=feature.id,
             name=feature.name,

@@ -73,8 +73,10 @@ class SubmitWork:
         rewrites them. All of it happens under the project's submission lock, on the latest state: of two
         assistants submitting the same phase at once, the one refused writes nothing, so the files always
         hold accepted results. Under that lock the feature cannot change, so the next prompt is rendered
-        from the feature the commit will record while a worker thread waits on the disk. The submission's
-        time is taken once the gates pass, just before the documents are written.
+        from the feature the commit will record, alongside the commit (the render reading documents back
+        overlaps the disk work; yielding to the thread before pure-CPU rendering was measured slower: the
+        thread then waits for the GIL). The submission's time is taken once the gates pass, just before
+        the documents are written.
         """
         async with self._specs.locked():
             snapshot = find_feature((await self._state.load()).features, feature_ref)
@@ -95,7 +97,6 @@ class SubmitWork:
 
             commit = asyncio.ensure_future(self._state.update(record, first=documents))
             try:
-                await asyncio.sleep(0)  # let the update hand its disk work to a worker thread first
                 outcome = await self._outcome(expected, prepared, paths, results)
             finally:
                 feature = await commit  # its failure is the one to report; the lock is held until it lands
