@@ -61,7 +61,8 @@ def parse_job(path: Path, raw: object) -> Job:
         return Job.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise CorruptDataError(path, f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+        where = ".".join(str(p) for p in first["loc"]) or "document"
+        raise CorruptDataError(path, f"{where}: {first['msg']}") from None
 
 
 @cached("delegation.job_record", maxsize=1024, depends_on=lambda path: [path])

@@ -215,8 +215,8 @@ def _locked_update_sync(
         if len(text) > MAX_STATE_BYTES // 4 and len(text.encode("utf-8")) > MAX_STATE_BYTES:
             raise LimitExceededError(
                 f"this change would make {path} {len(text.encode('utf-8'))} bytes, over the {MAX_STATE_BYTES} it "
-                "can be read back with; it is refused. Keep results short: put long text in a file and submit "
-                "its path"
+                "can be read back with; it is refused. It keeps every feature's prompt and results: keep results "
+                "short (submit the path of a file holding long text), or archive old features out of it by hand"
             )
         outcome.append(Snapshot(state, text, parts))
         writing.append(True)

@@ -96,7 +96,7 @@ def _replace(directory: Path, name: str, data: bytes) -> None:
 def _load_manifest(target: Path) -> dict[str, list[object]]:
     try:
         raw = json.loads((target / MANIFEST).read_text("utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # our own bookkeeping: unreadable means start afresh
         return {}
     return raw if isinstance(raw, dict) else {}
 

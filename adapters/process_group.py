@@ -9,12 +9,14 @@ like it survived.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import time
 from pathlib import Path
 
 _PROC = Path("/proc")
+logger = logging.getLogger(__name__)
 
 
 def signal_group(pgid: int, sig: int) -> bool:
@@ -24,6 +26,9 @@ def signal_group(pgid: int, sig: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:  # pragma: no cover - only if the group was reused by another user
+        return False
+    except (OSError, OverflowError):  # not a process group id at all (records are validated; belt and braces)
+        logger.warning("cannot signal process group %r", pgid)
         return False
     return True
 

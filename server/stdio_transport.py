@@ -1,18 +1,19 @@
 """Serving MCP on stdio, with an answer for the requests the SDK's reader cannot decode.
 
 JSON may carry a lone UTF-16 surrogate escape (`"\\ud800"`, typically text cut in the
-middle of an emoji). The SDK's stdio reader refuses such a line and drops it, so the
-client waits forever for an answer. Here such a request gets one: a tool error for
-`tools/call` (as in-process calls get from `CdeServer.call_tool`), an invalid-params
-error for any other method. Everything else passes through untouched.
+middle of an emoji), or values nested deeper than the SDK's parser allows. The SDK's stdio
+reader refuses such a line and drops it, so the client waits forever for an answer. Here
+such a request gets one: a tool error for `tools/call` (as in-process calls get from
+`CdeServer.call_tool`), an invalid-params error for any other method. Everything else
+passes through untouched.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -38,45 +39,60 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+@dataclass(frozen=True)
+class Undecodable:
+    """A request the SDK's reader refused, which can still be answered: its id, method and the reason."""
+
+    request_id: str | int
+    method: str
+    problem: str
 
 
-def undecodable_request(exc: Exception) -> tuple[str | int, str, str] | None:
-    """(id, method, where) when `exc` is the SDK refusing a request only for a lone surrogate in it."""
+def undecodable_request(exc: Exception) -> Undecodable | None:
+    """The request behind `exc` when it is the SDK refusing a line that is a JSON-RPC request after all.
+
+    Python's decoder accepts what pydantic's refuses here: a lone surrogate escape, nesting
+    deeper than ~190 levels. A line that is not JSON, a notification or a response (nobody
+    waits for an answer), or an id that cannot be sent back is left to the SDK.
+    """
     if not isinstance(exc, ValidationError):
         return None
     errors = exc.errors()
     line = errors[0].get("input") if errors and errors[0]["type"] == "json_invalid" else None
-    if not isinstance(line, str) or not _SURROGATE_ESCAPE.search(line):
+    if not isinstance(line, str):
         return None
     try:
         raw = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(raw, dict) or not isinstance(raw.get("method"), str):
-        return None  # a notification or a response: nobody waits for an answer
+        return None
     request_id = raw.get("id")
     if isinstance(request_id, bool) or not isinstance(request_id, str | int) or unencodable(request_id) is not None:
         return None
     method: str = raw["method"]
+    shown = method if unencodable(method) is None else "(undecodable)"
     where = unencodable(raw.get("params"), "params") or unencodable(method, "method")
-    if where is None:
-        return None
-    return request_id, method if unencodable(method) is None else "(undecodable)", where
+    if where is not None:
+        problem = f"{where} of this {shown} request holds a lone UTF-16 surrogate (\\udXXX without its pair), "
+        problem += "which is not text; send valid Unicode"
+    else:
+        reason = str(errors[0].get("msg", "")).removeprefix("Invalid JSON: ")
+        problem = f"this {shown} request could not be decoded ({reason}); nest its values less deeply"
+    return Undecodable(request_id, shown, f"{InvalidInputError.code}: {problem}")
 
 
-def answer_for(request_id: str | int, method: str, where: str) -> SessionMessage:
-    message = (
-        f"{InvalidInputError.code}: {where} of this {method} request holds a lone UTF-16 surrogate "
-        "(\\udXXX without its pair), which is not text; send valid Unicode"
-    )
-    if method == "tools/call":
-        result = CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
+def answer_for(request: Undecodable) -> SessionMessage:
+    """A tool error for tools/call (what an in-process call would get); invalid params otherwise."""
+    if request.method == "tools/call":
+        result = CallToolResult(content=[TextContent(type="text", text=request.problem)], is_error=True)
         reply: JSONRPCResponse | JSONRPCError = JSONRPCResponse(
-            jsonrpc="2.0", id=request_id, result=result.model_dump(by_alias=True, exclude_none=True)
+            jsonrpc="2.0", id=request.request_id, result=result.model_dump(by_alias=True, exclude_none=True)
         )
     else:
-        reply = JSONRPCError(jsonrpc="2.0", id=request_id, error=ErrorData(code=INVALID_PARAMS, message=message))
+        error = ErrorData(code=INVALID_PARAMS, message=request.problem)
+        reply = JSONRPCError(jsonrpc="2.0", id=request.request_id, error=error)
     return SessionMessage(reply)
 
 
@@ -97,8 +113,10 @@ class AnsweringReader:
         found = undecodable_request(item)
         if found is None:
             return False
-        logger.warning("request %r (%s) holds a lone surrogate in %s; answered with an error", *found)
-        await self._replies.send(answer_for(*found))
+        logger.warning(
+            "request %r (%s) could not be decoded; answered: %s", found.request_id, found.method, found.problem
+        )
+        await self._replies.send(answer_for(found))
         return True
 
     async def _next(self, get: Callable[[], Awaitable[SessionMessage | Exception]]) -> SessionMessage | Exception:

@@ -12,13 +12,16 @@ import signal
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.errors import InvalidInputError, InvalidTransitionError
 from domain.names import validate_name
 
 JOB_SCHEMA_VERSION = 1
 PREVIEW_CHARS = 160
+
+
+MAX_PID = 2**31 - 1  # pid_t is a 32-bit int
 
 
 class JobStatus(StrEnum):
@@ -91,10 +94,11 @@ class Job(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     exit_code: int | None = None
-    # Process group id of the agent (its pid: every job runs in its own session).
-    pgid: int | None = None
+    # Process group id of the agent (its pid: every job runs in its own session). Never 0 or 1: signalling
+    # those would reach the server's own group or init's. A record saying so is corrupt.
+    pgid: int | None = Field(default=None, ge=2, le=MAX_PID)
     # The server process that owns the job; only that process may run or cancel it.
-    server_pid: int
+    server_pid: int = Field(ge=1, le=MAX_PID)
     error: str | None = None
 
     def elapsed(self, now: datetime) -> float | None:

@@ -52,7 +52,7 @@ async def test_initialize_list_call_shutdown_over_stdio(tmp_path: Path) -> None:
     assert b"DEBUG" in stderr or b"INFO" in stderr  # logs went to stderr, not stdout
 
 
-async def test_a_request_with_a_lone_surrogate_is_answered_not_dropped(tmp_path: Path) -> None:
+async def test_a_request_the_sdk_cannot_decode_is_answered_not_dropped(tmp_path: Path) -> None:
     # The SDK's reader cannot decode such a line; without an answer the client would wait forever.
     env = {"CDE_HOME": str(tmp_path / "home"), "CDE_ALLOWED_ROOTS": str(tmp_path)}
     peer = await StdioPeer.spawn(env=env, cwd=tmp_path)
@@ -61,12 +61,18 @@ async def test_a_request_with_a_lone_surrogate_is_answered_not_dropped(tmp_path:
         "tools/call", {"name": "cde_startFeature", "arguments": {"user_prompt": "cut \ud83d emoji"}}, timeout=20
     )
     prompt = await peer.request("prompts/get", {"name": "define", "arguments": {"x": "\udc00"}}, timeout=20)
+    nested: object = "x"
+    for _ in range(250):  # deeper than the SDK's JSON parser goes
+        nested = [nested]
+    deep = await peer.request("tools/call", {"name": "cde_healthCheck", "arguments": {"x": nested}}, timeout=20)
     after = await peer.request("tools/call", {"name": "cde_healthCheck", "arguments": {}}, timeout=20)
     code, stderr = await peer.close()
     assert tool["result"]["isError"] is True
     text = tool["result"]["content"][0]["text"]
     assert text.startswith("invalid_input: params.arguments.user_prompt of this tools/call request holds a lone")
     assert prompt["error"]["code"] == -32602 and "params.arguments.x" in prompt["error"]["message"]
+    assert deep["result"]["isError"] is True
+    assert "this tools/call request could not be decoded (recursion limit" in deep["result"]["content"][0]["text"]
     assert after["result"]["isError"] is False  # and the server goes on serving
     assert code == 0, stderr.decode(errors="replace")
     assert_all_jsonrpc(peer.lines)

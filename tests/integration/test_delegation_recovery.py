@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from adapters.fs_job_store import recover_sync
+from adapters.fs_job_store import FsJobStore, recover_sync
 from adapters.process_group import live_members
 from domain.delegation.job import Job, JobStatus
-from domain.errors import ConflictError
+from domain.errors import ConflictError, CorruptDataError
 from domain.project_state import utc_now
 from infrastructure.settings import Settings
 from server.wiring.delegation import build_delegation
@@ -254,3 +254,19 @@ def test_a_reader_meeting_a_recovery_in_progress_waits_for_its_outcome(tmp_path:
     finally:
         holder_done.wait(5)
     assert seen is not None and seen.status == JobStatus.INTERRUPTED
+
+
+@pytest.mark.parametrize("pgid", [-25238, 0, 1, 99_999_999_999])
+async def test_a_record_with_an_impossible_process_group_is_corrupt_not_a_crash(project: Path, pgid: int) -> None:
+    store = FsJobStore(project)
+    job = Job(id=RUNNING_ID, agent="hang", project=str(project), prompt_preview="p", prompt_chars=1,
+              timeout_s=60, created_at=utc_now(), server_pid=os.getpid())  # fmt: skip
+    await store.create(job, "p")
+    path = project / ".cde" / "tasks" / RUNNING_ID / "job.json"
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps({**data, "status": "running", "pgid": pgid, "server_pid": 999_999_999}))
+    before = path.read_bytes()
+    assert await store.jobs() == []  # skipped with a warning: the other tasks stay listable
+    with pytest.raises(CorruptDataError, match="pgid"):
+        await store.load(RUNNING_ID)
+    assert path.read_bytes() == before

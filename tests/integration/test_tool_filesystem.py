@@ -274,3 +274,13 @@ def test_a_task_still_running_when_the_event_loop_ends_is_killed(
         package.use_server(None)
     record = json.loads((project / ".cde/tasks" / task_id / "job.json").read_text())
     assert gone(record["pgid"])
+
+
+async def test_a_mangled_manifest_means_starting_afresh_not_a_crash(app: App, project: Path) -> None:
+    target = project / ".cde/servers/cde"
+    async with Client(app.server) as client:
+        first = await call_ok(client, "cde_generateToolFilesystem")
+        (target / ".manifest.json").write_text("[" * 100_000 + "]" * 100_000)
+        again = await call_ok(client, "cde_generateToolFilesystem")
+    assert again["unchanged"] + len(again["written"]) == len(first["written"])
+    assert json.loads((target / ".manifest.json").read_text())  # rewritten whole

@@ -137,7 +137,7 @@ async def test_a_start_whose_commit_is_refused_leaves_no_spec_folder(
         state = (project / ".cde/state.json").read_bytes()
         monkeypatch.setattr(state_module, "MAX_STATE_BYTES", len(state) + 100)  # the next feature will not fit
         refused = await call_error(client, "cde_startFeature", {"user_prompt": "Add another thing"})
-    assert refused.startswith("limit_exceeded: this change would make") and "Keep results short" in refused
+    assert refused.startswith("limit_exceeded: this change would make") and "keep results short" in refused
     assert sorted(os.listdir(project / "specs")) == ["add-a-thing"]  # not add-another-thing, left empty
     assert (project / ".cde/state.json").read_bytes() == state
 

@@ -8,7 +8,7 @@ import mcp_types as types
 import pytest
 from pydantic import ValidationError
 
-from server.stdio_transport import answer_for, undecodable_request
+from server.stdio_transport import Undecodable, answer_for, undecodable_request
 
 
 def refusal(message: dict[str, object]) -> ValidationError:
@@ -21,9 +21,22 @@ def refusal(message: dict[str, object]) -> ValidationError:
 
 def test_a_request_with_a_lone_surrogate_is_found_with_its_id_method_and_place() -> None:
     call = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "x", "arguments": {"a": "\ud800"}}}
-    assert undecodable_request(refusal(call)) == (7, "tools/call", "params.arguments.a")
+    found = undecodable_request(refusal(call))
+    assert found is not None and (found.request_id, found.method) == (7, "tools/call")
+    assert found.problem.startswith("invalid_input: params.arguments.a of this tools/call request holds a lone")
     odd_method = {"jsonrpc": "2.0", "id": "r1", "method": "tools/\udfff", "params": {}}
-    assert undecodable_request(refusal(odd_method)) == ("r1", "(undecodable)", "method")
+    found = undecodable_request(refusal(odd_method))
+    assert found is not None and (found.request_id, found.method) == ("r1", "(undecodable)")
+    assert found.problem.startswith("invalid_input: method of this (undecodable) request")
+
+
+def test_a_request_nested_deeper_than_the_sdk_parses_is_found() -> None:
+    deep: object = "x"
+    for _ in range(250):
+        deep = [deep]
+    found = undecodable_request(refusal({"jsonrpc": "2.0", "id": 9, "method": "ping", "params": {"a": deep}}))
+    assert found is not None and found.request_id == 9
+    assert found.problem.startswith("invalid_input: this ping request could not be decoded (recursion limit")
 
 
 @pytest.mark.parametrize(
@@ -46,9 +59,9 @@ def test_other_refusals_are_left_to_the_sdk() -> None:
 
 
 def test_answers_are_a_tool_error_for_tools_and_invalid_params_otherwise() -> None:
-    tool = answer_for(3, "tools/call", "params.arguments.a").message
+    tool = answer_for(Undecodable(3, "tools/call", "invalid_input: params.arguments.a …")).message
     assert isinstance(tool, types.JSONRPCResponse) and tool.id == 3
     assert tool.result["isError"] is True and tool.result["content"][0]["text"].startswith("invalid_input: ")
-    other = answer_for("p", "prompts/get", "params.arguments.x").message
+    other = answer_for(Undecodable("p", "prompts/get", "invalid_input: params.arguments.x of this prompts/get")).message
     assert isinstance(other, types.JSONRPCError) and other.error.code == types.INVALID_PARAMS
-    assert "params.arguments.x of this prompts/get request" in other.error.message
+    assert other.error.message == "invalid_input: params.arguments.x of this prompts/get"
