@@ -498,18 +498,20 @@ class FtsIndex:
         return self._retrying(run)  # type: ignore[no-any-return]
 
 
-_EXPLAINED = {
-    errno.ENAMETOOLONG,
-    errno.ELOOP,
-    errno.ENOSPC,
-    errno.EDQUOT,
-}  # others: "delete .cde/cache/ and retry" fits
+# Errors with a fix of their own; for the others "delete .cde/cache/ and retry" fits.
+_EXPLAINED = {errno.ENAMETOOLONG, errno.ELOOP, errno.ENOSPC, errno.EDQUOT}
+SQLITE_MAX_PATH = 512  # the unix VFS's limit on a database path, in bytes with the terminating NUL
 
 
 def index_failure(db_path: Path, exc: OSError | sqlite3.Error) -> DomainError:
     """The one-line error for an index that cannot be created, written or read."""
     text = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
     lowered = text.lower()
+    if isinstance(exc, sqlite3.Error) and len(os.fsencode(db_path)) >= SQLITE_MAX_PATH:
+        return UnavailableError(
+            f"the search index {db_path} has a path of {len(os.fsencode(db_path))} bytes, longer than SQLite "
+            f"opens ({SQLITE_MAX_PATH - 1}); work on the project from a shorter path"
+        )
     if "locked" in lowered or "busy" in lowered:
         return ConflictError(f"the search index {db_path} stayed locked by another process; retry")
     if (

@@ -360,6 +360,18 @@ async def test_a_deleted_skill_the_index_could_not_drop_is_not_found_again(app: 
     assert names(found) == [("beta-skill", "project")]
 
 
+async def test_a_project_path_too_long_for_sqlite_says_so(settings: Settings, tmp_path: Path) -> None:
+    deep = tmp_path
+    while len(os.fsencode(deep)) < 560:
+        deep = deep / ("d" * 60)
+    deep.mkdir(parents=True)
+    app = bootstrap(settings.model_copy(update={"project_root": deep, "allowed_roots": (tmp_path,)}))
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_saveSkill", skill_args("alpha-skill"))
+        message = await call_error(client, "cde_findSkills", {"query": "qqmark"})
+    assert message.startswith("unavailable: the search index") and "longer than SQLite opens" in message
+
+
 async def test_a_deleted_index_is_rebuilt_from_the_files(settings: Settings, project: Path) -> None:
     first = bootstrap(settings)
     async with Client(first.server) as client:
