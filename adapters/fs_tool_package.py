@@ -72,13 +72,21 @@ def _is_generated(path: Path) -> bool:
 
 
 def _create(directory: Path, name: str, data: bytes) -> bool:
-    """Write a file that does not exist yet straight into place; False if it exists after all."""
+    """Create a file that does not exist yet, complete from its first appearance (a temp file linked into
+    place: a concurrent generator never reads it half-written and takes it for the user's); False if it
+    exists after all."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
     try:
-        with open(directory / name, "xb") as handle:
+        with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-    except FileExistsError:
-        return False
-    return True
+        try:
+            os.link(tmp, directory / name)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 def _replace(directory: Path, name: str, data: bytes) -> None:

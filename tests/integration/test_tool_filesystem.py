@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import inspect
 import json
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,9 +16,10 @@ from typing import Any
 import pytest
 from mcp.client import Client
 
+from adapters.tool_codegen import MARKER
 from infrastructure.settings import Settings
 from server.bootstrap import App, bootstrap
-from tests.conftest import call_error, call_ok
+from tests.conftest import call_error, call_ok, tool_text
 from tests.fake_agents import delegation_settings, eventually, gone, install, path_with
 
 
@@ -284,3 +287,29 @@ async def test_a_mangled_manifest_means_starting_afresh_not_a_crash(app: App, pr
         again = await call_ok(client, "cde_generateToolFilesystem")
     assert again["unchanged"] + len(again["written"]) == len(first["written"])
     assert json.loads((target / ".manifest.json").read_text())  # rewritten whole
+
+
+async def test_a_module_appears_complete_or_not_at_all(app: App, project: Path) -> None:
+    # A concurrent generator reading a half-written module would take it for the user's (no header).
+    target = project / ".cde/servers/cde"
+    target.mkdir(parents=True)
+    seen_partial: list[str] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            for path in target.glob("cde_*.py"):
+                with contextlib.suppress(OSError), path.open("rb") as handle:
+                    if not handle.read(len(MARKER)).decode(errors="replace").startswith(MARKER):
+                        seen_partial.append(path.name)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        async with Client(app.server) as client:
+            results = await asyncio.gather(*(client.call_tool("cde_generateToolFilesystem", {}) for _ in range(4)))
+    finally:
+        done.set()
+        watcher.join()
+    assert [r.is_error for r in results] == [False] * 4, [tool_text(r) for r in results if r.is_error]
+    assert seen_partial == [] and not list(target.glob(".*.tmp"))
