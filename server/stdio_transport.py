@@ -53,7 +53,7 @@ def undecodable_request(exc: Exception) -> Undecodable | None:
     """The request behind `exc` when it is the SDK refusing a line that is a JSON-RPC request after all.
 
     Python's decoder accepts what pydantic's refuses here: a lone surrogate escape, nesting
-    deeper than ~190 levels, NaN and Infinity. A line that is not JSON, a notification or a response (nobody
+    deeper than ~190 levels. A line that is not JSON, a notification or a response (nobody
     waits for an answer), or an id that cannot be sent back is left to the SDK.
     """
     if not isinstance(exc, ValidationError):
@@ -79,7 +79,7 @@ def undecodable_request(exc: Exception) -> Undecodable | None:
         problem += "which is not text; send valid Unicode"
     else:
         reason = str(errors[0].get("msg", "")).removeprefix("Invalid JSON: ")
-        advice = "nest its values less deeply" if "recursion" in reason else "send standard JSON (no NaN or Infinity)"
+        advice = "nest its values less deeply" if "recursion" in reason else "send it as standard JSON"
         problem = f"this {shown} request could not be decoded ({reason}); {advice}"
     return Undecodable(request_id, shown, f"{InvalidInputError.code}: {problem}")
 
