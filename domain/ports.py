@@ -19,8 +19,9 @@ class Staged(Protocol):
     caller's side (the event loop), whether or not `run` or the state change
     succeeded, and never while `run` is still going (a cancelled caller leaves it to
     the end of the update): it refreshes whatever depends on what `run` wrote.
-    `undo` is called right after a successful `run` when the state change then fails (a corrupt
-    state, a lock timeout): it removes what `run` made that nothing can refer to yet.
+    `undo` is called right after a successful `run` when the state change then fails before the
+    state is written (a corrupt state, a lock timeout, a refusal): it removes what `run` made,
+    which nothing can refer to yet.
     """
 
     def run(self) -> None: ...
