@@ -9,7 +9,6 @@ from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import (
-    ResourceError,
     ResourceNotFoundError,
     ToolError,
     UnexpectedResourceError,
@@ -22,7 +21,7 @@ from mcp_types import Resource as MCPResource
 from mcp_types import Tool as MCPTool
 from pydantic import ValidationError
 
-from domain.errors import DomainError, InvalidInputError, NotFoundError
+from domain.errors import DomainError, InvalidInputError, LimitExceededError, NotFoundError, PermissionDeniedError
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +145,15 @@ def drop_optional_nulls(schema: dict[str, Any]) -> dict[str, Any]:
     return {**schema, "properties": lean}
 
 
+# Domain errors a resource request itself causes: invalid params, not a server failure.
+_CALLERS_FAULT = (InvalidInputError, NotFoundError, PermissionDeniedError, LimitExceededError)
+
+
+def shown(text: str, limit: int = 120) -> str:
+    """`text` quoted for an error message, cut to `limit` characters: a message must stay one short line."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}… ({len(text)} characters)"
+
+
 def unencodable(value: Any, where: str = "arguments") -> str | None:
     """Where `value` holds text that is not valid Unicode (a lone UTF-16 surrogate such as '\\ud800'), or None.
 
@@ -251,7 +259,9 @@ class CdeServer(MCPServer[Any]):
         await self._refresh_prompts()
         if self._prompt_manager.get_prompt(name) is None:
             why = (self.prompt_problems or {}).get(name)
-            raise MCPError(INVALID_PARAMS, why or f"not_found: no prompt named {name!r}; list them with prompts/list")
+            raise MCPError(
+                INVALID_PARAMS, why or f"not_found: no prompt named {shown(name)}; list them with prompts/list"
+            )
         try:
             return await super().get_prompt(name, arguments, context)
         except MCPError:
@@ -276,17 +286,24 @@ class CdeServer(MCPServer[Any]):
         self._resource_listers.append(lister)
 
     async def read_resource(self, uri: Any, context: Context[Any, Any] | None = None) -> Any:
-        """Like `call_tool`: a domain error raised while reading becomes a one-line resource error."""
+        """Like `call_tool`: a domain error raised while reading is a one-line error, invalid params when
+        the request is at fault; an unknown URI says where the known ones are listed. The URI is not
+        echoed back whole (the SDK would send it twice, however long)."""
         self.ensure_registered()
         try:
             return await super().read_resource(uri, context)
         except UnexpectedResourceError as exc:
             cause = exc.__cause__
-            if isinstance(cause, NotFoundError):
-                raise ResourceNotFoundError(f"{cause.code}: {cause.message}") from None
             if isinstance(cause, DomainError):
-                raise ResourceError(f"{cause.code}: {cause.message}") from None
+                code = INVALID_PARAMS if isinstance(cause, _CALLERS_FAULT) else INTERNAL_ERROR
+                raise MCPError(code, f"{cause.code}: {cause.message}") from None
             raise
+        except ResourceNotFoundError:
+            raise MCPError(
+                INVALID_PARAMS,
+                f"{NotFoundError.code}: no resource {shown(str(uri))}; resources/list and "
+                "resources/templates/list show what exists (skill://{scope}/{name}, cde://tools/{name})",
+            ) from None
 
     async def list_resources(self) -> list[MCPResource]:
         self.ensure_registered()

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from mcp.client import Client
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 
 from adapters import fts_index
 from infrastructure.settings import Settings
@@ -433,10 +435,17 @@ async def test_skills_are_mcp_resources(app: App) -> None:
         resources = await client.list_resources()
         templates = await client.list_resource_templates()
         text = await client.read_resource("skill://project/res-skill")
-        with pytest.raises(Exception, match="not_found"):
-            await client.read_resource("skill://user/res-skill")
-        with pytest.raises(Exception, match="scope must be one of"):
-            await client.read_resource("skill://elsewhere/res-skill")
+        errors = []
+        for uri in ("skill://user/res-skill", "skill://elsewhere/res-skill", "skill://bundled", "x://" + "y" * 5000):
+            with pytest.raises(MCPError) as info:
+                await client.read_resource(uri)
+            errors.append(info.value.error)
+    # The request is at fault each time: invalid params, one short line, the URI not echoed whole.
+    assert [e.code for e in errors] == [INVALID_PARAMS] * 4 and all(e.data is None for e in errors)
+    assert errors[0].message.startswith("not_found:")
+    assert errors[1].message.startswith("invalid_input: scope must be one of")
+    assert "resources/templates/list" in errors[2].message
+    assert len(errors[3].message) < 400 and "(5004 characters)" in errors[3].message
     uris = {str(r.uri) for r in resources.resources}
     assert "skill://project/res-skill" in uris and "skill://bundled/writing-skills" in uris
     assert any(t.uri_template == "skill://{scope}/{name}" for t in templates.resource_templates)
