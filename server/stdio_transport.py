@@ -10,8 +10,10 @@ passes through untouched.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
@@ -64,8 +66,10 @@ def undecodable_request(exc: Exception) -> Undecodable | None:
         return None
     try:
         raw = json.loads(line)
-    except (ValueError, RecursionError):
+    except ValueError:
         return None
+    except RecursionError:  # deeper still than Python decodes: read the members before the first nested value
+        raw = _leading_members(line)
     if not isinstance(raw, dict) or not isinstance(raw.get("method"), str):
         return None
     request_id = raw.get("id")
@@ -82,6 +86,24 @@ def undecodable_request(exc: Exception) -> Undecodable | None:
         advice = "nest its values less deeply" if "recursion" in reason else "send it as standard JSON"
         problem = f"this {shown} request could not be decoded ({reason}); {advice}"
     return Undecodable(request_id, shown, f"{InvalidInputError.code}: {problem}")
+
+
+_LEADING = re.compile(r"\s*\{([^{}\[\]]*)")
+_MEMBER = re.compile(r'"(jsonrpc|id|method)"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)')
+
+
+def _leading_members(line: str) -> dict[str, Any]:
+    """`jsonrpc`, `id` and `method` when they come before any nested value (as clients write them).
+
+    Nothing before the first `{` or `[` can belong to a nested object, and a quote inside a
+    string is escaped, so a match there is a member of the request itself.
+    """
+    head = _LEADING.match(line)
+    members: dict[str, Any] = {}
+    for found in _MEMBER.finditer(head.group(1) if head else ""):
+        with contextlib.suppress(ValueError):  # an invalid escape: that member stays unknown
+            members[found.group(1)] = json.loads(found.group(2))
+    return members
 
 
 def answer_for(request: Undecodable) -> SessionMessage:

@@ -39,6 +39,20 @@ def test_a_request_nested_deeper_than_the_sdk_parses_is_found() -> None:
     assert found.problem.startswith("invalid_input: this ping request could not be decoded (recursion limit")
 
 
+def test_a_request_deeper_than_python_decodes_is_found_by_its_leading_members() -> None:
+    line = '{"jsonrpc": "2.0", "id": "d5000", "method": "ping", "params": {"x": ' + "[" * 5000 + "]" * 5000 + "}}"
+    with pytest.raises(ValidationError) as info:
+        types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+    found = undecodable_request(info.value)
+    assert found is not None and (found.request_id, found.method) == ("d5000", "ping")
+    assert "nest its values less deeply" in found.problem
+    # Members after the nesting cannot be told from nested ones: left to the SDK.
+    late = '{"params": {"x": ' + "[" * 5000 + "]" * 5000 + '}, "jsonrpc": "2.0", "id": 1, "method": "ping"}'
+    with pytest.raises(ValidationError) as info:
+        types.jsonrpc_message_adapter.validate_json(late, by_name=False)
+    assert undecodable_request(info.value) is None
+
+
 @pytest.mark.parametrize(
     "message",
     [
