@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from adapters.agent_config import load_agent_specs
+from adapters.process_group import helper_group
 from domain.delegation.agents import AgentInfo
 from infrastructure.cache import SETTINGS_TTL, cached
 from infrastructure.files import in_thread
@@ -92,11 +93,14 @@ async def _probe_version(exe: str, args: tuple[str, ...], limit_s: float) -> str
         except OSError as exc:
             raise ProbeError(exe) from exc
         try:
-            code = await asyncio.wait_for(proc.wait(), limit_s)
-        except TimeoutError:
+            with helper_group(proc.pid):
+                code = await asyncio.wait_for(proc.wait(), limit_s)
+        except (TimeoutError, asyncio.CancelledError) as exc:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()
+            if isinstance(exc, asyncio.CancelledError):
+                raise
             raise ProbeError(exe) from None
         if code != 0:
             raise ProbeError(exe)

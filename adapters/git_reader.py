@@ -20,6 +20,7 @@ import os
 import signal
 from pathlib import Path
 
+from adapters.process_group import helper_group
 from domain.onboarding.facts import Commit, GitFacts
 from infrastructure.cache import add_dependencies, cached, fingerprint
 
@@ -55,7 +56,8 @@ class GitCli:
             logger.debug("git unavailable: %s", exc)
             return None
         try:
-            out, _ = await asyncio.wait_for(process.communicate(), self.timeout)
+            with helper_group(process.pid):
+                out, _ = await asyncio.wait_for(process.communicate(), self.timeout)
         except (TimeoutError, asyncio.CancelledError) as exc:
             _kill_group(process)
             await process.wait()

@@ -9,10 +9,12 @@ like it survived.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 _PROC = Path("/proc")
@@ -99,3 +101,26 @@ def _all_pids() -> list[int]:
     if not _PROC.is_dir():  # pragma: no cover - non-Linux
         return []
     return [int(entry.name) for entry in _PROC.iterdir() if entry.name.isdigit() and int(entry.name) != os.getpid()]
+
+
+# Process groups of short-lived helpers (git queries, agent version probes) running right now. Their
+# callers kill them on timeout or cancellation; a server stopping on a signal exits without unwinding
+# those calls, so it kills what is left here (`kill_helpers`), or they would outlive it.
+_HELPERS: set[int] = set()
+
+
+@contextlib.contextmanager
+def helper_group(pgid: int) -> Iterator[None]:
+    """Track `pgid` (a helper started with start_new_session=True) while the block runs."""
+    _HELPERS.add(pgid)
+    try:
+        yield
+    finally:
+        _HELPERS.discard(pgid)
+
+
+def kill_helpers() -> int:
+    """SIGKILL every tracked helper group still running; how many were."""
+    killed = sum(signal_group(pgid, signal.SIGKILL) for pgid in list(_HELPERS))
+    _HELPERS.clear()
+    return killed

@@ -155,3 +155,49 @@ def test_after_a_sigkill_the_next_server_stops_the_orphans_in_every_project(tmp_
         stop(second)
     assert "its agent was still running and was killed" in record(other, task_id)["error"]
     assert not (tmp_path / "cde-home" / "running" / task_id).exists()
+
+
+def processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_a_signal_while_git_is_queried_leaves_no_git_behind(tmp_path: Path, project: Path) -> None:
+    marker = "987.654321"  # a sleep only this test's fake git runs
+    bin_dir = tmp_path / "slow-bin"
+    bin_dir.mkdir()
+    (bin_dir / "git").write_text(f"#!/bin/sh\nexec sleep {marker}\n")
+    (bin_dir / "git").chmod(0o755)
+    (project / ".git").mkdir()
+    env = {**server_env(tmp_path, project), "PATH": path_with(bin_dir), "CDE_GIT_TIMEOUT": "60"}
+    server = subprocess.Popen(
+        [SERVER, "serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    assert server.stdin is not None
+    for message in (
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+         "params": {"name": "cde_onboardingProject", "arguments": {}}},
+    ):  # fmt: skip
+        server.stdin.write(json.dumps(message).encode() + b"\n")
+    server.stdin.flush()
+    try:
+        wait_until(lambda: processes_with(marker) != [])
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=15) == 0
+        wait_until(lambda: processes_with(marker) == [], within=5.0)
+    finally:
+        for pid in processes_with(marker):
+            os.kill(pid, signal.SIGKILL)
+        if server.poll() is None:
+            server.kill()
+        server.communicate()
