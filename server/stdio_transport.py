@@ -10,15 +10,18 @@ passes through untouched.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
 import re
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
+import anyio
 from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
 from mcp_types import (
@@ -26,6 +29,8 @@ from mcp_types import (
     CallToolResult,
     ErrorData,
     JSONRPCError,
+    JSONRPCNotification,
+    JSONRPCRequest,
     JSONRPCResponse,
     TextContent,
 )
@@ -40,6 +45,9 @@ if TYPE_CHECKING:
     from server.app import CdeServer
 
 logger = logging.getLogger(__name__)
+
+# At the end of input, how long the requests already read may take to be answered before the server stops.
+DRAIN_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -119,12 +127,77 @@ def answer_for(request: Undecodable) -> SessionMessage:
     return SessionMessage(reply)
 
 
-class AnsweringReader:
-    """The stdio read stream, minus the requests it answers itself (see the module docstring)."""
+class InFlight:
+    """Requests read and not answered yet, so the end of input can wait for their answers.
 
-    def __init__(self, inner: ReadStream[SessionMessage | Exception], replies: WriteStream[SessionMessage]) -> None:
+    A client that writes its requests and closes stdin (a script piping a file in) must still get
+    every answer; the SDK would cancel them all at end of input and answer "Connection closed".
+    """
+
+    def __init__(self) -> None:
+        self._pending: Counter[str | int] = Counter()
+        self._drained = asyncio.Event()
+        self._drained.set()
+
+    def read(self, item: SessionMessage | Exception) -> None:
+        if not isinstance(item, SessionMessage):
+            return
+        message = item.message
+        if isinstance(message, JSONRPCRequest):
+            self._pending[message.id] += 1
+            self._drained.clear()
+        elif isinstance(message, JSONRPCNotification) and message.method == "notifications/cancelled":
+            request_id = (message.params or {}).get("requestId")  # a cancelled request gets no answer
+            if isinstance(request_id, str | int):
+                self._settle(request_id)
+
+    def written(self, item: SessionMessage) -> None:
+        if isinstance(item.message, JSONRPCResponse | JSONRPCError) and item.message.id is not None:
+            self._settle(item.message.id)
+
+    def _settle(self, request_id: str | int) -> None:
+        if self._pending[request_id] > 0:
+            self._pending[request_id] -= 1
+            if self._pending[request_id] == 0:
+                del self._pending[request_id]
+        if not self._pending:
+            self._drained.set()
+
+    async def drained(self, within: float) -> None:
+        """Wait until every request read has been answered, or `within` seconds."""
+        if not self._pending:
+            return
+        logger.info("input ended; waiting for %d request(s) in flight", sum(self._pending.values()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._drained.wait(), within)
+
+
+class _Stream:
+    """`async with` closes the stream, as the SDK's streams do."""
+
+    async def aclose(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
+    ) -> bool | None:
+        await self.aclose()
+        return None
+
+
+class AnsweringReader(_Stream):
+    """The stdio read stream, minus the requests it answers itself (see the module docstring); at the
+    end of input it waits for the requests in flight to be answered before reporting it."""
+
+    def __init__(
+        self, inner: ReadStream[SessionMessage | Exception], replies: WriteStream[SessionMessage], in_flight: InFlight
+    ) -> None:
         self._inner = inner
         self._replies = replies
+        self._in_flight = in_flight
 
     @property
     def last_context(self) -> Any:
@@ -144,8 +217,13 @@ class AnsweringReader:
 
     async def _next(self, get: Callable[[], Awaitable[SessionMessage | Exception]]) -> SessionMessage | Exception:
         while True:
-            item = await get()
+            try:
+                item = await get()
+            except (StopAsyncIteration, anyio.EndOfStream):
+                await self._in_flight.drained(DRAIN_S)
+                raise
             if not await self._answered(item):
+                self._in_flight.read(item)
                 return item
 
     async def receive(self) -> SessionMessage | Exception:
@@ -160,20 +238,29 @@ class AnsweringReader:
     async def __anext__(self) -> SessionMessage | Exception:
         return await self._next(self._inner.__anext__)
 
-    async def __aenter__(self) -> AnsweringReader:
-        return self
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc_val: BaseException | None, exc_tb: TracebackType | None
-    ) -> bool | None:
-        await self.aclose()
-        return None
+class TrackingWriter(_Stream):
+    """The stdio write stream, telling `InFlight` which requests have been answered."""
+
+    def __init__(self, inner: WriteStream[SessionMessage], in_flight: InFlight) -> None:
+        self._inner = inner
+        self._in_flight = in_flight
+
+    async def send(self, item: SessionMessage, /) -> None:
+        await self._inner.send(item)
+        self._in_flight.written(item)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
 async def serve_stdio(server: CdeServer) -> None:
-    """What `MCPServer.run_stdio_async` does, reading through `AnsweringReader`."""
+    """What `MCPServer.run_stdio_async` does, through `AnsweringReader` and `TrackingWriter`."""
     lowlevel = server._lowlevel_server
+    in_flight = InFlight()
     async with stdio_server() as (read_stream, write_stream):
         await lowlevel.run(
-            AnsweringReader(read_stream, write_stream), write_stream, lowlevel.create_initialization_options()
+            AnsweringReader(read_stream, write_stream, in_flight),
+            TrackingWriter(write_stream, in_flight),
+            lowlevel.create_initialization_options(),
         )

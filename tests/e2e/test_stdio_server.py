@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from server.bench.stdio_peer import StdioPeer
+from server.bench.stdio_peer import BIN, StdioPeer
 
 pytestmark = pytest.mark.slow
 
@@ -102,3 +104,29 @@ async def test_signal_shuts_down_cleanly(tmp_path: Path, signal_name: str) -> No
     assert f"received {signal_name}; shutting down".encode() in stderr
     assert b"Traceback" not in stderr
     assert_all_jsonrpc(peer.lines)
+
+
+def test_requests_piped_in_are_all_answered_when_input_ends(tmp_path: Path) -> None:
+    # A script writes its requests and closes stdin: every one still gets its answer, not "Connection closed".
+    messages: list[dict[str, object]] = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+    ]  # fmt: skip
+    messages += [
+        {"jsonrpc": "2.0", "id": i, "method": "tools/call", "params": {"name": "cde_healthCheck", "arguments": {}}}
+        for i in range(2, 62)
+    ]
+    env = {**os.environ, "CDE_HOME": str(tmp_path / "home"), "CDE_ALLOWED_ROOTS": str(tmp_path)}
+    done = subprocess.run(
+        [str(BIN), "serve"],
+        input="".join(json.dumps(m) + "\n" for m in messages).encode(),
+        capture_output=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert sorted(a["id"] for a in answers) == list(range(1, 62))
+    assert all("result" in a and not a["result"].get("isError") for a in answers)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import mcp_types as types
 import pytest
+from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
-from server.stdio_transport import Undecodable, answer_for, undecodable_request
+from server.stdio_transport import InFlight, Undecodable, answer_for, undecodable_request
 
 
 def refusal(message: dict[str, object]) -> ValidationError:
@@ -79,3 +81,29 @@ def test_answers_are_a_tool_error_for_tools_and_invalid_params_otherwise() -> No
     other = answer_for(Undecodable("p", "prompts/get", "invalid_input: params.arguments.x of this prompts/get")).message
     assert isinstance(other, types.JSONRPCError) and other.error.code == types.INVALID_PARAMS
     assert other.error.message == "invalid_input: params.arguments.x of this prompts/get"
+
+
+async def test_in_flight_requests_are_settled_by_their_answer_or_their_cancellation() -> None:
+    in_flight = InFlight()
+
+    def request(request_id: int) -> SessionMessage:
+        return SessionMessage(types.JSONRPCRequest(jsonrpc="2.0", id=request_id, method="ping"))
+
+    for item in (request(1), request(2), request(2), request(3)):  # a duplicate id counts twice
+        in_flight.read(item)
+    in_flight.written(SessionMessage(types.JSONRPCResponse(jsonrpc="2.0", id=1, result={})))
+    in_flight.written(SessionMessage(types.JSONRPCResponse(jsonrpc="2.0", id=2, result={})))
+    cancel = types.JSONRPCNotification(jsonrpc="2.0", method="notifications/cancelled", params={"requestId": 3})
+    in_flight.read(SessionMessage(cancel))
+    waiting = asyncio.create_task(in_flight.drained(5.0))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()  # the second request 2 is still unanswered
+    error = types.JSONRPCError(jsonrpc="2.0", id=2, error=types.ErrorData(code=-32603, message="x"))
+    in_flight.written(SessionMessage(error))
+    await asyncio.wait_for(waiting, 1.0)
+
+
+async def test_waiting_for_in_flight_requests_is_bounded() -> None:
+    in_flight = InFlight()
+    in_flight.read(SessionMessage(types.JSONRPCRequest(jsonrpc="2.0", id=7, method="ping")))
+    await asyncio.wait_for(in_flight.drained(0.05), 1.0)  # gives up after 0.05 s instead of hanging
