@@ -1,11 +1,12 @@
 """Serving MCP on stdio, with an answer for the requests the SDK's reader cannot decode.
 
 JSON may carry a lone UTF-16 surrogate escape (`"\\ud800"`, typically text cut in the
-middle of an emoji), or values nested deeper than the SDK's parser allows. The SDK's stdio
-reader refuses such a line and drops it, so the client waits forever for an answer. Here
-such a request gets one: a tool error for `tools/call` (as in-process calls get from
-`CdeServer.call_tool`), an invalid-params error for any other method. Everything else
-passes through untouched.
+middle of an emoji), or values nested deeper than the SDK's parser allows; a request may be
+malformed (params `[]`, a method that is not a string). The SDK's stdio reader refuses such a
+line and drops it, so the client waits forever for an answer. Here such a request gets one,
+when its id can be read: a tool error for `tools/call` (as in-process calls get from
+`CdeServer.call_tool`), invalid params for other methods, invalid request for a malformed one.
+Everything else passes through untouched.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
 from mcp_types import (
     INVALID_PARAMS,
+    INVALID_REQUEST,
     CallToolResult,
     ErrorData,
     JSONRPCError,
@@ -57,6 +59,28 @@ class Undecodable:
     request_id: str | int
     method: str
     problem: str
+    code: int = INVALID_PARAMS  # INVALID_REQUEST: not a valid JSON-RPC request at all
+
+
+def _id_to_answer(raw: dict[str, Any]) -> str | int | None:
+    request_id = raw.get("id")
+    if isinstance(request_id, bool) or not isinstance(request_id, str | int) or unencodable(request_id) is not None:
+        return None
+    return request_id
+
+
+def invalid_request(errors: list[Any]) -> Undecodable | None:
+    """A JSON object with an id and a method that is still not a valid request (params `[]`, a method
+    that is not a string, jsonrpc "1.0"...): its id is in the errors about the whole object."""
+    whole = next((e["input"] for e in errors if isinstance(e.get("input"), dict) and "method" in e["input"]), None)
+    request_id = _id_to_answer(whole) if whole is not None else None
+    if whole is None or request_id is None:
+        return None
+    method = whole["method"][:60] if isinstance(whole["method"], str) and not unencodable(whole["method"]) else "?"
+    first = next((e for e in errors if e["loc"][:1] == ("JSONRPCRequest",)), errors[0])
+    where = ".".join(str(part) for part in first["loc"][1:]) or "request"
+    problem = f"this request is not valid JSON-RPC 2.0 ({where}: {first['msg']}); fix it and send it again"
+    return Undecodable(request_id, method, f"{InvalidInputError.code}: {problem}", INVALID_REQUEST)
 
 
 def undecodable_request(exc: Exception) -> Undecodable | None:
@@ -69,7 +93,9 @@ def undecodable_request(exc: Exception) -> Undecodable | None:
     if not isinstance(exc, ValidationError):
         return None
     errors = exc.errors()
-    line = errors[0].get("input") if errors and errors[0]["type"] == "json_invalid" else None
+    if errors and errors[0]["type"] != "json_invalid":
+        return invalid_request(errors)
+    line = errors[0].get("input") if errors else None
     if not isinstance(line, str):
         return None
     try:
@@ -80,8 +106,8 @@ def undecodable_request(exc: Exception) -> Undecodable | None:
         raw = _leading_members(line)
     if not isinstance(raw, dict) or not isinstance(raw.get("method"), str):
         return None
-    request_id = raw.get("id")
-    if isinstance(request_id, bool) or not isinstance(request_id, str | int) or unencodable(request_id) is not None:
+    request_id = _id_to_answer(raw)
+    if request_id is None:
         return None
     method: str = raw["method"]
     shown = method if unencodable(method) is None else "(undecodable)"
@@ -116,13 +142,13 @@ def _leading_members(line: str) -> dict[str, Any]:
 
 def answer_for(request: Undecodable) -> SessionMessage:
     """A tool error for tools/call (what an in-process call would get); invalid params otherwise."""
-    if request.method == "tools/call":
+    if request.method == "tools/call" and request.code == INVALID_PARAMS:
         result = CallToolResult(content=[TextContent(type="text", text=request.problem)], is_error=True)
         reply: JSONRPCResponse | JSONRPCError = JSONRPCResponse(
             jsonrpc="2.0", id=request.request_id, result=result.model_dump(by_alias=True, exclude_none=True)
         )
     else:
-        error = ErrorData(code=INVALID_PARAMS, message=request.problem)
+        error = ErrorData(code=request.code, message=request.problem)
         reply = JSONRPCError(jsonrpc="2.0", id=request.request_id, error=error)
     return SessionMessage(reply)
 

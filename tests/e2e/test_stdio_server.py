@@ -67,6 +67,8 @@ async def test_a_request_the_sdk_cannot_decode_is_answered_not_dropped(tmp_path:
     for _ in range(250):  # deeper than the SDK's JSON parser goes
         nested = [nested]
     deep = await peer.request("tools/call", {"name": "cde_healthCheck", "arguments": {"x": nested}}, timeout=20)
+    await peer.send({"jsonrpc": "2.0", "id": "bad", "method": "tools/list", "params": []})
+    malformed = await peer.read(timeout=20)
     after = await peer.request("tools/call", {"name": "cde_healthCheck", "arguments": {}}, timeout=20)
     code, stderr = await peer.close()
     assert tool["result"]["isError"] is True
@@ -75,6 +77,7 @@ async def test_a_request_the_sdk_cannot_decode_is_answered_not_dropped(tmp_path:
     assert prompt["error"]["code"] == -32602 and "params.arguments.x" in prompt["error"]["message"]
     assert deep["result"]["isError"] is True
     assert "this tools/call request could not be decoded (recursion limit" in deep["result"]["content"][0]["text"]
+    assert malformed["id"] == "bad" and malformed["error"]["code"] == -32600
     assert after["result"]["isError"] is False  # and the server goes on serving
     assert code == 0, stderr.decode(errors="replace")
     assert_all_jsonrpc(peer.lines)

@@ -67,6 +67,41 @@ def test_what_cannot_be_answered_is_left_to_the_sdk(message: dict[str, object]) 
     assert undecodable_request(refusal(message)) is None
 
 
+@pytest.mark.parametrize(
+    ("line", "request_id", "where"),
+    [
+        ('{"jsonrpc": "2.0", "id": "a2", "method": "tools/list", "params": []}', "a2", "params: "),
+        ('{"jsonrpc": "1.0", "id": "a6", "method": "ping"}', "a6", "jsonrpc: "),
+        ('{"jsonrpc": "2.0", "id": 8, "method": 5}', 8, "method: "),
+        ('{"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": "x"}', 9, "params: "),
+    ],
+)
+def test_a_malformed_request_with_an_id_is_found_as_an_invalid_request(
+    line: str, request_id: str | int, where: str
+) -> None:
+    with pytest.raises(ValidationError) as info:
+        types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+    found = undecodable_request(info.value)
+    assert found is not None and found.request_id == request_id and found.code == types.INVALID_REQUEST
+    assert found.problem.startswith(f"invalid_input: this request is not valid JSON-RPC 2.0 ({where}")
+    reply = answer_for(found).message  # even for tools/call: a protocol error, not a tool result
+    assert isinstance(reply, types.JSONRPCError) and reply.error.code == types.INVALID_REQUEST
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"jsonrpc": "2.0", "method": "notifications/x", "params": []}',  # a notification: nobody waits
+        '{"jsonrpc": "2.0", "id": null, "method": "ping", "params": []}',  # no id to answer to
+        '{"jsonrpc": "2.0", "id": true, "method": "ping", "params": []}',
+    ],
+)
+def test_a_malformed_message_without_a_usable_id_is_left_to_the_sdk(line: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+    assert undecodable_request(info.value) is None
+
+
 def test_other_refusals_are_left_to_the_sdk() -> None:
     with pytest.raises(ValidationError) as info:
         types.jsonrpc_message_adapter.validate_json('{"jsonrpc": "2.0", "id": 1', by_name=False)
