@@ -35,7 +35,7 @@ from domain.discovery.catalog import ToolSpec
 from domain.discovery.model import GeneratedPackage
 from domain.errors import ConflictError, InvalidInputError
 from infrastructure.cache import cached, fingerprint
-from infrastructure.files import fsync_dir, in_thread, os_error, read_fd
+from infrastructure.files import UMASK, fsync_dir, in_thread, os_error, read_fd
 
 MANIFEST = ".manifest.json"
 _MAX_GENERATED_BYTES = 1024 * 1024
@@ -63,6 +63,10 @@ def _digest_of(path: Path) -> str | None:
         return None
 
 
+# What an ordinary file gets (0o666 minus the umask), not mkstemp's 0o600: the package may be shared.
+MODULE_MODE = 0o666 & ~UMASK
+
+
 def _is_generated(path: Path) -> bool:
     try:
         with open(path, "rb") as handle:
@@ -79,10 +83,17 @@ def _create(directory: Path, name: str, data: bytes) -> bool:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            os.fchmod(handle.fileno(), MODULE_MODE)
         try:
             os.link(tmp, directory / name)
         except FileExistsError:
             return False
+        except OSError:  # a filesystem without hard links (vfat, some network mounts): create in place
+            try:
+                with open(directory / name, "xb") as handle:
+                    handle.write(data)
+            except FileExistsError:
+                return False
         return True
     finally:
         with contextlib.suppress(OSError):
@@ -94,6 +105,7 @@ def _replace(directory: Path, name: str, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            os.fchmod(handle.fileno(), MODULE_MODE)
         os.replace(tmp, directory / name)
     except BaseException:
         with contextlib.suppress(OSError):

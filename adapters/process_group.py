@@ -103,9 +103,10 @@ def _all_pids() -> list[int]:
     return [int(entry.name) for entry in _PROC.iterdir() if entry.name.isdigit() and int(entry.name) != os.getpid()]
 
 
-# Process groups of short-lived helpers (git queries, agent version probes) running right now. Their
-# callers kill them on timeout or cancellation; a server stopping on a signal exits without unwinding
-# those calls, so it kills what is left here (`kill_helpers`), or they would outlive it.
+# Process groups of short-lived helpers (git queries, agent version probes) running right now, in this
+# process. Their callers kill them on timeout or cancellation; `cde-orchestrator serve` stopping on a
+# signal exits without unwinding those calls, so it kills what is left here (`kill_helpers`), or they
+# would outlive it. (Per process, not per server: only the serving CLI, one server, calls it.)
 _HELPERS: set[int] = set()
 
 

@@ -46,8 +46,9 @@ R = TypeVar("R")
 # Text files above this size are refused unless the caller raises the bound.
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
+# The process's umask, read once at import (reading it means setting it): new files get 0o666 minus it.
+UMASK = os.umask(0)
+os.umask(UMASK)
 _SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -427,7 +428,7 @@ def atomic_write_sync(path: Path, data: str | bytes, *, mode: int | None = None)
             try:
                 mode = stat_module.S_IMODE(os.stat(path).st_mode)
             except FileNotFoundError:
-                mode = 0o666 & ~_UMASK
+                mode = 0o666 & ~UMASK
         tmp = _durable_temp_sync(path, payload, mode)
         written = os.stat(tmp)
         os.replace(tmp, path)
@@ -459,7 +460,7 @@ def create_exclusive_sync(path: Path, data: str | bytes) -> os.stat_result | Non
     payload = data.encode("utf-8") if isinstance(data, str) else data
     tmp = None
     try:
-        tmp = _durable_temp_sync(path, payload, 0o666 & ~_UMASK)
+        tmp = _durable_temp_sync(path, payload, 0o666 & ~UMASK)
         written = os.stat(tmp)
         try:
             os.link(tmp, path)

@@ -31,7 +31,6 @@ import anyio
 
 from adapters.fs_state_repository import FsStateRepository
 from adapters.health_probes import EnvironmentProbe
-from adapters.process_group import kill_helpers
 from domain.discovery.ports import ToolRegistry
 from domain.errors import DomainError
 from domain.health import CacheCounters, CheckHealth, RuntimeFacts
@@ -285,9 +284,6 @@ def bootstrap(settings: Settings) -> App:
                         await warm_up
                 # Delegated agents first: a client SIGKILLs a server ~4 s after closing its stdin.
                 await _run_all([container.stop_delegation, *reversed(container.shutdown_hooks)], "shutdown")
-                # Git queries and version probes of calls still in flight (a signal does not unwind them).
-                if killed := kill_helpers():
-                    logger.info("stopped %d helper process group(s) still running", killed)
             container.lifespan_done.set()
 
     server = CdeServer(

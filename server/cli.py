@@ -102,6 +102,7 @@ async def _serve_until_signal(app: Any) -> None:
 
     import anyio
 
+    from adapters.process_group import kill_helpers
     from server.stdio_transport import serve_stdio
 
     async with anyio.create_task_group() as group:
@@ -115,6 +116,9 @@ async def _serve_until_signal(app: Any) -> None:
                         done = app.container.lifespan_done
                         if done is not None:
                             await done.wait()
+                    # Git queries and version probes of calls still in flight: exiting does not unwind them.
+                    if killed := kill_helpers():
+                        logger.info("stopped %d helper process group(s) still running", killed)
                     logger.info("stopped")
                     sys.stdout.flush()
                     logging.shutdown()

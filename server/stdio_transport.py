@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, Self
 
 import anyio
 from mcp.server.stdio import stdio_server
+from mcp.shared.dispatcher import coerce_request_id
+from mcp.shared.jsonrpc_dispatcher import cancelled_request_id_from_params
 from mcp.shared.message import SessionMessage
 from mcp_types import (
     INVALID_PARAMS,
@@ -60,6 +62,8 @@ class Undecodable:
     method: str
     problem: str
     code: int = INVALID_PARAMS  # INVALID_REQUEST: not a valid JSON-RPC request at all
+    # A tools/call gets its answer as a tool error, as an in-process call would; a malformed request does not.
+    as_tool_error: bool = True
 
 
 def _id_to_answer(raw: dict[str, Any]) -> str | int | None:
@@ -78,9 +82,12 @@ def invalid_request(errors: list[Any]) -> Undecodable | None:
         return None
     method = whole["method"][:60] if isinstance(whole["method"], str) and not unencodable(whole["method"]) else "?"
     first = next((e for e in errors if e["loc"][:1] == ("JSONRPCRequest",)), errors[0])
+    if first["loc"][1:] == ("params",):  # JSON-RPC allows positional params; MCP wants an object
+        problem = f"the params of this request must be a JSON object ({first['msg']}); send them as {{...}}"
+        return Undecodable(request_id, method, f"{InvalidInputError.code}: {problem}", as_tool_error=False)
     where = ".".join(str(part) for part in first["loc"][1:]) or "request"
     problem = f"this request is not valid JSON-RPC 2.0 ({where}: {first['msg']}); fix it and send it again"
-    return Undecodable(request_id, method, f"{InvalidInputError.code}: {problem}", INVALID_REQUEST)
+    return Undecodable(request_id, method, f"{InvalidInputError.code}: {problem}", INVALID_REQUEST, False)
 
 
 def undecodable_request(exc: Exception) -> Undecodable | None:
@@ -123,7 +130,7 @@ def undecodable_request(exc: Exception) -> Undecodable | None:
 
 
 _LEADING = re.compile(r"\s*\{([^{}\[\]]*)")
-_MEMBER = re.compile(r'"(jsonrpc|id|method)"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)')
+_MEMBER = re.compile(r'"(jsonrpc|id|method)"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+(?=\s*[,}]))')
 
 
 def _leading_members(line: str) -> dict[str, Any]:
@@ -142,7 +149,7 @@ def _leading_members(line: str) -> dict[str, Any]:
 
 def answer_for(request: Undecodable) -> SessionMessage:
     """A tool error for tools/call (what an in-process call would get); invalid params otherwise."""
-    if request.method == "tools/call" and request.code == INVALID_PARAMS:
+    if request.method == "tools/call" and request.as_tool_error:
         result = CallToolResult(content=[TextContent(type="text", text=request.problem)], is_error=True)
         reply: JSONRPCResponse | JSONRPCError = JSONRPCResponse(
             jsonrpc="2.0", id=request.request_id, result=result.model_dump(by_alias=True, exclude_none=True)
@@ -170,11 +177,11 @@ class InFlight:
             return
         message = item.message
         if isinstance(message, JSONRPCRequest):
-            self._pending[message.id] += 1
+            self._pending[coerce_request_id(message.id)] += 1
             self._drained.clear()
         elif isinstance(message, JSONRPCNotification) and message.method == "notifications/cancelled":
-            request_id = (message.params or {}).get("requestId")  # a cancelled request gets no answer
-            if isinstance(request_id, str | int):
+            request_id = cancelled_request_id_from_params(message.params)  # a cancelled request gets no answer
+            if request_id is not None:
                 self._settle(request_id)
 
     def written(self, item: SessionMessage) -> None:
@@ -182,6 +189,7 @@ class InFlight:
             self._settle(item.message.id)
 
     def _settle(self, request_id: str | int) -> None:
+        request_id = coerce_request_id(request_id)  # "7" and 7 are one id to the SDK
         if self._pending[request_id] > 0:
             self._pending[request_id] -= 1
             if self._pending[request_id] == 0:

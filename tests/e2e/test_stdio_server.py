@@ -77,7 +77,7 @@ async def test_a_request_the_sdk_cannot_decode_is_answered_not_dropped(tmp_path:
     assert prompt["error"]["code"] == -32602 and "params.arguments.x" in prompt["error"]["message"]
     assert deep["result"]["isError"] is True
     assert "this tools/call request could not be decoded (recursion limit" in deep["result"]["content"][0]["text"]
-    assert malformed["id"] == "bad" and malformed["error"]["code"] == -32600
+    assert malformed["id"] == "bad" and malformed["error"]["code"] == -32602  # params must be an object
     assert after["result"]["isError"] is False  # and the server goes on serving
     assert code == 0, stderr.decode(errors="replace")
     assert_all_jsonrpc(peer.lines)

@@ -17,6 +17,7 @@ import pytest
 from mcp.client import Client
 
 from adapters.tool_codegen import MARKER
+from infrastructure.files import UMASK
 from infrastructure.settings import Settings
 from server.bootstrap import App, bootstrap
 from tests.conftest import call_error, call_ok, tool_text
@@ -313,3 +314,10 @@ async def test_a_module_appears_complete_or_not_at_all(app: App, project: Path) 
         watcher.join()
     assert [r.is_error for r in results] == [False] * 4, [tool_text(r) for r in results if r.is_error]
     assert seen_partial == [] and not list(target.glob(".*.tmp"))
+
+
+async def test_generated_modules_get_the_mode_of_an_ordinary_file(app: App, project: Path) -> None:
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_generateToolFilesystem")
+    modes = {p.stat().st_mode & 0o777 for p in (project / ".cde/servers/cde").glob("*.py")}
+    assert modes == {0o666 & ~UMASK}  # not mkstemp's 0o600: a package the team may share

@@ -70,10 +70,8 @@ def test_what_cannot_be_answered_is_left_to_the_sdk(message: dict[str, object]) 
 @pytest.mark.parametrize(
     ("line", "request_id", "where"),
     [
-        ('{"jsonrpc": "2.0", "id": "a2", "method": "tools/list", "params": []}', "a2", "params: "),
         ('{"jsonrpc": "1.0", "id": "a6", "method": "ping"}', "a6", "jsonrpc: "),
         ('{"jsonrpc": "2.0", "id": 8, "method": 5}', 8, "method: "),
-        ('{"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": "x"}', 9, "params: "),
     ],
 )
 def test_a_malformed_request_with_an_id_is_found_as_an_invalid_request(
@@ -84,8 +82,32 @@ def test_a_malformed_request_with_an_id_is_found_as_an_invalid_request(
     found = undecodable_request(info.value)
     assert found is not None and found.request_id == request_id and found.code == types.INVALID_REQUEST
     assert found.problem.startswith(f"invalid_input: this request is not valid JSON-RPC 2.0 ({where}")
-    reply = answer_for(found).message  # even for tools/call: a protocol error, not a tool result
+    reply = answer_for(found).message
     assert isinstance(reply, types.JSONRPCError) and reply.error.code == types.INVALID_REQUEST
+
+
+@pytest.mark.parametrize(
+    ("line", "request_id"),
+    [
+        ('{"jsonrpc": "2.0", "id": "a2", "method": "tools/list", "params": []}', "a2"),
+        ('{"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": "x"}', 9),
+    ],
+)
+def test_params_that_are_not_an_object_are_invalid_params(line: str, request_id: str | int) -> None:
+    with pytest.raises(ValidationError) as info:
+        types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+    found = undecodable_request(info.value)
+    assert found is not None and found.request_id == request_id
+    assert found.problem.startswith("invalid_input: the params of this request must be a JSON object")
+    reply = answer_for(found).message  # even for tools/call: a protocol error, not a tool result
+    assert isinstance(reply, types.JSONRPCError) and reply.error.code == types.INVALID_PARAMS
+
+
+def test_a_fractional_id_is_not_read_as_an_integer() -> None:
+    line = '{"jsonrpc": "2.0", "id": 3.5, "method": "ping", "params": {"x": ' + "[" * 5000 + "]" * 5000 + "}}"
+    with pytest.raises(ValidationError) as info:
+        types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+    assert undecodable_request(info.value) is None  # id 3 may be another request's
 
 
 @pytest.mark.parametrize(
@@ -135,6 +157,22 @@ async def test_in_flight_requests_are_settled_by_their_answer_or_their_cancellat
     assert not waiting.done()  # the second request 2 is still unanswered
     error = types.JSONRPCError(jsonrpc="2.0", id=2, error=types.ErrorData(code=-32603, message="x"))
     in_flight.written(SessionMessage(error))
+    await asyncio.wait_for(waiting, 1.0)
+
+
+async def test_a_cancellation_settles_its_request_however_the_id_is_spelled() -> None:
+    in_flight = InFlight()
+    for request_id in (5, "7", 1):
+        in_flight.read(SessionMessage(types.JSONRPCRequest(jsonrpc="2.0", id=request_id, method="ping")))
+    for cancelled in ("5", 7, True):  # the SDK takes "5" for 5; True is no id at all
+        params = {"requestId": cancelled}
+        in_flight.read(
+            SessionMessage(types.JSONRPCNotification(jsonrpc="2.0", method="notifications/cancelled", params=params))
+        )
+    waiting = asyncio.create_task(in_flight.drained(5.0))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()  # request 1 was not cancelled by True
+    in_flight.written(SessionMessage(types.JSONRPCResponse(jsonrpc="2.0", id=1, result={})))
     await asyncio.wait_for(waiting, 1.0)
 
 
