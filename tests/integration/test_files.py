@@ -307,3 +307,25 @@ def test_yaml_with_a_duplicate_key_or_an_impossible_value_is_corrupt_with_its_li
     assert files.parse_yaml(path, '1: a\n"1": b\n') == {1: "a", "1": "b"}  # an int and a string
     with pytest.raises(CorruptDataError, match="line 2 column 12: duplicate key 'x'"):
         files.parse_yaml(path, "l:\n  - {x: 1, x: 2}\n")
+
+
+def test_json_decodes_as_the_standard_library_does_and_refuses_what_would_lose_data(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    document = {
+        "s": 'café \U0001f600 \\ " \t \x7f',
+        "n": [0, -1, 1.5, 1e-320, 2.2250738585072011e-308, 12345678901234567890123, None, True, False],
+        "o": {"a": [{"k": 1}, {"k": 1}], "": {}},
+    }
+    text = json.dumps(document, indent=1)
+    assert files.parse_json(path, text) == json.loads(text) == document
+    # The fast parser stops at 200 levels; deeper but valid documents are still read.
+    deep = "[" * 500 + "]" * 500
+    assert files.parse_json(path, deep) == json.loads(deep)
+    with pytest.raises(CorruptDataError, match="'b' appears twice"):
+        files.parse_json(path, '{"a": [{"b": 1, "c": 2, "b": 3}]}')
+    with pytest.raises(CorruptDataError, match="'b' appears twice"):
+        files.parse_json(path, "[" * 300 + '{"b": 1, "b": 1}' + "]" * 300)
+    with pytest.raises(CorruptDataError, match="lone UTF-16 surrogate"):
+        files.parse_json(path, '["\\ud83d\\ude00", "\\ude00"]')
+    with pytest.raises(CorruptDataError, match="line 2 column 1"):
+        files.parse_json(path, '{"a": 1,\n}')
