@@ -15,9 +15,11 @@ import errno
 import functools
 import json
 import os
+import queue
 import re
 import stat as stat_module
 import tempfile
+import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -405,6 +407,109 @@ def make_dirs_sync(path: Path) -> None:
     fsync_dir(parent)
 
 
+_O_PATH: int | None = getattr(os, "O_PATH", None)
+
+
+@dataclass(frozen=True)
+class _Previous:
+    """The file a write replaces: its permission bits, and a handle holding it (Linux)."""
+
+    st_mode: int
+    fd: int | None
+
+    def release(self, *, later: bool) -> None:
+        if self.fd is not None:
+            if later:
+                _RELEASER.close_later(self.fd)
+            else:
+                os.close(self.fd)
+
+
+def _previous(path: Path) -> _Previous | None:
+    """The file at `path` about to be replaced, held open so that freeing it waits (None if absent).
+
+    Dropping the last link of a file makes the kernel free it inside `os.replace`: on ext4 here
+    that is ~300 µs of a ~1.4 ms durable write. Held open, the replaced file is freed when the
+    handle closes, off the writer's path (`_Releaser`). O_PATH needs no read permission and
+    opens nothing for I/O, so a FIFO in the way cannot block. Without O_PATH: a plain stat.
+    """
+    try:
+        if _O_PATH is None:  # pragma: no cover - not Linux
+            return _Previous(os.stat(path).st_mode, None)
+        fd = os.open(path, _O_PATH | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        return _Previous(os.fstat(fd).st_mode, fd)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+class _Releaser:
+    """Closes handles on replaced files in a daemon thread, so freeing them costs no writer time.
+
+    Bounded: past `limit` waiting handles a writer closes its own, so a stalled thread can
+    never pile up open files. Closing frees the old content; nothing else depends on when.
+    """
+
+    def __init__(self, limit: int = 64) -> None:
+        self._limit = limit
+        self._queue: queue.SimpleQueue[int | threading.Event] = queue.SimpleQueue()
+        self._started = False
+        self._start_lock = threading.Lock()
+
+    def close_later(self, fd: int) -> None:
+        if self._queue.qsize() >= self._limit or not self._start():
+            os.close(fd)
+            return
+        self._queue.put(fd)
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until every handle queued so far is closed (tests and shutdown)."""
+        if not self._started:
+            return True
+        done = threading.Event()
+        self._queue.put(done)
+        return done.wait(timeout)
+
+    def _start(self) -> bool:
+        if self._started:
+            return True
+        with self._start_lock:
+            if not self._started:
+                try:
+                    threading.Thread(target=self._run, name="cde-release-replaced", daemon=True).start()
+                except RuntimeError:  # interpreter shutting down: no new threads
+                    return False
+                self._started = True
+        return True
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if isinstance(item, threading.Event):
+                item.set()
+                continue
+            with contextlib.suppress(OSError):
+                os.close(item)
+
+    def after_fork(self) -> None:
+        """A forked child has the queue but not the thread: start over, and close what it inherited."""
+        inherited = self._queue
+        self.__init__(self._limit)  # type: ignore[misc]
+        while not inherited.empty():
+            item = inherited.get_nowait()
+            if isinstance(item, int):
+                with contextlib.suppress(OSError):
+                    os.close(item)
+
+
+_RELEASER = _Releaser()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_RELEASER.after_fork)
+
+
 def _durable_temp_sync(path: Path, payload: bytes, mode: int) -> str:
     """A fsync'ed temp file beside `path` holding `payload` with permission bits `mode`; returns its path."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -432,24 +537,27 @@ def atomic_write_sync(path: Path, data: str | bytes, *, mode: int | None = None)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     parent = path.parent
     tmp = None
+    previous = None
     try:
         make_dirs_sync(parent)
+        previous = _previous(path)
         if mode is None:
-            try:
-                mode = stat_module.S_IMODE(os.stat(path).st_mode)
-            except FileNotFoundError:
-                mode = 0o666 & ~UMASK
+            mode = 0o666 & ~UMASK if previous is None else stat_module.S_IMODE(previous.st_mode)
         tmp = _durable_temp_sync(path, payload, mode)
         written = os.stat(tmp)
         os.replace(tmp, path)
         fsync_dir(parent)
     except BaseException as exc:
+        if previous is not None:
+            previous.release(later=False)
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
         if isinstance(exc, OSError):
             raise os_error(path, exc) from None
         raise
+    if previous is not None:
+        previous.release(later=True)
     return written
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -145,6 +146,54 @@ async def test_atomic_write_replaces_durably_and_keeps_mode(tmp_path: Path) -> N
     assert path.read_text(encoding="utf-8") == "second"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert sorted(p.name for p in path.parent.iterdir()) == ["doc.md"]  # no temp files left
+
+
+def _deleted_files_held(folder: Path) -> list[str]:
+    held = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            if target.startswith(str(folder)) and target.endswith(" (deleted)"):
+                held.append(target)
+    return held
+
+
+@pytest.mark.skipif(not hasattr(os, "O_PATH"), reason="replaced files are held only where O_PATH exists")
+def test_replaced_files_are_released_after_the_write_without_leaking_handles(tmp_path: Path) -> None:
+    path = tmp_path / "doc.json"
+    files.atomic_write_sync(path, "v0")
+    files.atomic_write_sync(path, "v1")
+    assert _deleted_files_held(tmp_path) in ([], [f"{path} (deleted)"])  # v0, held until released
+    assert files._RELEASER.drain()
+    before = len(os.listdir("/proc/self/fd"))
+    for i in range(2, 200):
+        files.atomic_write_sync(path, f"v{i}")
+    assert path.read_text(encoding="utf-8") == "v199"
+    assert files._RELEASER.drain()
+    assert len(os.listdir("/proc/self/fd")) == before
+    assert _deleted_files_held(tmp_path) == []
+
+
+def test_a_fifo_in_the_way_is_replaced_without_blocking(tmp_path: Path) -> None:
+    path = tmp_path / "pipe"
+    os.mkfifo(path)
+    files.atomic_write_sync(path, "text")  # opening a FIFO to read it would wait for a writer forever
+    assert path.read_text(encoding="utf-8") == "text"
+
+
+def test_the_releaser_is_bounded_and_starts_over_after_a_fork(tmp_path: Path) -> None:
+    releaser = files._Releaser(limit=1)
+    releaser._start = lambda: True  # type: ignore[method-assign]  # a thread that never gets to run
+    first, second = (os.open(tmp_path, os.O_RDONLY) for _ in range(2))
+    releaser.close_later(first)
+    releaser.close_later(second)  # one handle waits already: this one is closed at once
+    with pytest.raises(OSError):
+        os.fstat(second)
+    os.fstat(first)
+    releaser.after_fork()  # a child inherits the queue, not the thread: what waited is closed
+    with pytest.raises(OSError):
+        os.fstat(first)
+    assert releaser._queue.empty() and not releaser._started
 
 
 async def test_locked_update_creates_then_modifies(tmp_path: Path) -> None:
