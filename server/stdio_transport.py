@@ -129,6 +129,48 @@ def undecodable_request(exc: Exception) -> Undecodable | None:
     return Undecodable(request_id, shown, f"{InvalidInputError.code}: {problem}")
 
 
+BATCH_REFUSAL = (
+    f"{InvalidInputError.code}: JSON-RPC batches (a JSON array of requests) are not supported; "
+    "send each request on its own line"
+)
+
+
+def _batch_of(exc: ValidationError) -> list[Any] | None:
+    """The decoded array when the refused line is a JSON-RPC batch, whether or not pydantic could decode it."""
+    errors = exc.errors()
+    if not errors or len(errors[0]["loc"]) > 1:  # about a member (params `[]`), not the whole line
+        return None
+    found = errors[0].get("input")
+    if errors[0]["type"] == "json_invalid" and isinstance(found, str) and found.lstrip().startswith("["):
+        try:
+            found = json.loads(found)
+        except (ValueError, RecursionError):
+            return None
+    return found if isinstance(found, list) else None
+
+
+def refused_requests(exc: Exception) -> list[Undecodable]:
+    """Every request behind a line the SDK's reader refused that can be answered: one, or each one of a batch.
+
+    The SDK drops a batch whole, so each of its requests with a usable id is refused on its own
+    (invalid request, as the SDK's HTTP transport answers a batch); its notifications get nothing.
+    """
+    if not isinstance(exc, ValidationError):
+        return []
+    batch = _batch_of(exc)
+    if batch is None:
+        found = undecodable_request(exc)
+        return [] if found is None else [found]
+    refused = []
+    for item in batch:
+        if isinstance(item, dict) and isinstance(item.get("method"), str):
+            request_id = _id_to_answer(item)
+            if request_id is not None:
+                method = item["method"][:60] if unencodable(item["method"]) is None else "?"
+                refused.append(Undecodable(request_id, method, BATCH_REFUSAL, INVALID_REQUEST, False))
+    return refused
+
+
 _LEADING = re.compile(r"\s*\{([^{}\[\]]*)")
 _MEMBER = re.compile(r'"(jsonrpc|id|method)"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+(?=\s*[,}]))')
 
@@ -240,14 +282,13 @@ class AnsweringReader(_Stream):
     async def _answered(self, item: SessionMessage | Exception) -> bool:
         if not isinstance(item, Exception):
             return False
-        found = undecodable_request(item)
-        if found is None:
-            return False
-        logger.warning(
-            "request %r (%s) could not be decoded; answered: %s", found.request_id, found.method, found.problem
-        )
-        await self._replies.send(answer_for(found))
-        return True
+        refused = refused_requests(item)
+        for found in refused:
+            logger.warning(
+                "request %r (%s) could not be decoded; answered: %s", found.request_id, found.method, found.problem
+            )
+            await self._replies.send(answer_for(found))
+        return bool(refused)
 
     async def _next(self, get: Callable[[], Awaitable[SessionMessage | Exception]]) -> SessionMessage | Exception:
         while True:

@@ -69,6 +69,8 @@ async def test_a_request_the_sdk_cannot_decode_is_answered_not_dropped(tmp_path:
     deep = await peer.request("tools/call", {"name": "cde_healthCheck", "arguments": {"x": nested}}, timeout=20)
     await peer.send({"jsonrpc": "2.0", "id": "bad", "method": "tools/list", "params": []})
     malformed = await peer.read(timeout=20)
+    await peer.send([{"jsonrpc": "2.0", "id": "b1", "method": "ping"}, {"jsonrpc": "2.0", "id": "b2", "method": "x"}])
+    batch = [await peer.read(timeout=20), await peer.read(timeout=20)]
     after = await peer.request("tools/call", {"name": "cde_healthCheck", "arguments": {}}, timeout=20)
     code, stderr = await peer.close()
     assert tool["result"]["isError"] is True
@@ -78,6 +80,8 @@ async def test_a_request_the_sdk_cannot_decode_is_answered_not_dropped(tmp_path:
     assert deep["result"]["isError"] is True
     assert "this tools/call request could not be decoded (recursion limit" in deep["result"]["content"][0]["text"]
     assert malformed["id"] == "bad" and malformed["error"]["code"] == -32602  # params must be an object
+    assert [(m["id"], m["error"]["code"]) for m in batch] == [("b1", -32600), ("b2", -32600)]
+    assert "batches" in batch[0]["error"]["message"]
     assert after["result"]["isError"] is False  # and the server goes on serving
     assert code == 0, stderr.decode(errors="replace")
     assert_all_jsonrpc(peer.lines)

@@ -10,7 +10,14 @@ import pytest
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
-from server.stdio_transport import InFlight, Undecodable, answer_for, undecodable_request
+from server.stdio_transport import (
+    BATCH_REFUSAL,
+    InFlight,
+    Undecodable,
+    answer_for,
+    refused_requests,
+    undecodable_request,
+)
 
 
 def refusal(message: dict[str, object]) -> ValidationError:
@@ -98,6 +105,7 @@ def test_params_that_are_not_an_object_are_invalid_params(line: str, request_id:
         types.jsonrpc_message_adapter.validate_json(line, by_name=False)
     found = undecodable_request(info.value)
     assert found is not None and found.request_id == request_id
+    assert refused_requests(info.value) == [found]  # params `[]` is not a batch
     assert found.problem.startswith("invalid_input: the params of this request must be a JSON object")
     reply = answer_for(found).message  # even for tools/call: a protocol error, not a tool result
     assert isinstance(reply, types.JSONRPCError) and reply.error.code == types.INVALID_PARAMS
@@ -129,6 +137,45 @@ def test_other_refusals_are_left_to_the_sdk() -> None:
         types.jsonrpc_message_adapter.validate_json('{"jsonrpc": "2.0", "id": 1', by_name=False)
     assert undecodable_request(info.value) is None
     assert undecodable_request(ValueError("not a validation error")) is None
+
+
+def refused_line(line: str) -> list[Undecodable]:
+    with pytest.raises(ValidationError) as info:
+        types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+    return refused_requests(info.value)
+
+
+@pytest.mark.parametrize("deep", [False, True])
+def test_each_request_of_a_batch_is_refused_on_its_own(deep: bool) -> None:
+    batch: list[object] = [
+        {"jsonrpc": "2.0", "id": 1, "method": "ping"},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},  # nobody waits for an answer
+        {"jsonrpc": "2.0", "id": "t", "method": "tools/call", "params": {"name": "x", "arguments": {}}},
+        {"jsonrpc": "2.0", "id": True, "method": "ping"},  # no id to answer to
+        "not a message",
+    ]
+    if deep:  # deeper than the SDK decodes: found all the same
+        nested: object = "x"
+        for _ in range(250):
+            nested = [nested]
+        batch.append({"jsonrpc": "2.0", "method": "notifications/x", "params": {"v": nested}})
+    refused = refused_line(json.dumps(batch))
+    assert [(r.request_id, r.method) for r in refused] == [(1, "ping"), ("t", "tools/call")]
+    for found in refused:
+        reply = answer_for(found).message  # a protocol error even for tools/call: no tool ran
+        assert isinstance(reply, types.JSONRPCError) and reply.id == found.request_id
+        assert reply.error.code == types.INVALID_REQUEST and reply.error.message == BATCH_REFUSAL
+
+
+@pytest.mark.parametrize("line", ["[]", '[{"jsonrpc": "2.0", "method": "notifications/x"}]', "[" * 5000 + "]" * 5000])
+def test_a_batch_with_nothing_to_answer_gets_nothing(line: str) -> None:
+    assert refused_line(line) == []
+
+
+def test_a_single_refused_request_is_found_as_before() -> None:
+    found = refused_requests(refusal({"jsonrpc": "2.0", "id": 4, "method": "ping", "params": {"a": "\ud800"}}))
+    assert [(r.request_id, r.method) for r in found] == [(4, "ping")]
+    assert refused_requests(ValueError("not a validation error")) == []
 
 
 def test_answers_are_a_tool_error_for_tools_and_invalid_params_otherwise() -> None:
