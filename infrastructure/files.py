@@ -408,6 +408,38 @@ def make_dirs_sync(path: Path) -> None:
 
 
 _O_PATH: int | None = getattr(os, "O_PATH", None)
+# What a replaced file may keep of the disk until its handle is closed, per file: the time saved
+# is for small files (state, documents); a big one is freed by the replace, as it would be anyway.
+_HOLD_MAX_BYTES = 64 * 1024
+# Filesystems where a held, replaced file simply waits. On NFS or SMB it would be renamed to a
+# visible .nfsXXXX file until closed; on an unknown one the replace frees it.
+_HOLDING_FS = frozenset({"ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs", "tmpfs", "zfs", "bcachefs"})
+_holds_on_device: dict[int, bool] = {}
+
+
+def _fs_type(device: int) -> str | None:
+    """The type of the filesystem mounted from `device` (st_dev), from /proc/self/mountinfo."""
+    wanted = f"{os.major(device)}:{os.minor(device)}"
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as mounts:
+            for line in mounts:
+                fields = line.split(" ", 3)
+                if len(fields) > 2 and fields[2] == wanted:
+                    _, _, after = line.partition(" - ")
+                    return after.split(" ", 1)[0] or None
+    except OSError:
+        pass
+    return None
+
+
+def _holds(st: os.stat_result) -> bool:
+    """Whether the replaced file `st` is held open so that freeing it happens after the write."""
+    if st.st_size > _HOLD_MAX_BYTES or not stat_module.S_ISREG(st.st_mode):
+        return False
+    held = _holds_on_device.get(st.st_dev)
+    if held is None:
+        held = _holds_on_device[st.st_dev] = _fs_type(st.st_dev) in _HOLDING_FS
+    return held
 
 
 @dataclass(frozen=True)
@@ -430,8 +462,9 @@ def _previous(path: Path) -> _Previous | None:
 
     Dropping the last link of a file makes the kernel free it inside `os.replace`: on ext4 here
     that is ~300 µs of a ~1.4 ms durable write. Held open, the replaced file is freed when the
-    handle closes, off the writer's path (`_Releaser`). O_PATH needs no read permission and
-    opens nothing for I/O, so a FIFO in the way cannot block. Without O_PATH: a plain stat.
+    handle closes, off the writer's path (`_Releaser`); only small regular files on local
+    filesystems are held (`_holds`). O_PATH needs no read permission and opens nothing for I/O,
+    so a FIFO in the way cannot block. Without O_PATH: a plain stat.
     """
     try:
         if _O_PATH is None:  # pragma: no cover - not Linux
@@ -440,17 +473,22 @@ def _previous(path: Path) -> _Previous | None:
     except FileNotFoundError:
         return None
     try:
-        return _Previous(os.fstat(fd).st_mode, fd)
+        st = os.fstat(fd)
     except BaseException:
         os.close(fd)
         raise
+    if _holds(st):
+        return _Previous(st.st_mode, fd)
+    os.close(fd)
+    return _Previous(st.st_mode, None)
 
 
 class _Releaser:
     """Closes handles on replaced files in a daemon thread, so freeing them costs no writer time.
 
     Bounded: past `limit` waiting handles a writer closes its own, so a stalled thread can
-    never pile up open files. Closing frees the old content; nothing else depends on when.
+    never pile up open files. Until closed, a replaced file keeps its disk space (at most
+    `limit` x 64 KiB, for milliseconds); a write that finds the disk full waits for them first.
     """
 
     def __init__(self, limit: int = 64) -> None:
@@ -466,7 +504,7 @@ class _Releaser:
         self._queue.put(fd)
 
     def drain(self, timeout: float = 10.0) -> bool:
-        """Wait until every handle queued so far is closed (tests and shutdown)."""
+        """Wait until every handle queued so far is closed (a write that found the disk full; tests)."""
         if not self._started:
             return True
         done = threading.Event()
@@ -543,7 +581,13 @@ def atomic_write_sync(path: Path, data: str | bytes, *, mode: int | None = None)
         previous = _previous(path)
         if mode is None:
             mode = 0o666 & ~UMASK if previous is None else stat_module.S_IMODE(previous.st_mode)
-        tmp = _durable_temp_sync(path, payload, mode)
+        try:
+            tmp = _durable_temp_sync(path, payload, mode)
+        except OSError as exc:
+            # Replaced files still held may be what fills the disk: let them go, and try once more.
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT) or not _RELEASER.drain():
+                raise
+            tmp = _durable_temp_sync(path, payload, mode)
         written = os.stat(tmp)
         os.replace(tmp, path)
         fsync_dir(parent)

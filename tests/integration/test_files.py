@@ -174,6 +174,68 @@ def test_replaced_files_are_released_after_the_write_without_leaking_handles(tmp
     assert _deleted_files_held(tmp_path) == []
 
 
+class _Keeper:
+    """A releaser that keeps what it is handed, to see which replaced files were held."""
+
+    def __init__(self) -> None:
+        self.held: list[int] = []
+
+    def close_later(self, fd: int) -> None:
+        self.held.append(fd)
+
+    def close_all(self) -> None:
+        for fd in self.held:
+            os.close(fd)
+
+
+@pytest.mark.skipif(not hasattr(os, "O_PATH"), reason="replaced files are held only where O_PATH exists")
+def test_big_files_and_files_on_network_filesystems_are_freed_by_the_replace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keeper = _Keeper()
+    monkeypatch.setattr(files, "_RELEASER", keeper)
+    small, big = tmp_path / "small.json", tmp_path / "big.json"
+    try:
+        if files._fs_type(os.stat(tmp_path).st_dev) in files._HOLDING_FS:
+            files.atomic_write_sync(small, "a")
+            files.atomic_write_sync(small, "b")
+            assert len(keeper.held) == 1  # a small file on a local filesystem is held
+        before = len(keeper.held)
+        files.atomic_write_sync(big, "x" * (files._HOLD_MAX_BYTES + 1))
+        files.atomic_write_sync(big, "y")  # the old 64 KiB + 1 are freed by the replace, as before
+        monkeypatch.setattr(files, "_holds_on_device", {})
+        monkeypatch.setattr(files, "_fs_type", lambda device: "nfs4")  # would show as .nfsXXXX while held
+        files.atomic_write_sync(small, "c")
+        assert len(keeper.held) == before and small.read_text(encoding="utf-8") == "c"
+    finally:
+        keeper.close_all()
+
+
+def test_a_full_disk_lets_held_files_go_then_tries_once_more(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = files._durable_temp_sync
+    failures = [errno.ENOSPC]
+    drained: list[bool] = []
+
+    def temp(path: Path, payload: bytes, mode: int) -> str:
+        if failures:
+            raise OSError(failures.pop(), os.strerror(errno.ENOSPC))
+        return real(path, payload, mode)
+
+    monkeypatch.setattr(files, "_durable_temp_sync", temp)
+    monkeypatch.setattr(files._RELEASER, "drain", lambda timeout=10.0: drained.append(True) or True)
+    path = tmp_path / "state.json"
+    files.atomic_write_sync(path, "1")
+    assert path.read_text(encoding="utf-8") == "1" and drained == [True]
+    failures[:] = [errno.ENOSPC, errno.ENOSPC]  # still full once they are freed: reported, file kept
+    with pytest.raises(LimitExceededError):
+        files.atomic_write_sync(path, "2")
+    assert path.read_text(encoding="utf-8") == "1" and len(drained) == 2
+    failures[:] = [errno.EACCES]  # not about space: no waiting, no second try
+    with pytest.raises(PermissionDeniedError):
+        files.atomic_write_sync(path, "3")
+    assert len(drained) == 2 and failures == []
+
+
 def test_a_fifo_in_the_way_is_replaced_without_blocking(tmp_path: Path) -> None:
     path = tmp_path / "pipe"
     os.mkfifo(path)
