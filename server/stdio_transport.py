@@ -135,6 +135,40 @@ BATCH_REFUSAL = (
 )
 
 
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{},]')
+
+
+def _array_items(line: str) -> list[str] | None:
+    """The text of each element of the JSON array `line`, found without decoding (so at any depth)."""
+    text = line.strip()
+    if not text.startswith("["):
+        return None
+    items: list[str] = []
+    depth, start = 0, 1
+    for token in _TOKEN.finditer(text):  # strings are skipped whole: a bracket inside one is text
+        mark = token.group()
+        if mark in ("[", "{"):
+            depth += 1
+        elif mark in ("]", "}"):
+            depth -= 1
+            if depth == 0:
+                items.append(text[start : token.start()])
+                return [item for item in items if item.strip()]
+        elif mark == "," and depth == 1:
+            items.append(text[start : token.start()])
+            start = token.end()
+    return None  # never closed
+
+
+def _decoded_member(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except RecursionError:  # deeper still than Python decodes: its leading members
+        return _leading_members(text)
+    except ValueError:
+        return None
+
+
 def _batch_of(exc: ValidationError) -> list[Any] | None:
     """The decoded array when the refused line is a JSON-RPC batch, whether or not pydantic could decode it."""
     errors = exc.errors()
@@ -144,8 +178,11 @@ def _batch_of(exc: ValidationError) -> list[Any] | None:
     if errors[0]["type"] == "json_invalid" and isinstance(found, str) and found.lstrip().startswith("["):
         try:
             found = json.loads(found)
-        except (ValueError, RecursionError):
+        except ValueError:
             return None
+        except RecursionError:
+            items = _array_items(found)
+            return None if items is None else [_decoded_member(item) for item in items]
     return found if isinstance(found, list) else None
 
 
@@ -153,7 +190,8 @@ def refused_requests(exc: Exception) -> list[Undecodable]:
     """Every request behind a line the SDK's reader refused that can be answered: one, or each one of a batch.
 
     The SDK drops a batch whole, so each of its requests with a usable id is refused on its own
-    (invalid request, as the SDK's HTTP transport answers a batch); its notifications get nothing.
+    line (invalid request, as the SDK's HTTP transport answers a batch); its notifications get
+    nothing. JSON-RPC would answer a batch with one array, which the SDK's writer cannot send.
     """
     if not isinstance(exc, ValidationError):
         return []
@@ -163,11 +201,12 @@ def refused_requests(exc: Exception) -> list[Undecodable]:
         return [] if found is None else [found]
     refused = []
     for item in batch:
-        if isinstance(item, dict) and isinstance(item.get("method"), str):
+        if isinstance(item, dict) and "method" in item:  # a request, even a malformed one
             request_id = _id_to_answer(item)
             if request_id is not None:
-                method = item["method"][:60] if unencodable(item["method"]) is None else "?"
-                refused.append(Undecodable(request_id, method, BATCH_REFUSAL, INVALID_REQUEST, False))
+                method = item["method"]
+                shown = method[:60] if isinstance(method, str) and unencodable(method) is None else "?"
+                refused.append(Undecodable(request_id, shown, BATCH_REFUSAL, INVALID_REQUEST, False))
     return refused
 
 

@@ -167,6 +167,20 @@ def test_each_request_of_a_batch_is_refused_on_its_own(deep: bool) -> None:
         assert reply.error.code == types.INVALID_REQUEST and reply.error.message == BATCH_REFUSAL
 
 
+def test_a_batch_deeper_than_python_decodes_still_has_its_requests_answered() -> None:
+    deep = "[" * 1200 + '"],[{"' + "]" * 1200  # brackets inside a string are text
+    line = (
+        '[{"jsonrpc": "2.0", "id": "b", "method": "ping", "params": {"x": ' + deep + "}}, "
+        '{"jsonrpc": "2.0", "id": 7, "method": "tools/list"}]'
+    )
+    assert [(r.request_id, r.method) for r in refused_line(line)] == [("b", "ping"), (7, "tools/list")]
+
+
+def test_a_malformed_request_in_a_batch_is_answered_too() -> None:
+    line = '[{"jsonrpc": "2.0", "id": "m2", "method": 7}, {"jsonrpc": "2.0", "id": "r", "result": {}}]'
+    assert [(r.request_id, r.method) for r in refused_line(line)] == [("m2", "?")]  # a response is not a request
+
+
 @pytest.mark.parametrize("line", ["[]", '[{"jsonrpc": "2.0", "method": "notifications/x"}]', "[" * 5000 + "]" * 5000])
 def test_a_batch_with_nothing_to_answer_gets_nothing(line: str) -> None:
     assert refused_line(line) == []
