@@ -408,9 +408,10 @@ def make_dirs_sync(path: Path) -> None:
 
 
 _O_PATH: int | None = getattr(os, "O_PATH", None)
-# What a replaced file may keep of the disk until its handle is closed, per file: the time saved
-# is for small files (state, documents); a big one is freed by the replace, as it would be anyway.
-_HOLD_MAX_BYTES = 64 * 1024
+# The biggest replaced file held for a later close (`_Releaser` bounds what all of them keep of the
+# disk): freeing 81 KiB costs ~0.3 ms more than freeing 4 KiB here, and a big state file is rewritten
+# on every submission; a bigger file is freed by the replace, as it would be anyway.
+_HOLD_MAX_BYTES = 1024 * 1024
 # Filesystems where a held, replaced file simply waits. On NFS or SMB it would be renamed to a
 # visible .nfsXXXX file until closed; on an unknown one the replace frees it.
 _HOLDING_FS = frozenset({"ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs", "tmpfs", "zfs", "bcachefs"})
@@ -444,15 +445,16 @@ def _holds(st: os.stat_result) -> bool:
 
 @dataclass(frozen=True)
 class _Previous:
-    """The file a write replaces: its permission bits, and a handle holding it (Linux)."""
+    """The file a write replaces: its permission bits and size, and a handle holding it (Linux)."""
 
     st_mode: int
+    st_size: int
     fd: int | None
 
     def release(self, *, later: bool) -> None:
         if self.fd is not None:
             if later:
-                _RELEASER.close_later(self.fd)
+                _RELEASER.close_later(self.fd, self.st_size)
             else:
                 os.close(self.fd)
 
@@ -468,7 +470,8 @@ def _previous(path: Path) -> _Previous | None:
     """
     try:
         if _O_PATH is None:  # pragma: no cover - not Linux
-            return _Previous(os.stat(path).st_mode, None)
+            st = os.stat(path)
+            return _Previous(st.st_mode, st.st_size, None)
         fd = os.open(path, _O_PATH | os.O_CLOEXEC)
     except FileNotFoundError:
         return None
@@ -478,30 +481,37 @@ def _previous(path: Path) -> _Previous | None:
         os.close(fd)
         raise
     if _holds(st):
-        return _Previous(st.st_mode, fd)
+        return _Previous(st.st_mode, st.st_size, fd)
     os.close(fd)
-    return _Previous(st.st_mode, None)
+    return _Previous(st.st_mode, st.st_size, None)
 
 
 class _Releaser:
     """Closes handles on replaced files in a daemon thread, so freeing them costs no writer time.
 
-    Bounded: past `limit` waiting handles a writer closes its own, so a stalled thread can
-    never pile up open files. Until closed, a replaced file keeps its disk space (at most
-    `limit` x 64 KiB, for milliseconds); a write that finds the disk full waits for them first.
+    Until closed, a replaced file keeps its disk space. Bounded both ways: past `limit` waiting
+    handles, or `max_bytes` of files waiting, a writer closes its own, so a stalled thread can
+    pile up neither open files nor disk space; a write that finds the disk full waits for the
+    held ones first (see `atomic_write_sync`). In practice each waits for milliseconds.
     """
 
-    def __init__(self, limit: int = 64) -> None:
+    def __init__(self, limit: int = 64, max_bytes: int = 4 * 1024 * 1024) -> None:
         self._limit = limit
-        self._queue: queue.SimpleQueue[int | threading.Event] = queue.SimpleQueue()
+        self._max_bytes = max_bytes
+        self._held_bytes = 0
+        self._queue: queue.SimpleQueue[tuple[int, int] | threading.Event] = queue.SimpleQueue()
+        self._lock = threading.Lock()
         self._started = False
-        self._start_lock = threading.Lock()
 
-    def close_later(self, fd: int) -> None:
-        if self._queue.qsize() >= self._limit or not self._start():
-            os.close(fd)
+    def close_later(self, fd: int, size: int) -> None:
+        with self._lock:
+            held = self._queue.qsize() < self._limit and self._held_bytes + size <= self._max_bytes
+            if held:
+                self._held_bytes += size
+        if not held or not self._start():
+            self._closed(fd, size if held else 0)
             return
-        self._queue.put(fd)
+        self._queue.put((fd, size))
 
     def drain(self, timeout: float = 10.0) -> bool:
         """Wait until every handle queued so far is closed (a write that found the disk full; tests)."""
@@ -511,10 +521,17 @@ class _Releaser:
         self._queue.put(done)
         return done.wait(timeout)
 
+    def _closed(self, fd: int, size: int) -> None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        if size:
+            with self._lock:
+                self._held_bytes -= size
+
     def _start(self) -> bool:
         if self._started:
             return True
-        with self._start_lock:
+        with self._lock:
             if not self._started:
                 try:
                     threading.Thread(target=self._run, name="cde-release-replaced", daemon=True).start()
@@ -528,19 +545,18 @@ class _Releaser:
             item = self._queue.get()
             if isinstance(item, threading.Event):
                 item.set()
-                continue
-            with contextlib.suppress(OSError):
-                os.close(item)
+            else:
+                self._closed(*item)
 
     def after_fork(self) -> None:
         """A forked child has the queue but not the thread: start over, and close what it inherited."""
         inherited = self._queue
-        self.__init__(self._limit)  # type: ignore[misc]
+        self.__init__(self._limit, self._max_bytes)  # type: ignore[misc]
         while not inherited.empty():
             item = inherited.get_nowait()
-            if isinstance(item, int):
+            if isinstance(item, tuple):
                 with contextlib.suppress(OSError):
-                    os.close(item)
+                    os.close(item[0])
 
 
 _RELEASER = _Releaser()

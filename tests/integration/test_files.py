@@ -180,7 +180,7 @@ class _Keeper:
     def __init__(self) -> None:
         self.held: list[int] = []
 
-    def close_later(self, fd: int) -> None:
+    def close_later(self, fd: int, size: int) -> None:
         self.held.append(fd)
 
     def close_all(self) -> None:
@@ -243,19 +243,36 @@ def test_a_fifo_in_the_way_is_replaced_without_blocking(tmp_path: Path) -> None:
     assert path.read_text(encoding="utf-8") == "text"
 
 
-def test_the_releaser_is_bounded_and_starts_over_after_a_fork(tmp_path: Path) -> None:
-    releaser = files._Releaser(limit=1)
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+def test_the_releaser_is_bounded_in_handles_and_bytes_and_starts_over_after_a_fork(tmp_path: Path) -> None:
+    releaser = files._Releaser(limit=2, max_bytes=100)
     releaser._start = lambda: True  # type: ignore[method-assign]  # a thread that never gets to run
-    first, second = (os.open(tmp_path, os.O_RDONLY) for _ in range(2))
-    releaser.close_later(first)
-    releaser.close_later(second)  # one handle waits already: this one is closed at once
-    with pytest.raises(OSError):
-        os.fstat(second)
-    os.fstat(first)
+    a, b, c, d = (os.open(tmp_path, os.O_RDONLY) for _ in range(4))
+    releaser.close_later(a, 60)
+    releaser.close_later(b, 60)  # 120 bytes would be held: closed at once
+    releaser.close_later(c, 40)
+    releaser.close_later(d, 0)  # two handles wait already: closed at once
+    assert [_is_open(fd) for fd in (a, b, c, d)] == [True, False, True, False]
+    assert releaser._held_bytes == 100
     releaser.after_fork()  # a child inherits the queue, not the thread: what waited is closed
-    with pytest.raises(OSError):
-        os.fstat(first)
-    assert releaser._queue.empty() and not releaser._started
+    assert not _is_open(a) and not _is_open(c)
+    assert releaser._queue.empty() and not releaser._started and releaser._held_bytes == 0
+
+
+def test_the_releaser_thread_gives_back_what_it_closes(tmp_path: Path) -> None:
+    releaser = files._Releaser(limit=8, max_bytes=1000)
+    fds = [os.open(tmp_path, os.O_RDONLY) for _ in range(5)]
+    for fd in fds:
+        releaser.close_later(fd, 100)
+    assert releaser.drain()
+    assert not any(_is_open(fd) for fd in fds) and releaser._held_bytes == 0
 
 
 async def test_locked_update_creates_then_modifies(tmp_path: Path) -> None:
