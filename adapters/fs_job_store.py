@@ -40,7 +40,7 @@ from domain.errors import (
 )
 from domain.project_state import utc_now
 from infrastructure import files, paths
-from infrastructure.cache import cached
+from infrastructure.cache import Fingerprint, cached, fingerprint
 
 try:
     import fcntl
@@ -262,11 +262,24 @@ def prune_sync(tasks: Path, keep: int, finished_before: datetime) -> list[str]:
     return removed
 
 
+def read_records_sync(paths: list[Path]) -> list[tuple[Path, Fingerprint, Job | DomainError]]:
+    """Each record with the fingerprint taken before reading it (so a write meanwhile shows), or its error."""
+    found: list[tuple[Path, Fingerprint, Job | DomainError]] = []
+    for path in paths:
+        before = fingerprint(path)
+        try:
+            found.append((path, before, parse_job(path, files.read_json_sync(path))))
+        except DomainError as exc:
+            found.append((path, before, exc))
+    return found
+
+
 _create = files.in_thread(create_sync)
 _save = files.in_thread(save_sync)
 _recover = files.in_thread(recover_sync)
 _read_tail = files.in_thread(read_tail_sync)
 _list_ids = files.in_thread(list_ids_sync)
+_read_records = files.in_thread(read_records_sync)
 _prune = files.in_thread(prune_sync)
 _unmark_async = files.in_thread(_unmark)
 
@@ -345,14 +358,25 @@ class FsJobStore:
         return recovered
 
     async def jobs(self) -> list[Job]:
-        found = []
+        records: list[Job] = []
+        missing: list[Path] = []
         for job_id in await _list_ids(self.tasks):
-            try:
-                found.append(await self._checked(await read_record(self.record_file(job_id))))
-            except NotFoundError:
-                continue  # a directory being created, or a stray one
-            except CorruptDataError as exc:
-                logger.warning("skipping task %s: %s", job_id, exc.message)
+            path = self.record_file(job_id)
+            cached_job = read_record.cache.current(path)
+            if cached_job is None:
+                missing.append(path)
+            else:
+                records.append(cached_job)
+        # The records not cached yet (a first listing: every one) are read in one thread hop, not one each.
+        for path, before, outcome in await _read_records(missing) if missing else []:
+            if isinstance(outcome, Job):
+                read_record.cache.prime(outcome, [(str(path), before)], path)
+                records.append(outcome)
+            elif isinstance(outcome, CorruptDataError):
+                logger.warning("skipping task %s: %s", path.parent.name, outcome.message)
+            elif not isinstance(outcome, NotFoundError):  # not found: a directory being created, or a stray one
+                raise outcome
+        found = [await self._checked(job) for job in records]
         # Ids sort by the second only (their suffix is random): the creation time orders tasks of one second.
         found.sort(key=lambda job: (job.created_at.timestamp(), job.id), reverse=True)  # naive dates too
         return found

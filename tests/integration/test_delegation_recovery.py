@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import adapters.fs_job_store as fs_job_store
 from adapters.fs_job_store import FsJobStore, recover_sync
 from adapters.process_group import live_members
 from domain.delegation.job import Job, JobStatus
@@ -270,3 +271,36 @@ async def test_a_record_with_an_impossible_process_group_is_corrupt_not_a_crash(
     with pytest.raises(CorruptDataError, match="pgid"):
         await store.load(RUNNING_ID)
     assert path.read_bytes() == before
+
+
+async def test_a_first_listing_reads_every_record_in_one_hop_then_only_what_changed(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = FsJobStore(project)
+    now = utc_now()
+    ids = [f"20250101-0000{i:02d}-cccccc" for i in range(12)]
+    for job_id in ids:
+        job = Job(id=job_id, agent="echo", project=str(project), prompt_preview="p", prompt_chars=1,
+                  timeout_s=60, created_at=now, server_pid=os.getpid())  # fmt: skip
+        await writer.create(job, "p")
+        job.finish(JobStatus.CANCELLED, now)  # finished: listing them needs no lease check
+        await writer.save(job)
+    (project / ".cde" / "tasks" / ids[0] / "job.json").write_text("{not json")
+    fs_job_store.read_record.clear()
+    hops: list[int] = []
+    real = fs_job_store._read_records
+
+    async def counted(paths: list[Path]) -> list[tuple[Path, object, object]]:
+        hops.append(len(paths))
+        return await real(paths)
+
+    monkeypatch.setattr(fs_job_store, "_read_records", counted)
+    reader = FsJobStore(project)
+    assert sorted(j.id for j in await reader.jobs()) == ids[1:]  # the corrupt one skipped, the others listed
+    assert hops == [12]
+    assert sorted(j.id for j in await reader.jobs()) == ids[1:]
+    assert hops == [12, 1]  # only the corrupt record, never cached, is read again
+    edited = project / ".cde" / "tasks" / ids[5] / "job.json"
+    edited.write_text(json.dumps({**json.loads(edited.read_text()), "prompt_preview": "edited"}))
+    listed = {j.id: j for j in await reader.jobs()}
+    assert hops == [12, 1, 2] and listed[ids[5]].prompt_preview == "edited"
