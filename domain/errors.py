@@ -14,6 +14,11 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def shown(text: str, limit: int = 120) -> str:
+    """`text` quoted for an error message, cut to `limit` characters: a message must stay one short line."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}… ({len(text)} characters)"
+
+
 class DomainError(Exception):
     """Base of every anticipated failure; `code` lets callers branch without parsing text."""
 

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from domain.errors import InvalidInputError, InvalidTransitionError, NotFoundError
+from domain.errors import InvalidInputError, InvalidTransitionError, NotFoundError, shown
 from domain.feature import Feature, find_feature, utc_now
 from domain.phase_prompt import PhasePrompter, PreparedPhase
 from domain.ports import StateRepository
@@ -36,7 +36,8 @@ class WorkSubmitted(BaseModel):
 def check_result_keys(results: Mapping[str, str]) -> None:
     bad = [k for k in results if not _KEY.match(k)]
     if bad:
-        raise InvalidInputError(f"results key(s) {', '.join(map(repr, bad[:5]))} must be snake_case like 'test_report'")
+        listed = ", ".join(shown(key, 40) for key in bad[:5])
+        raise InvalidInputError(f"results key(s) {listed} must be snake_case like 'test_report'")
 
 
 class SubmitWork:

@@ -21,19 +21,42 @@ from mcp_types import Resource as MCPResource
 from mcp_types import Tool as MCPTool
 from pydantic import ValidationError
 
-from domain.errors import DomainError, InvalidInputError, LimitExceededError, NotFoundError, PermissionDeniedError
+from domain.errors import (
+    DomainError,
+    InvalidInputError,
+    LimitExceededError,
+    NotFoundError,
+    PermissionDeniedError,
+    shown,
+)
 
 logger = logging.getLogger(__name__)
 
 _MAX_ERRORS_SHOWN = 3
 
 
+def label(key: str) -> str:
+    """An argument or key name for an error message: as is when it is a short identifier, else quoted and cut."""
+    return key if key.isidentifier() and len(key) <= 60 else shown(key, 40)
+
+
+def one_line(message: str, limit: int = 2000) -> str:
+    """`message` as one line of at most ~`limit` characters, its end (the advice) kept: echoed input can't grow it."""
+    if "\n" in message or "\r" in message:
+        message = message.replace("\r", "\\r").replace("\n", "\\n")
+    if len(message) > limit:
+        tail = min(300, limit // 4)
+        head = limit - tail - 40
+        message = f"{message[:head]}… [{len(message) - head - tail} characters cut] …{message[-tail:]}"
+    return message
+
+
 def describe_validation_error(tool: str, exc: ValidationError) -> str:
     """One line naming each bad argument, e.g. `invalid_input: invalid arguments for cde_x: limit: must be <= 100`."""
     parts = []
     for err in exc.errors()[:_MAX_ERRORS_SHOWN]:
-        where = ".".join(str(p) for p in err["loc"]) or "arguments"
-        parts.append(f"{where}: {err['msg']}")
+        where = ".".join(label(p) if isinstance(p, str) else str(p) for p in err["loc"]) or "arguments"
+        parts.append(f"{where}: {one_line(err['msg'], 300)}")
     more = len(exc.errors()) - _MAX_ERRORS_SHOWN
     if more > 0:
         parts.append(f"and {more} more")
@@ -149,11 +172,6 @@ def drop_optional_nulls(schema: dict[str, Any]) -> dict[str, Any]:
 _CALLERS_FAULT = (InvalidInputError, NotFoundError, PermissionDeniedError, LimitExceededError)
 
 
-def shown(text: str, limit: int = 120) -> str:
-    """`text` quoted for an error message, cut to `limit` characters: a message must stay one short line."""
-    return repr(text) if len(text) <= limit else f"{text[:limit]!r}… ({len(text)} characters)"
-
-
 def unencodable(value: Any, where: str = "arguments") -> str | None:
     """Where `value` holds text that is not valid Unicode (a lone UTF-16 surrogate such as '\\ud800'), or None.
 
@@ -173,7 +191,7 @@ def unencodable(value: Any, where: str = "arguments") -> str | None:
             if unencodable(key) is not None:
                 return f"a key of {where}"
             if unencodable(item) is not None:
-                return unencodable(item, f"{where}.{key}" if key.isidentifier() else f"{where}[{key!r}]")
+                return unencodable(item, f"{where}.{key}" if key.isidentifier() else f"{where}[{shown(key, 40)}]")
     elif isinstance(value, list):
         for index, item in enumerate(value):
             if unencodable(item) is not None:
@@ -333,10 +351,22 @@ class CdeServer(MCPServer[Any]):
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await self._call_tool(name, arguments, context)
+        except ToolError as exc:
+            text = str(exc)
+            safe = one_line(text)
+            if safe is text:
+                raise
+            raise ToolError(safe) from None
+
+    async def _call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None
+    ) -> CallToolResult | InputRequiredResult:
         self.ensure_registered()
         tool = self._tool_manager.get_tool(name)
         if tool is None:
-            raise ToolError(f"{NotFoundError.code}: no tool named {name!r}; find one with cde_searchTools")
+            raise ToolError(f"{NotFoundError.code}: no tool named {shown(name)}; find one with cde_searchTools")
         bad = unencodable(arguments)
         if bad:
             raise ToolError(
@@ -348,9 +378,9 @@ class CdeServer(MCPServer[Any]):
         if unknown:
             # A misspelled `project_path` silently ignored would act on the wrong project.
             valid = ", ".join(known) or "none"
-            raise ToolError(
-                f"{InvalidInputError.code}: unknown argument(s) for {name}: {', '.join(unknown)}; valid: {valid}"
-            )
+            listed = ", ".join(label(k) for k in unknown[:5])
+            listed += f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+            raise ToolError(f"{InvalidInputError.code}: unknown argument(s) for {name}: {listed}; valid: {valid}")
         try:
             return await super().call_tool(name, arguments, context)
         except UnexpectedToolError as exc:

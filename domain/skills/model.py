@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.compact import CompactModel, omitted
-from domain.errors import InvalidInputError, LimitExceededError
+from domain.errors import InvalidInputError, LimitExceededError, shown
 from domain.names import validate_name
 
 SkillScope = Literal["project", "user", "bundled"]
@@ -52,7 +52,7 @@ def normalize_tags(tags: list[str]) -> list[str]:
         tag = raw.strip().lower().replace(" ", "-")
         if not tag or len(tag) > MAX_TAG or not _TAG.match(tag):
             raise InvalidInputError(
-                f"tag {raw!r} must be 1-{MAX_TAG} characters of a-z, 0-9, '.', '_', '+', '-' (e.g. 'python')"
+                f"tag {shown(raw, 40)} must be 1-{MAX_TAG} characters of a-z, 0-9, '.', '_', '+', '-' (e.g. 'python')"
             )
         if tag not in out:
             out.append(tag)
