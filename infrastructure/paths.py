@@ -39,8 +39,14 @@ def _resolve(path: Path, what: str, *, strict: bool) -> Path:
         raise InvalidInputError(f"{what} {path} cannot be resolved: {exc.strerror or exc}") from None
 
 
-def resolve_project_sync(raw: str, *, base: Path, allowed_roots: tuple[Path, ...] | None) -> Path:
-    """An existing directory, absolute and symlink-free, inside one of `allowed_roots` (None: anywhere)."""
+def resolve_project_sync(
+    raw: str, *, base: Path, allowed_roots: tuple[Path, ...] | None, contained: tuple[str, ...] = ()
+) -> Path:
+    """An existing directory, absolute and symlink-free, inside one of `allowed_roots` (None: anywhere).
+
+    Each of `contained` (relative folders the server writes into) must not lead outside it through
+    a symlink: a cloned repository's `.cde` linked to `~/.ssh` must not receive state files.
+    """
     _check_text(raw, "project_path")
     path = Path(raw).expanduser()
     if not path.is_absolute():
@@ -53,6 +59,14 @@ def resolve_project_sync(raw: str, *, base: Path, allowed_roots: tuple[Path, ...
         raise PermissionDeniedError(
             f"project_path {resolved} is outside the allowed roots ({roots}); add it to CDE_ALLOWED_ROOTS"
         )
+    for folder in contained:
+        try:
+            resolve_inside_sync(resolved, folder, what=folder)
+        except PermissionDeniedError:
+            raise PermissionDeniedError(
+                f"{resolved / folder} leads outside the project through a symlink; this server writes there, "
+                "so replace the link with a real folder"
+            ) from None
     return resolved
 
 
@@ -109,10 +123,18 @@ def _realpath(path: str, what: str) -> str:
 resolve_inside = in_thread(resolve_inside_sync)
 
 
-def resolve_output_dir_sync(root: Path, raw: str, *, also: tuple[Path, ...] = (), what: str = "output_dir") -> Path:
+def resolve_output_dir_sync(
+    root: Path,
+    raw: str,
+    *,
+    also: tuple[Path, ...] = (),
+    managed: tuple[Path, ...] = (),
+    what: str = "output_dir",
+) -> Path:
     """A directory to write into: relative to `root` (as `resolve_inside`), or absolute inside `root` or `also`.
 
-    The root itself is refused: generated files get a directory of their own.
+    The root itself is refused: generated files get a directory of their own. So is any
+    folder in or under `managed` (what the server keeps there would be mistaken for, or mix with, them).
     """
     _check_text(raw, what, example=".cde/servers/cde")
     path = Path(raw).expanduser()
@@ -130,6 +152,12 @@ def resolve_output_dir_sync(root: Path, raw: str, *, also: tuple[Path, ...] = ()
             raise PermissionDeniedError(f"{what} {raw!r} resolves into {hit}/, which is never written")
     if resolved == root or any(resolved == _resolve(b, what, strict=False) for b in also):
         raise InvalidInputError(f"{what} {raw!r} is a root directory; name a subdirectory such as .cde/servers/cde")
+    for folder in managed:
+        if resolved.is_relative_to(_resolve(folder, what, strict=False)):
+            raise PermissionDeniedError(
+                f"{what} {raw!r} is in {folder}, which cde-orchestrator manages; use another folder such as "
+                ".cde/servers/cde"
+            )
     return resolved
 
 

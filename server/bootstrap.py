@@ -56,6 +56,10 @@ logger = logging.getLogger(__name__)
 
 # How long a resolved project path is reused (a moved or deleted project is noticed after this).
 PROJECT_ROOT_TTL_S = 5.0
+# Folders of a project this server writes into: none may lead outside the project through a symlink.
+WRITTEN_FOLDERS = (".cde", ".cde/skills", ".cde/cache")
+# Folders of the CDE home holding the task index, active-task markers and the user's skills.
+MANAGED_IN_HOME = ("tasks", "running", "skills")
 # Background start-up work waits this long, so the handshake is answered first.
 WARM_UP_DELAY_S = 0.5
 
@@ -96,8 +100,19 @@ class Container:
         syscall per path component. Failures are not cached.
         """
         return await paths.resolve_project(
-            project_path, base=self.settings.project_root, allowed_roots=self.settings.allowed_roots
+            project_path,
+            base=self.settings.project_root,
+            allowed_roots=self.settings.allowed_roots,
+            contained=WRITTEN_FOLDERS,
         )
+
+    def managed_folders(self, root: Path) -> tuple[Path, ...]:
+        """Folders whose content this server owns (tasks, indexes, skills): never an output_dir."""
+        from adapters.fs_job_store import TASKS_DIR
+        from adapters.fs_skill_library import INDEX_FILE, PROJECT_SKILLS
+
+        home = self.settings.home
+        return (root / TASKS_DIR, root / PROJECT_SKILLS, root / INDEX_FILE.parent, *(home / d for d in MANAGED_IN_HOME))
 
     def state_repository(self, root: Path) -> FsStateRepository:
         return FsStateRepository(root, lock_timeout=self.settings.lock_timeout)

@@ -194,7 +194,9 @@ async def _generate_tools(settings: Settings, directory: str) -> int:
     app = bootstrap(settings)
     try:
         root = await app.container.project_root(".")
-        target = await paths.resolve_output_dir(root, directory, also=(settings.home,))
+        target = await paths.resolve_output_dir(
+            root, directory, also=(settings.home,), managed=app.container.managed_folders(root)
+        )
         report = await app.container.discovery.generate_tool_filesystem()(target)
     except DomainError as exc:
         sys.stderr.write(f"cde-orchestrator: {exc.code}: {exc.message}\n")

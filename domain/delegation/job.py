@@ -7,6 +7,7 @@ a late event (a process exiting after it was cancelled) cannot overwrite the out
 
 from __future__ import annotations
 
+import re
 import secrets
 import signal
 from datetime import datetime
@@ -14,8 +15,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.errors import InvalidInputError, InvalidTransitionError
-from domain.names import validate_name
+from domain.errors import InvalidInputError, InvalidTransitionError, shown
 
 JOB_SCHEMA_VERSION = 1
 PREVIEW_CHARS = 160
@@ -52,14 +52,18 @@ def new_job_id(now: datetime, token: str | None = None) -> str:
     return f"{now:%Y%m%d-%H%M%S}-{token or secrets.token_hex(3)}"
 
 
+_JOB_ID = re.compile(r"\d{8}-\d{6}-[0-9a-z]{1,32}")
+
+
 def validate_job_id(value: str) -> str:
-    try:
-        return validate_name(value, "task_id")
-    except InvalidInputError:
+    """A task id as `new_job_id` makes them: nothing else in a tasks folder is taken for a task."""
+    if not isinstance(value, str) or not _JOB_ID.fullmatch(value):
+        shown_id = shown(value, 40) if isinstance(value, str) else repr(value)
         raise InvalidInputError(
-            f"task_id {value!r} is not a task id such as 20250131-120000-a1b2c3; "
+            f"task_id {shown_id} is not a task id such as 20250131-120000-a1b2c3; "
             "cde_delegateTask returns one, cde_listActiveTasks lists them"
-        ) from None
+        )
+    return value
 
 
 def exit_reason(exit_code: int) -> str:

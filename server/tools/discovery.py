@@ -55,7 +55,9 @@ def register(server: CdeServer, container: Container) -> None:
         project_path: ProjectPath = ".",
     ) -> GeneratedPackage:
         root = await container.project_root(project_path)
-        target = await paths.resolve_output_dir(root, output_dir, also=(container.settings.home,))
+        target = await paths.resolve_output_dir(
+            root, output_dir, also=(container.settings.home,), managed=container.managed_folders(root)
+        )
         return await container.discovery.generate_tool_filesystem()(target)
 
     add_tool(

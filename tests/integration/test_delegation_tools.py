@@ -197,6 +197,8 @@ async def test_task_ids_are_validated_and_unknown_ones_reported(app: App) -> Non
     async with Client(app.server) as client:
         bad = await call_error(client, "cde_getTaskStatus", {"task_id": "../etc"})
         empty = await call_error(client, "cde_cancelTask", {"task_id": ""})
+        # A safe name, but not a task id: a stray file in a tasks folder is never taken for a task.
+        slug = await call_error(client, "cde_getTaskStatus", {"task_id": "cde_health_check.py"})
         unknown = await call_error(client, "cde_cancelTask", {"task_id": "20250101-000000-ffffff"})
         blank = await call_error(client, "cde_selectAgent", {"task_description": "   "})
     assert bad == (
@@ -204,6 +206,7 @@ async def test_task_ids_are_validated_and_unknown_ones_reported(app: App) -> Non
         "cde_delegateTask returns one, cde_listActiveTasks lists them"
     )
     assert empty.startswith("invalid_input: task_id '' is not a task id such as")
+    assert slug.startswith("invalid_input: task_id 'cde_health_check.py' is not a task id such as")
     assert blank == "invalid_input: task_description is empty; describe the work to delegate"
     assert unknown.startswith("not_found: unknown task_id '20250101-000000-ffffff'; list a project's tasks")
 

@@ -144,6 +144,20 @@ async def test_output_dir_must_stay_inside_the_project_or_home(app: App, project
     assert not (tmp_path / "x").exists() and not (tmp_path / "elsewhere").exists()
 
 
+@pytest.mark.parametrize(
+    "output_dir",
+    [".cde/tasks/cde", ".cde/cache/cde", ".cde/skills/cde", "HOME/tasks/cde", "HOME/running", "HOME/skills/x/cde"],
+)
+async def test_output_dir_is_never_a_folder_the_server_manages(app: App, project: Path, output_dir: str) -> None:
+    home = app.container.settings.home
+    raw = output_dir.replace("HOME", str(home))
+    async with Client(app.server) as client:
+        message = await call_error(client, "cde_generateToolFilesystem", {"output_dir": raw})
+    assert message.startswith("permission_denied: ") and "which cde-orchestrator manages" in message, message
+    assert not list(project.rglob("*.py"))
+    assert not home.exists() or not list(home.rglob("*.py"))
+
+
 def test_generated_code_uses_given_server(app: App, project: Path, package_name: str, tmp_path: Path) -> None:
     """`use_server()` lets embedding code target an app it built itself (no environment needed)."""
     import asyncio
