@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel
 
-from domain.errors import InvalidInputError
+from domain.errors import InvalidInputError, shown
 from domain.recipe import PLACEHOLDER_NAME
 from domain.workflow_ports import ProjectConfig, ProjectFacts
 
@@ -37,7 +37,8 @@ class UseRecipe:
         extra = dict(context or {})
         bad = [k for k in extra if not PLACEHOLDER_NAME.match(k)]
         if bad:
-            raise InvalidInputError(f"context key(s) {', '.join(map(repr, bad[:5]))} are not placeholder names")
+            listed = ", ".join(shown(key, 40) for key in bad[:5])
+            raise InvalidInputError(f"context key(s) {listed} are not placeholder names")
         recipe = await self._config.recipe(recipe_id)
         project = await self._facts.summary()
         values = {"user_prompt": user_prompt, "project_name": project.name, "project_facts": project.facts, **extra}
