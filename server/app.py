@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pydantic_core
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import (
     ResourceNotFoundError,
@@ -15,7 +16,14 @@ from mcp.server.mcpserver.exceptions import (
     UnexpectedToolError,
 )
 from mcp.shared.exceptions import MCPError
-from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, GetPromptResult, InputRequiredResult
+from mcp_types import (
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    CallToolResult,
+    GetPromptResult,
+    InputRequiredResult,
+    TextContent,
+)
 from mcp_types import Prompt as MCPPrompt
 from mcp_types import Resource as MCPResource
 from mcp_types import Tool as MCPTool
@@ -49,6 +57,19 @@ def one_line(message: str, limit: int = 2000) -> str:
         head = limit - tail - 40
         message = f"{message[:head]}… [{len(message) - head - tail} characters cut] …{message[-tail:]}"
     return message
+
+
+def compact_text(result: CallToolResult | InputRequiredResult) -> CallToolResult | InputRequiredResult:
+    """The text block of a structured result as compact JSON, not the SDK's indented copy.
+
+    Clients without structured output read (and pay tokens for) this text: indentation made
+    listings ~30% longer (21% over a typical mix of tools) and told the model nothing.
+    """
+    if isinstance(result, CallToolResult) and result.structured_content is not None and len(result.content) == 1:
+        block = result.content[0]
+        if isinstance(block, TextContent):
+            block.text = pydantic_core.to_json(result.structured_content).decode()
+    return result
 
 
 def describe_validation_error(tool: str, exc: ValidationError) -> str:
@@ -382,7 +403,7 @@ class CdeServer(MCPServer[Any]):
             listed += f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
             raise ToolError(f"{InvalidInputError.code}: unknown argument(s) for {name}: {listed}; valid: {valid}")
         try:
-            return await super().call_tool(name, arguments, context)
+            return compact_text(await super().call_tool(name, arguments, context))
         except UnexpectedToolError as exc:
             cause = exc.__cause__
             if isinstance(cause, DomainError):

@@ -7,6 +7,10 @@ must get shorter descriptions or a leaner schema, or move guidance to its
 
 from __future__ import annotations
 
+import json
+
+from mcp.client import Client
+
 from infrastructure.settings import Settings
 from server.bootstrap import App, bootstrap
 from server.introspection import estimate_tokens, tools_list_json
@@ -55,3 +59,14 @@ async def test_core_profile_is_far_smaller(app: App, settings: Settings) -> None
     assert not {"cde_saveSkill", "cde_generateToolFilesystem"} & names
     assert len(core.encode("utf-8")) <= CORE_BYTES and estimate_tokens(core) <= CORE_TOKENS
     assert len(core) * 2 <= len(full)
+
+
+async def test_results_carry_their_text_copy_as_compact_json(app: App) -> None:
+    """Clients without structured output read the text block: indentation would cost ~20-30% more tokens."""
+    async with Client(app.server) as client:
+        for _ in range(3):
+            await client.call_tool("cde_startFeature", {"user_prompt": "Add a login page"})
+        result = await client.call_tool("cde_listFeatures", {})
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert not result.is_error and json.loads(text) == result.structured_content
+    assert "\n" not in text and ": " not in text and text.startswith('{"features":[{')
