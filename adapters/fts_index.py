@@ -190,7 +190,18 @@ class FtsIndex:
         self._known_version = -1  # a new connection (maybe a rebuilt file): written_elsewhere() until synced
         return conn
 
+    def _unlink_links(self) -> None:
+        """Drop a symlink in place of the index or its journals: SQLite would write through it (and could
+        clear another program's tables there). The cache is ours and rebuildable; the link's target stays."""
+        for suffix in ("", "-wal", "-shm"):
+            path = f"{self.db_path}{suffix}"
+            if os.path.islink(path):
+                logger.warning("%s is a symlink; removed (the search index is rebuilt in its place)", path)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+
     def _open(self) -> sqlite3.Connection:
+        self._unlink_links()
         conn = sqlite3.connect(self.db_path, check_same_thread=False, isolation_level=None, timeout=10.0)
         try:
             conn.execute("PRAGMA journal_mode=WAL")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -48,10 +49,14 @@ def label(key: str) -> str:
     return key if key.isidentifier() and len(key) <= 60 else shown(key, 40)
 
 
+# Control characters and the characters some readers take as line breaks (NEL, LS, PS).
+_BREAKS = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
 def one_line(message: str, limit: int = 2000) -> str:
     """`message` as one line of at most ~`limit` characters, its end (the advice) kept: echoed input can't grow it."""
-    if "\n" in message or "\r" in message:
-        message = message.replace("\r", "\\r").replace("\n", "\\n")
+    if _BREAKS.search(message):
+        message = _BREAKS.sub(lambda found: repr(found.group())[1:-1], message)
     if len(message) > limit:
         tail = min(300, limit // 4)
         head = limit - tail - 40
@@ -212,7 +217,9 @@ def unencodable(value: Any, where: str = "arguments") -> str | None:
             if unencodable(key) is not None:
                 return f"a key of {where}"
             if unencodable(item) is not None:
-                return unencodable(item, f"{where}.{key}" if key.isidentifier() else f"{where}[{shown(key, 40)}]")
+                return unencodable(
+                    item, f"{where}.{label(key)}" if key.isidentifier() else f"{where}[{shown(key, 40)}]"
+                )
     elif isinstance(value, list):
         for index, item in enumerate(value):
             if unencodable(item) is not None:
@@ -299,7 +306,8 @@ class CdeServer(MCPServer[Any]):
         if self._prompt_manager.get_prompt(name) is None:
             why = (self.prompt_problems or {}).get(name)
             raise MCPError(
-                INVALID_PARAMS, why or f"not_found: no prompt named {shown(name)}; list them with prompts/list"
+                INVALID_PARAMS,
+                one_line(why or f"not_found: no prompt named {shown(name)}; list them with prompts/list"),
             )
         try:
             return await super().get_prompt(name, arguments, context)
@@ -310,9 +318,9 @@ class CdeServer(MCPServer[Any]):
             cause = exc.__cause__
             failure = cause.__cause__ if cause is not None and cause.__cause__ is not None else cause
             if failure is cause and isinstance(cause, ValueError):  # raised before rendering: missing arguments
-                raise MCPError(INVALID_PARAMS, f"invalid_input: prompt {name}: {cause}") from None
+                raise MCPError(INVALID_PARAMS, one_line(f"invalid_input: prompt {name}: {cause}")) from None
             if isinstance(failure, ValidationError | TypeError):  # arguments the prompt cannot take
-                raise MCPError(INVALID_PARAMS, f"invalid_input: prompt {name}: {failure}") from None
+                raise MCPError(INVALID_PARAMS, one_line(f"invalid_input: prompt {name}: {failure}")) from None
             logger.error("prompt %s crashed", name, exc_info=failure or exc)
             raise MCPError(
                 INTERNAL_ERROR, f"internal error in prompt {name}; details are in the server log on stderr"
@@ -335,7 +343,7 @@ class CdeServer(MCPServer[Any]):
             cause = exc.__cause__
             if isinstance(cause, DomainError):
                 code = INVALID_PARAMS if isinstance(cause, _CALLERS_FAULT) else INTERNAL_ERROR
-                raise MCPError(code, f"{cause.code}: {cause.message}") from None
+                raise MCPError(code, one_line(f"{cause.code}: {cause.message}")) from None
             raise
         except ResourceNotFoundError:
             raise MCPError(

@@ -40,8 +40,8 @@ from mcp_types import (
 )
 from pydantic import ValidationError
 
-from domain.errors import InvalidInputError
-from server.app import unencodable
+from domain.errors import InvalidInputError, shown
+from server.app import one_line, unencodable
 
 if TYPE_CHECKING:
     from mcp.shared._stream_protocols import ReadStream, WriteStream
@@ -66,6 +66,13 @@ class Undecodable:
     as_tool_error: bool = True
 
 
+def _method_label(method: Any) -> str:
+    """A request's method for a message or the log: as is when short and printable, else quoted and cut."""
+    if not isinstance(method, str) or unencodable(method) is not None:
+        return "?"
+    return method if len(method) <= 60 and method.isprintable() else shown(method, 40)
+
+
 def _id_to_answer(raw: dict[str, Any]) -> str | int | None:
     request_id = raw.get("id")
     if isinstance(request_id, bool) or not isinstance(request_id, str | int) or unencodable(request_id) is not None:
@@ -80,7 +87,7 @@ def invalid_request(errors: list[Any]) -> Undecodable | None:
     request_id = _id_to_answer(whole) if whole is not None else None
     if whole is None or request_id is None:
         return None
-    method = whole["method"][:60] if isinstance(whole["method"], str) and not unencodable(whole["method"]) else "?"
+    method = _method_label(whole["method"])
     first = next((e for e in errors if e["loc"][:1] == ("JSONRPCRequest",)), errors[0])
     if first["loc"][1:] == ("params",):  # JSON-RPC allows positional params; MCP wants an object
         problem = f"the params of this request must be a JSON object ({first['msg']}); send them as {{...}}"
@@ -117,16 +124,16 @@ def undecodable_request(exc: Exception) -> Undecodable | None:
     if request_id is None:
         return None
     method: str = raw["method"]
-    shown = method if unencodable(method) is None else "(undecodable)"
+    named = _method_label(method) if unencodable(method) is None else "(undecodable)"
     where = unencodable(raw.get("params"), "params") or unencodable(method, "method")
     if where is not None:
-        problem = f"{where} of this {shown} request holds a lone UTF-16 surrogate (\\udXXX without its pair), "
+        problem = f"{where} of this {named} request holds a lone UTF-16 surrogate (\\udXXX without its pair), "
         problem += "which is not text; send valid Unicode"
     else:
         reason = str(errors[0].get("msg", "")).removeprefix("Invalid JSON: ")
         advice = "nest its values less deeply" if "recursion" in reason else "send it as standard JSON"
-        problem = f"this {shown} request could not be decoded ({reason}); {advice}"
-    return Undecodable(request_id, shown, f"{InvalidInputError.code}: {problem}")
+        problem = f"this {named} request could not be decoded ({reason}); {advice}"
+    return Undecodable(request_id, named, f"{InvalidInputError.code}: {problem}")
 
 
 BATCH_REFUSAL = (
@@ -204,9 +211,9 @@ def refused_requests(exc: Exception) -> list[Undecodable]:
         if isinstance(item, dict) and "method" in item:  # a request, even a malformed one
             request_id = _id_to_answer(item)
             if request_id is not None:
-                method = item["method"]
-                shown = method[:60] if isinstance(method, str) and unencodable(method) is None else "?"
-                refused.append(Undecodable(request_id, shown, BATCH_REFUSAL, INVALID_REQUEST, False))
+                refused.append(
+                    Undecodable(request_id, _method_label(item["method"]), BATCH_REFUSAL, INVALID_REQUEST, False)
+                )
     return refused
 
 
@@ -230,13 +237,14 @@ def _leading_members(line: str) -> dict[str, Any]:
 
 def answer_for(request: Undecodable) -> SessionMessage:
     """A tool error for tools/call (what an in-process call would get); invalid params otherwise."""
+    problem = one_line(request.problem)
     if request.method == "tools/call" and request.as_tool_error:
-        result = CallToolResult(content=[TextContent(type="text", text=request.problem)], is_error=True)
+        result = CallToolResult(content=[TextContent(type="text", text=problem)], is_error=True)
         reply: JSONRPCResponse | JSONRPCError = JSONRPCResponse(
             jsonrpc="2.0", id=request.request_id, result=result.model_dump(by_alias=True, exclude_none=True)
         )
     else:
-        error = ErrorData(code=request.code, message=request.problem)
+        error = ErrorData(code=request.code, message=problem)
         reply = JSONRPCError(jsonrpc="2.0", id=request.request_id, error=error)
     return SessionMessage(reply)
 

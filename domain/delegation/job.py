@@ -52,7 +52,7 @@ def new_job_id(now: datetime, token: str | None = None) -> str:
     return f"{now:%Y%m%d-%H%M%S}-{token or secrets.token_hex(3)}"
 
 
-_JOB_ID = re.compile(r"\d{8}-\d{6}-[0-9a-z]{1,32}")
+_JOB_ID = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-z]{1,32}")
 
 
 def validate_job_id(value: str) -> str:

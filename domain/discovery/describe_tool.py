@@ -13,7 +13,7 @@ from collections.abc import Callable
 from domain.discovery.catalog import ToolSpec
 from domain.discovery.ports import ToolRegistry
 from domain.discovery.schema import parameters, result_fields
-from domain.errors import NotFoundError
+from domain.errors import NotFoundError, shown
 
 _HINTS = {"readOnlyHint": "read-only", "destructiveHint": "destructive", "idempotentHint": "idempotent"}
 
@@ -49,5 +49,5 @@ class DescribeTool:
         catalog = await self._registry.catalog()
         spec = catalog.get(name)
         if spec is None:
-            raise NotFoundError(f"no tool named {name!r} is registered; find tools with cde_searchTools")
+            raise NotFoundError(f"no tool named {shown(name)} is registered; find tools with cde_searchTools")
         return tool_markdown(spec, self._guides(spec.name))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from mcp_types import Resource as MCPResource
 from pydantic import Field
 
-from domain.errors import InvalidInputError
+from domain.errors import InvalidInputError, shown
 from domain.skills.model import (
     MAX_CONTENT,
     MAX_DESCRIPTION,
@@ -182,7 +182,7 @@ def register(server: CdeServer, container: Container) -> None:
     )
     async def skill_resource(scope: str, name: str) -> str:
         if scope not in SCOPES:
-            raise InvalidInputError(f"scope must be one of {', '.join(SCOPES)}; got {scope!r}")
+            raise InvalidInputError(f"scope must be one of {', '.join(SCOPES)}; got {shown(scope, 40)}")
         skills = await container.skills(".")
         return (await skills.get(name, scope=scope)).content
 

@@ -199,6 +199,8 @@ async def test_task_ids_are_validated_and_unknown_ones_reported(app: App) -> Non
         empty = await call_error(client, "cde_cancelTask", {"task_id": ""})
         # A safe name, but not a task id: a stray file in a tasks folder is never taken for a task.
         slug = await call_error(client, "cde_getTaskStatus", {"task_id": "cde_health_check.py"})
+        fullwidth = "20250131-120000".translate({ord(d): 0xFF10 + int(d) for d in "0123456789"}) + "-a1b2c3"
+        wide = await call_error(client, "cde_getTaskStatus", {"task_id": fullwidth})
         unknown = await call_error(client, "cde_cancelTask", {"task_id": "20250101-000000-ffffff"})
         blank = await call_error(client, "cde_selectAgent", {"task_description": "   "})
     assert bad == (
@@ -207,6 +209,7 @@ async def test_task_ids_are_validated_and_unknown_ones_reported(app: App) -> Non
     )
     assert empty.startswith("invalid_input: task_id '' is not a task id such as")
     assert slug.startswith("invalid_input: task_id 'cde_health_check.py' is not a task id such as")
+    assert wide.startswith(f"invalid_input: task_id '{fullwidth}' is not a task id")  # digits, but not ASCII
     assert blank == "invalid_input: task_description is empty; describe the work to delegate"
     assert unknown.startswith("not_found: unknown task_id '20250101-000000-ffffff'; list a project's tasks")
 

@@ -55,3 +55,4 @@ def test_one_line_keeps_the_advice_at_the_end() -> None:
     assert message.startswith("invalid_input: vvv") and message.endswith("\\nfix it like this")
     assert "characters cut]" in message
     assert one_line("short") == "short"
+    assert one_line("a\u2028b\x85c\x0bd\x00e") == "a\\u2028b\\x85c\\x0bd\\x00e"

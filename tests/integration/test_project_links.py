@@ -49,3 +49,21 @@ async def test_a_written_folder_linked_inside_the_project_is_used(app: App, proj
     async with Client(app.server) as client:
         await call_ok(client, "cde_startFeature", {"user_prompt": "Add a login page"})
     assert (project / "meta" / "cde" / "state.json").is_file()
+
+
+async def test_a_symlink_in_place_of_a_search_index_is_removed_not_written_through(
+    app: App, project: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other.db"
+    other.write_bytes(b"another program's data")
+    (project / ".cde" / "cache").mkdir(parents=True)
+    os.symlink(other, project / ".cde" / "cache" / "skills.db")
+    os.symlink(tmp_path / "dangling-wal", project / ".cde" / "cache" / "docs.db-wal")
+    (project / "docs").mkdir()
+    (project / "docs" / "guide.md").write_text("# Guide\n\nHow to start.\n")
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_findSkills", {"query": "x"})
+        found = await call_ok(client, "cde_searchDocumentation", {"query": "guide"})
+    assert found["hits"]
+    assert other.read_bytes() == b"another program's data" and not (tmp_path / "dangling-wal").exists()
+    assert not (project / ".cde" / "cache" / "skills.db").is_symlink()

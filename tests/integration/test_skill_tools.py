@@ -436,12 +436,21 @@ async def test_skills_are_mcp_resources(app: App) -> None:
         templates = await client.list_resource_templates()
         text = await client.read_resource("skill://project/res-skill")
         errors = []
-        for uri in ("skill://user/res-skill", "skill://elsewhere/res-skill", "skill://bundled", "x://" + "y" * 5000):
+        uris_tried = (
+            "skill://user/res-skill",
+            "skill://elsewhere/res-skill",
+            "skill://bundled",
+            "x://" + "y" * 5000,
+            "skill://" + "s" * 20_000 + "/x",
+            "cde://tools/" + "t" * 5000,
+        )
+        for uri in uris_tried:
             with pytest.raises(MCPError) as info:
                 await client.read_resource(uri)
             errors.append(info.value.error)
     # The request is at fault each time: invalid params, one short line, the URI not echoed whole.
-    assert [e.code for e in errors] == [INVALID_PARAMS] * 4 and all(e.data is None for e in errors)
+    assert [e.code for e in errors] == [INVALID_PARAMS] * 6 and all(e.data is None for e in errors)
+    assert all(len(e.message) < 400 for e in errors), [len(e.message) for e in errors]
     assert errors[0].message.startswith("not_found:")
     assert errors[1].message.startswith("invalid_input: scope must be one of")
     assert "resources/templates/list" in errors[2].message
