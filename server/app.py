@@ -73,7 +73,7 @@ def compact_text(result: CallToolResult | InputRequiredResult) -> CallToolResult
     if isinstance(result, CallToolResult) and result.structured_content is not None and len(result.content) == 1:
         block = result.content[0]
         if isinstance(block, TextContent):
-            block.text = pydantic_core.to_json(result.structured_content).decode()
+            block.text = pydantic_core.to_json(result.structured_content, inf_nan_mode="null").decode()
     return result
 
 

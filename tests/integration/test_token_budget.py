@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 
 from mcp.client import Client
+from mcp_types import CallToolResult, TextContent
 
 from infrastructure.settings import Settings
+from server.app import compact_text
 from server.bootstrap import App, bootstrap
 from server.introspection import estimate_tokens, tools_list_json
 
@@ -70,3 +72,10 @@ async def test_results_carry_their_text_copy_as_compact_json(app: App) -> None:
     text = result.content[0].text  # type: ignore[union-attr]
     assert not result.is_error and json.loads(text) == result.structured_content
     assert "\n" not in text and ": " not in text and text.startswith('{"features":[{')
+
+
+def test_the_compact_text_is_valid_json_for_any_float() -> None:
+    data = {"nan": float("nan"), "inf": float("inf"), "text": "café", "big": 10**30}
+    result = compact_text(CallToolResult(content=[TextContent(type="text", text="")], structured_content=data))
+    assert isinstance(result, CallToolResult)
+    assert json.loads(result.content[0].text) == {"nan": None, "inf": None, "text": "café", "big": 10**30}  # type: ignore[union-attr]
