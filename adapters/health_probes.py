@@ -53,20 +53,22 @@ def _roots_problems(roots: tuple[Path, ...]) -> list[str]:
     return [f"allowed root {r} does not exist or is not a directory" for r in roots if not _is_dir(r)]
 
 
-def _project_problems(root: Path, allowed: tuple[Path, ...] | None) -> list[str]:
+def _project_problems(root: Path, allowed: tuple[Path, ...] | None, contained: tuple[str, ...]) -> list[str]:
     try:
-        resolve_project_sync(".", base=root, allowed_roots=allowed)
+        resolve_project_sync(".", base=root, allowed_roots=allowed, contained=contained)
     except DomainError as exc:
         return [f"the default project {root} (CDE_PROJECT_ROOT, else the start directory) is unusable: {exc.message}"]
     return []
 
 
-def _environment_problems(home: Path, roots: tuple[Path, ...] | None, project_root: Path) -> list[str]:
+def _environment_problems(
+    home: Path, roots: tuple[Path, ...] | None, project_root: Path, contained: tuple[str, ...] = ()
+) -> list[str]:
     """Every check in one thread hop; each is guarded, so one failing check never hides the others."""
     checks: list[tuple[str, Callable[[], list[str]]]] = [
         ("CDE home", lambda: _home_problems(home)),
         ("allowed roots", lambda: [] if roots is None else _roots_problems(roots)),
-        ("default project", lambda: _project_problems(project_root, roots)),
+        ("default project", lambda: _project_problems(project_root, roots, contained)),
     ]
     problems: list[str] = []
     for what, check in checks:
@@ -85,11 +87,14 @@ class EnvironmentProbe:
     (a typo in CDE_ALLOWED_ROOTS shows up here); the default project (where tools act without
     project_path) exists and is allowed. One cached probe: a health poll costs one cache hit."""
 
-    def __init__(self, home: Path, roots: tuple[Path, ...] | None, project_root: Path) -> None:
+    def __init__(
+        self, home: Path, roots: tuple[Path, ...] | None, project_root: Path, contained: tuple[str, ...] = ()
+    ) -> None:
         self.home = home
         self.roots = roots
         self.project_root = project_root
+        self.contained = contained  # folders of a project the server writes into (see resolve_project_sync)
 
     @cached("health.environment", maxsize=4, ttl=5.0)
     async def problems(self) -> list[str]:
-        return await _environment_problems_async(self.home, self.roots, self.project_root)
+        return await _environment_problems_async(self.home, self.roots, self.project_root, self.contained)

@@ -257,7 +257,7 @@ def bootstrap(settings: Settings) -> App:
         started_at=started,
         check_health=CheckHealth(
             probes=[
-                EnvironmentProbe(settings.home, settings.allowed_roots, settings.project_root),
+                EnvironmentProbe(settings.home, settings.allowed_roots, settings.project_root, WRITTEN_FOLDERS),
             ],
             runtime=runtime,
             caches=_CacheMetrics(),

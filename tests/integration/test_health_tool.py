@@ -65,6 +65,17 @@ async def test_health_check_is_degraded_when_the_default_project_is_unusable(app
     assert "is not a directory" in reports[1]["reasons"][0]
 
 
+async def test_health_check_is_degraded_when_the_default_projects_cde_leads_outside(
+    app: App, project: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "outside").mkdir()
+    (project / ".cde").symlink_to(tmp_path / "outside")
+    async with Client(app.server) as client:
+        report = await call_ok(client, "cde_healthCheck")
+    assert report["status"] == "degraded"
+    assert "leads outside the project through a symlink" in report["reasons"][0], report["reasons"]
+
+
 async def test_a_failing_probe_is_a_reason_not_a_crash(app: App) -> None:
     class Broken:
         async def problems(self) -> list[str]:
