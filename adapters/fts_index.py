@@ -190,11 +190,14 @@ class FtsIndex:
         self._known_version = -1  # a new connection (maybe a rebuilt file): written_elsewhere() until synced
         return conn
 
+    def _files(self) -> list[str]:
+        """The index and its WAL journals."""
+        return [f"{self.db_path}{suffix}" for suffix in ("", "-wal", "-shm")]
+
     def _unlink_links(self) -> None:
         """Drop a symlink in place of the index or its journals: SQLite would write through it (and could
         clear another program's tables there). The cache is ours and rebuildable; the link's target stays."""
-        for suffix in ("", "-wal", "-shm"):
-            path = f"{self.db_path}{suffix}"
+        for path in self._files():
             if os.path.islink(path):
                 logger.warning("%s is a symlink; removed (the search index is rebuilt in its place)", path)
                 with contextlib.suppress(FileNotFoundError):
@@ -219,9 +222,9 @@ class FtsIndex:
         return conn
 
     def _delete_files(self) -> None:
-        for suffix in ("", "-wal", "-shm"):
+        for path in self._files():
             with contextlib.suppress(FileNotFoundError):
-                Path(f"{self.db_path}{suffix}").unlink()
+                os.unlink(path)
 
     def close(self) -> None:
         with self._lock:
