@@ -20,6 +20,7 @@ import re
 import stat as stat_module
 import tempfile
 import threading
+import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -564,8 +565,41 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_RELEASER.after_fork)
 
 
+# The temp files `_durable_temp_sync` makes: `.<target name>.<8 random characters>.tmp`.
+_TEMP_NAME = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp")
+# Older than this, such a temp file is a killed writer's leftover: a live write takes milliseconds.
+STALE_TEMP_S = 600.0
+_swept: set[str] = set()
+
+
+def _sweep_stale_temps(directory: str) -> None:
+    """Remove what writers killed mid-write left in `directory`: once per directory per process.
+
+    Only files named as ours, beside the file they were for, and untouched for STALE_TEMP_S:
+    without this, a SIGKILL at the wrong moment leaves a `.spec.md.x1y2z3w4.tmp` in a folder
+    the user commits.
+    """
+    if directory in _swept:
+        return
+    if len(_swept) >= 4096:  # bounded: a long-lived server writes into many folders
+        _swept.clear()
+    _swept.add(directory)
+    cutoff = time.time() - STALE_TEMP_S
+    with contextlib.suppress(OSError), os.scandir(directory) as entries:
+        for entry in entries:
+            found = _TEMP_NAME.fullmatch(entry.name)
+            if found is None or not entry.is_file(follow_symlinks=False):
+                continue
+            if entry.stat(follow_symlinks=False).st_mtime < cutoff and os.path.lexists(
+                os.path.join(directory, found.group(1))
+            ):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
 def _durable_temp_sync(path: Path, payload: bytes, mode: int) -> str:
     """A fsync'ed temp file beside `path` holding `payload` with permission bits `mode`; returns its path."""
+    _sweep_stale_temps(os.fspath(path.parent))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:

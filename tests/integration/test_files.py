@@ -275,6 +275,34 @@ def test_the_releaser_thread_gives_back_what_it_closes(tmp_path: Path) -> None:
     assert not any(_is_open(fd) for fd in fds) and releaser._held_bytes == 0
 
 
+def test_a_killed_writers_temp_file_is_swept_by_the_next_write_into_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(files, "_swept", set())
+    target = tmp_path / "spec.md"
+    target.write_text("kept")
+    old = time.time() - files.STALE_TEMP_S - 60
+    leftovers = {
+        ".spec.md.x1y2z3w4.tmp": (old, False),  # ours, beside its file, stale: removed
+        ".spec.md.a_b_c_d_.tmp": (time.time(), True),  # maybe another process's write in flight
+        ".plan.md.x1y2z3w4.tmp": (old, True),  # no plan.md: not known to be ours
+        ".notes.tmp": (old, True),  # not our name
+        "spec.md.x1y2z3w4.tmp": (old, True),
+    }
+    for name, (mtime, _) in leftovers.items():
+        (tmp_path / name).write_text("partial")
+        os.utime(tmp_path / name, (mtime, mtime))
+    os.symlink(tmp_path / "spec.md", tmp_path / ".spec.md.linklink.tmp")
+    os.utime(tmp_path / ".spec.md.linklink.tmp", (old, old), follow_symlinks=False)
+    files.atomic_write_sync(tmp_path / "other.md", "x")
+    kept = {name for name, (_, stays) in leftovers.items() if stays} | {".spec.md.linklink.tmp"}
+    assert {p.name for p in tmp_path.iterdir()} == kept | {"spec.md", "other.md"}
+    (tmp_path / ".spec.md.q1q2q3q4.tmp").write_text("partial")
+    os.utime(tmp_path / ".spec.md.q1q2q3q4.tmp", (old, old))
+    files.atomic_write_sync(tmp_path / "other.md", "y")  # once per folder per process: not swept again
+    assert (tmp_path / ".spec.md.q1q2q3q4.tmp").exists()
+
+
 async def test_locked_update_creates_then_modifies(tmp_path: Path) -> None:
     path = tmp_path / "counter.json"
     assert await files.locked_update(path, lambda v: {"n": (v or {"n": 0})["n"] + 1}) == {"n": 1}
