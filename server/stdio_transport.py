@@ -112,12 +112,7 @@ def undecodable_request(exc: Exception) -> Undecodable | None:
     line = errors[0].get("input") if errors else None
     if not isinstance(line, str):
         return None
-    try:
-        raw = json.loads(line)
-    except ValueError:
-        return None
-    except RecursionError:  # deeper still than Python decodes: read the members before the first nested value
-        raw = _leading_members(line)
+    raw = _decoded_member(line)
     if not isinstance(raw, dict) or not isinstance(raw.get("method"), str):
         return None
     request_id = _id_to_answer(raw)
@@ -168,9 +163,11 @@ def _array_items(line: str) -> list[str] | None:
 
 
 def _decoded_member(text: str) -> Any:
+    """`text` decoded as Python's json does (None if it is not JSON); deeper than that decodes, the
+    members before its first nested value."""
     try:
         return json.loads(text)
-    except RecursionError:  # deeper still than Python decodes: its leading members
+    except RecursionError:
         return _leading_members(text)
     except ValueError:
         return None
