@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from pydantic import Field
 
@@ -25,9 +25,8 @@ class HealthReport(CompactModel):
     details: dict[str, object] | None = omitted()
 
 
-@dataclass(frozen=True)
-class RuntimeFacts:
-    """Facts about the running process that only the server layer knows."""
+class RuntimeFacts(NamedTuple):
+    """Facts about the running process that only the server layer knows (a tuple: built on every health call)."""
 
     version: str
     uptime_s: float
@@ -91,7 +90,8 @@ class CheckHealth:
         facts = self._runtime()
         hits, misses = self._caches.totals()
         lookups = hits + misses
-        report = HealthReport(
+        # Built without re-validating: every value is typed right here, and health is polled.
+        report = HealthReport.model_construct(
             status="degraded" if reasons else "ok",
             reasons=reasons,
             version=facts.version,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Annotated
 
@@ -117,3 +118,61 @@ def test_unencodable_names_where_the_bad_text_is() -> None:
     assert unencodable({"documents": {"x\ud800": "ok"}}) == "a key of arguments.documents"
     assert unencodable({"tags": ["ok", "\udfff"], "n": 3}) == "arguments.tags[1]"
     assert unencodable({"title": "déjà vu ✓"}) is None
+
+
+class Child(Echo):
+    extra: str = "kept"
+
+
+class Unserializable(BaseModel):
+    model_config = {"arbitrary_types_allowed": True}
+    value: object
+
+
+def add_conversion_tools(app: App) -> None:
+    async def t_exact() -> Echo:
+        return Echo(title="a\nb", count=2)
+
+    async def t_subclass() -> Echo:
+        return Child(title="x", count=1)
+
+    async def t_listing() -> list[Echo]:
+        return [Echo(title="x", count=1)]
+
+    async def t_bad_dump() -> Unserializable:
+        return Unserializable(value=object())
+
+    for fn in (t_exact, t_subclass, t_listing, t_bad_dump):
+        add_tool(app.server, fn, name=fn.__name__, description="test tool", read_only=True)
+
+
+async def test_results_convert_like_the_sdk_with_a_compact_text_copy(app: App) -> None:
+    """The fast path for a tool returning its own model gives what the SDK's conversion gives."""
+    add_conversion_tools(app)
+    async with Client(app.server) as client:
+        for name, expected in (
+            ("t_exact", {"title": "a\nb", "count": 2}),
+            ("t_subclass", {"title": "x", "count": 1, "extra": "kept"}),  # a subclass keeps its own fields
+            ("t_listing", {"result": [{"title": "x", "count": 1}]}),
+        ):
+            result = await client.call_tool(name, {})
+            assert not result.is_error and result.structured_content == expected, name
+            assert len(result.content) == 1
+            text = result.content[0].text  # type: ignore[union-attr]
+            assert json.loads(text) == expected and "\n" not in text and ": " not in text, name
+            sdk = app.server._tool_manager.get_tool(name).fn_metadata.convert_result(  # the SDK's own conversion
+                await app.server._tool_manager.get_tool(name).fn()
+            )
+            assert sdk.structured_content == expected
+
+
+async def test_a_result_that_does_not_serialize_is_a_crash_not_a_traceback(
+    app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    add_conversion_tools(app)
+    with caplog.at_level(logging.ERROR):
+        async with Client(app.server) as client:
+            message = await call_error(client, "t_bad_dump")
+            assert message.startswith("internal error in t_bad_dump (")
+            assert (await call_ok(client, "t_exact"))["count"] == 2
+    assert any("t_bad_dump crashed" in r.getMessage() for r in caplog.records)
