@@ -90,8 +90,7 @@ class CheckHealth:
         facts = self._runtime()
         hits, misses = self._caches.totals()
         lookups = hits + misses
-        # Built without re-validating: every value is typed right here, and health is polled.
-        report = HealthReport.model_construct(
+        report = HealthReport(
             status="degraded" if reasons else "ok",
             reasons=reasons,
             version=facts.version,
