@@ -28,6 +28,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from adapters.process_group import kill_orphaned_job
+from domain.clock import utc_now
 from domain.delegation.job import Job, JobStatus, validate_job_id
 from domain.delegation.output import TAIL_BYTES, tail_lines
 from domain.errors import (
@@ -38,7 +39,6 @@ from domain.errors import (
     PermissionDeniedError,
     UnavailableError,
 )
-from domain.project_state import utc_now
 from infrastructure import files, paths
 from infrastructure.cache import Fingerprint, cached, fingerprint
 

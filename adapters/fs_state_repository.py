@@ -26,9 +26,10 @@ from typing import Any, TypeVar
 import pydantic_core
 from pydantic import BaseModel, ValidationError
 
+from domain.clock import utc_now
 from domain.errors import CorruptDataError, LimitExceededError, NotFoundError
 from domain.ports import Staged
-from domain.project_state import SCHEMA_VERSION, ProjectState, utc_now
+from domain.project_state import SCHEMA_VERSION, ProjectState
 from infrastructure import files
 from infrastructure.cache import Fingerprint, cached
 

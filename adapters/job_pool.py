@@ -43,11 +43,11 @@ from typing import Any, Literal
 from adapters.agent_process import exit_future, popen_sync
 from adapters.output_pump import LOG_LIMIT, OutputPump, OutputStream
 from adapters.process_group import live_members, signal_group, stop_group
+from domain.clock import utc_now
 from domain.delegation.job import Job, JobStatus
 from domain.delegation.launch import LaunchPlan
 from domain.delegation.ports import JobStore, RunnerStats
 from domain.errors import LimitExceededError, UnavailableError
-from domain.project_state import utc_now
 
 logger = logging.getLogger(__name__)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from adapters.manifest_parsers import parse_manifest
 from adapters.project_tree import FsProjectTree, ProjectTree
 from adapters.text_files import Prints, count_lines, is_binary, read_prefix
+from domain.clock import utc_now
 from domain.onboarding.classify import (
     enclosing_test_dir,
     file_name,
@@ -28,7 +29,6 @@ from domain.onboarding.classify import (
     manifest_kind,
 )
 from domain.onboarding.facts import DirStat, LanguageStat, Manifest, ScanFacts
-from domain.project_state import utc_now
 from infrastructure.cache import add_dependencies, cached
 from infrastructure.files import in_thread
 

@@ -8,8 +8,9 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from domain.clock import utc_now
 from domain.errors import InvalidInputError
-from domain.feature import ClosingStatus, Feature, find_feature, utc_now
+from domain.feature import ClosingStatus, Feature, find_feature
 from domain.ports import StateRepository
 from domain.project_state import ProjectState
 from domain.workflow_ports import SpecStore

@@ -26,10 +26,6 @@ MIN_PREFIX = 4
 _HEX_PREFIX = re.compile(r"^[0-9a-f]+$")
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class Transition(BaseModel):
     """One entry of a feature's history: `source` → `target` status at `at`."""
 

@@ -8,18 +8,15 @@ server can never drop fields it does not know.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.clock import utc_now
 from domain.feature import Feature
 from domain.onboarding.analysis import ProjectAnalysis
 
 SCHEMA_VERSION = 1
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class ProjectState(BaseModel):

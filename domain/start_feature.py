@@ -8,8 +8,9 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from domain.clock import utc_now
 from domain.errors import InvalidInputError
-from domain.feature import Feature, utc_now
+from domain.feature import Feature
 from domain.names import slugify, validate_name
 from domain.phase_prompt import PhasePrompter
 from domain.ports import StateRepository

@@ -9,8 +9,9 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from domain.clock import utc_now
 from domain.errors import InvalidInputError, InvalidTransitionError, NotFoundError, shown
-from domain.feature import Feature, find_feature, utc_now
+from domain.feature import Feature, find_feature
 from domain.phase_prompt import PhasePrompter, PreparedPhase
 from domain.ports import StateRepository
 from domain.project_state import ProjectState

@@ -30,7 +30,6 @@ from typing import Any, ParamSpec, TypeVar
 import aiofiles.os
 import jiter
 import pydantic_core
-import yaml
 
 from domain.errors import (
     ConflictError,
@@ -53,47 +52,6 @@ DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 # The process's umask, read once at import (reading it means setting it): new files get 0o666 minus it.
 UMASK = os.umask(0)
 os.umask(UMASK)
-_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _YamlLoader(_SAFE_LOADER):  # type: ignore[misc]
-    """The (C) safe loader, refusing duplicate keys: YAML would keep the last one silently.
-
-    Checked on the composed node tree, before construction flattens merge keys (`<<`) in place.
-    """
-
-    def get_single_data(self) -> Any:
-        node = self.get_single_node()
-        if node is None:
-            return None
-        _refuse_duplicate_keys(node)
-        return self.construct_document(node)
-
-
-def _refuse_duplicate_keys(root: yaml.Node) -> None:
-    seen_nodes: set[int] = set()
-    pending = [root]
-    while pending:
-        node = pending.pop()
-        if id(node) in seen_nodes:  # an alias: checked where its anchor is
-            continue
-        seen_nodes.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            keys: set[tuple[str, str]] = set()
-            for key_node, value_node in node.value:
-                if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
-                    key = (key_node.tag, key_node.value)
-                    if key in keys:
-                        raise yaml.constructor.ConstructorError(
-                            None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
-                        )
-                    keys.add(key)
-                pending += [key_node, value_node]
-        elif isinstance(node, yaml.SequenceNode):
-            pending += node.value
-
-
-_YAML_LOADER: Any = _YamlLoader
 
 
 def in_thread(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
@@ -251,8 +209,13 @@ def parse_json(path: Path, text: str) -> Any:
 
 
 def parse_yaml(path: Path, text: str) -> Any:
+    """`text` as YAML (safe types, duplicate keys refused); errors name `path` and the line."""
+    import yaml  # ~20 ms of import paid by the first YAML read, not by start-up
+
+    from infrastructure.yaml_loader import YAML_LOADER
+
     try:
-        return yaml.load(text, Loader=_YAML_LOADER)  # a SafeLoader variant
+        return yaml.load(text, Loader=YAML_LOADER)  # a SafeLoader variant
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""

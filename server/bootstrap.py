@@ -29,12 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from adapters.fs_state_repository import FsStateRepository
 from adapters.health_probes import EnvironmentProbe
+from domain.clock import utc_now
 from domain.discovery.ports import ToolRegistry
 from domain.errors import DomainError
 from domain.health import CacheCounters, CheckHealth, RuntimeFacts
-from domain.project_state import utc_now
 from infrastructure import paths
 from infrastructure.cache import all_cache_stats, cache_totals, cached, configure_caches
 from infrastructure.settings import Settings
@@ -46,6 +45,7 @@ from server.tooling import PROFILE_ATTR
 
 if TYPE_CHECKING:
     from adapters.fs_skill_library import FsSkillLibrary
+    from adapters.fs_state_repository import FsStateRepository
     from server.wiring.delegation import Delegation
     from server.wiring.discovery import DiscoveryWiring
     from server.wiring.onboarding import OnboardingServices
@@ -115,6 +115,8 @@ class Container:
         return (root / TASKS_DIR, root / PROJECT_SKILLS, root / INDEX_FILE.parent, *(home / d for d in MANAGED_IN_HOME))
 
     def state_repository(self, root: Path) -> FsStateRepository:
+        from adapters.fs_state_repository import FsStateRepository  # the state models: imported after the handshake
+
         return FsStateRepository(root, lock_timeout=self.settings.lock_timeout)
 
     # -- areas, built on first use -----------------------------------------------------------------

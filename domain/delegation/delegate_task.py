@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from domain.clock import utc_now
 from domain.delegation.agents import AgentInfo
 from domain.delegation.job import Job, JobStatus, new_job_id, preview
 from domain.delegation.launch import LaunchPlan, plan_launch
@@ -15,7 +16,6 @@ from domain.delegation.ports import AgentDetector, JobRunner, JobStore, JobStore
 from domain.delegation.select_agent import choose_or_explain, names
 from domain.delegation.views import DelegateResult
 from domain.errors import InvalidInputError, NotFoundError, UnavailableError
-from domain.project_state import utc_now
 
 
 def compose_prompt(task_description: str, context: str | None) -> str:

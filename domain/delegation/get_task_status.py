@@ -13,11 +13,11 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from domain.clock import utc_now
 from domain.delegation.job import Job, validate_job_id
 from domain.delegation.ports import JobRunner, JobStore, JobStores, TaskLocator
 from domain.delegation.views import TaskView
 from domain.errors import DomainError, NotFoundError
-from domain.project_state import utc_now
 
 
 async def find_job(job_id: str, runner: JobRunner, locator: TaskLocator, stores: JobStores) -> tuple[Job, JobStore]:

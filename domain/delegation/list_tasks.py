@@ -6,9 +6,9 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from domain.clock import utc_now
 from domain.delegation.ports import JobRunner, JobStores
 from domain.delegation.views import TaskList, TaskSummary
-from domain.project_state import utc_now
 
 
 class ListTasks:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from domain.clock import utc_now
 from domain.delegation.ports import JobStore, TaskLocator
-from domain.project_state import utc_now
 
 
 class PruneJobs:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from domain.clock import utc_now
 from domain.errors import ConflictError, InvalidInputError
 from domain.names import slugify
 from domain.onboarding.onboard_project import OnboardProject
 from domain.onboarding.ports import DocumentStore
 from domain.onboarding.spec_templates import SPEC_FILES, render_spec
-from domain.project_state import utc_now
 
 
 class SpecResult(BaseModel):  # no docstring: it would be sent in every tools/list

@@ -76,3 +76,19 @@ def test_python_dash_m_server_behaves_like_the_command(tmp_path: Path) -> None:
         [sys.executable, "-m", "server", "--version"], capture_output=True, text=True, cwd=tmp_path, timeout=60
     )
     assert done.returncode == 0 and done.stdout.startswith("cde-orchestrator ")
+
+
+def test_start_up_imports_only_what_the_handshake_needs(tmp_path: Path) -> None:
+    """What `serve` imports before answering `initialize` is the cold start: the state models, PyYAML
+    and the tool modules load after it (on first use), not before."""
+    probe = (
+        "import sys; from infrastructure.settings import Settings; from server.bootstrap import bootstrap; "
+        f"bootstrap(Settings.from_env({{'CDE_HOME': {str(tmp_path / 'home')!r}}})); "
+        "print(' '.join(sorted(m for m in sys.modules)))"
+    )
+    loaded = set(
+        subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    )
+    assert "server.bootstrap" in loaded
+    early = {"yaml", "domain.project_state", "domain.feature", "adapters.fs_state_repository", "server.tools.workflow"}
+    assert early & loaded == set()

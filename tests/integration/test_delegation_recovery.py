@@ -18,9 +18,9 @@ import pytest
 import adapters.fs_job_store as fs_job_store
 from adapters.fs_job_store import FsJobStore, recover_sync
 from adapters.process_group import live_members
+from domain.clock import utc_now
 from domain.delegation.job import Job, JobStatus
 from domain.errors import ConflictError, CorruptDataError
-from domain.project_state import utc_now
 from infrastructure.settings import Settings
 from server.wiring.delegation import build_delegation
 from tests.fake_agents import eventually, gone
@@ -36,7 +36,7 @@ import asyncio, os, subprocess, sys
 from pathlib import Path
 from adapters.fs_job_store import FsJobStore
 from domain.delegation.job import Job
-from domain.project_state import utc_now
+from domain.clock import utc_now
 
 async def main():
     root = Path(sys.argv[1])
