@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -29,7 +30,7 @@ from mcp_types import (
 from mcp_types import Prompt as MCPPrompt
 from mcp_types import Resource as MCPResource
 from mcp_types import Tool as MCPTool
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from domain.errors import (
     DomainError,
@@ -78,16 +79,32 @@ def compact_text(result: CallToolResult | InputRequiredResult) -> CallToolResult
     return result
 
 
+@functools.cache
+def _revalidation_is_a_no_op(model: type[BaseModel]) -> bool:
+    """Whether validating an instance of exactly `model` returns it untouched: no model validators
+    (pydantic runs them even on an instance) and instances not revalidated."""
+    return (
+        not model.__pydantic_decorators__.model_validators
+        and model.model_config.get("revalidate_instances", "never") == "never"
+    )
+
+
 def converted(tool: Tool, result: Any) -> CallToolResult | InputRequiredResult:
     """`result` as the SDK's `convert_result` would make it, with the text copy compact, at half the cost.
 
-    A tool returning exactly its declared output model is dumped once: the SDK would also
-    re-validate the instance (a no-op for a model of that very class) and write an indented
-    JSON copy that `compact_text` then replaces. Anything else takes the SDK's own path.
+    A tool returning exactly its declared output model, when validating that instance would return
+    it untouched, is dumped once: the SDK would also validate it and write an indented JSON copy
+    that `compact_text` then replaces. Anything else takes the SDK's own path.
     """
     meta = tool.fn_metadata
     try:
-        if meta.output_schema is None or meta.wrap_output or type(result) is not meta.output_model:
+        if (
+            meta.output_schema is None
+            or meta.wrap_output
+            or not isinstance(result, BaseModel)
+            or type(result) is not meta.output_model
+            or not _revalidation_is_a_no_op(type(result))
+        ):
             return compact_text(meta.convert_result(result))
         structured = result.model_dump(mode="json", by_alias=True)
         text = pydantic_core.to_json(structured, inf_nan_mode="null").decode()

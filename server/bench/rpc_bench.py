@@ -39,7 +39,7 @@ def build_report() -> MCPServer:
 
 
 async def _in_process(targets: list[tuple[Any, str]], n: int, rounds: int = 8) -> list[list[float]]:
-    """Seconds per call of each (server, tool), `n` calls each, interleaved in `rounds` so that drift
+    """Seconds per call of each (server, tool), about `n` calls each, interleaved in `rounds` so that drift
     on a noisy machine hits every target alike; each target keeps one client session throughout."""
     async with contextlib.AsyncExitStack() as stack:
         clients = [await stack.enter_async_context(Client(server)) for server, _ in targets]

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import pytest
 from mcp.client import Client
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from domain.errors import NotFoundError
 from server.app import unencodable
@@ -124,6 +124,16 @@ class Child(Echo):
     extra: str = "kept"
 
 
+class Checked(BaseModel):
+    status: str
+
+    @model_validator(mode="after")
+    def known(self) -> Checked:
+        if self.status not in ("ok", "degraded"):
+            raise ValueError(f"unknown status {self.status}")
+        return self
+
+
 class Unserializable(BaseModel):
     model_config = {"arbitrary_types_allowed": True}
     value: object
@@ -142,7 +152,12 @@ def add_conversion_tools(app: App) -> None:
     async def t_bad_dump() -> Unserializable:
         return Unserializable(value=object())
 
-    for fn in (t_exact, t_subclass, t_listing, t_bad_dump):
+    async def t_checked() -> Checked:
+        checked = Checked(status="ok")
+        checked.status = "bogus"  # no validate_assignment: only the result's validation catches it
+        return checked
+
+    for fn in (t_exact, t_subclass, t_listing, t_bad_dump, t_checked):
         add_tool(app.server, fn, name=fn.__name__, description="test tool", read_only=True)
 
 
@@ -174,5 +189,7 @@ async def test_a_result_that_does_not_serialize_is_a_crash_not_a_traceback(
         async with Client(app.server) as client:
             message = await call_error(client, "t_bad_dump")
             assert message.startswith("internal error in t_bad_dump (")
+            # A result its own model's validators refuse is caught as the SDK would catch it.
+            assert (await call_error(client, "t_checked")).startswith("internal error in t_checked (ValidationError)")
             assert (await call_ok(client, "t_exact"))["count"] == 2
     assert any("t_bad_dump crashed" in r.getMessage() for r in caplog.records)
