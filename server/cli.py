@@ -171,7 +171,9 @@ async def _call(settings: Settings, tool: str, raw_arguments: str) -> int:
     if bad:
         sys.stderr.write(f"cde-orchestrator: {bad} holds a lone UTF-16 surrogate, which is not text\n")
         return 2
-    app = bootstrap(settings)
+    # Every registered tool listed: the lean profile is for an assistant's tools/list, and the client
+    # warns about (and cannot validate) the result of a tool it was not shown.
+    app = bootstrap(settings.model_copy(update={"tools": "all"}))
     async with Client(app.server) as client:
         result = await client.call_tool(tool, arguments)
     texts = [c.text for c in result.content if getattr(c, "type", None) == "text"]  # type: ignore[union-attr]

@@ -70,6 +70,11 @@ def test_call_prints_json_and_exit_codes(tmp_path: Path) -> None:
     surrogate = run("call", "cde_healthCheck", '{"details": "\\ud800"}', cwd=tmp_path)
     assert surrogate.returncode == 2 and surrogate.stderr.endswith("lone UTF-16 surrogate, which is not text\n")
 
+    # The lean profile hides tools from tools/list, not from a human's call: no client warning either.
+    unlisted = run("call", "cde_getWorkerStats", "{}", cwd=tmp_path, env={"CDE_TOOLS": "core"})
+    assert unlisted.returncode == 0 and unlisted.stderr == "", unlisted.stderr
+    assert isinstance(json.loads(unlisted.stdout), dict)
+
 
 def test_python_dash_m_server_behaves_like_the_command(tmp_path: Path) -> None:
     done = subprocess.run(
