@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import Context
@@ -21,12 +22,25 @@ if TYPE_CHECKING:
 # Described once in the server instructions ("Tools take project_path (default: the server's project)").
 
 
+def progress_of(ctx: Context[Any, Any]) -> Callable[[float, float | None, str | None], Awaitable[None]]:
+    """Progress notifications to the request's client; none when called outside a request (in-process)."""
+
+    async def report(progress: float, total: float | None = None, message: str | None = None) -> None:
+        try:
+            ctx.request_context  # noqa: B018 - raises ValueError outside a request
+        except ValueError:
+            return
+        await ctx.report_progress(progress, total, message)
+
+    return report
+
+
 def register(server: CdeServer, container: Container) -> None:
     async def cde_onboardingProject(  # noqa: N802 - MCP tool names are camelCase
         ctx: Context[Any, Any], project_path: ProjectPath = "."
     ) -> OnboardingSummary:
         root = await container.project_root(project_path)
-        return await container.onboarding.onboard(root, ctx.report_progress)
+        return await container.onboarding.onboard(root, progress_of(ctx))
 
     async def cde_setupProject(  # noqa: N802
         ctx: Context[Any, Any],
@@ -34,7 +48,7 @@ def register(server: CdeServer, container: Container) -> None:
         force: bool = False,
     ) -> SetupResult:
         root = await container.project_root(project_path)
-        return await container.onboarding.setup(root, force=force, progress=ctx.report_progress)
+        return await container.onboarding.setup(root, force=force, progress=progress_of(ctx))
 
     async def cde_publishOnboarding(  # noqa: N802
         documents: Annotated[dict[str, str], Field(min_length=1, max_length=MAX_DOCUMENTS)],

@@ -109,6 +109,13 @@ async def test_second_onboarding_of_an_unchanged_tree_is_served_from_cache(app: 
     assert facts_cache.stats().misses == after[0].misses + 1
 
 
+async def test_onboarding_called_in_process_without_a_request_reports_no_progress(app: App, shop: Path) -> None:
+    """`server.call_tool` with no request (scripts, benchmarks): the scan runs; progress has no one to go to."""
+    result = await app.server.call_tool("cde_onboardingProject", {})
+    assert not result.is_error, result  # type: ignore[union-attr]
+    assert result.structured_content["languages"]["Python"] > 0  # type: ignore[union-attr, index]
+
+
 async def test_onboarding_and_docs_tools_refuse_bad_project_paths(app: App, tmp_path: Path) -> None:
     (tmp_path / "file.txt").write_text("x")
     (tmp_path / "loop").symlink_to(tmp_path / "loop")
