@@ -80,6 +80,17 @@ SCAN_TTL = 2.0
 
 _HISTORY_FILE = re.compile(r"^v([1-9][0-9]{0,8})\.md$")
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
+# A deleted skill's folder is renamed to `.trash-<name>-<hex>` (never a skill name), then removed.
+TRASH_PREFIX = ".trash-"
+
+
+def _remove_trash(path: str) -> None:
+    """Remove what a delete killed between its rename and its removal left: a full copy of the deleted
+    skill, which would otherwise stay in a folder the user commits. Harmless if that delete is live."""
+    logger.info("removing %s, left by an interrupted skill delete", path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
 _NOT_EXTRA = {SKILL_FILE, f"{SKILL_FILE}.lock", HISTORY_DIR}
 
 
@@ -278,6 +289,8 @@ class FsSkillLibrary:
                 continue
             for entry in entries:
                 if not _SLUG.match(entry.name):
+                    if entry.name.startswith(TRASH_PREFIX) and scope != "bundled":
+                        _remove_trash(entry.path)
                     continue  # hidden entries (trash, temp files) and names we would refuse anyway
                 stamp = _stamp(f"{entry.path}/{SKILL_FILE}")
                 if stamp is not None:
@@ -583,11 +596,15 @@ class FsSkillLibrary:
                     current = None  # an unreadable skill can still be deleted on request
                 if not condition(current):
                     return None
-                trash = skill_dir.parent / f".trash-{name}-{uuid.uuid4().hex[:8]}"
+                trash = skill_dir.parent / f"{TRASH_PREFIX}{name}-{uuid.uuid4().hex[:8]}"
                 os.replace(skill_dir, trash)
                 fsync_dir(skill_dir.parent)
         except LockTimeoutError:
             raise ConflictError(f"skill {name!r} stayed locked for over {self._lock_timeout:g}s; retry") from None
+        except FileNotFoundError as exc:
+            if not os.path.lexists(skill_dir):  # no such skill (its lock file lives in its folder)
+                return None
+            raise os_error(skill_dir, exc) from None
         except OSError as exc:
             raise os_error(skill_dir, exc) from None
         shutil.rmtree(trash, ignore_errors=True)

@@ -39,8 +39,19 @@ def _existing_sync(root: Path) -> set[str]:
         raise files.os_error(folder, exc) from None
 
 
+def _is_empty_folder(path: Path) -> bool:
+    try:
+        return not path.is_symlink() and path.is_dir() and not os.listdir(path)
+    except OSError:
+        return False
+
+
 def _create_new_sync(root: Path, choose: Callable[[set[str]], str]) -> tuple[str, str]:
-    name = choose(_existing_sync(root))
+    """Under the project's lock: the first free name; its folder when a start killed before recording its
+    feature left it empty (`choose` already skips every recorded feature's name), so a retry is not `-2`."""
+    preferred = choose(set())
+    taken = _existing_sync(root)
+    name = preferred if preferred in taken and _is_empty_folder(root / SPECS_DIR / preferred) else choose(taken)
     rel = FsSpecStore.relative(name)
     target = resolve_inside_sync(root, rel)
     try:

@@ -15,8 +15,9 @@ WORKFLOW_FILE = ".cde/workflow.yml"
 CDE_GITIGNORE_FILE = ".cde/.gitignore"
 AGENTS_FILE = "AGENTS.md"
 CDE_GITIGNORE = (
-    "# cde-orchestrator: rebuildable caches, lock files and the temp files of an interrupted write stay out of git\n"
-    "cache/\n*.lock\n.*.tmp\n"
+    "# cde-orchestrator: rebuildable caches, lock files, and what an interrupted write or skill delete\n"
+    "# leaves (temp files, a deleted skill's folder) stay out of git\n"
+    "cache/\n*.lock\n.*.tmp\n.trash-*/\n"
 )
 
 

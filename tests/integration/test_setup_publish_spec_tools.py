@@ -50,7 +50,8 @@ async def test_setup_writes_workflow_gitignore_and_agents_md_from_facts(app: App
     assert [p["id"] for p in workflow["phases"]] == ["define", "decompose", "design", "implement", "test", "review"]
     assert set(workflow["types"]) == {"standard", "quick-fix", "hotfix", "research", "documentation", "refactor"}
     assert all(set(t["skip"]) <= {p["id"] for p in workflow["phases"]} for t in workflow["types"].values())
-    assert "cache/" in (py_project / ".cde" / ".gitignore").read_text().splitlines()
+    ignored = (py_project / ".cde" / ".gitignore").read_text().splitlines()
+    assert {"cache/", "*.lock", ".*.tmp", ".trash-*/"} <= set(ignored)
     agents = (py_project / "AGENTS.md").read_text()
     assert agents.startswith("# AGENTS.md — project")
     assert "Python (78%, 3 files), Makefile (22%, 1 file)" in agents  # the real language mix, not a template

@@ -559,3 +559,23 @@ async def test_saves_not_yet_indexed_are_searchable_and_deletes_drop_them(app: A
     async with Client(other.server) as client:
         again = await call_ok(client, "cde_findSkills", {"query": "zzupdatedword"})
     assert names(again) == [("keep-me", "project")]
+
+
+async def test_a_delete_killed_midway_leaves_nothing_behind(app: App, project: Path, settings: Settings) -> None:
+    """A delete renames the skill's folder to `.trash-…` and then removes it: a kill in between left a full
+    copy of the deleted skill in `.cde/skills/` for good (and in git). The next scan of the library removes it."""
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_saveSkill", skill_args("kept-skill"))
+        leftovers = [
+            project / ".cde/skills/.trash-secret-skill-04b26a2b",
+            settings.home / "skills/.trash-other-1234abcd",
+        ]
+        for trash in leftovers:
+            (trash / "nested").mkdir(parents=True)
+            (trash / "SKILL.md").write_text("---\nname: secret-skill\ndescription: gone\n---\nqwertzuiop\n")
+        found = await call_ok(client, "cde_findSkills", {"query": "qwertzuiop"})
+        listing = await call_ok(client, "cde_findSkills", {"limit": 100})
+        missing = await call_error(client, "cde_deleteSkill", {"name": "never-saved", "scope": "project"})
+    assert found["skills"] == [] and ("kept-skill", "project") in names(listing)
+    assert [p for p in leftovers if p.exists()] == []
+    assert missing == "not_found: no skill named 'never-saved' in the project library; list them with cde_findSkills"

@@ -163,6 +163,17 @@ async def test_any_entry_under_specs_takes_its_name(app: App, project: Path) -> 
     assert started["name"] == "add-a-thing-3" and (project / "specs/add-a-thing-3").is_dir()
 
 
+async def test_a_start_killed_before_recording_leaves_its_name_free(app: App, project: Path) -> None:
+    """A start killed between making specs/<name>/ and recording the feature left an empty folder, and the
+    retry became `<name>-2`. The empty folder of no recorded feature is taken over; a recorded one is not."""
+    (project / "specs/add-a-thing").mkdir(parents=True)  # what the killed start left
+    async with Client(app.server) as client:
+        retried = await call_ok(client, "cde_startFeature", {"user_prompt": "Add a thing"})
+        again = await call_ok(client, "cde_startFeature", {"user_prompt": "Add a thing"})  # its folder is empty too
+    assert retried["name"] == "add-a-thing" and again["name"] == "add-a-thing-2"
+    assert sorted(os.listdir(project / "specs")) == ["add-a-thing", "add-a-thing-2"]
+
+
 async def test_invalid_workflow_override_blocks_features_with_a_located_error(app: App, project: Path) -> None:
     (project / ".cde").mkdir()
     (project / ".cde/workflow.yml").write_text("name: x\nversion: 1\ndefault_type: a\nphases: []\ntypes: {}\n")
