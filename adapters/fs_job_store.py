@@ -199,9 +199,9 @@ def create_sync(job_dir: Path, job: Job, prompt: str, marker: Path | None = None
 
 def read_tail_sync(path: Path, count: int) -> list[str]:
     try:
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            handle.seek(max(0, size - TAIL_BYTES))
+        fd, st = files.open_file_sync(path)  # a FIFO planted as a log is refused, not waited on
+        with os.fdopen(fd, "rb") as handle:
+            handle.seek(max(0, st.st_size - TAIL_BYTES))
             return tail_lines(handle.read(TAIL_BYTES), count)
     except FileNotFoundError:
         return []

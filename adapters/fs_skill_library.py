@@ -39,6 +39,7 @@ import os
 import re
 import shutil
 import sqlite3
+import stat as stat_module
 import threading
 import uuid
 import weakref
@@ -101,11 +102,35 @@ def split_source(source: str) -> tuple[SkillScope, str]:
 
 
 def _stamp(path: str | Path) -> str | None:
+    """The fingerprint of a skill file; None when absent or not a regular file (a link is never read)."""
     try:
-        st = os.stat(path)
+        st = os.lstat(path)
     except OSError:
         return None
+    if not stat_module.S_ISREG(st.st_mode):
+        return None
     return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}:{st.st_ctime_ns}"
+
+
+def _refuse_links(root: Path, path: Path) -> None:
+    """Refuse `path` under a library `root` when a folder or file on the way is a symlink.
+
+    A repository can ship `.cde/skills/x -> ~/.ssh` or a SKILL.md linked to any file: read
+    through, its text (and the folder's listing) would come back as a skill. Skills are read
+    from real folders and files only, as they are written (see `_writable_dir`).
+    """
+    current = root
+    for part in path.relative_to(root).parts:
+        current = current / part
+        try:
+            linked = stat_module.S_ISLNK(os.lstat(current).st_mode)
+        except OSError:
+            return  # missing (or unreadable): the read that follows says so
+        if linked:
+            raise PermissionDeniedError(
+                f"{current} is a symlink; skills are read from real folders and files only "
+                "(a link could expose files outside the library) - replace it with a copy"
+            )
 
 
 def _iso(value: datetime | None) -> str:
@@ -288,7 +313,7 @@ class FsSkillLibrary:
                 logger.warning("cannot list skills in %s: %s", root, exc)
                 continue
             for entry in entries:
-                if not _SLUG.match(entry.name):
+                if not _SLUG.match(entry.name) or entry.is_symlink():
                     if entry.name.startswith(TRASH_PREFIX) and scope != "bundled":
                         _remove_trash(entry.path)
                     continue  # hidden entries (trash, temp files) and names we would refuse anyway
@@ -417,6 +442,7 @@ class FsSkillLibrary:
         return self._read_file(path, name, scope)[0]
 
     def _read_file(self, path: Path, name: str, scope: SkillScope) -> tuple[Skill, str]:
+        _refuse_links(self.roots[scope], path)
         text = read_text_sync(path, MAX_SKILL_BYTES)
         return parse_skill(path, text, name=name, scope=scope), text
 

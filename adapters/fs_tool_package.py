@@ -33,12 +33,13 @@ from pathlib import Path
 from adapters.tool_codegen import MARKER, render_package
 from domain.discovery.catalog import ToolSpec
 from domain.discovery.model import GeneratedPackage
-from domain.errors import ConflictError, InvalidInputError
+from domain.errors import ConflictError, CorruptDataError, DomainError, InvalidInputError
 from infrastructure.cache import cached, fingerprint
-from infrastructure.files import UMASK, fsync_dir, in_thread, os_error, read_fd
+from infrastructure.files import UMASK, fsync_dir, in_thread, open_file_sync, os_error, read_fd, read_text_sync
 
 MANIFEST = ".manifest.json"
 _MAX_GENERATED_BYTES = 1024 * 1024
+_MAX_MANIFEST_BYTES = 1024 * 1024  # ~100 bytes per tool
 
 Rendered = dict[str, tuple[bytes, str]]  # file name → (content, sha256 hex)
 
@@ -54,13 +55,15 @@ def render_sync(specs: Sequence[ToolSpec], package: str, parent: str, version: s
 
 def _digest_of(path: Path) -> str | None:
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd, _ = open_file_sync(path)
         try:
             return hashlib.sha256(read_fd(fd, _MAX_GENERATED_BYTES)).hexdigest()
         finally:
             os.close(fd)
     except (FileNotFoundError, IsADirectoryError):
         return None
+    except CorruptDataError:  # a FIFO or device in the package: never ours, so left alone and reported
+        return ""
 
 
 # What an ordinary file gets (0o666 minus the umask), not mkstemp's 0o600: the package may be shared.
@@ -69,9 +72,10 @@ MODULE_MODE = 0o666 & ~UMASK
 
 def _is_generated(path: Path) -> bool:
     try:
-        with open(path, "rb") as handle:
+        fd, _ = open_file_sync(path)
+        with os.fdopen(fd, "rb") as handle:
             return handle.read(len(MARKER)).decode("utf-8", "replace") == MARKER
-    except OSError:
+    except (OSError, CorruptDataError):
         return False
 
 
@@ -115,8 +119,8 @@ def _replace(directory: Path, name: str, data: bytes) -> None:
 
 def _load_manifest(target: Path) -> dict[str, list[object]]:
     try:
-        raw = json.loads((target / MANIFEST).read_text("utf-8"))
-    except (OSError, ValueError, RecursionError):  # our own bookkeeping: unreadable means start afresh
+        raw = json.loads(read_text_sync(target / MANIFEST, _MAX_MANIFEST_BYTES))
+    except (DomainError, ValueError, RecursionError):  # our own bookkeeping: unreadable means start afresh
         return {}
     return raw if isinstance(raw, dict) else {}
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from adapters.ignore_rules import IgnoreFile, is_ignored
-from domain.errors import NotFoundError
+from domain.errors import CorruptDataError, NotFoundError
 from infrastructure.cache import Fingerprint, add_dependencies, cached, fingerprint
-from infrastructure.files import in_thread, os_error, read_fd
+from infrastructure.files import in_thread, open_file_sync, os_error, read_fd
 
 # Folders that hold dependencies, build output or caches: never part of what a project *is*.
 HEAVY_DIRS = frozenset(
@@ -111,12 +111,12 @@ def _stat_print(st: os.stat_result) -> Fingerprint:
 def _read_ignore(path: Path, base: str, prints: list[tuple[str, Fingerprint]], *, above: str = "") -> IgnoreFile | None:
     prints.append((os.fspath(path), fingerprint(path)))
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd, _ = open_file_sync(path)  # a FIFO named .gitignore is skipped, not waited on
         try:
             data = read_fd(fd, MAX_IGNORE_FILE_BYTES)[:MAX_IGNORE_FILE_BYTES]
         finally:
             os.close(fd)
-    except OSError:
+    except (OSError, CorruptDataError):
         return None
     rules = IgnoreFile(base, data.decode("utf-8", "replace").splitlines(), above=above)
     return rules if rules.prefilter is not None else None

@@ -124,13 +124,33 @@ def read_fd(fd: int, limit: int, size: int | None = None) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def read_bytes_sync(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+def open_file_sync(path: Path | str) -> tuple[int, os.stat_result]:
+    """A read-only descriptor on the regular file at `path`, and its stat; the caller closes it.
+
+    A FIFO, socket or device there (planted in a project, or a link to /dev/zero) raises
+    CorruptDataError: never waited on or streamed. O_NONBLOCK makes opening a FIFO return at
+    once and changes nothing for a regular file. A directory raises IsADirectoryError.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        st = os.fstat(fd)
+        if stat_module.S_ISDIR(st.st_mode):  # os.open, unlike open(), accepts a directory
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(path))
+        if not stat_module.S_ISREG(st.st_mode):
+            mode = st.st_mode
+            kind = "a FIFO" if stat_module.S_ISFIFO(mode) else "a socket" if stat_module.S_ISSOCK(mode) else "a device"
+            raise CorruptDataError(path, f"{kind}, not a regular file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
+
+
+def read_bytes_sync(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The bytes of the regular file at `path`, at most `max_bytes` (see `open_file_sync`)."""
+    try:
+        fd, st = open_file_sync(path)
         try:
-            st = os.fstat(fd)
-            if stat_module.S_ISDIR(st.st_mode):  # os.open, unlike open(), accepts a directory
-                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(path))
             size = st.st_size
             if size > max_bytes:
                 raise LimitExceededError(f"{path} is {size} bytes, over the {max_bytes}-byte limit for this read")

@@ -422,8 +422,8 @@ async def test_an_expired_skill_behind_a_symlink_is_hidden_but_nothing_is_done_t
         os.replace(project / ".cde/skills/linked-temp", outside)
         os.symlink(outside, project / ".cde/skills/linked-temp")
         clock.now += timedelta(hours=2)
-        missing = await call_error(client, "cde_getSkill", {"name": "linked-temp"})
-    assert missing.startswith("not_found:")
+        refused = await call_error(client, "cde_getSkill", {"name": "linked-temp"})
+    assert refused.startswith("permission_denied:") and "is a symlink" in refused
     assert sorted(p.name for p in outside.iterdir()) == ["SKILL.md"]  # no lock file written there
     assert sorted(p.name for p in (project / ".cde/skills").iterdir() if p.name.startswith(".trash")) == []
     assert (project / ".cde/skills/linked-temp").is_symlink()
@@ -579,3 +579,31 @@ async def test_a_delete_killed_midway_leaves_nothing_behind(app: App, project: P
     assert found["skills"] == [] and ("kept-skill", "project") in names(listing)
     assert [p for p in leftovers if p.exists()] == []
     assert missing == "not_found: no skill named 'never-saved' in the project library; list them with cde_findSkills"
+
+
+async def test_skills_are_never_read_through_a_symlink(
+    app: App, project: Path, settings: Settings, tmp_path: Path
+) -> None:
+    """A repository can ship `.cde/skills/x -> <anywhere>` or a SKILL.md linked to any file: read through,
+    its text and the folder's listing came back as a skill (get, search, resources, update's history)."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "SKILL.md").write_text("---\nname: evil\ndescription: zqxjkv secret\n---\nzqxjkv body\n")
+    (outside / "secret.txt").write_text("zqxjkv\n")
+    (project / ".cde/skills/leak").mkdir(parents=True)
+    os.symlink(outside, project / ".cde/skills/evil")
+    os.symlink(outside / "SKILL.md", project / ".cde/skills/leak/SKILL.md")
+    (settings.home / "skills").mkdir(parents=True)
+    os.symlink(outside, settings.home / "skills/uevil")
+    async with Client(app.server) as client:
+        found = await call_ok(client, "cde_findSkills", {"query": "zqxjkv"})
+        sourced = await call_ok(client, "cde_sourceSkill", {"need": "zqxjkv secret"})
+        refusals = [await call_error(client, "cde_getSkill", {"name": name}) for name in ("evil", "leak", "uevil")]
+        updated = await call_error(client, "cde_updateSkill", {"name": "leak", "content": "new", "note": "x"})
+        with pytest.raises(MCPError) as resource:
+            await client.read_resource("skill://project/evil")
+    assert found["skills"] == [] and "zqxjkv" not in str(sourced["matches"])
+    assert all(r.startswith("permission_denied:") and "is a symlink" in r for r in refusals), refusals
+    assert "zqxjkv" not in updated and not (project / ".cde/skills/leak/history").exists()
+    assert "zqxjkv" not in str(resource.value)
+    assert (outside / "SKILL.md").read_text().endswith("zqxjkv body\n")
