@@ -5,8 +5,10 @@ middle of an emoji), or values nested deeper than the SDK's parser allows; a req
 malformed (params `[]`, a method that is not a string). The SDK's stdio reader refuses such a
 line and drops it, so the client waits forever for an answer. Here such a request gets one,
 when its id can be read: a tool error for `tools/call` (as in-process calls get from
-`CdeServer.call_tool`), invalid params for other methods, invalid request for a malformed one.
-Everything else passes through untouched.
+`CdeServer.call_tool`), invalid params for other methods, invalid request for a malformed one,
+a parse error for a line that is not JSON but shows a request's id and method. A line refused
+only for a leading byte order mark is read without it. Error answers, the SDK's included, are
+bounded to one short line. Everything else passes through untouched.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 import anyio
+import mcp_types as types
 from mcp.server.stdio import stdio_server
 from mcp.shared.dispatcher import coerce_request_id
 from mcp.shared.jsonrpc_dispatcher import cancelled_request_id_from_params
@@ -30,6 +33,7 @@ from mcp.shared.message import SessionMessage
 from mcp_types import (
     INVALID_PARAMS,
     INVALID_REQUEST,
+    PARSE_ERROR,
     CallToolResult,
     ErrorData,
     JSONRPCError,
@@ -113,6 +117,8 @@ def undecodable_request(exc: Exception) -> Undecodable | None:
     if not isinstance(line, str):
         return None
     raw = _decoded_member(line)
+    if raw is None:  # not JSON: a request cut short, two on one line, a trailing comma...
+        return _unparsable_request(line, str(errors[0].get("msg", "")))
     if not isinstance(raw, dict) or not isinstance(raw.get("method"), str):
         return None
     request_id = _id_to_answer(raw)
@@ -131,13 +137,27 @@ def undecodable_request(exc: Exception) -> Undecodable | None:
     return Undecodable(request_id, named, f"{InvalidInputError.code}: {problem}")
 
 
+def _unparsable_request(line: str, reason: str) -> Undecodable | None:
+    """A parse error for a line that is not JSON, under its id when it reads as a request (an id and a
+    method among its leading members); None otherwise (a response, a notification: nobody waits)."""
+    members = _top_level_members(line)
+    request_id = _id_to_answer(members)
+    if request_id is None or not isinstance(members.get("method"), str):
+        return None
+    named = _method_label(members["method"])
+    reason = reason.removeprefix("Invalid JSON: ")
+    problem = f"this {named} request is not valid JSON ({reason}); send each request as one line of standard JSON"
+    return Undecodable(request_id, named, f"{InvalidInputError.code}: {problem}", PARSE_ERROR, False)
+
+
 BATCH_REFUSAL = (
     f"{InvalidInputError.code}: JSON-RPC batches (a JSON array of requests) are not supported; "
     "send each request on its own line"
 )
 
 
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{},]')
+# A string (skipped whole: a bracket inside one is text), a run of opening or of closing brackets, a comma.
+_RUN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[{]+|[\]}]+|,')
 
 
 def _array_items(line: str) -> list[str] | None:
@@ -147,15 +167,15 @@ def _array_items(line: str) -> list[str] | None:
         return None
     items: list[str] = []
     depth, start = 0, 1
-    for token in _TOKEN.finditer(text):  # strings are skipped whole: a bracket inside one is text
+    for token in _RUN.finditer(text):  # strings are skipped whole (a bracket inside one is text)
         mark = token.group()
-        if mark in ("[", "{"):
-            depth += 1
-        elif mark in ("]", "}"):
-            depth -= 1
-            if depth == 0:
-                items.append(text[start : token.start()])
+        if mark[0] in "[{":
+            depth += len(mark)
+        elif mark[0] in "]}":
+            if depth <= len(mark):  # this run closes the array, at its `depth`-th bracket
+                items.append(text[start : token.start() + depth - 1])
                 return [item for item in items if item.strip()]
+            depth -= len(mark)
         elif mark == "," and depth == 1:
             items.append(text[start : token.start()])
             start = token.end()
@@ -163,12 +183,12 @@ def _array_items(line: str) -> list[str] | None:
 
 
 def _decoded_member(text: str) -> Any:
-    """`text` decoded as Python's json does (None if it is not JSON); deeper than that decodes, the
-    members before its first nested value."""
+    """`text` decoded as Python's json does (None if it is not JSON); deeper than that decodes, its
+    `jsonrpc`, `id` and `method`."""
     try:
         return json.loads(text)
     except RecursionError:
-        return _leading_members(text)
+        return _top_level_members(text)
     except ValueError:
         return None
 
@@ -214,22 +234,58 @@ def refused_requests(exc: Exception) -> list[Undecodable]:
     return refused
 
 
-_LEADING = re.compile(r"\s*\{([^{}\[\]]*)")
-_MEMBER = re.compile(r'"(jsonrpc|id|method)"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+(?=\s*[,}]))')
+_VALUE = re.compile(r'\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+(?=\s*[,}]))')
+_MEMBERS = ("jsonrpc", "id", "method")
 
 
-def _leading_members(line: str) -> dict[str, Any]:
-    """`jsonrpc`, `id` and `method` when they come before any nested value (as clients write them).
+def _top_level_members(line: str) -> dict[str, Any]:
+    """`jsonrpc`, `id` and `method` of the JSON object on `line`, found without decoding it: in any order,
+    however deep its other members nest, and in a line that is not valid JSON (a truncated request).
 
-    Nothing before the first `{` or `[` can belong to a nested object, and a quote inside a
-    string is escaped, so a match there is a member of the request itself.
+    Strings are skipped whole (a bracket or quote inside one is text) and runs of brackets are one
+    step, so a request nested 10,000 levels deep takes a few thousand steps.
     """
-    head = _LEADING.match(line)
+    start = len(line) - len(line.lstrip())
+    if not line.startswith("{", start):
+        return {}
     members: dict[str, Any] = {}
-    for found in _MEMBER.finditer(head.group(1) if head else ""):
-        with contextlib.suppress(ValueError):  # an invalid escape: that member stays unknown
-            members[found.group(1)] = json.loads(found.group(2))
+    depth = 0
+    key_next = False
+    for token in _RUN.finditer(line, start):
+        mark = token.group()
+        if mark[0] in "[{":
+            depth += len(mark)
+            key_next = depth == 1
+        elif mark[0] in "]}":
+            depth -= len(mark)
+            if depth <= 0:
+                break
+            key_next = False
+        elif mark == ",":
+            key_next = depth == 1
+        elif key_next:  # a string where a member of the request's own object starts: its name
+            key_next = False
+            with contextlib.suppress(ValueError):
+                name = json.loads(mark)
+                found = _VALUE.match(line, token.end()) if name in _MEMBERS and name not in members else None
+                if found is not None:
+                    members[name] = json.loads(found.group(1))
+            if len(members) == len(_MEMBERS):
+                break
     return members
+
+
+def without_bom(item: SessionMessage | Exception) -> SessionMessage | Exception:
+    """A line the SDK refused only for a leading UTF-8 byte order mark (which JSON allows a reader to
+    ignore), read again without it: a message to serve, or the refusal of the line without the mark."""
+    errors = item.errors() if isinstance(item, ValidationError) else []
+    line = errors[0].get("input") if errors and errors[0]["type"] == "json_invalid" else None
+    if not isinstance(line, str) or not line.lstrip(" \t").startswith("\ufeff"):
+        return item
+    try:
+        return SessionMessage(types.jsonrpc_message_adapter.validate_json(line.lstrip(" \t")[1:], by_name=False))
+    except ValidationError as exc:
+        return exc
 
 
 def answer_for(request: Undecodable) -> SessionMessage:
@@ -326,7 +382,8 @@ class AnsweringReader(_Stream):
     async def _answered(self, item: SessionMessage | Exception) -> bool:
         if not isinstance(item, Exception):
             return False
-        refused = refused_requests(item)
+        # Off the event loop: reading the ids out of a many-megabyte line is CPU work.
+        refused = await anyio.to_thread.run_sync(refused_requests, item)
         for found in refused:
             logger.warning(
                 "request %r (%s) could not be decoded; answered: %s", found.request_id, found.method, found.problem
@@ -341,6 +398,7 @@ class AnsweringReader(_Stream):
             except (StopAsyncIteration, anyio.EndOfStream):
                 await self._in_flight.drained(DRAIN_S)
                 raise
+            item = without_bom(item)
             if not await self._answered(item):
                 self._in_flight.read(item)
                 return item
@@ -358,14 +416,30 @@ class AnsweringReader(_Stream):
         return await self._next(self._inner.__anext__)
 
 
+def bounded(item: SessionMessage) -> SessionMessage:
+    """An error answer whose message and text data are one short line: the SDK's own answers echo
+    what they refuse (an unknown method of a megabyte comes back whole in `data`)."""
+    message = item.message
+    if not isinstance(message, JSONRPCError):
+        return item
+    error = message.error
+    text = one_line(error.message)
+    data = one_line(error.data, 300) if isinstance(error.data, str) else error.data
+    if text is error.message and data is error.data:
+        return item
+    update = {"error": error.model_copy(update={"message": text, "data": data})}
+    return SessionMessage(message.model_copy(update=update), metadata=item.metadata)
+
+
 class TrackingWriter(_Stream):
-    """The stdio write stream, telling `InFlight` which requests have been answered."""
+    """The stdio write stream, telling `InFlight` which requests have been answered (and bounding errors)."""
 
     def __init__(self, inner: WriteStream[SessionMessage], in_flight: InFlight) -> None:
         self._inner = inner
         self._in_flight = in_flight
 
     async def send(self, item: SessionMessage, /) -> None:
+        item = bounded(item)
         await self._inner.send(item)
         self._in_flight.written(item)
 

@@ -88,6 +88,37 @@ async def test_a_request_the_sdk_cannot_decode_is_answered_not_dropped(tmp_path:
     assert not (tmp_path / "specs").exists()
 
 
+async def test_lines_the_sdk_drops_silently_are_read_or_answered(tmp_path: Path) -> None:
+    """A byte order mark, members after deep nesting, a request that is not JSON, a huge unknown method:
+    each got no answer (or a megabyte one), and the client waited forever."""
+    env = {"CDE_HOME": str(tmp_path / "home"), "CDE_ALLOWED_ROOTS": str(tmp_path)}
+    peer = await StdioPeer.spawn(env=env, cwd=tmp_path)
+    await peer.initialize()
+    assert peer.proc.stdin is not None
+
+    async def raw(line: str) -> dict[str, object]:
+        peer.proc.stdin.write(line.encode("utf-8") + b"\n")  # type: ignore[union-attr]
+        return await peer.read(timeout=20)
+
+    bom = await raw('\ufeff{"jsonrpc": "2.0", "id": "bom", "method": "ping"}')
+    deep = '{"x": ' + "[" * 2000 + "]" * 2000 + "}"
+    late = await raw(
+        '{"method": "tools/call", "params": {"name": "cde_healthCheck", "arguments": '
+        + deep
+        + '}, "jsonrpc": "2.0", "id": "late"}'
+    )
+    broken = await raw('{"jsonrpc": "2.0", "id": "comma", "method": "ping",}')
+    unknown = await raw(json.dumps({"jsonrpc": "2.0", "id": "big", "method": "m" * 100_000}))
+    code, stderr = await peer.close()
+    assert bom == {"jsonrpc": "2.0", "id": "bom", "result": {}}
+    assert late["id"] == "late" and late["result"]["isError"] is True  # type: ignore[index]
+    assert broken["id"] == "comma" and broken["error"]["code"] == -32700  # type: ignore[index]
+    assert unknown["id"] == "big" and unknown["error"]["code"] == -32601  # type: ignore[index]
+    assert len(json.dumps(unknown)) < 1000
+    assert code == 0, stderr.decode(errors="replace")
+    assert_all_jsonrpc(peer.lines)
+
+
 async def test_invalid_setting_fails_at_start_with_one_line(tmp_path: Path) -> None:
     peer = await StdioPeer.spawn(env={"CDE_CACHE_TTL": "soon"}, cwd=tmp_path)
     code, stderr = await peer.close()

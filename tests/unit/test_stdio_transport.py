@@ -8,6 +8,7 @@ import json
 import mcp_types as types
 import pytest
 from mcp.shared.message import SessionMessage
+from mcp_types import PARSE_ERROR, ErrorData, JSONRPCError
 from pydantic import ValidationError
 
 from server.stdio_transport import (
@@ -15,8 +16,10 @@ from server.stdio_transport import (
     InFlight,
     Undecodable,
     answer_for,
+    bounded,
     refused_requests,
     undecodable_request,
+    without_bom,
 )
 
 
@@ -67,11 +70,18 @@ def test_a_request_deeper_than_python_decodes_is_found_by_its_leading_members() 
     found = undecodable_request(info.value)
     assert found is not None and (found.request_id, found.method) == ("d5000", "ping")
     assert "nest its values less deeply" in found.problem
-    # Members after the nesting cannot be told from nested ones: left to the SDK.
-    late = '{"params": {"x": ' + "[" * 5000 + "]" * 5000 + '}, "jsonrpc": "2.0", "id": 1, "method": "ping"}'
+    # Members after the nesting (as `{...request, jsonrpc, id}` writes them), and brackets inside strings.
+    late = '{"method": "ping", "params": {"x": ' + "[" * 5000 + '"]}"' + "]" * 5000 + '}, "jsonrpc": "2.0", "id": 1}'
     with pytest.raises(ValidationError) as info:
         types.jsonrpc_message_adapter.validate_json(late, by_name=False)
-    assert undecodable_request(info.value) is None
+    found = undecodable_request(info.value)
+    assert found is not None and (found.request_id, found.method) == (1, "ping")
+    bracketed = '{"jsonrpc": "2.0", "id": "a[b{", "method": "ping", "params": {"x": ' + '{"k": ' * 3000
+    bracketed += "1" + "}" * 3000 + "}}"
+    with pytest.raises(ValidationError) as info:
+        types.jsonrpc_message_adapter.validate_json(bracketed, by_name=False)
+    found = undecodable_request(info.value)
+    assert found is not None and found.request_id == "a[b{"
 
 
 @pytest.mark.parametrize(
@@ -145,10 +155,54 @@ def test_a_malformed_message_without_a_usable_id_is_left_to_the_sdk(line: str) -
 
 
 def test_other_refusals_are_left_to_the_sdk() -> None:
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(ValidationError) as info:  # no method read: maybe a response, nobody waits
         types.jsonrpc_message_adapter.validate_json('{"jsonrpc": "2.0", "id": 1', by_name=False)
     assert undecodable_request(info.value) is None
     assert undecodable_request(ValueError("not a validation error")) is None
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "x", "argu',  # cut short
+        '{"jsonrpc": "2.0", "id": 4, "method": "ping",}',  # a trailing comma
+        '{"jsonrpc": "2.0", "id": 4, "method": "ping"}{"jsonrpc": "2.0", "id": 5, "method": "ping"}',
+    ],
+)
+def test_a_request_that_is_not_json_gets_a_parse_error_under_its_id(line: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+    found = undecodable_request(info.value)
+    assert found is not None and found.request_id == 4 and found.code == PARSE_ERROR and not found.as_tool_error
+    assert "is not valid JSON (" in found.problem and found.problem.endswith("one line of standard JSON")
+
+
+def test_a_line_refused_for_a_byte_order_mark_is_read_without_it() -> None:
+    line = '\ufeff{"jsonrpc": "2.0", "id": "bom", "method": "ping"}'
+    with pytest.raises(ValidationError) as info:
+        types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+    read = without_bom(info.value)
+    assert isinstance(read, SessionMessage) and read.message.id == "bom"  # type: ignore[union-attr]
+    with pytest.raises(ValidationError) as info:
+        types.jsonrpc_message_adapter.validate_json(
+            '\ufeff{"jsonrpc": "2.0", "id": 7, "method": "ping",}', by_name=False
+        )
+    refusal_without_mark = without_bom(info.value)
+    assert isinstance(refusal_without_mark, ValidationError)
+    found = undecodable_request(refusal_without_mark)
+    assert found is not None and found.request_id == 7
+    other = ValueError("x")
+    assert without_bom(other) is other
+
+
+def test_error_answers_are_bounded_whoever_wrote_them() -> None:
+    error = ErrorData(code=-32601, message="Method not found\nreally", data="m" * 1_000_000)
+    item = SessionMessage(JSONRPCError(jsonrpc="2.0", id=3, error=error))
+    sent = bounded(item).message
+    assert isinstance(sent, JSONRPCError) and "\n" not in sent.error.message
+    assert isinstance(sent.error.data, str) and len(sent.error.data) < 400 and sent.error.data.endswith("m")
+    fine = SessionMessage(JSONRPCError(jsonrpc="2.0", id=3, error=ErrorData(code=-32601, message="x", data="m")))
+    assert bounded(fine) is fine
 
 
 def refused_line(line: str) -> list[Undecodable]:
