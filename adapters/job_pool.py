@@ -42,7 +42,7 @@ from typing import Any, Literal
 
 from adapters.agent_process import exit_future, popen_sync
 from adapters.output_pump import LOG_LIMIT, OutputPump, OutputStream
-from adapters.process_group import live_members, signal_group, stop_group
+from adapters.process_group import live_members, signal_job, stop_group
 from domain.clock import utc_now
 from domain.delegation.job import Job, JobStatus
 from domain.delegation.launch import LaunchPlan
@@ -157,7 +157,7 @@ class WorkerPool:
         """SIGKILL every running job's process group, synchronously (for atexit and signal handlers)."""
         for entry in list(self._entries.values()):
             if entry.pgid is not None and entry.phase != "done":
-                signal_group(entry.pgid, signal.SIGKILL)
+                signal_job(entry.pgid, signal.SIGKILL)
 
     def _grace(self) -> float:
         """Seconds between SIGTERM and SIGKILL for a stop starting now."""
@@ -248,13 +248,13 @@ class WorkerPool:
         except Exception as exc:
             logger.exception("task %s crashed in the worker pool", entry.job.id)
             if entry.pgid is not None:
-                signal_group(entry.pgid, signal.SIGKILL)
+                signal_job(entry.pgid, signal.SIGKILL)
             if entry.job.status.active:
                 await self._finish(entry, JobStatus.FAILED, None, error=f"internal error: {type(exc).__name__}")
         finally:
             if entry.phase != "done":  # cancelled, e.g. by the teardown of an event loop that ended
                 if entry.pgid is not None:  # marked done, atexit's kill_all_now would skip the group
-                    signal_group(entry.pgid, signal.SIGKILL)
+                    signal_job(entry.pgid, signal.SIGKILL)
                 self._mark_done(entry)
             self._running -= 1
             if not self._closing:

@@ -1,4 +1,4 @@
-"""Signals to whole process groups: every job runs in its own session, so its pgid is its pid.
+"""Signals to whole jobs: every job runs in its own session, so its pgid and session id are its pid.
 
 Killing the group (not just the agent) also stops what the agent spawned: test
 runners, dev servers, language servers. Zombies are not "alive" here: a process
@@ -35,13 +35,17 @@ def signal_group(pgid: int, sig: int) -> bool:
     return True
 
 
-def live_members(pgid: int) -> list[int]:
-    """Pids in group `pgid` that are not zombies (Linux /proc; elsewhere: [pgid] while the group exists)."""
-    if not signal_group(pgid, 0):
-        return []
+def job_processes(sid: int) -> dict[int, int]:
+    """The live processes of the job whose agent has pid `sid`, as {pid: process group} (Linux /proc).
+
+    The agent leads its own session, so its session id is its pid. Every process of that
+    session is the job's, including those the agent moved to a group of their own
+    (`setpgid`), which signalling its group alone would miss. Elsewhere: {sid: sid} while
+    the group exists.
+    """
     if not _PROC.is_dir():  # pragma: no cover - non-Linux fallback
-        return [pgid]
-    alive = []
+        return {sid: sid} if signal_group(sid, 0) else {}
+    found = {}
     for entry in _PROC.iterdir():
         if not entry.name.isdigit():
             continue
@@ -49,11 +53,22 @@ def live_members(pgid: int) -> list[int]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        # "pid (comm) state ppid pgrp ..." - comm may contain spaces and parentheses.
+        # "pid (comm) state ppid pgrp session ..." - comm may contain spaces and parentheses.
         fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
-            alive.append(int(entry.name))
-    return alive
+        if len(fields) > 3 and fields[0] not in ("Z", "X") and sid in (int(fields[2]), int(fields[3])):
+            found[int(entry.name)] = int(fields[2])
+    return found
+
+
+def live_members(pgid: int) -> list[int]:
+    """Pids of the job whose agent has pid `pgid` that are not zombies (see `job_processes`)."""
+    return list(job_processes(pgid))
+
+
+def signal_job(pgid: int, sig: int) -> bool:
+    """Send `sig` to the job's process group and to every other group of its session; False when none is left."""
+    groups = {pgid, *job_processes(pgid).values()}
+    return any([signal_group(group, sig) for group in sorted(groups)])  # a list: every group is signalled
 
 
 async def wait_group_gone(pgid: int, within: float, *, poll: float = 0.05) -> bool:
@@ -68,11 +83,11 @@ async def wait_group_gone(pgid: int, within: float, *, poll: float = 0.05) -> bo
 
 
 async def stop_group(pgid: int, grace: float) -> None:
-    """SIGTERM the group, then SIGKILL whatever is still alive after `grace` seconds."""
-    if not signal_group(pgid, signal.SIGTERM):
+    """SIGTERM the job (its group and the rest of its session), then SIGKILL what is alive after `grace` s."""
+    if not await asyncio.to_thread(signal_job, pgid, signal.SIGTERM):
         return
     if not await wait_group_gone(pgid, grace):
-        signal_group(pgid, signal.SIGKILL)
+        await asyncio.to_thread(signal_job, pgid, signal.SIGKILL)
         await wait_group_gone(pgid, 1.0)
 
 
@@ -89,11 +104,11 @@ def kill_orphaned_job(pgid: int | None, task_id: str) -> bool:
     for pid in candidates:
         try:
             environ = (_PROC / str(pid) / "environ").read_bytes()
-            group = pgid if pgid is not None else os.getpgid(pid)
+            group = pgid if pgid is not None else os.getsid(pid)  # the agent's session: the whole job
         except OSError:
             continue
         if marker in environ.split(b"\0"):
-            return signal_group(group, signal.SIGKILL)
+            return signal_job(group, signal.SIGKILL)
     return False
 
 

@@ -36,6 +36,12 @@ SCRIPTS: dict[str, str] = {
     "fake-chatty": '#!/bin/sh\nexec seq 1 "$1"\n',
     # Leaves a process in another session holding its output pipe open (out of the job's reach).
     "fake-escaper": '#!/bin/sh\n[ "$1" = --version ] && exit 0\nsetsid sleep 30 &\necho "escaped $!"\n',
+    # Starts a child in a process group of its own (same session), prints its pid; exits if $1 is "exit".
+    "fake-regrouper": (
+        f"#!{PY}\nimport os, sys, time\npid = os.fork()\nif pid == 0:\n    os.setpgid(0, 0)\n"
+        "    time.sleep(1000)\n    os._exit(0)\nprint('child', pid, flush=True)\n"
+        "if sys.argv[1] != 'exit':\n    time.sleep(1000)\n"
+    ),
     # Records when it runs into $1, to check the concurrency limit; ends once the file $1.go exists.
     "fake-slot": (
         '#!/bin/sh\necho "start $CDE_TASK_ID" >> "$1"\n'
@@ -55,6 +61,7 @@ AGENTS = {
     "chatty": {"command": ["fake-chatty", "{prompt}"]},
     "args": {"command": ["fake-args", "--message={prompt}", "{prompt_file}"]},
     "escaper": {"command": ["fake-escaper", "{prompt}"]},
+    "regrouper": {"command": ["fake-regrouper", "{prompt}"]},
 }
 
 

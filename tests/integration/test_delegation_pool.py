@@ -166,6 +166,33 @@ async def test_cancelling_kills_the_agents_children_too(settings: Settings, proj
     assert not (settings.home / "running" / result.task_id).exists()
 
 
+@pytest.mark.parametrize("ending", ["cancel", "exit"])
+async def test_a_child_moved_to_a_group_of_its_own_ends_with_the_job(
+    settings: Settings, project: Path, ending: str
+) -> None:
+    """A process the agent moved to another process group (setpgid) is still in the job's session: it
+    survived cancel, the agent's exit and restart recovery, which signalled the agent's group alone."""
+    async with running(settings) as d:
+        result = await d.delegate_task(project, ending, agent="regrouper")
+        while not (tail := (await d.get_task_status(result.task_id, tail_lines=5)).tail):
+            await asyncio.sleep(0.02)
+        child = int(tail[0].split()[1])
+        assert os.getpgid(child) == child  # its own group
+        if ending == "cancel":
+            await d.cancel_task(result.task_id)
+        status = await finished(d, result.task_id)
+    assert status["status"] == ("cancelled" if ending == "cancel" else "succeeded")
+    assert not alive(child)
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
 async def test_output_tail_of_a_large_output(settings: Settings, project: Path) -> None:
     async with running(settings) as d:
         result = await d.delegate_task(project, "200000", agent="chatty")
