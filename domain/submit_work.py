@@ -39,6 +39,10 @@ def check_result_keys(results: Mapping[str, str]) -> None:
     if bad:
         listed = ", ".join(shown(key, 40) for key in bad[:5])
         raise InvalidInputError(f"results key(s) {listed} must be snake_case like 'test_report'")
+    # Results become spec documents: a NUL makes tools (and the docs scan) take a text file for binary.
+    nul = [k for k, text in results.items() if "\x00" in text]
+    if nul:
+        raise InvalidInputError(f"results {', '.join(nul[:5])} hold a NUL character; send plain text")
 
 
 class SubmitWork:

@@ -375,20 +375,25 @@ def make_dirs_sync(path: Path) -> None:
     Otherwise a file fsynced into a folder created just before could vanish with
     the folder's own (not yet durable) directory entry. One stat when it exists.
     """
-    try:
-        if stat_module.S_ISDIR(os.stat(path).st_mode):
-            return
-    except FileNotFoundError:
-        pass
-    parent = path.parent
-    if parent != path:
-        make_dirs_sync(parent)
-    try:
-        os.mkdir(path)
-    except FileExistsError:
-        if not path.is_dir():  # a file where a folder must be: say so, not "File exists"
-            raise NotADirectoryError(errno.ENOTDIR, "a file is in the way", os.fspath(path)) from None
-    fsync_dir(parent)
+    missing: list[Path] = []  # from `path` up to the first folder that exists (a loop: any depth)
+    current = path
+    while True:
+        try:
+            if stat_module.S_ISDIR(os.stat(current).st_mode):
+                break
+        except FileNotFoundError:
+            pass
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder)
+        except FileExistsError:
+            if not folder.is_dir():  # a file where a folder must be: say so, not "File exists"
+                raise NotADirectoryError(errno.ENOTDIR, "a file is in the way", os.fspath(folder)) from None
+        fsync_dir(folder.parent)
 
 
 _O_PATH: int | None = getattr(os, "O_PATH", None)

@@ -31,6 +31,8 @@ class GenerateSpec:
         description = " ".join(description.split())
         if not description:
             raise InvalidInputError("feature_description is empty; describe the feature in a sentence or more")
+        if "\x00" in description:  # written into the spec, it would make the scanner take it for binary
+            raise InvalidInputError("feature_description holds a NUL character; send plain text")
         slug = slugify(description, fallback="feature")
         folder = f"specs/{slug}"
         existing = [

@@ -485,3 +485,13 @@ def test_json_decodes_as_the_standard_library_does_and_refuses_what_would_lose_d
         files.parse_json(path, '["\\ud83d\\ude00", "\\ude00"]')
     with pytest.raises(CorruptDataError, match="line 2 column 1"):
         files.parse_json(path, '{"a": 1,\n}')
+
+
+def test_make_dirs_goes_as_deep_as_the_os_allows(tmp_path: Path) -> None:
+    """It recursed once per missing level: 2,000 new levels (4 KB of path) were a RecursionError."""
+    deep = tmp_path.joinpath(*["a"] * 2000)
+    files.make_dirs_sync(deep)
+    assert deep.is_dir()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotADirectoryError):
+        files.make_dirs_sync(tmp_path / "file" / "sub")

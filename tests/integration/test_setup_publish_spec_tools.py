@@ -275,3 +275,19 @@ async def test_publish_into_an_unreadable_folder_is_a_clear_refusal(app: App, pr
     finally:
         (project / "locked").chmod(0o755)
     assert message.startswith("permission_denied:")
+
+
+async def test_text_with_a_nul_is_refused_before_it_becomes_a_spec_document(app: App, project: Path) -> None:
+    """A NUL makes the docs scan (and git, editors) take the document for binary."""
+    async with Client(app.server) as client:
+        spec = await call_error(client, "cde_generateSpec", {"feature_description": "x\u0000y"})
+        started = await call_ok(client, "cde_startFeature", {"user_prompt": "Add a login page"})
+        submitted = await call_error(
+            client,
+            "cde_submitWork",
+            {"feature_id": started["feature_id"], "phase_id": "define", "results": {"spec": "a\u0000b"}},
+        )
+    assert spec == "invalid_input: feature_description holds a NUL character; send plain text"
+    assert submitted == "invalid_input: results spec hold a NUL character; send plain text"
+    assert sorted(os.listdir(project / "specs")) == [started["name"]]
+    assert os.listdir(project / "specs" / started["name"]) == []
