@@ -49,6 +49,8 @@ from infrastructure.files import in_thread
 INDEX_FILE = Path(".cde") / "cache" / "docs.db"
 MAX_OPEN_INDEXES = 8
 SNIPPET_TOKENS = 20
+PART_CHARS = 8_000  # a section's body is indexed in pieces of about this many characters (see `parts`)
+PER_DOC = 3  # at most this many sections of one doc in a search's hits
 GIT_INFO = ".git/info"  # watched too: the walk honours .git/info/exclude
 GIT_EXCLUDE = f"{GIT_INFO}/exclude"
 ARM_ROUNDS = 3
@@ -115,6 +117,28 @@ def parse_doc(root: str, rel: str, max_bytes: int, prints: Prints) -> ParsedDoc:
     )
 
 
+def parts(body: str, size: int = PART_CHARS) -> list[str]:
+    """`body` in pieces of at most about `size` characters, cut at line ends (or spaces) where it can.
+
+    A search snippet re-reads its record, at a cost that grows with the square of its length:
+    one 2 MiB section made every search for a word in it take 13 s. Each piece is a record of
+    its own with the section's heading and anchor; search counts a section once.
+    """
+    if len(body) <= size:
+        return [body]
+    pieces = []
+    start = 0
+    while len(body) - start > size:
+        cut = body.rfind("\n", start + size // 2, start + size)
+        if cut < 0:
+            cut = body.rfind(" ", start + size // 2, start + size)
+        end = cut + 1 if cut >= 0 else start + size
+        pieces.append(body[start:end])
+        start = end
+    pieces.append(body[start:])
+    return pieces
+
+
 def load_records(root: str, rel: str, max_bytes: int) -> list[IndexedRecord]:
     """A doc's search records: one per section (split at headings of level 1-3)."""
     read = _read_doc(root, rel, max_bytes, [])
@@ -129,8 +153,9 @@ def load_records(root: str, rel: str, max_bytes: int) -> list[IndexedRecord]:
     tags = [str(t).strip() for t in declared if str(t).strip()][:20] if isinstance(declared, tuple) else []
     attrs = {"category": category_of(rel)}
     records = [
-        IndexedRecord(title=title, heading=s.heading, anchor=s.anchor, body=s.body, tags=tags, attrs=attrs)
+        IndexedRecord(title=title, heading=s.heading, anchor=s.anchor, body=part, tags=tags, attrs=attrs)
         for s in sections(text, parsed)
+        for part in parts(s.body)
     ]
     return records or [IndexedRecord(title=title, body="", tags=tags, attrs=attrs)]
 
@@ -164,7 +189,7 @@ class _Live:
 
 
 def _query(live: _Live, query: str, limit: int, reindexed: int) -> DocsSearch:
-    hits = live.index.search(query, limit=limit, snippet_tokens=SNIPPET_TOKENS)
+    hits = live.index.search(query, limit=limit, snippet_tokens=SNIPPET_TOKENS, per_source=PER_DOC)
     return DocsSearch(
         hits=[
             DocSearchHit(

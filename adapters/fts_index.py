@@ -33,7 +33,7 @@ from infrastructure.files import os_error
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: a long docs section is indexed in parts (older indexes are rebuilt)
 MAX_QUERY_CHARS = 500
 MAX_LIMIT = 100
 SYNC_BATCH = 256  # sources loaded and written per transaction
@@ -427,18 +427,21 @@ class FtsIndex:
         tags: Sequence[str] = (),
         snippet_tokens: int = 16,
         explain: bool = False,
+        per_source: int | None = None,
     ) -> list[SearchHit]:
         """Best `limit` records for `query` (BM25), filtered by exact `attrs` and all of `tags`.
 
         All words must match; when that finds nothing, any word may match. With
         `explain`, each hit's `matched` names the terms found per column. `snippet_tokens=0`
-        leaves the snippet out (empty).
+        leaves the snippet out (empty). Records sharing a source and anchor (the parts of a long
+        section) count once, by their best part; `per_source` caps the hits of any one source.
         """
         _check_limit(limit)
         strict, relaxed = compile_query(query)
-        hits = self._query(strict, limit, attrs or {}, tags, snippet_tokens, explain)
+        cap = per_source or limit
+        hits = self._query(strict, limit, attrs or {}, tags, snippet_tokens, explain, cap)
         if not hits and relaxed != strict:
-            hits = self._query(relaxed, limit, attrs or {}, tags, snippet_tokens, explain)
+            hits = self._query(relaxed, limit, attrs or {}, tags, snippet_tokens, explain, cap)
         return hits
 
     def browse(
@@ -470,46 +473,102 @@ class FtsIndex:
         tags: Sequence[str],
         snippet_tokens: int,
         explain: bool,
+        per_source: int,
     ) -> list[SearchHit]:
         weights = ", ".join(str(w) for w in _WEIGHTS.values())
         where, params = _filters(attrs, tags)
+        matching = f"FROM fts JOIN records r ON r.id = fts.rowid WHERE {' AND '.join(['fts MATCH ?', *where])}"
         marks = "".join(f", highlight(fts, {i}, char(1), char(2))" for i in range(len(_COLUMNS))) if explain else ""
-        # A snippet costs ~0.1 ms per hit (the body is re-tokenised): only when the caller shows it.
+        # A snippet re-tokenises its record (~0.1 ms for a short one; records are kept short, see
+        # docs_corpus.parts): only when the caller shows it.
         snippet = "snippet(fts, -1, ?, ?, '…', ?)" if snippet_tokens else "''"
-        sql = (
-            f"SELECT r.source, fts.title, fts.heading, r.anchor, "
-            f"{snippet}, bm25(fts, {weights}) AS rank, r.attrs, r.tags{marks} "
-            f"FROM fts JOIN records r ON r.id = fts.rowid WHERE {' AND '.join(['fts MATCH ?', *where])} "
-            f"ORDER BY rank LIMIT ?"
+        columns = (
+            f"r.source, fts.title, fts.heading, r.anchor, {snippet}, bm25(fts, {weights}) AS rank, r.attrs, r.tags"
         )
         marker_args = [HIGHLIGHT[0], HIGHLIGHT[1], snippet_tokens] if snippet_tokens else []
-        args = [*marker_args, expression, *params, limit]
-        return self._fetch(sql, args, explain=explain)
+        sql = f"SELECT {columns}{marks} {matching} ORDER BY rank LIMIT ?"
+        if per_source >= limit:  # nothing to set aside: the best `limit` rows
+            return self._fetch(sql, [*marker_args, expression, *params, limit], explain=explain)
 
-    def _fetch(self, sql: str, args: Sequence[Any], *, explain: bool) -> list[SearchHit]:
+        ranked = f"SELECT fts.rowid, r.source, r.anchor {matching} ORDER BY bm25(fts, {weights}) LIMIT ?"
+
         def run(conn: sqlite3.Connection) -> list[SearchHit]:
-            try:
-                rows = conn.execute(sql, args).fetchall()
-            except sqlite3.OperationalError as exc:
-                if "fts5" in str(exc).lower() or "syntax" in str(exc).lower():
-                    raise InvalidInputError(f"malformed search query: {exc}") from None
-                raise
-            return [
-                SearchHit(
-                    source=row[0],
-                    title=row[1],
-                    heading=row[2],
-                    anchor=row[3],
-                    snippet=" ".join(row[4].split()),
-                    score=float(f"{-row[5]:.4g}") or 0.0,  # significant digits: BM25 of common words is ~1e-6
-                    attrs=json.loads(row[6]),
-                    tags=json.loads(row[7]),
-                    matched=_matched(row[8:]) if explain else {},
-                )
-                for row in rows
-            ]
+            hits = _hits(_execute(conn, sql, [*marker_args, expression, *params, limit]), explain=explain)
+            if len(_diverse(hits, limit, per_source)) == len(hits):  # the usual case: nothing to set aside
+                return hits
+            # Ranks alone for a few times `limit` rows, then snippets for the hits kept only.
+            chosen = _best(conn, ranked, [expression, *params], limit, per_source)
+            decorated = (
+                f"SELECT {columns}{marks} FROM fts JOIN records r ON r.id = fts.rowid "
+                f"WHERE fts MATCH ? AND fts.rowid IN ({', '.join('?' * len(chosen))}) ORDER BY rank"
+            )
+            return _hits(_execute(conn, decorated, [*marker_args, expression, *chosen]), explain=explain)
 
         return self._retrying(run)  # type: ignore[no-any-return]
+
+    def _fetch(self, sql: str, args: Sequence[Any], *, explain: bool) -> list[SearchHit]:
+        return self._retrying(lambda conn: _hits(_execute(conn, sql, args), explain=explain))  # type: ignore[no-any-return]
+
+
+def _execute(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> list[Any]:
+    try:
+        return conn.execute(sql, args).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "fts5" in str(exc).lower() or "syntax" in str(exc).lower():
+            raise InvalidInputError(f"malformed search query: {exc}") from None
+        raise
+
+
+def _hits(rows: list[Any], *, explain: bool) -> list[SearchHit]:
+    return [
+        SearchHit(
+            source=row[0],
+            title=row[1],
+            heading=row[2],
+            anchor=row[3],
+            snippet=" ".join(row[4].split()),
+            score=float(f"{-row[5]:.4g}") or 0.0,  # significant digits: BM25 of common words is ~1e-6
+            attrs=json.loads(row[6]),
+            tags=json.loads(row[7]),
+            matched=_matched(row[8:]) if explain else {},
+        )
+        for row in rows
+    ]
+
+
+def _diverse(hits: list[SearchHit], limit: int, per_source: int) -> list[SearchHit]:
+    """The first `limit` of `hits` (best first) that `_kept` keeps."""
+    keep = _kept(per_source)
+    return [hit for hit in hits if keep(hit.source, hit.anchor)][:limit]
+
+
+def _kept(per_source: int) -> Callable[[str, str], bool]:
+    """A filter over hits in rank order: one per source and anchor (the parts of a long section count
+    once, by their best) and at most `per_source` per source."""
+    sections: set[tuple[str, str]] = set()
+    per: dict[str, int] = {}
+
+    def keep(source: str, anchor: str) -> bool:
+        if (source, anchor) in sections or per.get(source, 0) >= per_source:
+            return False
+        sections.add((source, anchor))
+        per[source] = per.get(source, 0) + 1
+        return True
+
+    return keep
+
+
+def _best(conn: sqlite3.Connection, ranked_sql: str, args: list[Any], limit: int, per_source: int) -> list[int]:
+    """Ids of the best `limit` rows of `ranked_sql` (rowid, source, anchor; its last parameter a row
+    count) that `_kept` keeps, reading a few times `limit` rows, more only when those do not yield them."""
+    pool = limit * 4
+    while True:
+        rows = _execute(conn, ranked_sql, [*args, pool])
+        keep = _kept(per_source)
+        chosen = [rowid for rowid, source, anchor in rows if keep(source, anchor)][:limit]
+        if len(chosen) == limit or len(rows) < pool:  # enough, or every match seen
+            return chosen
+        pool *= 4
 
 
 # Errors with a fix of their own; for the others "delete .cde/cache/ and retry" fits.

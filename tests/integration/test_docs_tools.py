@@ -284,3 +284,38 @@ def test_tags_are_indexed_whether_a_list_or_a_comma_separated_string(tmp_path: P
     make_tree(tmp_path, {"a.md": "---\ntags: [setup, pip]\n---\n# A\n", "b.md": "---\ntags: setup, pip\n---\n# B\n"})
     assert [list(r.tags) for r in load_records(str(tmp_path), "a.md", 4096)] == [["setup", "pip"]]
     assert [list(r.tags) for r in load_records(str(tmp_path), "b.md", 4096)] == [["setup", "pip"]]
+
+
+async def test_one_doc_cannot_fill_every_hit_and_a_long_section_is_one_hit(app: App, project: Path) -> None:
+    """A doc's title is part of each of its sections: "Deployment Handbook" filled all ten hits with
+    sections about coffee, hiding the one section about deployment. And a 1 MB section was one
+    record, whose snippet took seconds to build; it is indexed in parts and still found once."""
+    topics = "".join(f"## Topic {n}\n\nUnrelated paragraph about coffee.\n\n" for n in range(12))
+    long_section = "# Reference\n\n## Words\n\n" + "lorem ipsum dolor sit amet\n" * 40_000  # ~1 MB
+    make_tree(
+        project,
+        {
+            "docs/handbook.md": "# Deployment Handbook\n\n" + topics,
+            "docs/ops.md": "# Operations\n\n## Deployment\n\nThe deployment runs nightly; a deployment is logged.\n",
+            "docs/reference.md": long_section,
+        },
+    )
+    async with Client(app.server) as client:
+        found = await call_ok(client, "cde_searchDocumentation", {"query": "deployment", "limit": 10})
+        words = await call_ok(client, "cde_searchDocumentation", {"query": "lorem", "limit": 10})
+    paths = [h["path"] for h in found["hits"]]
+    assert paths.count("docs/handbook.md") <= 3 and "docs/ops.md" in paths
+    assert [(h["path"], h["anchor"]) for h in words["hits"]] == [("docs/reference.md", "words")]
+    assert "**lorem**" in words["hits"][0]["snippet"]
+
+
+def test_a_long_body_is_cut_into_parts_at_line_ends() -> None:
+    from adapters.docs_corpus import PART_CHARS, parts
+
+    body = "".join(f"line {n} of a long section\n" for n in range(5000))
+    pieces = parts(body)
+    assert "".join(pieces) == body and len(pieces) > 1
+    assert all(len(p) <= PART_CHARS and p.endswith("\n") for p in pieces)
+    one_line = "x" * (3 * PART_CHARS)  # no line end, no space: cut hard
+    assert "".join(parts(one_line)) == one_line and max(map(len, parts(one_line))) <= PART_CHARS
+    assert parts("short") == ["short"]

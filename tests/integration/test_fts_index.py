@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.fts_index import FtsIndex, IndexedRecord, compile_query
+from adapters.fts_index import SCHEMA_VERSION, FtsIndex, IndexedRecord, compile_query
 from domain.errors import InvalidInputError
 
 DOCS = {
@@ -143,7 +143,7 @@ def test_corrupt_database_is_rebuilt(tmp_path: Path) -> None:
     assert index.sync({"a": "1"}, lambda s: [IndexedRecord(title="A", body="alpha")]).added == 1
     assert index.search("alpha")[0].source == "a"
     index.close()
-    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == 1
+    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_limit_is_bounded(tmp_path: Path) -> None:
