@@ -494,7 +494,8 @@ class FtsIndex:
 
         def run(conn: sqlite3.Connection) -> list[SearchHit]:
             hits = _hits(_execute(conn, sql, [*marker_args, expression, *params, limit]), explain=explain)
-            if len(_diverse(hits, limit, per_source)) == len(hits):  # the usual case: nothing to set aside
+            keep = _kept(per_source)
+            if all(keep(hit.source, hit.anchor) for hit in hits):  # the usual case: nothing to set aside
                 return hits
             # Ranks alone for a few times `limit` rows, then snippets for the hits kept only.
             chosen = _best(conn, ranked, [expression, *params], limit, per_source)
@@ -534,12 +535,6 @@ def _hits(rows: list[Any], *, explain: bool) -> list[SearchHit]:
         )
         for row in rows
     ]
-
-
-def _diverse(hits: list[SearchHit], limit: int, per_source: int) -> list[SearchHit]:
-    """The first `limit` of `hits` (best first) that `_kept` keeps."""
-    keep = _kept(per_source)
-    return [hit for hit in hits if keep(hit.source, hit.anchor)][:limit]
 
 
 def _kept(per_source: int) -> Callable[[str, str], bool]:
