@@ -27,6 +27,7 @@ import codecs
 import os
 import posixpath
 import sqlite3
+import stat as stat_module
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -225,12 +226,15 @@ def _refresh_changed(live: _Live, stamps: dict[str, str], base: str, max_bytes: 
     reindexed = 0
     for rel in sorted(p for p in changes.paths if p in stamps):
         try:
-            stamp = _stamp(os.stat(f"{base}/{rel}", follow_symlinks=False))
+            st: os.stat_result | None = os.stat(f"{base}/{rel}", follow_symlinks=False)
         except OSError:
+            st = None
+        if st is None or not stat_module.S_ISREG(st.st_mode):  # gone, or now a link or FIFO the walk skips
             live.index.remove([rel])
             del stamps[rel]
             reindexed += 1
             continue
+        stamp = _stamp(st)
         if stamp != stamps[rel]:
             live.index.upsert(rel, stamp, FtsIndex.load_safely(rel, lambda r: load_records(base, r, max_bytes)))
             stamps[rel] = stamp

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from domain.errors import InvalidInputError, LimitExceededError, PermissionDeniedError
+from domain.errors import InvalidInputError, LimitExceededError, PermissionDeniedError, shown
 from domain.onboarding.ports import DocumentStore
 
 MAX_DOCUMENTS = 50
@@ -59,6 +59,8 @@ def _check_bounds(documents: Mapping[str, str]) -> None:
         raise LimitExceededError(f"{len(documents)} documents given; publish at most {MAX_DOCUMENTS} per call")
     total = 0
     for path, content in documents.items():
+        if path.endswith(("/", "\\")):  # a folder's name: its file part would be dropped, not refused
+            raise InvalidInputError(f"{shown(path)} ends with a slash; name a file, such as docs/setup.md")
         size = len(content.encode("utf-8"))
         if size > MAX_DOCUMENT_BYTES:
             raise LimitExceededError(f"{path} is {size} bytes; a document may be at most {MAX_DOCUMENT_BYTES} bytes")

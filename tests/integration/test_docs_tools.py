@@ -171,6 +171,21 @@ async def test_search_sees_replaced_docs_and_ignore_rules(app: App, docs_project
     assert still_ignored["hits"] == []
 
 
+async def test_a_doc_replaced_by_a_link_or_a_fifo_leaves_the_count(
+    app: App, docs_project: Path, tmp_path: Path, change_watch: str
+) -> None:
+    """The walk skips links and FIFOs; a doc replaced by one was emptied in the index but still counted."""
+    outside = tmp_path / "outside.md"
+    outside.write_text("# Out\n\nquokka\n", encoding="utf-8")
+    async with Client(app.server) as client:
+        before = await call_ok(client, "cde_searchDocumentation", {"query": "guide"})
+        (docs_project / "docs" / "api.md").unlink()
+        (docs_project / "docs" / "api.md").symlink_to(outside)
+        linked = await call_ok(client, "cde_searchDocumentation", {"query": "quokka"})
+        scanned = await call_ok(client, "cde_scanDocumentation", {})
+    assert linked["hits"] == [] and linked["docs"] == before["docs"] - 1 == scanned["total"]
+
+
 def test_tree_watch_reports_file_and_directory_changes(tmp_path: Path) -> None:
     from adapters.change_watch import TreeWatch
 

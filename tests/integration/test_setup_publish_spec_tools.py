@@ -127,6 +127,8 @@ async def test_publish_refuses_paths_outside_the_project(app: App, project: Path
         ".cde/skills/x/SKILL.md.lock": "permission_denied:",
         "docs": "invalid_input:",
         "README.md/x.md": "invalid_input:",  # through a file
+        "README.md/": "invalid_input:",  # a folder's name: it wrote over README.md
+        "docs/": "invalid_input:",
     }
     async with Client(app.server) as client:
         for path, code in cases.items():
