@@ -543,19 +543,46 @@ class FsSkillLibrary:
         def apply(current: _Loaded | None) -> str:
             previous = current.skill if current is not None and not current.skill.is_expired(now) else None
             skill = change(previous).model_copy(update={"name": name, "scope": scope})
+            if current is not None and previous is None:  # an expired skill: the new one starts afresh
+                self._clear_leftovers(skill_dir)
             if previous is not None and current is not None and skill.version != previous.version:
-                history = skill_dir / HISTORY_DIR
-                if os.path.islink(history):
-                    raise PermissionDeniedError(
-                        f"{history} is a symlink; skill history is only written to real directories"
-                    )
-                atomic_write_sync(history / f"v{previous.version}.md", current.text)
+                skill = self._keep_in_history(skill_dir, skill, previous.version, current.text)
             text = render_skill(skill)
             written.append((skill, text))
             return text
 
         locked_update_sync(skill_dir / SKILL_FILE, apply, timeout=self._lock_timeout, loads=loads, dumps=str)
         return written[0]
+
+    def _keep_in_history(self, skill_dir: Path, skill: Skill, version: int, text: str) -> Skill:
+        """Write the replaced `text` (version `version`) to the history; `skill`, numbered past every version
+        the history holds. A history file is never overwritten: one of that number holding another text
+        (SKILL.md edited by hand without a new version) is a conflict."""
+        history = skill_dir / HISTORY_DIR
+        if os.path.islink(history):
+            raise PermissionDeniedError(f"{history} is a symlink; skill history is only written to real directories")
+        kept = history / f"v{version}.md"
+        taken = self._history(skill_dir)
+        _refuse_links(self.roots[skill.scope], kept)
+        if version in taken and read_text_sync(kept, MAX_SKILL_BYTES) != text:
+            raise ConflictError(
+                f"{kept} already holds another text than {SKILL_FILE} (both version {version}): {SKILL_FILE} was "
+                f"edited without a new version; set `version: {max(taken) + 1}` in its front matter and update again"
+            )
+        if version not in taken:
+            atomic_write_sync(kept, text)
+        top = max([*taken, version])
+        return skill if skill.version > top else skill.model_copy(update={"version": top + 1})
+
+    def _clear_leftovers(self, skill_dir: Path) -> None:
+        """The history and extra files of an expired skill a save replaces (its SKILL.md is rewritten)."""
+        for entry in os.scandir(skill_dir):
+            if entry.name in (SKILL_FILE, f"{SKILL_FILE}.lock") or entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
 
     def write_sync(
         self,

@@ -607,3 +607,39 @@ async def test_skills_are_never_read_through_a_symlink(
     assert "zqxjkv" not in updated and not (project / ".cde/skills/leak/history").exists()
     assert "zqxjkv" not in str(resource.value)
     assert (outside / "SKILL.md").read_text().endswith("zqxjkv body\n")
+
+
+async def test_an_update_never_overwrites_history(app: App, project: Path) -> None:
+    """SKILL.md edited by hand kept a version number the history already held: the update wrote over that
+    history file (the original text was lost), or gave the new version a number an old one had."""
+    folder = project / ".cde/skills/hv"
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_saveSkill", skill_args("hv", content="BODY-1"))
+        for n in (2, 3, 4):
+            await call_ok(client, "cde_updateSkill", {"name": "hv", "content": f"BODY-{n}", "note": "n"})
+        # A hand revert: the text of v2 copied back over v4, then updated.
+        (folder / "SKILL.md").write_text((folder / "history/v2.md").read_text())
+        reverted = await call_ok(client, "cde_updateSkill", {"name": "hv", "content": "BODY-5", "note": "n"})
+        kept = {v: (await call_ok(client, "cde_getSkill", {"name": "hv", "version": v}))["content"] for v in (1, 2, 3)}
+        # A hand edit keeping a number the history holds, with another text: refused, nothing overwritten.
+        (folder / "SKILL.md").write_text("---\nname: hv\ndescription: hv hand\nversion: 3\n---\n\nHAND EDITED\n")
+        refused = await call_error(client, "cde_updateSkill", {"name": "hv", "content": "BODY-6", "note": "n"})
+    assert reverted["version"] == 4  # past every version the history holds (v4 itself was replaced by hand)
+    assert all(f"BODY-{v}" in kept[v] for v in (1, 2, 3))
+    assert refused.startswith("conflict: ") and "history/v3.md already holds another text" in refused
+    assert "BODY-3" in (folder / "history/v3.md").read_text()
+
+
+async def test_a_save_over_an_expired_skill_starts_afresh(app: App, project: Path) -> None:
+    clock = FakeClock()
+    app.container.clock = clock
+    folder = project / ".cde/skills/eh"
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_saveSkill", skill_args("eh", kind="ephemeral", ttl_hours=1))
+        await call_ok(client, "cde_updateSkill", {"name": "eh", "content": "second", "note": "n"})
+        (folder / "attach.txt").write_text("the expired skill's file\n")
+        clock.now += timedelta(hours=2)
+        saved = await call_ok(client, "cde_saveSkill", skill_args("eh", content="NEW1"))
+        fresh = await call_ok(client, "cde_getSkill", {"name": "eh"})
+    assert saved["version"] == 1 and fresh.get("history", []) == [] and fresh.get("files", []) == []
+    assert "NEW1" in fresh["content"] and not (folder / "attach.txt").exists()
