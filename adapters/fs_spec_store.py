@@ -136,16 +136,32 @@ class Documents:
         self._root = root
         self._items = items
         self._prints: list[Fingerprint | None] = []
+        self._before: list[str | Exception | None] = []  # each document's text before the write (None: none)
 
     @property
     def paths(self) -> list[str]:
         return [rel for rel, _ in self._items]
 
     def run(self) -> None:
+        for rel, _ in self._items:
+            try:
+                self._before.append(_read_sync(self._root, rel))
+            except Exception as exc:  # unreadable: it cannot be put back, which must not block the write
+                self._before.append(exc)
         _write_sync(self._root, self._items, self._prints)
 
     def undo(self) -> None:
-        """Kept: the phase stays open, and submitting it again rewrites them."""
+        """The state refused the submission (too big, unreadable): put back what the documents held, so that
+        they only ever hold accepted results."""
+        for (rel, _), before in zip(self._items[: len(self._prints)], self._before, strict=False):
+            target = resolve_inside_sync(self._root, rel)
+            if before is None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(target)
+                    files.fsync_dir(target.parent)
+            elif isinstance(before, str):
+                files.atomic_write_sync(target, before)
+        self._prints = []  # nothing of ours to prime: `settle` forgets these documents
 
     def settle(self) -> None:
         # The next prompts read these documents back: a stat, not a read, until somebody edits one.

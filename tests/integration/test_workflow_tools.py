@@ -142,6 +142,29 @@ async def test_a_start_whose_commit_is_refused_leaves_no_spec_folder(
     assert (project / ".cde/state.json").read_bytes() == state
 
 
+async def test_a_submission_whose_commit_is_refused_leaves_its_documents_as_they_were(
+    app: App, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The documents are written before the state commits: a refused commit left spec.md holding the
+    refused text, though documents only ever hold accepted results."""
+    async with Client(app.server) as client:
+        started = await call_ok(client, "cde_startFeature", {"user_prompt": "Add a thing"})
+        where = {"feature_id": started["feature_id"], "phase_id": "define"}
+        state = (project / ".cde/state.json").read_bytes()
+        monkeypatch.setattr(state_module, "MAX_STATE_BYTES", len(state) + 50)  # the transition will not fit
+        too_big = await call_error(client, "cde_submitWork", {**where, "results": {"spec": "Spec."}})
+        spec = project / started["spec_dir"] / "spec.md"
+        absent = spec.exists()
+        spec.write_text("A draft of my own.\n")  # a document there before: put back as it was
+        again = await call_error(client, "cde_submitWork", {**where, "results": {"spec": "New."}})
+        kept = spec.read_text()
+        monkeypatch.setattr(state_module, "MAX_STATE_BYTES", files.DEFAULT_MAX_BYTES)
+        accepted = await call_ok(client, "cde_submitWork", {**where, "results": {"spec": "Accepted."}})
+    assert too_big.startswith("limit_exceeded: ") and again.startswith("limit_exceeded: ")
+    assert not absent and kept == "A draft of my own.\n"
+    assert accepted["phase"] == "decompose" and spec.read_text() == "Accepted.\n"
+
+
 async def test_a_spec_folder_that_cannot_be_created_records_no_feature(app: App, project: Path) -> None:
     (project / "specs").write_text("a file where the specs folder should be\n")
     async with Client(app.server) as client:
