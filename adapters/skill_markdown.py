@@ -24,7 +24,7 @@ from infrastructure.files import parse_yaml
 
 _DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _OPENING = re.compile(r"---[ \t]*\r?\n")
-_FRONT_MATTER = re.compile(r"---[ \t]*\r?\n(.*?)^---[ \t]*$\r?\n?", re.DOTALL | re.MULTILINE)
+_FRONT_MATTER = re.compile(r"---[ \t]*\r?\n(.*?)^---[ \t]*\r?$\n?", re.DOTALL | re.MULTILINE)
 _OWN = ("name", "description", "domain", "tags", "version", "kind", "created", "updated", "expires", "note")
 
 

@@ -39,6 +39,12 @@ class UseRecipe:
         if bad:
             listed = ", ".join(shown(key, 40) for key in bad[:5])
             raise InvalidInputError(f"context key(s) {listed} are not placeholder names")
+        filled = [k for k in ("user_prompt", *AUTOMATIC) if k in extra]
+        if filled:  # silently replaced, the request or the project's own facts would not reach the prompt
+            raise InvalidInputError(
+                f"context key(s) {', '.join(filled)} are filled by the server (user_prompt from its own "
+                "argument); drop them from context"
+            )
         recipe = await self._config.recipe(recipe_id)
         project = await self._facts.summary()
         values = {"user_prompt": user_prompt, "project_name": project.name, "project_facts": project.facts, **extra}

@@ -643,3 +643,15 @@ async def test_a_save_over_an_expired_skill_starts_afresh(app: App, project: Pat
         fresh = await call_ok(client, "cde_getSkill", {"name": "eh"})
     assert saved["version"] == 1 and fresh.get("history", []) == [] and fresh.get("files", []) == []
     assert "NEW1" in fresh["content"] and not (folder / "attach.txt").exists()
+
+
+async def test_a_skill_file_with_crlf_line_ends_reads(app: App, project: Path) -> None:
+    """A SKILL.md saved on Windows (CRLF) was always 'corrupt': the closing '---' line was never found."""
+    folder = project / ".cde/skills/crlf2"
+    folder.mkdir(parents=True)
+    (folder / "SKILL.md").write_bytes(b"---\r\nname: crlf2\r\ndescription: CRLF only\r\n---\r\nbody line\r\n")
+    async with Client(app.server) as client:
+        got = await call_ok(client, "cde_getSkill", {"name": "crlf2"})
+        found = await call_ok(client, "cde_findSkills", {"query": "CRLF"})
+    assert got["version"] == 1 and "body line" in got["content"]
+    assert [s["name"] for s in found["skills"]] == ["crlf2"] and found["skills"][0]["description"] == "CRLF only"

@@ -241,6 +241,15 @@ async def test_recipe_tools(app: App, project: Path) -> None:
             client, "cde_useRecipe", {"recipe_id": "standup", "user_prompt": "team A", "context": {"day": "Monday"}}
         )
         missing = await call_error(client, "cde_useRecipe", {"recipe_id": "standup", "user_prompt": "team A"})
+        overriding = await call_error(
+            client,
+            "cde_useRecipe",
+            {"recipe_id": "standup", "user_prompt": "team A", "context": {"day": "M", "project_name": "evil"}},
+        )
+        unknown_argument = None
+        with pytest.raises(MCPError) as prompt_error:
+            await client.get_prompt("standup", {"user_prompt": "team A", "day": "M", "bogus": "b"})
+        unknown_argument = prompt_error.value
         check = await call_ok(client, "cde_checkRecipes")
     by_id = {r["id"]: r for r in listed["recipes"]}
     assert by_id["standup"]["source"] == "project" and by_id["standup"]["placeholders"] == [
@@ -252,6 +261,11 @@ async def test_recipe_tools(app: App, project: Path) -> None:
     assert "line 2: malformed placeholder" in by_id["broken"]["problem"]
     assert used["prompt"] == f"# Task\n\nStandup for team A on Monday in {project.name}"
     assert "placeholder(s) day that the context does not define" in missing
+    # The request and the project's own facts are the server's: context cannot replace them unseen.
+    assert overriding.startswith("invalid_input: context key(s) project_name are filled by the server")
+    assert unknown_argument.code == INVALID_PARAMS and "unknown argument(s) for prompt standup: bogus" in (
+        unknown_argument.message
+    )
     assert check["overrides"] == ["review"] and check["added"] == ["broken", "standup"]
     assert "define" in check["bundled"]
     problems = "\n".join(check["problems"])
