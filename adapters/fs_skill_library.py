@@ -49,7 +49,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import cast
 
-from adapters.fts_index import MAX_LIMIT, FtsIndex, IndexedRecord, SearchHit, index_failure
+from adapters.fts_index import MAX_FETCH, MAX_LIMIT, FtsIndex, IndexedRecord, SearchHit, index_failure
 from adapters.skill_markdown import parse_skill, render_skill
 from domain.errors import ConflictError, CorruptDataError, InvalidInputError, NotFoundError, PermissionDeniedError
 from domain.skills.model import SCOPES, Skill, SkillHit, SkillQuery, SkillScope, StoredSkill, WritableScope
@@ -694,13 +694,24 @@ class FsSkillLibrary:
         purged = bool(self._purge_sync(now))
         attrs = {k: v for k, v in (("domain", query.domain), ("kind", query.kind)) if v}
         shadowed = sum(1 for scopes in snapshot.scopes.values() if len(scopes) > 1)
-        fetch = min(MAX_LIMIT, query.limit + shadowed)
+        fetch = min(MAX_FETCH, query.limit + shadowed)
+        while True:  # shadowed and expired rows are left out: fetch more while they leave fewer than `limit`
+            raw = self._raw(query, attrs, fetch)
+            hits = self._hits_of(raw, snapshot, query.limit, now)
+            if len(hits) == query.limit or fetch == MAX_FETCH or len(raw) < fetch:
+                return hits, purged
+            fetch = min(MAX_FETCH, fetch * 2)
+
+    def _raw(self, query: SkillQuery, attrs: dict[str, str], fetch: int) -> list[SearchHit]:
         if query.text:
             raw = self.index.search(  # skill hits show no snippet
                 query.text, limit=fetch, attrs=attrs, tags=query.tags, snippet_tokens=0, explain=query.explain
             )
         else:
             raw = self.index.browse(limit=fetch, attrs=attrs, tags=query.tags)
+        return raw
+
+    def _hits_of(self, raw: list[SearchHit], snapshot: Snapshot, limit: int, now: datetime) -> list[SkillHit]:
         hits: list[SkillHit] = []
         for hit in raw:
             scope: SkillScope = hit.attrs["scope"]  # type: ignore[assignment]
@@ -722,9 +733,9 @@ class FsSkillLibrary:
                     shadows=[s for s in present if SCOPES.index(s) > SCOPES.index(scope)],
                 )
             )
-            if len(hits) == query.limit:
+            if len(hits) == limit:
                 break
-        return hits, purged
+        return hits
 
     async def search(self, query: SkillQuery, *, now: datetime) -> list[SkillHit]:
         if not 1 <= query.limit <= MAX_LIMIT:

@@ -35,7 +35,8 @@ logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2  # 2: a long docs section is indexed in parts (older indexes are rebuilt)
 MAX_QUERY_CHARS = 500
-MAX_LIMIT = 100
+MAX_LIMIT = 100  # hits a caller may ask for
+MAX_FETCH = 1000  # rows a library may read for them, when it leaves some out (shadowed, expired skills)
 SYNC_BATCH = 256  # sources loaded and written per transaction
 HIGHLIGHT = ("**", "**")
 
@@ -609,8 +610,8 @@ def _ignore_cache_dir(cache_dir: Path) -> None:
 
 
 def _check_limit(limit: int) -> None:
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInputError(f"limit must be between 1 and {MAX_LIMIT}; got {limit}")
+    if not 1 <= limit <= MAX_FETCH:
+        raise InvalidInputError(f"limit must be between 1 and {MAX_FETCH}; got {limit}")
 
 
 def _filters(attrs: Mapping[str, str], tags: Sequence[str]) -> tuple[list[str], list[Any]]:

@@ -655,3 +655,21 @@ async def test_a_skill_file_with_crlf_line_ends_reads(app: App, project: Path) -
         found = await call_ok(client, "cde_findSkills", {"query": "CRLF"})
     assert got["version"] == 1 and "body line" in got["content"]
     assert [s["name"] for s in found["skills"]] == ["crlf2"] and found["skills"][0]["description"] == "CRLF only"
+
+
+async def test_a_listing_is_as_long_as_asked_however_many_names_are_shadowed(
+    app: App, project: Path, settings: Settings
+) -> None:
+    """Shadowed rows were dropped after a fetch of `limit + shadowed` capped at 100: with 10 of 120 project
+    skills also in the user library, limit=100 gave 90 skills (and resources/list 90)."""
+    for library, count in ((project / ".cde/skills", 120), (settings.home / "skills", 10)):
+        for i in range(count):
+            folder = library / f"p{i:03d}"
+            folder.mkdir(parents=True)
+            (folder / "SKILL.md").write_text(f"---\nname: p{i:03d}\ndescription: skill {i}\n---\nbody\n")
+    async with Client(app.server) as client:
+        listing = await call_ok(client, "cde_findSkills", {"limit": 100})
+        searched = await call_ok(client, "cde_findSkills", {"query": "body", "limit": 100})
+        resources = [r for r in (await client.list_resources()).resources if str(r.uri).startswith("skill://")]
+    assert len(listing["skills"]) == len(searched["skills"]) == len(resources) == 100
+    assert all(s["scope"] == "project" for s in listing["skills"] if s["name"].startswith("p"))
