@@ -51,7 +51,14 @@ from typing import cast
 
 from adapters.fts_index import MAX_FETCH, MAX_LIMIT, FtsIndex, IndexedRecord, SearchHit, index_failure
 from adapters.skill_markdown import parse_skill, render_skill
-from domain.errors import ConflictError, CorruptDataError, InvalidInputError, NotFoundError, PermissionDeniedError
+from domain.errors import (
+    ConflictError,
+    CorruptDataError,
+    DomainError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from domain.skills.model import SCOPES, Skill, SkillHit, SkillQuery, SkillScope, StoredSkill, WritableScope
 from infrastructure.cache import cached
 from infrastructure.files import (
@@ -496,7 +503,7 @@ class FsSkillLibrary:
         earlier = None
         history_file: Path | None = None
         if base is not None and base.version != skill.version:
-            earlier = (base.version, render_skill(base.model_copy(update={"scope": scope})))
+            earlier = (base.version, self._verbatim(base) or render_skill(base.model_copy(update={"scope": scope})))
         skill_dir = self.roots[scope] / name
         made_dir = False
         try:
@@ -529,6 +536,14 @@ class FsSkillLibrary:
                     os.rmdir(skill_dir)
             raise
         return (skill, text) if created else None
+
+    def _verbatim(self, skill: Skill) -> str | None:
+        """The text of `skill` as its library holds it (comments, layout), if that file still holds it."""
+        try:
+            current, text = self._read_file(self.roots[skill.scope] / skill.name / SKILL_FILE, skill.name, skill.scope)
+        except DomainError:
+            return None
+        return text if current.version == skill.version else None
 
     def _update_sync(
         self, name: str, scope: WritableScope, change: Callable[[Skill | None], Skill], now: datetime

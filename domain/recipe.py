@@ -46,6 +46,11 @@ def scan_placeholders(text: str) -> list[str]:
             raise RecipeTemplateError(
                 f"malformed placeholder {snippet!r}; write {{{{ name }}}} with a letters/digits/_ name", opening
             )
+        if len(match.group(1)) > 64:  # no context could fill it: context keys are names of at most 64
+            raise RecipeTemplateError(
+                f"placeholder name {match.group(1)[:20]}… is {len(match.group(1))} characters; use at most 64",
+                opening,
+            )
         if match.group(1) not in names:
             names.append(match.group(1))
         start = match.end()

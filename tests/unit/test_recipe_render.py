@@ -57,3 +57,10 @@ def test_a_large_value_repeated_by_many_placeholders_is_refused_before_rendering
     assert len(r.render({"x": value[:100], "y": "y"})) > 50_000  # large but bounded prompts render
     with pytest.raises(LimitExceededError, match="recipe 'echo' would render"):
         r.render_role({"y": "y" * (MAX_RENDERED_CHARS + 1)})
+
+
+def test_a_placeholder_name_no_context_could_fill_is_rejected() -> None:
+    """Names over 64 characters parsed, but no context key can be that long: the recipe never rendered."""
+    assert scan_placeholders("{{ " + "a" * 64 + " }}") == ["a" * 64]
+    with pytest.raises(RecipeTemplateError, match="is 100 characters; use at most 64"):
+        scan_placeholders("{{ user_prompt }} {{ " + "a" * 100 + " }}")
