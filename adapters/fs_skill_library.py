@@ -573,12 +573,9 @@ class FsSkillLibrary:
         """Write the replaced `text` (version `version`) to the history; `skill`, numbered past every version
         the history holds. A history file is never overwritten: one of that number holding another text
         (SKILL.md edited by hand without a new version) is a conflict."""
-        history = skill_dir / HISTORY_DIR
-        if os.path.islink(history):
-            raise PermissionDeniedError(f"{history} is a symlink; skill history is only written to real directories")
-        kept = history / f"v{version}.md"
+        kept = skill_dir / HISTORY_DIR / f"v{version}.md"
+        _refuse_links(self.roots[skill.scope], kept)  # a linked history folder or file is never written through
         taken = self._history(skill_dir)
-        _refuse_links(self.roots[skill.scope], kept)
         if version in taken and read_text_sync(kept, MAX_SKILL_BYTES) != text:
             raise ConflictError(
                 f"{kept} already holds another text than {SKILL_FILE} (both version {version}): {SKILL_FILE} was "
@@ -719,12 +716,10 @@ class FsSkillLibrary:
 
     def _raw(self, query: SkillQuery, attrs: dict[str, str], fetch: int) -> list[SearchHit]:
         if query.text:
-            raw = self.index.search(  # skill hits show no snippet
+            return self.index.search(  # skill hits show no snippet
                 query.text, limit=fetch, attrs=attrs, tags=query.tags, snippet_tokens=0, explain=query.explain
             )
-        else:
-            raw = self.index.browse(limit=fetch, attrs=attrs, tags=query.tags)
-        return raw
+        return self.index.browse(limit=fetch, attrs=attrs, tags=query.tags)
 
     def _hits_of(self, raw: list[SearchHit], snapshot: Snapshot, limit: int, now: datetime) -> list[SkillHit]:
         hits: list[SkillHit] = []

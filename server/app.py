@@ -339,11 +339,23 @@ class CdeServer(MCPServer[Any]):
         caller's to fix and says so; anything else is logged here and reported as internal.
         """
         await self._refresh_prompts()
-        if self._prompt_manager.get_prompt(name) is None:
+        prompt = self._prompt_manager.get_prompt(name)
+        if prompt is None:
             why = (self.prompt_problems or {}).get(name)
             raise MCPError(
                 INVALID_PARAMS,
                 one_line(why or f"not_found: no prompt named {shown(name)}; list them with prompts/list"),
+            )
+        declared = [argument.name for argument in prompt.arguments or ()]
+        unknown = sorted(k for k in arguments or {} if k not in declared)
+        if unknown:  # as for tools: a misspelt argument silently ignored would render without it
+            listed = ", ".join(label(k) for k in unknown[:5])
+            raise MCPError(
+                INVALID_PARAMS,
+                one_line(
+                    f"{InvalidInputError.code}: unknown argument(s) for prompt {name}: {listed}; "
+                    f"valid: {', '.join(declared) or 'none'}"
+                ),
             )
         try:
             return await super().get_prompt(name, arguments, context)

@@ -24,7 +24,6 @@ from domain.errors import DomainError
 from domain.list_recipes import RecipeList
 from domain.recipe import Recipe
 from domain.use_recipe import AUTOMATIC, RenderedRecipe
-from server.app import label
 from server.tooling import add_tool
 from server.tools.params import ProjectPath
 from server.tools.workflow import UserPrompt
@@ -138,14 +137,6 @@ class RecipePrompts:
         container = self._container
 
         async def render(**arguments: Any) -> str:
-            unknown = sorted(k for k in arguments if k not in declared)
-            if unknown:  # as tools do: a misspelt argument silently ignored would render without it
-                valid = ", ".join(sorted(declared))
-                listed = ", ".join(label(k) for k in unknown[:5])
-                raise MCPError(
-                    INVALID_PARAMS,
-                    f"invalid_input: unknown argument(s) for prompt {recipe_id}: {listed}; valid: {valid}",
-                )
             values = {k: str(v) for k, v in arguments.items() if v is not None}
             user_prompt = values.pop("user_prompt", "")
             try:
@@ -159,7 +150,6 @@ class RecipePrompts:
             for name in recipe.placeholders
             if name not in AUTOMATIC
         ]
-        declared = {argument.name for argument in arguments} | {"user_prompt"}
         return Prompt(
             name=recipe_id,
             title=recipe_id.replace("-", " ").capitalize(),
