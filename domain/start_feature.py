@@ -12,7 +12,7 @@ from domain.clock import utc_now
 from domain.errors import InvalidInputError
 from domain.feature import Feature
 from domain.names import slugify, validate_name
-from domain.phase_prompt import PhasePrompter
+from domain.phase_prompt import PhasePrompter, PhaseStep
 from domain.ports import StateRepository
 from domain.project_state import ProjectState
 from domain.select_workflow import classify
@@ -88,6 +88,7 @@ class StartFeature:
         async with self._specs.locked():
             recorded = {f.name for f in (await self._state.load()).features.values()}
             folder = self._specs.new_folder(lambda listed: unique_name(base, listed | recorded))
+            steps: list[PhaseStep] = []
 
             def record(state: ProjectState) -> Feature:
                 name = folder.created[0]
@@ -106,11 +107,14 @@ class StartFeature:
                     skills=list(found.skill_topics),
                     now=self._now(),
                 )
+                # Rendered before it is recorded: a prompt that cannot be made (over the size limit) refuses
+                # the start, and the folder goes with it. Pure CPU, fine in the update's worker thread.
+                steps.append(prepared.render(feature, {}))
                 state.features[feature_id] = feature
                 return feature
 
             feature = await self._state.update(record, first=folder)
-        step = prepared.render(feature, {})
+        step = steps[-1]
         return FeatureStarted(
             feature_id=feature.id,
             name=feature.name,

@@ -10,7 +10,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from domain.clock import utc_now
-from domain.errors import InvalidInputError, InvalidTransitionError, NotFoundError, shown
+from domain.errors import DomainError, InvalidInputError, InvalidTransitionError, NotFoundError, shown
 from domain.feature import Feature, find_feature
 from domain.phase_prompt import PhasePrompter, PreparedPhase
 from domain.ports import StateRepository
@@ -72,17 +72,15 @@ class SubmitWork:
     async def _submit(
         self, workflow: Workflow, feature_ref: str, phase_id: str, results: Mapping[str, str]
     ) -> WorkSubmitted:
-        """Check the gates, then write the phase's files and commit while the next prompt is rendered.
+        """Check the gates and render the next prompt, then write the phase's files and commit.
 
         The files are the record of these outputs, so they are written (durably) before the state commits
         the transition, by the same update: a crash in between leaves the phase open, and submitting again
         rewrites them. All of it happens under the project's submission lock, on the latest state: of two
         assistants submitting the same phase at once, the one refused writes nothing, so the files always
         hold accepted results. Under that lock the feature cannot change, so the next prompt is rendered
-        from the feature the commit will record, alongside the commit (the render reading documents back
-        overlaps the disk work; yielding to the thread before pure-CPU rendering was measured slower: the
-        thread then waits for the GIL). The submission's time is taken once the gates pass, just before
-        the documents are written.
+        beforehand from the feature the commit will record: a submission is refused, or recorded with its
+        answer, never recorded behind an error. The submission's time is taken once the gates pass.
         """
         async with self._specs.locked():
             snapshot = find_feature((await self._state.load()).features, feature_ref)
@@ -101,14 +99,35 @@ class SubmitWork:
                 state.features[feature.id] = feature
                 return feature
 
-            commit = asyncio.ensure_future(self._state.update(record, first=documents))
-            try:
-                outcome = await self._outcome(expected, prepared, paths, results)
-            finally:
-                feature = await commit  # its failure is the one to report; the lock is held until it lands
+            # The next prompt first: one that cannot be made (an unreadable document, a recipe rendering
+            # over the size limit) refuses the submission while nothing is written yet.
+            outcome = await self._outcome(expected, prepared, paths, results)
+            feature = await self._state.update(record, first=documents)
             if feature != expected:  # changed without the lock (edited by hand?): describe what was recorded
-                outcome = await self._outcome(feature, prepared, paths, results)
+                try:
+                    outcome = await self._outcome(feature, prepared, paths, results)
+                except DomainError as exc:  # recorded all the same: say so, and how to get the prompt
+                    outcome = self._without_prompt(feature, prepared, paths, exc)
             return outcome
+
+    @staticmethod
+    def _without_prompt(
+        feature: Feature, prepared: PreparedPhase | None, paths: Mapping[str, str], error: DomainError
+    ) -> WorkSubmitted:
+        phase = prepared.phase if prepared is not None else None
+        return WorkSubmitted(
+            feature_id=feature.id,
+            status=feature.status,
+            done=feature.done,
+            total=len(feature.phases),
+            artifacts=list(paths.values()),
+            phase=phase.id if phase is not None else "",
+            required_outputs=phase.required_outputs if phase is not None else [],
+            prompt=(
+                f"The results are recorded, but the next prompt could not be made: {error}. "
+                "Fix that, then call cde_getFeatureStatus with include_prompt=true."
+            ),
+        )
 
     async def _outcome(
         self, feature: Feature, prepared: PreparedPhase | None, paths: Mapping[str, str], results: Mapping[str, str]

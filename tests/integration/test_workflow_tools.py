@@ -494,3 +494,22 @@ async def test_a_rejecting_review_verdict_or_an_undeclared_key_is_refused_and_th
     assert rejected.startswith("invalid_transition: verdict must be one of: approved, approved-with-follow-ups")
     assert status["status"] == "review"
     assert done["status"] == "completed"
+
+
+async def test_an_unreadable_earlier_document_refuses_the_submission_before_anything_is_recorded(
+    app: App, project: Path
+) -> None:
+    """The next prompt reads spec.md back; when it cannot, the phase stays open and the retry is accepted."""
+    async with Client(app.server) as client:
+        started = await call_ok(client, "cde_startFeature", {"user_prompt": "Add export", "workflow_type": "standard"})
+        fid, folder = started["feature_id"], project / started["spec_dir"]
+        await call_ok(client, "cde_submitWork", {"feature_id": fid, "phase_id": "define", "results": SPEC})
+        (folder / "spec.md").write_bytes("Caf\xe9\n".encode("latin-1"))  # saved by hand in the wrong encoding
+        decompose = {"feature_id": fid, "phase_id": "decompose", "results": {"tasks": "1. x"}}
+        refused = await call_error(client, "cde_submitWork", decompose)
+        status = await call_ok(client, "cde_getFeatureStatus", {"feature_id": fid})
+        assert refused.startswith("corrupt_data: ") and "spec.md" in refused and "then retry" in refused
+        assert status["status"] == "decompose" and not (folder / "tasks.md").exists()
+        (folder / "spec.md").write_text("# Spec, fixed\n")
+        accepted = await call_ok(client, "cde_submitWork", decompose)
+    assert accepted["status"] == "design" and "# Spec, fixed" in accepted["prompt"]

@@ -11,7 +11,7 @@ from typing import TypeVar
 import pytest
 
 from domain.cancel_feature import CancelFeature
-from domain.errors import InvalidInputError, InvalidTransitionError, NotFoundError
+from domain.errors import CorruptDataError, InvalidInputError, InvalidTransitionError, LimitExceededError, NotFoundError
 from domain.feature import Feature
 from domain.feature_status import GetFeatureStatus
 from domain.list_features import ListFeatures
@@ -241,7 +241,7 @@ async def test_cancelling_waits_for_a_submission_in_progress_so_its_files_are_re
     assert feature.status == "cancelled" and feature.documents() == {"spec": "specs/add-sso-login/spec.md"}
 
 
-async def test_the_next_prompt_is_rendered_while_the_commit_waits_on_the_disk() -> None:
+async def test_the_next_prompt_is_rendered_before_the_commit_starts() -> None:
     world = World(state=(slow := SlowCommits()))
     prompter = world.prompter
     started = await world.start("Add SSO login", workflow_type="fast")
@@ -258,13 +258,36 @@ async def test_the_next_prompt_is_rendered_while_the_commit_waits_on_the_disk() 
     slow.proceed.clear()
     submitting = asyncio.create_task(world.submit(started.feature_id, "build", {"summary": "s", "files_changed": "f"}))
     await slow.entered.wait()
-    for _ in range(20):  # the commit is held back: the prompt of the next phase gets rendered meanwhile
-        await asyncio.sleep(0)
-    assert rendered == ["sign-off"] and not submitting.done()
+    assert rendered == ["sign-off"] and not submitting.done()  # made before anything was written
     slow.proceed.set()
     outcome = await submitting
     assert outcome.status == "sign-off" and "sign-off" in outcome.prompt
+    assert rendered == ["sign-off"]
     assert (await slow.load()).features[started.feature_id].status == "sign-off"
+
+
+async def test_a_next_prompt_that_cannot_be_made_refuses_the_submission_and_writes_nothing() -> None:
+    world = World()
+    started = await world.start("Add SSO login", workflow_type="fast")
+
+    async def unreadable(feature: Feature, known: Mapping[str, str] | None = None) -> dict[str, str]:
+        raise CorruptDataError("specs/add-sso-login/notes.md", "invalid UTF-8 at byte 3")
+
+    world.prompter.results = unreadable  # type: ignore[method-assign]
+    with pytest.raises(CorruptDataError, match="fix or move it away, then retry"):
+        await world.submit(started.feature_id, "spec", {"spec": "S"})
+    feature = (await world.state.load()).features[started.feature_id]
+    assert feature.status == "spec" and not world.specs.files  # the retry the error asks for is accepted
+    del world.prompter.results
+    assert (await world.submit(started.feature_id, "spec", {"spec": "S"})).status == "build"
+
+
+async def test_a_start_whose_first_prompt_cannot_be_made_records_nothing() -> None:
+    huge = recipe("huge", "", role="{{ user_prompt }}\n" * 5000, category="roles")  # 5,000 copies of the request
+    world = World(config=InMemoryConfig(team_workflow(), {**team_recipes(), "huge": huge}))
+    with pytest.raises(LimitExceededError, match="would render"):
+        await world.start("x" * 1000 + " Add SSO login", workflow_type="fast", recipe_id="huge")
+    assert not (await world.state.load()).features and not world.specs.dirs
 
 
 class RenamingCommits(InMemoryStateRepository):
@@ -287,6 +310,27 @@ async def test_the_answer_describes_the_feature_the_commit_recorded() -> None:
     state.rename_to = "renamed-meanwhile"
     outcome = await world.submit(started.feature_id, "spec", {"spec": "S"})
     assert "Build renamed-meanwhile." in outcome.prompt
+
+
+async def test_a_recorded_submission_whose_answer_cannot_be_made_says_it_was_recorded() -> None:
+    world = World(state=(state := RenamingCommits()))
+    started = await world.start("Add SSO login", workflow_type="fast")
+    state.rename_to = "renamed-meanwhile"
+    real_results = world.prompter.results
+    calls: list[str] = []
+
+    async def fails_the_second_time(feature: Feature, known: Mapping[str, str] | None = None) -> dict[str, str]:
+        calls.append(feature.name)
+        if len(calls) > 1:
+            raise CorruptDataError("specs/renamed-meanwhile/spec.md", "invalid UTF-8 at byte 3")
+        return await real_results(feature, known)
+
+    world.prompter.results = fails_the_second_time  # type: ignore[method-assign]
+    outcome = await world.submit(started.feature_id, "spec", {"spec": "S"})
+    assert calls == ["add-sso-login", "renamed-meanwhile"]
+    assert outcome.status == "build" and outcome.phase == "build" and outcome.required_outputs
+    assert outcome.prompt.startswith("The results are recorded, but the next prompt could not be made: ")
+    assert "include_prompt=true" in outcome.prompt
 
 
 async def test_a_phase_removed_from_the_workflow_is_reported_not_guessed() -> None:
