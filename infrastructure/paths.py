@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import stat
 from pathlib import Path
 
 from domain.errors import InvalidInputError, NotFoundError, PermissionDeniedError
@@ -78,8 +79,8 @@ def resolve_inside_sync(root: Path, raw: str, *, what: str = "path") -> Path:
 
     The target need not exist. `.git` is never written through this path, at any depth (a
     nested repository's `.git/config` runs commands) and in any case (`.GIT` is `.git` on
-    case-insensitive filesystems). Plain string work around one `realpath`: this runs on every document write and read
-    (pathlib's objects made it ~100 us here, the resolution itself ~15 us).
+    case-insensitive filesystems). `root` must be absolute and symlink-free, as `resolve_project` returns it.
+    Plain string work: this runs on every document write and read (pathlib's objects made it ~100 us here).
     """
     _check_text(raw, what)
     if raw.startswith(("/", "\\", "~")) or _WINDOWS_DRIVE.match(raw):
@@ -91,7 +92,7 @@ def resolve_inside_sync(root: Path, raw: str, *, what: str = "path") -> Path:
     if hit is not None:
         raise PermissionDeniedError(f"{what} {raw!r} points into {hit}/, which is never written")
     base = os.fspath(root)
-    resolved = _realpath(os.path.join(base, *parts), what)
+    resolved = _resolve_below(base, parts, what)
     if resolved != base:
         prefix = base if base.endswith("/") else base + "/"
         if not resolved.startswith(prefix):
@@ -107,6 +108,23 @@ _NEVER_WRITTEN = frozenset({".git"})  # casefolded, as `_banned_part` compares
 
 def _banned_part(parts: list[str]) -> str | None:
     return next((part for part in parts if part.casefold() in _NEVER_WRITTEN), None)
+
+
+def _resolve_below(base: str, parts: list[str], what: str) -> str:
+    """`_realpath` of `base/parts...` for a symlink-free `base`: an lstat per part below it, not per
+    component from `/` as `realpath` does (4-6 fewer syscalls per document read or write, at ~20 us
+    each on the VMs here). At the first symlink, the whole path goes to `_realpath`."""
+    path = base.rstrip("/")
+    for i, part in enumerate(parts):
+        path = f"{path}/{part}"
+        try:
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                return _realpath(os.path.join(path, *parts[i + 1 :]), what)
+        except (FileNotFoundError, NotADirectoryError):  # nothing below exists: taken literally, as realpath does
+            return os.path.join(path, *parts[i + 1 :])
+        except OSError:  # unreadable on the way: realpath takes it as it is too
+            pass
+    return path or base
 
 
 def _realpath(path: str, what: str) -> str:

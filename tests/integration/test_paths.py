@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from domain.errors import InvalidInputError, NotFoundError, PermissionDeniedError
-from infrastructure.paths import resolve_inside, resolve_project
+from infrastructure.paths import resolve_inside, resolve_inside_sync, resolve_project
 
 
 async def test_resolve_project_relative_absolute_and_home(tmp_path: Path) -> None:
@@ -87,3 +88,31 @@ async def test_resolve_inside_refusals(tmp_path: Path, raw: str, error: type[Exc
     (root / "nested-link").symlink_to(root / "libs" / "vendored" / ".git")
     with pytest.raises(error, match=fragment):
         await resolve_inside(root, raw)
+
+
+def test_resolve_inside_agrees_with_realpath_below_the_root(tmp_path: Path) -> None:
+    """Only the parts below the root are walked; the answer is realpath's, links anywhere on the way."""
+    root = tmp_path / "root"
+    (root / "docs" / "deep").mkdir(parents=True)
+    (root / "docs" / "file.md").write_text("x")
+    (root / "real").mkdir()
+    (root / "inner").symlink_to("real")  # relative link
+    (root / "docs" / "up").symlink_to(root / "real")  # absolute link, deeper
+    (root / "docs" / "chain").symlink_to("up")  # a link to a link
+    (root / "dangling").symlink_to(root / "missing" / "dir")
+    (root / "outside").symlink_to(tmp_path)
+    for raw in [
+        "docs/deep/x.md",
+        "docs/new/deeper/x.md",  # missing on the way: taken literally
+        "docs/file.md/x",  # a file on the way
+        "inner/x.md",
+        "docs/up/a/b.md",
+        "docs/chain/x.md",
+        "dangling/x.md",
+        "inner",
+        ".",
+    ]:
+        expected = os.path.realpath(os.path.join(root, raw))
+        assert str(resolve_inside_sync(root, raw)) == expected, raw
+    with pytest.raises(PermissionDeniedError, match="outside the project"):
+        resolve_inside_sync(root, "outside/x.md")
