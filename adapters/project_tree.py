@@ -118,7 +118,8 @@ def _read_ignore(path: Path, base: str, prints: list[tuple[str, Fingerprint]], *
             os.close(fd)
     except (OSError, CorruptDataError):
         return None
-    rules = IgnoreFile(base, data.decode("utf-8", "replace").splitlines(), above=above)
+    # Like git, a byte-order mark (Windows editors write one) is not part of the first pattern.
+    rules = IgnoreFile(base, data.decode("utf-8", "replace").removeprefix("\ufeff").splitlines(), above=above)
     return rules if rules.prefilter is not None else None
 
 

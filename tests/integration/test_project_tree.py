@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import random
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -172,3 +175,72 @@ def test_linear_glob_regexes_match_exactly_what_pathspec_matches() -> None:
                 assert bool(regex.search(candidate)) == bool(linear.search(candidate)), (glob, candidate)
                 checked += 1
     assert checked > 50_000
+
+
+GIT_CASES = [
+    "*\n!*/\n!*.py\n!.gitignore\n",  # an allow-list: every folder, only Python files
+    "*/\n!src/\n",  # every folder but src/
+    "**/\n",
+    "*.txt\n!src/**/keep.txt\n",
+    "docs/\n!docs/\n",
+    "/src/pkg/\n",
+    "src/**/deep/\n*.md\n!README.md\n",
+    "bin\\\nobj\\\n*.log\n",  # lines git cannot read: they match nothing, the rest applies
+    "\ufeffsrc/pkg/\n*.log\n",  # a byte-order mark before the first pattern
+    "[a-c]*.py\n!b*\n",
+    "pkg\n!src/pkg/\n",
+    "docs*\n!/\n/\n",  # a lone slash matches nothing
+]
+
+
+TREE = [
+    "setup.py",
+    "README.md",
+    "notes.txt",
+    "a.log",
+    "src/pkg/app.py",
+    "src/pkg/data.txt",
+    "src/pkg/deep/keep.txt",
+    "src/pkg/deep/x.md",
+    "src/cli.py",
+    "docs/guide.md",
+    "docs/bin/tool.py",
+    "lib/b.py",
+    "lib/c.py",
+    "lib/pkg/mod.py",
+    "a/b/a/b.txt",
+    "x/src/y.py",
+]
+
+
+def _git_keeps(root: Path) -> list[str]:
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    listed = subprocess.run(
+        ["git", "ls-files", "--others", "--exclude-standard"], cwd=root, check=True, capture_output=True, text=True
+    )
+    return sorted(listed.stdout.split())
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+@pytest.mark.parametrize("rules", GIT_CASES)
+def test_the_walk_keeps_exactly_the_files_git_does_not_ignore(tmp_path: Path, rules: str) -> None:
+    root = make_tree(tmp_path / "p", dict.fromkeys(TREE, ""))
+    (root / ".gitignore").write_bytes(rules.encode("utf-8"))
+    assert list(walk_project_sync(root, max_files=1000).files) == _git_keeps(root), rules
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_the_walk_agrees_with_git_on_random_ignore_files(tmp_path: Path) -> None:
+    """Negations, folder-only and anchored patterns, `**`, classes: mixed at random, git decides."""
+    rng = random.Random(5)
+    tokens = ["*", "**", "/", "src", "pkg", "a", "b", "*.py", "*.txt", "deep", "docs", "?", "[ab]", "lib", "x"]
+    for case in range(60):
+        root = make_tree(tmp_path / f"c{case}", dict.fromkeys(TREE, ""))
+        lines = [
+            ("!" if rng.random() < 0.3 else "")
+            + "".join(rng.choice(tokens) for _ in range(rng.randint(1, 3)))
+            + ("/" if rng.random() < 0.3 else "")
+            for _ in range(rng.randint(1, 4))
+        ]
+        (root / ".gitignore").write_text("\n".join(lines) + "\n")
+        assert list(walk_project_sync(root, max_files=1000).files) == _git_keeps(root), lines
