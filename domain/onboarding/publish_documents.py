@@ -20,10 +20,14 @@ MAX_DIFF_LINES = 300  # per document in a preview
 # Files the server manages itself: writing them around it would corrupt its state (a lock file replaced
 # by a new inode would even let two processes hold "the" lock at once).
 PROTECTED = (".cde/state.json", ".cde/cache/", ".cde/tasks/")
+# Folders it keeps: a file in their place (`.cde` itself, say) would break every tool using them.
+PROTECTED_FOLDERS = frozenset({".cde", ".cde/cache", ".cde/tasks", ".cde/skills"})
 
 
 def _managed(path: str) -> bool:
-    return path.startswith(PROTECTED) or (path.startswith(".cde/") and path.endswith(".lock"))
+    return (
+        path in PROTECTED_FOLDERS or path.startswith(PROTECTED) or (path.startswith(".cde/") and path.endswith(".lock"))
+    )
 
 
 # No docstrings or field descriptions: they would be sent in every tools/list (the README has them).

@@ -125,6 +125,10 @@ async def test_publish_refuses_paths_outside_the_project(app: App, project: Path
         ".cde/state.json": "permission_denied:",
         ".cde/tasks/t1/job.json": "permission_denied:",
         ".cde/skills/x/SKILL.md.lock": "permission_denied:",
+        ".cde": "permission_denied:",  # a file in place of a folder the server keeps
+        ".cde/cache": "permission_denied:",
+        ".cde/tasks": "permission_denied:",
+        "./.cde/skills": "permission_denied:",
         "docs": "invalid_input:",
         "README.md/x.md": "invalid_input:",  # through a file
         "README.md/": "invalid_input:",  # a folder's name: it wrote over README.md
