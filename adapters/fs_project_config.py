@@ -60,7 +60,12 @@ def scan_catalog_sync(bundled: Path, project: Path | None) -> RecipeCatalog:
     seen: dict[str, str] = {}
     for category in categories:
         if not category.is_dir(follow_symlinks=False):
-            if category.name.endswith(RECIPE_SUFFIX):
+            if category.is_symlink() and category.is_dir():
+                problems.append(
+                    f"{category.path}: not loaded; it is a symlink, and recipe folders must be real folders "
+                    "(copy the shared recipes in)"
+                )
+            elif category.name.lower().endswith(RECIPE_SUFFIX):
                 problems.append(
                     f"{category.path}: not loaded; put recipes in a category folder (.cde/recipes/<category>/)"
                 )
@@ -75,6 +80,8 @@ def scan_catalog_sync(bundled: Path, project: Path | None) -> RecipeCatalog:
             continue
         for entry in entries:
             if not entry.name.endswith(RECIPE_SUFFIX):
+                if entry.name.lower().endswith(RECIPE_SUFFIX):
+                    problems.append(f"{entry.path}: not loaded; recipe files end in {RECIPE_SUFFIX} (lowercase)")
                 continue
             rid = entry.name.removesuffix(RECIPE_SUFFIX)
             if not entry.is_file(follow_symlinks=False):

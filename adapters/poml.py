@@ -50,10 +50,19 @@ class _Node:
     children: list[_Node] = field(default_factory=list)
     text: list[str] = field(default_factory=list)
     text_line: int = 0  # line where the node's text starts
+    # (offset in `body`, line) where each run of text starts: a comment between runs takes lines
+    # that the text does not hold.
+    runs: list[tuple[int, int]] = field(default_factory=list)
+    size: int = 0
 
     @property
     def body(self) -> str:
         return "".join(self.text)
+
+    def line_at(self, offset: int) -> int:
+        """The source line of `body[offset]`."""
+        start, line = next((run for run in reversed(self.runs) if run[0] <= offset), (0, self.text_line))
+        return line + self.body.count("\n", start, offset)
 
 
 class _RefusedError(Exception):
@@ -85,15 +94,24 @@ def _build_tree(text: str) -> _Node:
 
     def chars(data: str) -> None:
         node = stack[-1]
+        line = parser.CurrentLineNumber - data.count("\n")
         if not node.text:
-            node.text_line = parser.CurrentLineNumber - data.count("\n")
+            node.text_line = line
+        node.runs.append((node.size, line))
+        node.size += len(data)
         node.text.append(data)
+
+    def between_runs(*_: Any) -> None:
+        """Set only so that expat hands over the text before a comment (or processing instruction) as a run
+        of its own: one run across it would hide the lines it takes."""
 
     parser.StartDoctypeDeclHandler = refuse
     parser.EntityDeclHandler = refuse
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.CharacterDataHandler = chars
+    parser.CommentHandler = between_runs
+    parser.ProcessingInstructionHandler = between_runs
     parser.Parse(text, True)
     return root
 
@@ -122,7 +140,7 @@ def _section_text(path: Path, node: _Node) -> str:
     try:
         scan_placeholders(raw)
     except RecipeTemplateError as exc:
-        raise RecipeSyntaxError(path, node.text_line + raw.count("\n", 0, exc.offset), str(exc)) from None
+        raise RecipeSyntaxError(path, node.line_at(exc.offset), str(exc)) from None
     return dedent(raw)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.clock import utc_now
 from domain.feature import Feature
@@ -30,3 +30,12 @@ class ProjectState(BaseModel):
     features: dict[str, Feature] = Field(default_factory=dict)
     # The last onboarding scan's facts (see domain/onboarding/analysis.py); None until the first scan.
     onboarding: ProjectAnalysis | None = None
+
+    @model_validator(mode="after")
+    def _features_filed_under_their_ids(self) -> ProjectState:
+        # A hand edit or bad merge filing a feature under another key must fail validation (corrupt_data
+        # naming the file): updates look features up by id and would file a second copy.
+        for key, feature in self.features.items():
+            if feature.id != key:
+                raise ValueError(f"feature {feature.id!r} is filed under the key {key!r}; the key must be its id")
+        return self

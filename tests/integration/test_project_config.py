@@ -182,7 +182,12 @@ async def test_catalog_problems_are_listed_not_swallowed(project: Path, config: 
     write(project / ".cde/recipes/b/dup.poml", TASK.format(desc="x", task="x"))
     (project / ".cde/recipes/a/link.poml").symlink_to(project / ".cde/recipes/a/dup.poml")
     (project / ".cde/recipes/a/folder.poml").mkdir()
+    write(project / ".cde/recipes/a/review.POML", TASK.format(desc="x", task="x"))
+    shared = write(project.parent / "shared/define.poml", TASK.format(desc="x", task="x")).parent
+    (project / ".cde/recipes/team").symlink_to(shared)
     problems = "\n".join((await config.catalog()).problems)
+    assert "review.POML: not loaded; recipe files end in .poml (lowercase)" in problems
+    assert "recipes/team: not loaded; it is a symlink, and recipe folders must be real folders" in problems
     assert "loose.poml: not loaded; put recipes in a category folder" in problems
     assert "Bad Category: not loaded; the folder name must be a lowercase slug" in problems
     assert "Upper.poml: not loaded; the recipe id" in problems

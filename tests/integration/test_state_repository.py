@@ -288,3 +288,26 @@ async def test_a_cancelled_update_settles_its_step_only_once_the_thread_is_done(
         await asyncio.sleep(0.005)
     assert [entry.split(" in ")[0] for entry in log] == ["run starts", "run ends", "settle"]
     assert list(load_state_sync(repo.path).features) == ["aaa000000001"]  # the commit itself landed
+
+
+async def test_a_feature_filed_under_another_key_is_reported_not_duplicated(project: Path) -> None:
+    """A bad merge or hand edit: updates look features up by id and would otherwise file a second copy."""
+    feature = Feature.start(
+        feature_id="a1b2c3d4e5f6",
+        name="export",
+        user_prompt="Export",
+        workflow="default@1",
+        workflow_type="standard",
+        recipe_id="ai-engineer",
+        phases=["define", "test"],
+        skipped=[],
+        skills=[],
+        now=datetime(2025, 1, 1, tzinfo=UTC),
+    )
+    repo = FsStateRepository(project)
+    repo.path.parent.mkdir(parents=True)
+    text, _ = render_state(ProjectState.model_construct(features={"aaaaaaaaaaaa": feature}))
+    repo.path.write_text(text)
+    with pytest.raises(CorruptDataError, match="filed under the key 'aaaaaaaaaaaa'; the key must be its id"):
+        await repo.load()
+    assert repo.path.read_text() == text
