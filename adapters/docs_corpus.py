@@ -169,7 +169,13 @@ def analyze_sync(tree: ProjectTree, max_bytes: int) -> tuple[DocsAnalysis, Print
     prints: Prints = []
     root = os.fspath(tree.root)
     docs = tuple(parse_doc(root, rel, max_bytes, prints) for rel in doc_paths(tree))
-    corpus = DocSet(docs=docs, files=frozenset(tree.files), dirs=frozenset(tree.dirs), tree_truncated=tree.truncated)
+    corpus = DocSet(
+        docs=docs,
+        files=frozenset(tree.files),
+        dirs=frozenset(tree.dirs),
+        tree_truncated=tree.truncated,
+        unwalked=frozenset((*tree.links, *tree.unwalked)),
+    )
     return analyze_docs(corpus), prints
 
 

@@ -488,9 +488,6 @@ class FtsIndex:
         )
         marker_args = [HIGHLIGHT[0], HIGHLIGHT[1], snippet_tokens] if snippet_tokens else []
         sql = f"SELECT {columns}{marks} {matching} ORDER BY rank LIMIT ?"
-        if per_source >= limit:  # nothing to set aside: the best `limit` rows
-            return self._fetch(sql, [*marker_args, expression, *params, limit], explain=explain)
-
         ranked = f"SELECT fts.rowid, r.source, r.anchor {matching} ORDER BY bm25(fts, {weights}) LIMIT ?"
 
         def run(conn: sqlite3.Connection) -> list[SearchHit]:

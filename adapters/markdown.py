@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -28,6 +29,8 @@ MAX_LINE_SCAN = 10_000
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_FENCE_IN_ITEM = re.compile(r"^[ \t]*(`{3,}|~{3,})")  # in a list item: indented as deep as the item's text
+_QUOTES = re.compile(r"(?: {0,3}>[ \t]?)+")
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _BLOCK_START = re.compile(r"^ {0,3}(?:[-*+>]|\d{1,9}[.)]|#|\||<)")
@@ -46,7 +49,8 @@ _INLINE_LINK = re.compile(
     r"\(\s*(<[^<>\n]*>|[^\s()<>]*(?:\([^\s()]*\)[^\s()<>]*)*)"
     r"(?:\s+(?:\"[^\"]{0,300}\"|'[^']{0,300}'|\([^)]{0,300}\)))?\s*\)"  # a title: bounded, or "[a](b (" repeats scan on
 )
-_REFERENCE_DEF = re.compile(r"^ {0,3}\[(?!\^)[^\]]+\]:\s*(<[^<>\n]*>|\S+)")
+# A definition holds a destination and an optional title, nothing else: "[Warning]: do not run this" is prose.
+_REFERENCE_DEF = re.compile(r"^ {0,3}\[(?!\^)[^\]]+\]:\s*(<[^<>\n]*>|\S+)(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*$")
 _HTML_TARGET = re.compile(r"<(?:a|img|source|link)\b[^<>]*?\b(?:href|src)\s*=\s*[\"']([^\"'<>]*)[\"']", re.IGNORECASE)
 _HTML_ID = re.compile(r"<[a-z][^<>]*?\b(?:id|name)\s*=\s*[\"']([^\"'<>]+)[\"']", re.IGNORECASE)
 _HEADING_ID = re.compile(r"\s*\{#([\w\-:.]+)\}\s*$")
@@ -55,6 +59,7 @@ _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*:")
 _TAG = re.compile(r"<[^<>]+>")
 _LINK_TEXT = re.compile(r"!?\[([^\[\]]*)\]\([^()]*\)")
 _SLUG_DROP = re.compile(r"[^\w\- ]", re.UNICODE)
+_EMPHASIS_UNDERSCORES = re.compile(r"(?<![^\W_])_+|_+(?![^\W_])")  # at a word's edge, not inside one
 
 
 @dataclass(frozen=True)
@@ -75,13 +80,42 @@ class Markdown:
 
 def github_slug(text: str) -> str:
     """The anchor GitHub gives a heading (before de-duplication)."""
-    return _SLUG_DROP.sub("", text.strip().lower()).replace(" ", "-")
+    lowered = text.strip().lower()
+    if lowered.isascii():
+        return _SLUG_DROP.sub("", lowered).replace(" ", "-")
+    # Letters, digits and marks stay: `\w` lacks the combining marks that Devanagari, Bengali or Tamil
+    # words are made of (GitHub keeps them), so no regex here.
+    kept = (c for c in lowered if c in "-_ " or unicodedata.category(c)[0] in "LNM")
+    return "".join(kept).replace(" ", "-")
+
+
+def _unquote(line: str) -> tuple[str, int]:
+    """`line` without its block quote markers, and how many there were."""
+    found = _QUOTES.match(line)  # one match for the whole prefix: linear however deep the nesting
+    if found is None:
+        return line, 0
+    return line[found.end() :], found.group(0).count(">")
+
+
+def _heading_line(line: str) -> str:
+    """What a heading would be on `line`: block quote markers and a list item's marker set aside."""
+    line, _ = _unquote(line) if ">" in line[:4] else (line, 0)
+    item = _LIST_ITEM.match(line)
+    return line[item.end() :].lstrip(" \t") if item is not None else line
 
 
 def heading_text(raw: str) -> str:
-    """A heading's visible text: links and images reduced to their text, code marks and tags dropped."""
+    """A heading's visible text: links and images reduced to their text, code marks, tags and the
+    underscores of emphasis (`_word_`, `__word__`, not `snake_case`) dropped."""
     text = _LINK_TEXT.sub(lambda m: m.group(1), raw) if "[" in raw else raw
     text = _TAG.sub("", text) if "<" in text else text
+    if "_" in text:
+        parts = _CODE_SPAN.split(text) if "`" in text else [text]
+        # split() gives [text, fence, code, fence, code, …, text]: code is kept as it is.
+        text = "".join(
+            _EMPHASIS_UNDERSCORES.sub("", part) if i % 3 == 0 else (part if i % 3 == 2 else "")
+            for i, part in enumerate(parts)
+        )
     return text.replace("`", "").strip()
 
 
@@ -178,6 +212,7 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
     seen: dict[str, int] = {}
     links: list[DocLink] = []
     fence: str | None = None
+    fence_indent = fence_depth = 0  # where the open fence is: its indentation, and how deep in block quotes
     previous = ""  # the previous line when it may be a setext heading's text
     blank_before = True  # the previous line was blank (or there was none): an indented line there is code
     in_code = False  # inside an indented code block
@@ -199,7 +234,12 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
 
     for index in range(start, len(lines)):
         line = lines[index][:MAX_LINE_SCAN]
+        depth = 0
+        if ">" in line[:4]:  # inside a block quote: its content is read like any other
+            line, depth = _unquote(line)
         stripped = line.strip()
+        if fence is not None and (depth < fence_depth or (stripped and _indent(line) < fence_indent)):
+            fence = None  # its block quote or list item ended: a fence closes with its container
         if fence is None:
             if in_comment:  # an HTML comment block: hidden up to its -->
                 end = line.find("-->")
@@ -231,17 +271,24 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
                 previous = ""
                 continue
         marker = stripped[:1]  # every block construct below starts with one of "`~#=-"
-        fence_match = _FENCE.match(line) if marker in ("`", "~") else None
+        fence_match = (
+            (_FENCE_IN_ITEM if in_list or fence is not None else _FENCE).match(line) if marker in "`~" else None
+        )
         if fence is not None:
             closing = fence_match.group(1) if fence_match else ""
             if closing[:1] == fence[0] and len(closing) >= len(fence) and not line.strip().lstrip(fence[0]):
                 fence = None
             continue
-        if fence_match:
+        # A backtick fence's info string holds no backtick: "```foo``` and …" is inline code.
+        if fence_match and not (marker == "`" and "`" in line[fence_match.end() :]):
             fence = fence_match.group(1)
+            fence_indent, fence_depth = _indent(line), depth
             previous = ""
             continue
-        atx = _ATX.match(line) if marker == "#" else None
+        if marker in _LIST_MARKS and in_list and (item := _LIST_ITEM.match(line)) is not None:
+            line = line[item.end() :]  # "- ## Heading": a heading inside a list item
+            marker = line.strip()[:1]
+        atx = _ATX.match(line.lstrip(" \t")) if marker == "#" else None
         if atx:
             add_heading(len(atx.group(1)), atx.group(2) or "", index + 1)
             previous = ""
@@ -260,6 +307,11 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
                 found = link_of(match.group(1), number)
                 if found is not None:
                     links.append(found)
+                if "](" in match.group(0)[: match.start(1) - match.start() - 2]:  # "[![logo](img.png)](page)"
+                    for inner in _INLINE_LINK.finditer(visible, match.start() + 1, match.start(1) - 2):
+                        found = link_of(inner.group(1), number)
+                        if found is not None:
+                            links.append(found)
             reference = _REFERENCE_DEF.match(visible)
             if reference:
                 found = link_of(reference.group(1), number)
@@ -282,6 +334,10 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
     )
 
 
+def _indent(line: str) -> int:
+    return len(line.expandtabs(4)) - len(line.lstrip(" \t").expandtabs(4))
+
+
 @dataclass(frozen=True)
 class Section:
     heading: str
@@ -301,7 +357,7 @@ def sections(text: str, parsed: Markdown, *, max_level: int = 3) -> list[Section
         if body or heading:
             result.append(Section(heading=heading, anchor=anchor, body=body))
         start, heading, anchor = cut.line, cut.text, cut.anchor
-        if not _ATX.match(lines[first]) and start < len(lines) and _SETEXT.match(lines[start]):
+        if not _ATX.match(_heading_line(lines[first])) and start < len(lines) and _SETEXT.match(lines[start]):
             start += 1
     body = "\n".join(lines[start:]).strip()
     if body or heading:

@@ -71,6 +71,7 @@ HEAVY_DIRS = frozenset(
 # A folder containing one of these is a virtualenv or a cache whatever its name.
 MARKER_FILES = ("pyvenv.cfg", "CACHEDIR.TAG")
 MAX_IGNORE_FILE_BYTES = 1024 * 1024
+MAX_UNWALKED = 10_000
 MAX_PRUNED_LISTED = 50
 
 
@@ -88,6 +89,10 @@ class ProjectTree:
     truncated: bool  # stopped at the file limit
     bad_names: int  # files and folders left out because their names are not valid UTF-8
     fingerprints: tuple[tuple[str, Fingerprint], ...] = field(repr=False)
+    # Paths that exist but were not walked: symlinks (not followed) and pruned folders; so that a
+    # link to one is not taken for a link to nothing. Bounded, like the walk.
+    links: tuple[str, ...] = ()
+    unwalked: tuple[str, ...] = ()
 
 
 def pruned_name(name: str) -> bool:
@@ -168,6 +173,8 @@ def walk_project_sync(root: Path, *, max_files: int) -> ProjectTree:
     files: list[str] = []
     dirs: list[str] = []
     pruned: list[str] = []
+    links: list[str] = []
+    unwalked: list[str] = []
     ignored = symlinks = unreadable = bad_names = 0
     truncated = False
     pending: list[tuple[Path, str, tuple[IgnoreFile, ...]]] = [(root, "", tuple(base_rules))]
@@ -188,6 +195,7 @@ def walk_project_sync(root: Path, *, max_files: int) -> ProjectTree:
         names = {e.name for e in entries}
         if prefix and any(marker in names for marker in MARKER_FILES):
             _note(pruned, prefix.rstrip("/"))
+            _note(unwalked, prefix.rstrip("/"), MAX_UNWALKED)
             continue
         dirs.append(prefix.rstrip("/"))
         if ".gitignore" in names:
@@ -203,9 +211,13 @@ def walk_project_sync(root: Path, *, max_files: int) -> ProjectTree:
             try:
                 if entry.is_symlink():
                     symlinks += 1
+                    if not (rules and is_ignored(rules, rel, is_dir=False)):
+                        _note(links, rel, MAX_UNWALKED)
                 elif entry.is_dir(follow_symlinks=False):
                     if pruned_name(name):
                         _note(pruned, rel)
+                        if not (rules and is_ignored(rules, rel, is_dir=True)):  # there on GitHub too
+                            _note(unwalked, rel, MAX_UNWALKED)
                     elif rules and is_ignored(rules, rel, is_dir=True):
                         ignored += 1
                     else:
@@ -236,12 +248,14 @@ def walk_project_sync(root: Path, *, max_files: int) -> ProjectTree:
         truncated=truncated,
         bad_names=bad_names,
         fingerprints=tuple(prints),
+        links=tuple(links),
+        unwalked=tuple(unwalked),
     )
 
 
-def _note(pruned: list[str], rel: str) -> None:
-    if len(pruned) < MAX_PRUNED_LISTED:
-        pruned.append(rel)
+def _note(found: list[str], rel: str, limit: int = 0) -> None:
+    if len(found) < (limit or MAX_PRUNED_LISTED):
+        found.append(rel)
 
 
 _walk = in_thread(walk_project_sync)

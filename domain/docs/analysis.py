@@ -75,9 +75,21 @@ def _check(doc: ParsedDoc, link: DocLink, corpus: DocSet) -> tuple[str | None, s
         ):
             return target, f"no heading or anchor #{anchor} in {target}"
         return target, None
-    if target == "" or target in corpus.dirs:
-        return target, None
+    if target == "" or target in corpus.dirs or _unwalked(target, corpus.unwalked):
+        return target, None  # a symlink or a build/dependency folder: there, though not walked
     return target, "file not found (missing, or ignored by .gitignore)"
+
+
+def _unwalked(target: str, unwalked: frozenset[str]) -> bool:
+    """Whether `target` is, or is inside, a path the walk saw but did not enter."""
+    if not unwalked:
+        return False
+    path = target
+    while path:
+        if path in unwalked:
+            return True
+        path = posixpath.dirname(path)
+    return False
 
 
 def analyze_docs(corpus: DocSet) -> DocsAnalysis:
@@ -104,7 +116,8 @@ def analyze_docs(corpus: DocSet) -> DocsAnalysis:
             target, reason = _check(doc, link, corpus)
             if reason is not None:
                 broken.append(BrokenLink(doc=doc.path, line=link[0], target=link[1], reason=reason))
-            elif target is not None and target != doc.path:
+            # A link to a doc links it, even when its anchor is wrong: that is one problem, not two.
+            if target is not None and target != doc.path and (reason is None or target in corpus.by_path):
                 inbound[target] += 1
         if len(broken) > broken_before:
             codes.append("broken_links")

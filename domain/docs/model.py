@@ -76,6 +76,8 @@ class DocSet:
     files: frozenset[str]
     dirs: frozenset[str]
     tree_truncated: bool = False
+    # Paths that exist but the walk did not enter: symlinks and dependency/build folders.
+    unwalked: frozenset[str] = frozenset()
     by_path: Mapping[str, ParsedDoc] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -318,9 +318,11 @@ async def test_one_doc_cannot_fill_every_hit_and_a_long_section_is_one_hit(app: 
     async with Client(app.server) as client:
         found = await call_ok(client, "cde_searchDocumentation", {"query": "deployment", "limit": 10})
         words = await call_ok(client, "cde_searchDocumentation", {"query": "lorem", "limit": 10})
+        few = await call_ok(client, "cde_searchDocumentation", {"query": "lorem", "limit": 2})  # under the cap
     paths = [h["path"] for h in found["hits"]]
     assert paths.count("docs/handbook.md") <= 3 and "docs/ops.md" in paths
     assert [(h["path"], h["anchor"]) for h in words["hits"]] == [("docs/reference.md", "words")]
+    assert [(h["path"], h["anchor"]) for h in few["hits"]] == [("docs/reference.md", "words")]
     assert "**lorem**" in words["hits"][0]["snippet"]
 
 
@@ -334,3 +336,30 @@ def test_a_long_body_is_cut_into_parts_at_line_ends() -> None:
     one_line = "x" * (3 * PART_CHARS)  # no line end, no space: cut hard
     assert "".join(parts(one_line)) == one_line and max(map(len, parts(one_line))) <= PART_CHARS
     assert parts("short") == ["short"]
+
+
+async def test_links_to_symlinks_and_build_folders_are_not_broken_and_a_bad_anchor_is_one_problem(
+    app: App, project: Path
+) -> None:
+    make_tree(
+        project,
+        {
+            "README.md": "# Root\n\n[c](CONTRIBUTING.md) [d](build/docker/Dockerfile) [g](docs/guide.md#instalation)\n"
+            "[v](vendor/lib/x.md) [gone](dist/nothing.md) [cache](tmp-cache/x.md)\n",
+            "docs/contributing.md": "---\ntitle: C\ndescription: c\n---\n# C\n",
+            "docs/guide.md": "---\ntitle: Guide\ndescription: g\n---\n# Guide\n\n## Installation\n",
+            "build/docker/Dockerfile": "FROM scratch\n",
+            "vendor/lib/x.md": "# X\n",
+            "tmp-cache/x.md": "# ignored\n",
+            ".gitignore": "tmp-cache/\n",
+        },
+    )
+    (project / "CONTRIBUTING.md").symlink_to("docs/contributing.md")
+    async with Client(app.server) as client:
+        report = await call_ok(client, "cde_analyzeDocumentation")
+    assert report["broken_links"] == [
+        "README.md:3 docs/guide.md#instalation: no heading or anchor #instalation in docs/guide.md",
+        "README.md:4 dist/nothing.md: file not found (missing, or ignored by .gitignore)",  # no dist/ at all
+        "README.md:4 tmp-cache/x.md: file not found (missing, or ignored by .gitignore)",
+    ]
+    assert "docs/guide.md" not in report["orphans"]  # linked, if to a misspelt anchor

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from adapters.markdown import github_slug, parse_markdown, sections
+from adapters.markdown import github_slug, heading_text, parse_markdown, sections
 
 DOC = """---
 title: Guide
@@ -126,6 +126,7 @@ def test_bracket_runs_cannot_make_link_matching_quadratic() -> None:
         assert parse_markdown(hostile + "\n[ok](ok.md)\n").links == ((21, "ok.md", "ok.md", ""),)
     assert [link[2] for link in parse_markdown("[![shot](i.png)](d/x.md) [see [1]](n.md) \\[no](x.md)").links] == [
         "d/x.md",
+        "i.png",  # the image inside the link is checked too
         "n.md",
     ]
 
@@ -150,3 +151,48 @@ def test_front_matter_is_bounded_even_when_yaml_aliases_multiply_it() -> None:
     assert 4_000 < len(json.dumps(parsed.metadata)) < 12_000
     nested = parse_markdown("---\nn: {a: {b: {c: [1, 2]}}}\n---\n").metadata
     assert nested == {"n": {"a": {"b": "(1 items)"}}}
+
+
+def test_code_in_block_quotes_and_list_items_is_opaque_and_their_headings_count() -> None:
+    text = (
+        "# Root\n\n> Example:\n> ```markdown\n> See [the guide](quoted-fence.md)\n> ```\n\n"
+        "- nested\n  - sub item\n\n    ```\n    [x](fence-in-item.md)\n    ```\n\n"
+        "> ## Quoted heading\n\n- ## List heading\n\n[after](after.md)\n"
+    )
+    parsed = parse_markdown(text)
+    assert [link[2] for link in parsed.links] == ["after.md"]
+    assert {"quoted-heading", "list-heading"} <= set(parsed.anchors)
+
+
+def test_a_fence_closes_with_its_block_quote_and_inline_triple_backticks_open_none() -> None:
+    text = "> ```\n> [in](code.md)\n\n[out](visible.md)\n\n```foo``` and [ok](ok.md)\n\n## After\n\n[x](x.md)\n"
+    parsed = parse_markdown(text)
+    assert [link[2] for link in parsed.links] == ["visible.md", "ok.md", "x.md"]
+    assert "after" in parsed.anchors
+
+
+def test_prose_that_looks_like_a_reference_definition_is_not_a_link() -> None:
+    text = '[Warning]: do not run this as root.\n\n[ref]: docs/a.md "Title"\n[raw]: <docs/b c.md>\n'
+    assert [link[2] for link in parse_markdown(text).links] == ["docs/a.md", "docs/b c.md"]
+
+
+@pytest.mark.parametrize(
+    ("heading", "anchor"),
+    [
+        ("_Private_ API", "private-api"),
+        ("__Strong__ words", "strong-words"),
+        ("snake_case name", "snake_case-name"),
+        ("The `__init__` method", "the-__init__-method"),
+        ("हिन्दी गाइड", "हिन्दी-गाइड"),  # combining marks stay
+        ("Café & co", "café--co"),
+    ],
+)
+def test_heading_anchors_follow_github(heading: str, anchor: str) -> None:
+    assert github_slug(heading_text(heading)) == anchor
+
+
+def test_a_quoted_heading_is_a_section_of_its_own_and_deep_quotes_stay_linear() -> None:
+    text = "# Top\n\nintro\n\n> ## Quoted\n---\n\nafter the rule\n"
+    parts = sections(text, parse_markdown(text))
+    assert [(p.heading, p.body) for p in parts] == [("Top", "intro"), ("Quoted", "---\n\nafter the rule")]
+    assert parse_markdown((">" * 10_000 + " x\n") * 200 + "[ok](ok.md)\n").links[0][2] == "ok.md"
