@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 from pydantic_core import PydanticSerializationError
 
+from domain.onboarding.classify import is_requirements_file
 from domain.onboarding.facts import MAX_DEPENDENCIES, MAX_SCRIPTS, Manifest
 
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
@@ -78,7 +79,10 @@ def _pyproject(path: str, text: str) -> Manifest:
         path=path,
         kind="python",
         name=str(project.get("name") or poetry.get("name") or "") or None,
-        dependencies=_names([*_list(project.get("dependencies")), *_table(poetry.get("dependencies"))]),
+        # Poetry lists the Python version among the dependencies: it is no package.
+        dependencies=_names(
+            [*_list(project.get("dependencies")), *(d for d in _table(poetry.get("dependencies")) if d != "python")]
+        ),
         dev_dependencies=_names(dev),
         entry_points=entry_points[:MAX_SCRIPTS],
         tools=list(_table(data.get("tool")))[:MAX_SCRIPTS],
@@ -229,7 +233,7 @@ _PARSERS: dict[str, Callable[[str, str], Manifest]] = {
 def parse_manifest(path: str, kind: str, text: str) -> Manifest:
     """The manifest at `path` (relative) of ecosystem `kind`; presence-only formats keep just the path."""
     name = posixpath.basename(path)
-    parser = _PARSERS.get(name) or (_requirements if name.startswith("requirements") else None)
+    parser = _PARSERS.get(name) or (_requirements if is_requirements_file(path) else None)
     if parser is None:
         return Manifest(path=path, kind=kind)
     try:

@@ -161,9 +161,17 @@ def manifest_kind(rel: str) -> str | None:
     """The ecosystem of a dependency/build manifest (`pyproject.toml` → python), else None."""
     name = file_name(rel)
     kind = MANIFESTS.get(name)
-    if kind is None and name.startswith("requirements") and _REQUIREMENTS.match(name):
+    if kind is None and is_requirements_file(rel):
         return "python"
     return kind
+
+
+def is_requirements_file(rel: str) -> bool:
+    """`requirements.txt`, `requirements-dev.txt`…, or any `.txt` in a `requirements/` folder (Django's layout)."""
+    name = file_name(rel)
+    if name.startswith("requirements") and _REQUIREMENTS.match(name):
+        return True
+    return name.endswith(".txt") and rel[: -len(name)].rstrip("/").rpartition("/")[2] == "requirements"
 
 
 def lockfile_tool(rel: str) -> str | None:

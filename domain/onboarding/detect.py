@@ -157,12 +157,23 @@ def detect_frameworks(manifests: Sequence[Manifest]) -> list[str]:
     return sorted(found, key=str.lower)
 
 
+# What `npm init` writes as the test script: it always fails, so it is no test command.
+_NPM_PLACEHOLDER = re.compile(r"no test specified")
+
+
 def _root_manifests(manifests: Sequence[Manifest]) -> list[Manifest]:
     """The manifests at the shallowest level that has any (the project's own, not its sub-packages')."""
     if not manifests:
         return []
-    depth = min(m.path.count("/") for m in manifests)
-    return [m for m in manifests if m.path.count("/") == depth]
+    depth = min(map(_level, manifests))
+    return [m for m in manifests if _level(m) == depth]
+
+
+def _level(manifest: Manifest) -> int:
+    """How deep a manifest is; `requirements/*.txt` count as the folder holding `requirements/`."""
+    folder = posixpath.dirname(manifest.path)
+    in_requirements = posixpath.basename(folder) == "requirements" and manifest.path.endswith(".txt")
+    return manifest.path.count("/") - (1 if in_requirements else 0)
 
 
 def _package_manager(lockfiles: Sequence[str], base: str) -> str:
@@ -218,7 +229,7 @@ def _ecosystem_commands(manifest: Manifest, lockfiles: Sequence[str], base: str,
         offer("install", f"{manager} install")
         for key, names in _SCRIPTS.items():
             for script in names:
-                if script in manifest.scripts:
+                if script in manifest.scripts and not _NPM_PLACEHOLDER.search(manifest.scripts[script]):
                     offer(key, f"{manager} test" if script == "test" else f"{manager} run {script}")
                     break
     elif kind == "python":
@@ -276,13 +287,15 @@ def _ecosystem_commands(manifest: Manifest, lockfiles: Sequence[str], base: str,
 def _python_commands(manifest: Manifest, lockfiles: Sequence[str], base: str, offer: Offer) -> None:
     runner, install, build = _python_manager(lockfiles, base)
     name = posixpath.basename(manifest.path)
+    if install is None and "poetry" in manifest.tools:  # no lock file yet; pip cannot install it without [build-system]
+        runner, install, build = "poetry run ", "poetry install", "poetry build"
     deps = set(_declared(manifest)) | set(manifest.tools)
     if install:
         offer("install", install)
     elif name == "pyproject.toml":
         extras = [e for e in ("dev", "test") if e in manifest.extras]
         offer("install", f"pip install -e '.[{extras[0]}]'" if extras else "pip install -e .")
-    elif name.startswith("requirements"):
+    elif manifest.path.endswith(".txt"):  # a requirements file
         offer("install", f"pip install -r {manifest.path}")
     if "pytest" in deps:
         offer("test", f"{runner}pytest")

@@ -137,3 +137,27 @@ def test_commands_prefer_task_runner_targets_then_ecosystem_tools() -> None:
     nested = Manifest(path="tools/go.mod", kind="go")
     assert detect_commands([node, nested], [])["test"] == "npm test"
     assert detect_commands([], []) == {}
+
+
+def test_common_layouts_get_commands_that_work() -> None:
+    """npm's placeholder test script, Django's requirements/ folder, and Poetry without a lock file."""
+    placeholder = Manifest(
+        path="package.json", kind="node", scripts={"test": 'echo "Error: no test specified" && exit 1'}
+    )
+    assert "test" not in detect_commands([placeholder], [])
+    assert manifest_kind("requirements/base.txt") == "python" and manifest_kind("requirements/local.txt") == "python"
+    assert manifest_kind("docs/notes.txt") is None
+    base = parse_manifest("requirements/base.txt", "python", "Django==5.0\ncelery\n")
+    local = parse_manifest("requirements/local.txt", "python", "-r base.txt\npytest\n")
+    pyproject = parse_manifest("pyproject.toml", "python", "[tool.ruff]\nline-length = 100\n")
+    assert base.dependencies == ["Django", "celery"] and "pytest" in local.dependencies
+    assert detect_commands([pyproject, base, local], [])["test"] == "pytest"
+    assert "Django" in detect_frameworks([pyproject, base, local])
+    poetry = parse_manifest(
+        "pyproject.toml",
+        "python",
+        '[tool.poetry]\nname = "app"\n[tool.poetry.dependencies]\npython = "^3.11"\nrequests = "*"\n'
+        '[tool.poetry.group.dev.dependencies]\npytest = "*"\n',
+    )
+    assert poetry.dependencies == ["requests"]
+    assert detect_commands([poetry], []) == {"install": "poetry install", "test": "poetry run pytest"}
