@@ -21,6 +21,7 @@ import yaml
 from domain.docs.model import DocLink, Heading
 
 MAX_FRONT_MATTER_LINES = 400
+MAX_SETEXT_LINES = 100  # lines of a paragraph kept as a setext heading's text
 MAX_TARGET_CHARS = 300
 MAX_METADATA_CHARS = 8_000  # front matter kept per doc (roughly, in JSON characters)
 # Only this much of a line is examined for headings and links: a hostile multi-megabyte line full of
@@ -213,7 +214,9 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
     links: list[DocLink] = []
     fence: str | None = None
     fence_indent = fence_depth = 0  # where the open fence is: its indentation, and how deep in block quotes
-    previous = ""  # the previous line when it may be a setext heading's text
+    # The paragraph just read (its lines, and the index of its first): a setext underline makes it a heading.
+    paragraph: list[str] = []
+    paragraph_start = 0
     blank_before = True  # the previous line was blank (or there was none): an indented line there is code
     in_code = False  # inside an indented code block
     in_list = False  # inside a list, where indented lines continue items instead of starting code
@@ -250,11 +253,11 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
                 stripped = line.strip()
             elif stripped.startswith("<!--") and "-->" not in stripped[4:]:
                 in_comment = True  # only a line starting with <!-- opens a comment that spans lines
-                previous = ""
+                paragraph = []
                 continue
             if not stripped:
                 blank_before = True
-                previous = ""
+                paragraph = []
                 continue
             first = line[0]
             if first not in _INDENT_OR_LIST:  # most lines: plain text at the margin
@@ -268,7 +271,7 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
                 in_code = indented and (in_code or blank_before) and not in_list
             blank_before = False
             if in_code:  # an indented code block: opaque, like a fenced one
-                previous = ""
+                paragraph = []
                 continue
         marker = stripped[:1]  # every block construct below starts with one of "`~#=-"
         fence_match = (
@@ -283,7 +286,7 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
         if fence_match and not (marker == "`" and "`" in line[fence_match.end() :]):
             fence = fence_match.group(1)
             fence_indent, fence_depth = _indent(line), depth
-            previous = ""
+            paragraph = []
             continue
         if marker in _LIST_MARKS and in_list and (item := _LIST_ITEM.match(line)) is not None:
             line = line[item.end() :]  # "- ## Heading": a heading inside a list item
@@ -291,12 +294,12 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
         atx = _ATX.match(line.lstrip(" \t")) if marker == "#" else None
         if atx:
             add_heading(len(atx.group(1)), atx.group(2) or "", index + 1)
-            previous = ""
+            paragraph = []
             continue
-        setext = _SETEXT.match(line) if previous and marker in ("=", "-") else None
+        setext = _SETEXT.match(line) if paragraph and marker in ("=", "-") else None
         if setext:
-            add_heading(1 if setext.group(1)[0] == "=" else 2, previous, index)
-            previous = ""
+            add_heading(1 if setext.group(1)[0] == "=" else 2, " ".join(paragraph), paragraph_start + 1)
+            paragraph = []
             continue
         if with_links and ("[" in line or "<" in line):
             visible = _CODE_SPAN.sub(" ", line) if "`" in line else line
@@ -323,7 +326,14 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
                     if found is not None:
                         links.append(found)
                 anchors.update(m.group(1).lower() for m in _HTML_ID.finditer(visible))
-        previous = stripped if stripped and not _BLOCK_START.match(line) and not line.startswith("    ") else ""
+        definition = not paragraph and stripped[:1] == "[" and _REFERENCE_DEF.match(line) is not None
+        if stripped and not definition and not _BLOCK_START.match(line) and not line.startswith("    "):
+            if not paragraph:
+                paragraph_start = index
+            if len(paragraph) < MAX_SETEXT_LINES:
+                paragraph.append(stripped)
+        else:
+            paragraph = []
     return Markdown(
         metadata=metadata,
         metadata_error=metadata_error,
@@ -357,8 +367,13 @@ def sections(text: str, parsed: Markdown, *, max_level: int = 3) -> list[Section
         if body or heading:
             result.append(Section(heading=heading, anchor=anchor, body=body))
         start, heading, anchor = cut.line, cut.text, cut.anchor
-        if not _ATX.match(_heading_line(lines[first])) and start < len(lines) and _SETEXT.match(lines[start]):
-            start += 1
+        if not _ATX.match(_heading_line(lines[first])):  # a setext heading: its text may take several lines
+            underline = next(
+                (i for i in range(start, min(len(lines), first + MAX_SETEXT_LINES + 1)) if _SETEXT.match(lines[i])),
+                None,
+            )
+            if underline is not None:
+                start = underline + 1
     body = "\n".join(lines[start:]).strip()
     if body or heading:
         result.append(Section(heading=heading, anchor=anchor, body=body))

@@ -196,3 +196,16 @@ def test_a_quoted_heading_is_a_section_of_its_own_and_deep_quotes_stay_linear() 
     parts = sections(text, parse_markdown(text))
     assert [(p.heading, p.body) for p in parts] == [("Top", "intro"), ("Quoted", "---\n\nafter the rule")]
     assert parse_markdown((">" * 10_000 + " x\n") * 200 + "[ok](ok.md)\n").links[0][2] == "ok.md"
+
+
+def test_a_setext_heading_takes_its_whole_paragraph() -> None:
+    text = "# Top\n\nPara line one\ncontinues here\n===\n\nbody\n"
+    parsed = parse_markdown(text)
+    assert [(h.text, h.anchor, h.line) for h in parsed.headings] == [
+        ("Top", "top", 1),
+        ("Para line one continues here", "para-line-one-continues-here", 3),
+    ]
+    assert [(p.heading, p.body) for p in sections(text, parsed)] == [
+        ("Top", ""),
+        ("Para line one continues here", "body"),
+    ]
