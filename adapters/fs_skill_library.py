@@ -320,7 +320,7 @@ class FsSkillLibrary:
                 logger.warning("cannot list skills in %s: %s", root, exc)
                 continue
             for entry in entries:
-                if not _SLUG.match(entry.name) or entry.is_symlink():
+                if not _SLUG.fullmatch(entry.name) or entry.is_symlink():
                     if entry.name.startswith(TRASH_PREFIX) and scope != "bundled":
                         _remove_trash(entry.path)
                     continue  # hidden entries (trash, temp files) and names we would refuse anyway
@@ -703,15 +703,15 @@ class FsSkillLibrary:
     def search_sync(self, snapshot: Snapshot, query: SkillQuery, now: datetime) -> tuple[list[SkillHit], bool]:
         """(hits, whether something was purged) - one worker-thread hop for sync, expiry and query."""
         self._ensure_synced(snapshot)
-        purged = bool(self._purge_sync(now))
+        gone = frozenset(self._purge_sync(now))  # no longer shadowing what they shadowed in `snapshot`
         attrs = {k: v for k, v in (("domain", query.domain), ("kind", query.kind)) if v}
         shadowed = sum(1 for scopes in snapshot.scopes.values() if len(scopes) > 1)
         fetch = min(MAX_FETCH, query.limit + shadowed)
         while True:  # shadowed and expired rows are left out: fetch more while they leave fewer than `limit`
             raw = self._raw(query, attrs, fetch)
-            hits = self._hits_of(raw, snapshot, query.limit, now)
+            hits = self._hits_of(raw, snapshot, query.limit, now, gone)
             if len(hits) == query.limit or fetch == MAX_FETCH or len(raw) < fetch:
-                return hits, purged
+                return hits, bool(gone)
             fetch = min(MAX_FETCH, fetch * 2)
 
     def _raw(self, query: SkillQuery, attrs: dict[str, str], fetch: int) -> list[SearchHit]:
@@ -721,12 +721,16 @@ class FsSkillLibrary:
             )
         return self.index.browse(limit=fetch, attrs=attrs, tags=query.tags)
 
-    def _hits_of(self, raw: list[SearchHit], snapshot: Snapshot, limit: int, now: datetime) -> list[SkillHit]:
+    def _hits_of(
+        self, raw: list[SearchHit], snapshot: Snapshot, limit: int, now: datetime, gone: frozenset[str] = frozenset()
+    ) -> list[SkillHit]:
         hits: list[SkillHit] = []
         for hit in raw:
             scope: SkillScope = hit.attrs["scope"]  # type: ignore[assignment]
             name = hit.attrs["name"]
             present = snapshot.scopes.get(name, (scope,))
+            if gone:
+                present = tuple(s for s in present if f"{s}/{name}" not in gone) or (scope,)
             if _expired(hit.attrs, now) or (scope in present and present.index(scope) > 0):
                 continue  # expired (purged on the next pass) or shadowed by a higher library
             hits.append(

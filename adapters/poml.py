@@ -178,7 +178,7 @@ def parse_poml(text: str, *, path: Path, ref: RecipeRef) -> Recipe:
     for node in root.children:
         if node.tag == "let":
             name = node.attrs.get("name", "")
-            if not _LET_NAME.match(name):
+            if not _LET_NAME.fullmatch(name):
                 raise RecipeSyntaxError(path, node.line, '<let> needs a name attribute such as name="description"')
             if name in meta:
                 raise RecipeSyntaxError(path, node.line, f'<let name="{name}"> is defined twice')

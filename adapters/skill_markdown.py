@@ -64,6 +64,10 @@ def _version(meta: dict[str, Any]) -> int:
     return int(value)
 
 
+def _normal(value: object) -> str:
+    return "-".join(str(value).lower().split()) if value is not None else ""
+
+
 def parse_skill(path: Path, text: str, *, name: str, scope: SkillScope) -> Skill:
     """The skill stored in `text`; its name is the directory's (the id), whatever the front matter says."""
     meta, body = split_front_matter(path, text)
@@ -83,8 +87,9 @@ def parse_skill(path: Path, text: str, *, name: str, scope: SkillScope) -> Skill
             description=" ".join(description.split()),
             body=body,
             scope=scope,
-            domain=meta.get("domain") or None,
-            tags=[str(t).lower() for t in tags] if isinstance(tags, list) else [],
+            # As the filters normalise theirs: a hand-written "DevOps" or "Helm Charts" still matches.
+            domain=_normal(meta.get("domain")) or None,
+            tags=[_normal(t) for t in tags] if isinstance(tags, list) else [],
             version=_version(meta),
             kind=meta.get("kind") or "base",
             created=_datetime(meta, "created"),
@@ -102,6 +107,7 @@ def parse_skill(path: Path, text: str, *, name: str, scope: SkillScope) -> Skill
 
 
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9 _.,()/+;'=<>-]*$")
+_UNPRINTABLE = re.compile("[\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
 _YAML_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "null", "y", "n"})
 
 
@@ -109,9 +115,11 @@ def _scalar(value: str | int) -> str:
     """A YAML scalar for `value`: plain when unambiguous, else a JSON string (which YAML reads the same)."""
     if isinstance(value, int):
         return str(value)
-    if _PLAIN.match(value) and not value.endswith(" ") and value.lower() not in _YAML_WORDS:
+    if _PLAIN.fullmatch(value) and not value.endswith(" ") and value.lower() not in _YAML_WORDS:
         return value
-    return json.dumps(value, ensure_ascii=False)
+    text = json.dumps(value, ensure_ascii=False)
+    # JSON leaves DEL, C1 controls and U+FFFE/U+FFFF as they are; YAML refuses them in a file, so escaped.
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def render_skill(skill: Skill) -> str:

@@ -256,7 +256,7 @@ def find_feature(features: Mapping[str, Feature], ref: str) -> Feature:
         return exact
     by_name = [f for f in features.values() if f.name == ref]
     by_prefix: list[Feature] = []
-    if _HEX_PREFIX.match(ref) and len(ref) >= MIN_PREFIX:
+    if _HEX_PREFIX.fullmatch(ref) and len(ref) >= MIN_PREFIX:
         by_prefix = sorted((f for f in features.values() if f.id.startswith(ref)), key=lambda f: f.id)
     # A name like 'cafe' can also be an id prefix: answer only when the reference means one feature.
     matches = list({f.id: f for f in by_name + by_prefix}.values())

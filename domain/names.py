@@ -32,7 +32,7 @@ def validate_name(value: str, what: str = "name") -> str:
         raise InvalidInputError(f"{what} {value!r} must be a plain name, not a path")
     if ".." in value:
         raise InvalidInputError(f"{what} {value!r} must not contain '..'; use one '.', '-' or '_' between words")
-    if not _NAME.match(value):
+    if not _NAME.fullmatch(value):
         raise InvalidInputError(
             f"{what} {value!r} must be a lowercase slug: a-z, 0-9, '.', '_', '-', starting and ending alphanumeric"
         )

@@ -178,7 +178,7 @@ def classify(user_prompt: str) -> Classification:
     tokens = set(words)
     found = _matches(tokens, padded)
     hits = {t: found.get(t, []) for t in TYPES}
-    named = sorted(t for t in tokens if _EXCEPTION_NAME.match(t))
+    named = sorted(t for t in tokens if _EXCEPTION_NAME.fullmatch(t))
     if named:
         hits["quick-fix"].append((named[0], _EXCEPTION_WEIGHT))
     scores = {t: sum(w for _, w in hits[t]) for t in TYPES}

@@ -35,7 +35,7 @@ class WorkSubmitted(BaseModel):
 
 
 def check_result_keys(results: Mapping[str, str]) -> None:
-    bad = [k for k in results if not _KEY.match(k)]
+    bad = [k for k in results if not _KEY.fullmatch(k)]
     if bad:
         listed = ", ".join(shown(key, 40) for key in bad[:5])
         raise InvalidInputError(f"results key(s) {listed} must be snake_case like 'test_report'")

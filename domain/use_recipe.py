@@ -35,7 +35,7 @@ class UseRecipe:
         self, recipe_id: str, user_prompt: str, context: Mapping[str, str] | None = None, *, lenient: bool = False
     ) -> RenderedRecipe:
         extra = dict(context or {})
-        bad = [k for k in extra if not PLACEHOLDER_NAME.match(k)]
+        bad = [k for k in extra if not PLACEHOLDER_NAME.fullmatch(k)]
         if bad:
             listed = ", ".join(shown(key, 40) for key in bad[:5])
             raise InvalidInputError(f"context key(s) {listed} are not placeholder names")

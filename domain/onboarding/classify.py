@@ -169,7 +169,7 @@ def manifest_kind(rel: str) -> str | None:
 def is_requirements_file(rel: str) -> bool:
     """`requirements.txt`, `requirements-dev.txt`…, or any `.txt` in a `requirements/` folder (Django's layout)."""
     name = file_name(rel)
-    if name.startswith("requirements") and _REQUIREMENTS.match(name):
+    if name.startswith("requirements") and _REQUIREMENTS.fullmatch(name):
         return True
     return name.endswith(".txt") and rel[: -len(name)].rstrip("/").rpartition("/")[2] == "requirements"
 

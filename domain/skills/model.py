@@ -50,7 +50,7 @@ def normalize_tags(tags: list[str]) -> list[str]:
     out: list[str] = []
     for raw in tags:
         tag = raw.strip().lower().replace(" ", "-")
-        if not tag or len(tag) > MAX_TAG or not _TAG.match(tag):
+        if not tag or len(tag) > MAX_TAG or not _TAG.fullmatch(tag):
             raise InvalidInputError(
                 f"tag {shown(raw, 40)} must be 1-{MAX_TAG} characters of a-z, 0-9, '.', '_', '+', '-' (e.g. 'python')"
             )

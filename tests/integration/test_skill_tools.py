@@ -673,3 +673,43 @@ async def test_a_listing_is_as_long_as_asked_however_many_names_are_shadowed(
         resources = [r for r in (await client.list_resources()).resources if str(r.uri).startswith("skill://")]
     assert len(listing["skills"]) == len(searched["skills"]) == len(resources) == 100
     assert all(s["scope"] == "project" for s in listing["skills"] if s["name"].startswith("p"))
+
+
+async def test_text_with_control_characters_is_saved_so_it_reads_back(app: App) -> None:
+    """DEL, C1 controls and U+FFFF went raw into the front matter, which YAML then refused: the skill
+    could no longer be read or updated."""
+    odd = "pasted \x7f from \x96 a terminal \uffff"
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_saveSkill", skill_args("pasted", description=f"Notes {odd}"))
+        await call_ok(client, "cde_updateSkill", {"name": "pasted", "note": f"note {odd}", "content": "v2"})
+        read = await call_ok(client, "cde_getSkill", {"name": "pasted"})
+        again = await call_ok(client, "cde_updateSkill", {"name": "pasted", "note": "fix", "content": "v3"})
+        found = await call_ok(client, "cde_findSkills", {"query": "pasted"})
+    assert read["version"] == 2 and '"Notes pasted \\u007f from \\u0096 a terminal \\uffff"' in read["content"]
+    assert again["version"] == 3 and found["skills"][0]["description"] == f"Notes {odd}"
+
+
+async def test_an_expired_project_skill_stops_shadowing_at_once(app: App) -> None:
+    clock = FakeClock()
+    app.container.clock = clock
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_saveSkill", skill_args("shared", scope="user", content="lemon user copy"))
+        await call_ok(client, "cde_saveSkill", skill_args("shared", kind="ephemeral", ttl_hours=1, content="lemon"))
+        before = await call_ok(client, "cde_findSkills", {"query": "lemon"})
+        clock.now += timedelta(hours=1, minutes=1)
+        after = await call_ok(client, "cde_findSkills", {"query": "lemon"})
+    assert names(before) == [("shared", "project")]
+    assert names(after) == [("shared", "user")]  # on the first search after expiry, not the second
+
+
+async def test_hand_written_domain_and_tags_match_the_filters(app: App, project: Path) -> None:
+    folder = project / ".cde/skills/k8s-deploy"
+    folder.mkdir(parents=True)
+    (folder / "SKILL.md").write_text(
+        "---\ndescription: Deploy to the cluster\ndomain: DevOps\ntags: [Kubernetes, Helm Charts]\n---\nkubectl apply\n"
+    )
+    async with Client(app.server) as client:
+        by_domain = await call_ok(client, "cde_findSkills", {"domain": "devops"})
+        by_tag = await call_ok(client, "cde_findSkills", {"tags": ["helm charts"]})
+    assert names(by_domain) == [("k8s-deploy", "project")] and by_domain["skills"][0]["domain"] == "devops"
+    assert names(by_tag) == [("k8s-deploy", "project")] and by_tag["skills"][0]["tags"] == ["kubernetes", "helm-charts"]

@@ -24,6 +24,8 @@ def test_valid_names(name: str) -> None:
         ("trail-", "lowercase slug"),
         ("sp ace", "lowercase slug"),
         ("nul\x00", "lowercase slug"),
+        ("retry\n", "lowercase slug"),  # `$` alone matches before a final newline
+        ("con\n", "lowercase slug"),
         ("con", "reserved"),
         ("lpt1.txt", "reserved"),
     ],
