@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import json
 import os
 import tempfile
@@ -125,10 +126,29 @@ def _load_manifest(target: Path) -> dict[str, list[object]]:
     return raw if isinstance(raw, dict) else {}
 
 
+def _refuse_shadowing(target: Path) -> None:
+    """A package named like a module this Python imports (`server`, `mcp`, `pydantic`…) would shadow it in
+    the scripts that import the package, and its calls start this server, which then cannot import itself."""
+    try:
+        found = importlib.util.find_spec(target.name)
+    except (ImportError, ValueError):
+        return
+    origin = getattr(found, "origin", None) or next(
+        iter(getattr(found, "submodule_search_locations", None) or []), None
+    )
+    if found is None or (origin is not None and Path(origin).resolve().is_relative_to(target)):
+        return  # no such module, or this very package (its folder is on sys.path)
+    raise InvalidInputError(
+        f"output_dir must not end in {target.name!r}: a module of that name is installed, and the package would "
+        "hide it from the scripts that import it (the tools themselves need it); choose another, e.g. .cde/servers/cde"
+    )
+
+
 def write_sync(target: Path, rendered: Mapping[str, tuple[bytes, str]], tools: int) -> GeneratedPackage:
     written: list[str] = []
     removed: list[str] = []
     unchanged = 0
+    _refuse_shadowing(target)
     try:
         if target.exists() and not target.is_dir():
             raise InvalidInputError(f"output_dir {target} is a file; pass a directory for the package")

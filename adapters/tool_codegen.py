@@ -274,7 +274,9 @@ def _get_server(tool: str) -> Any:
                 problem = f"this Python cannot import it ({exc}); run the script with the one it is installed in"
                 raise ToolCallError(tool, f"cannot start cde-orchestrator: {problem}") from exc
             try:
-                _server = bootstrap(Settings.from_env()).server
+                # Every tool listed, whatever CDE_TOOLS says: the functions call them all, and the client
+                # checks a result against the schema of a listed tool only.
+                _server = bootstrap(Settings.from_env().model_copy(update={"tools": "all"})).server
             except Exception as exc:  # e.g. an invalid CDE_* variable
                 raise ToolCallError(tool, f"cannot start cde-orchestrator: {exc}") from exc
         return _server

@@ -128,6 +128,8 @@ async def test_output_dir_must_stay_inside_the_project_or_home(app: App, project
         )
         not_a_name = await call_error(client, "cde_generateToolFilesystem", {"output_dir": "tools/my-tools"})
         stdlib = await call_error(client, "cde_generateToolFilesystem", {"output_dir": "pkgs/json"})
+        ours = await call_error(client, "cde_generateToolFilesystem", {"output_dir": ".cde/servers/domain"})
+        dependency = await call_error(client, "cde_generateToolFilesystem", {"output_dir": ".cde/servers/pydantic"})
         empty = await call_error(client, "cde_generateToolFilesystem", {"output_dir": " "})
         in_home = await call_ok(client, "cde_generateToolFilesystem", {"output_dir": str(home_target)})
         inside_abs = await call_ok(client, "cde_generateToolFilesystem", {"output_dir": str(project / "gen" / "cde")})
@@ -139,6 +141,9 @@ async def test_output_dir_must_stay_inside_the_project_or_home(app: App, project
     assert not_a_name.startswith("invalid_input:") and "package name" in not_a_name
     assert stdlib.startswith("invalid_input:") and "standard-library" in stdlib and not (project / "pkgs").exists()
     assert empty == "invalid_input: output_dir is empty; pass a path such as '.cde/servers/cde'"
+    for shadowing in (ours, dependency):  # the generated calls start this server, which needs them
+        assert shadowing.startswith("invalid_input: output_dir must not end in") and "installed" in shadowing
+    assert not (project / ".cde/servers/domain").exists() and not (project / ".cde/servers/pydantic").exists()
     assert in_home["path"] == str(home_target) and (home_target / "__init__.py").is_file()
     assert inside_abs["path"] == str(project / "gen" / "cde")
     assert not (tmp_path / "x").exists() and not (tmp_path / "elsewhere").exists()
@@ -335,3 +340,17 @@ async def test_generated_modules_get_the_mode_of_an_ordinary_file(app: App, proj
         await call_ok(client, "cde_generateToolFilesystem")
     modes = {p.stat().st_mode & 0o777 for p in (project / ".cde/servers/cde").glob("*.py")}
     assert modes == {0o666 & ~UMASK}  # not mkstemp's 0o600: a package the team may share
+
+
+@pytest.mark.usefixtures("environment")
+async def test_under_the_lean_profile_the_package_still_lists_what_it_calls(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, package_name: str, app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    """CDE_TOOLS=core lists the core tools only: each call of another one warned, unchecked against its schema."""
+    await app.container.discovery.generate_tool_filesystem()(tmp_path / package_name)
+    package = import_package(tmp_path, package_name)
+    monkeypatch.setenv("CDE_TOOLS", "core")
+    async with package.session():
+        found = await package.cde_findSkills(query="zzz-nothing")
+    assert found["skills"] == []
+    assert not [r for r in caplog.records if "not listed" in r.getMessage()]
