@@ -716,8 +716,14 @@ class FsSkillLibrary:
 
     def _raw(self, query: SkillQuery, attrs: dict[str, str], fetch: int) -> list[SearchHit]:
         if query.text:
-            return self.index.search(  # skill hits show no snippet
-                query.text, limit=fetch, attrs=attrs, tags=query.tags, snippet_tokens=0, explain=query.explain
+            return self.index.search(  # skill hits show no snippet; name > description > tags > content
+                query.text,
+                limit=fetch,
+                attrs=attrs,
+                tags=query.tags,
+                snippet_tokens=0,
+                explain=query.explain,
+                tiered=query.by_field,
             )
         return self.index.browse(limit=fetch, attrs=attrs, tags=query.tags)
 

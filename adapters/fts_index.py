@@ -429,8 +429,13 @@ class FtsIndex:
         snippet_tokens: int = 16,
         explain: bool = False,
         per_source: int | None = None,
+        tiered: bool = False,
     ) -> list[SearchHit]:
         """Best `limit` records for `query` (BM25), filtered by exact `attrs` and all of `tags`.
+
+        `tiered`: records matching in their title come first, then in their heading, then in their
+        tags, then in their body only; BM25 orders each tier (its weights alone let a few mentions
+        in a long body outrank a title that is the query).
 
         All words must match; when that finds nothing, any word may match. With
         `explain`, each hit's `matched` names the terms found per column. `snippet_tokens=0`
@@ -440,9 +445,9 @@ class FtsIndex:
         _check_limit(limit)
         strict, relaxed = compile_query(query)
         cap = per_source or limit
-        hits = self._query(strict, limit, attrs or {}, tags, snippet_tokens, explain, cap)
+        hits = self._query(strict, limit, attrs or {}, tags, snippet_tokens, explain, cap, tiered)
         if not hits and relaxed != strict:
-            hits = self._query(relaxed, limit, attrs or {}, tags, snippet_tokens, explain, cap)
+            hits = self._query(relaxed, limit, attrs or {}, tags, snippet_tokens, explain, cap, tiered)
         return hits
 
     def browse(
@@ -475,6 +480,7 @@ class FtsIndex:
         snippet_tokens: int,
         explain: bool,
         per_source: int,
+        tiered: bool = False,
     ) -> list[SearchHit]:
         weights = ", ".join(str(w) for w in _WEIGHTS.values())
         where, params = _filters(attrs, tags)
@@ -487,7 +493,16 @@ class FtsIndex:
             f"r.source, fts.title, fts.heading, r.anchor, {snippet}, bm25(fts, {weights}) AS rank, r.attrs, r.tags"
         )
         marker_args = [HIGHLIGHT[0], HIGHLIGHT[1], snippet_tokens] if snippet_tokens else []
-        sql = f"SELECT {columns}{marks} {matching} ORDER BY rank LIMIT ?"
+        order, tier = "rank", ""
+        if tiered:  # the first column matching decides the tier (one pass over its matches each)
+            groups = _COLUMNS[:-1]
+            cases = " ".join(
+                f"WHEN fts.rowid IN (SELECT rowid FROM fts WHERE fts MATCH ?) THEN {i}" for i in range(len(groups))
+            )
+            tier = f", CASE {cases} ELSE {len(groups)} END AS tier"
+            marker_args = [*marker_args, *(f"{{{column}}} : ({expression})" for column in groups)]
+            order = "tier, rank"
+        sql = f"SELECT {columns}{marks}{tier} {matching} ORDER BY {order} LIMIT ?"
         ranked = f"SELECT fts.rowid, r.source, r.anchor {matching} ORDER BY bm25(fts, {weights}) LIMIT ?"
 
         def run(conn: sqlite3.Connection) -> list[SearchHit]:
@@ -498,8 +513,8 @@ class FtsIndex:
             # Ranks alone for a few times `limit` rows, then snippets for the hits kept only.
             chosen = _best(conn, ranked, [expression, *params], limit, per_source)
             decorated = (
-                f"SELECT {columns}{marks} FROM fts JOIN records r ON r.id = fts.rowid "
-                f"WHERE fts MATCH ? AND fts.rowid IN ({', '.join('?' * len(chosen))}) ORDER BY rank"
+                f"SELECT {columns}{marks}{tier} FROM fts JOIN records r ON r.id = fts.rowid "
+                f"WHERE fts MATCH ? AND fts.rowid IN ({', '.join('?' * len(chosen))}) ORDER BY {order}"
             )
             return _hits(_execute(conn, decorated, [*marker_args, expression, *chosen]), explain=explain)
 
@@ -529,7 +544,7 @@ def _hits(rows: list[Any], *, explain: bool) -> list[SearchHit]:
             score=float(f"{-row[5]:.4g}") or 0.0,  # significant digits: BM25 of common words is ~1e-6
             attrs=json.loads(row[6]),
             tags=json.loads(row[7]),
-            matched=_matched(row[8:]) if explain else {},
+            matched=_matched(row[8 : 8 + len(_COLUMNS)]) if explain else {},
         )
         for row in rows
     ]

@@ -261,6 +261,9 @@ class SkillQuery(BaseModel):
     kind: SkillKind | None = None
     limit: int = 10
     explain: bool = False
+    # Name matches first, then description, tags, content (BM25 within each);
+    # off where the caller ranks by a score of its own.
+    by_field: bool = True
 
 
 class SkillHit(BaseModel):

@@ -211,7 +211,7 @@ class SourceSkill:
         if not terms:
             raise InvalidInputError("need has no searchable words; describe the task, e.g. 'retry flaky HTTP calls'")
         # The BM25 best, re-ranked by fit: fetching more candidates cost ~0.2 ms each for little change.
-        query = SkillQuery(text=" OR ".join(terms), limit=limit, explain=True)
+        query = SkillQuery(text=" OR ".join(terms), limit=limit, explain=True, by_field=False)
         hits = await self._library.search(query, now=self._clock())
         weights = [term_weights(h, terms) for h in hits]
         scores = [fit(w) for w in weights]

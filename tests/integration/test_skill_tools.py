@@ -713,3 +713,24 @@ async def test_hand_written_domain_and_tags_match_the_filters(app: App, project:
         by_tag = await call_ok(client, "cde_findSkills", {"tags": ["helm charts"]})
     assert names(by_domain) == [("k8s-deploy", "project")] and by_domain["skills"][0]["domain"] == "devops"
     assert names(by_tag) == [("k8s-deploy", "project")] and by_tag["skills"][0]["tags"] == ["kubernetes", "helm-charts"]
+
+
+async def test_find_ranks_name_then_description_then_tags_then_content(app: App) -> None:
+    """BM25 weights alone let a long body mentioning "docker" eight times beat the skill named docker."""
+    filler = " ".join(f"word{n}" for n in range(200))
+    async with Client(app.server) as client:
+        for n in range(8):
+            await call_ok(client, "cde_saveSkill", skill_args(f"other-{n}", content=f"{filler} unrelated {n}"))
+        await call_ok(
+            client,
+            "cde_saveSkill",
+            skill_args("ci-pipeline", description="Set up the CI pipeline", content=f"{filler} " + "docker " * 8),
+        )
+        long = f"{filler} {filler}"  # a long body: BM25 scales the name's weight down by the length
+        await call_ok(client, "cde_saveSkill", skill_args("docker", description="Container basics", content=long))
+        await call_ok(client, "cde_saveSkill", skill_args("image-build", description="Build the docker image"))
+        await call_ok(
+            client, "cde_saveSkill", skill_args("tagged", description="Ship it", tags=["docker"], content=long)
+        )
+        found = await call_ok(client, "cde_findSkills", {"query": "docker"})
+    assert [s["name"] for s in found["skills"]][:4] == ["docker", "image-build", "tagged", "ci-pipeline"]
