@@ -161,6 +161,8 @@ def keywords(need: str) -> list[str]:
     return list(dict.fromkeys(w for w in words if w not in STOPWORDS and len(w) > 1))[:MAX_TERMS]
 
 
+_TOKEN_CHARS = re.compile(r"[^\w]")
+
 # How much a need's word found in each field says the skill is about it (FTS column → weight).
 FIELD_WEIGHTS = {"title": 1.0, "tags": 0.9, "heading": 0.8, "body": 0.5}
 
@@ -174,7 +176,7 @@ def term_weights(hit: SkillHit, terms: list[str]) -> list[float]:
     ]
     weights = []
     for term in terms:
-        stem = term[:4]
+        stem = (_TOKEN_CHARS.sub("", term) or term)[:4]  # as the index reads it: `c++` and `c#` are `c` there
         weights.append(max((w for w, stems in fields if (len(stem), stem) in stems), default=0.0))
     return weights
 

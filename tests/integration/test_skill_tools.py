@@ -272,6 +272,22 @@ async def test_source_skill_scores_say_how_well_each_skill_fits(app: App) -> Non
     assert [s for _, s in scores] == sorted((s for _, s in scores), reverse=True)
 
 
+async def test_source_skill_counts_language_names_with_symbols(app: App) -> None:
+    """`c++` and `c#` are kept whole as need words, while the index reads them as `c`."""
+    async with Client(app.server) as client:
+        await call_ok(
+            client,
+            "cde_saveSkill",
+            {"name": "cpp-build", "description": "Build C++ projects with CMake", "content": "x", "tags": ["c++"]},
+        )
+        await call_ok(
+            client, "cde_saveSkill", {"name": "build-docs", "description": "Build the docs site", "content": "y"}
+        )
+        sourcing = await call_ok(client, "cde_sourceSkill", {"need": "build c++"})
+    scores = {m["name"]: m["score"] for m in sourcing["matches"]}
+    assert scores["cpp-build"] > scores["build-docs"]
+
+
 async def test_hand_edits_and_new_files_are_picked_up(app: App, project: Path) -> None:
     manual = project / ".cde/skills/manual-skill"
     manual.mkdir(parents=True)
