@@ -76,7 +76,8 @@ def check_text(value: str, what: str, limit: int, *, required: bool = True) -> s
 
 @dataclass(frozen=True)
 class SkillFields:
-    """Caller-supplied skill fields, validated; None means "not given" (keep the current value)."""
+    """Caller-supplied skill fields, validated; None means "not given" (keep the current value), and a
+    domain of "" means "no domain" (an update removes it)."""
 
     description: str | None = None
     body: str | None = None
@@ -96,7 +97,7 @@ class SkillFields:
             description=None if description is None else check_text(description, "description", MAX_DESCRIPTION),
             body=None if content is None else check_text(content, "content", MAX_CONTENT),
             tags=None if tags is None else normalize_tags(tags),
-            domain=None if domain is None else normalize_domain(domain),
+            domain=None if domain is None else normalize_domain(domain) or "",
         )
 
     @property
@@ -170,7 +171,7 @@ class Skill(BaseModel):
                 "body": self.body if fields.body is None else fields.body,
                 "description": self.description if fields.description is None else fields.description,
                 "tags": self.tags if fields.tags is None else fields.tags,
-                "domain": self.domain if fields.domain is None else fields.domain,
+                "domain": self.domain if fields.domain is None else fields.domain or None,
                 "version": self.version + 1,
                 "created": self.created or now,
                 "updated": now,

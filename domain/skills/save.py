@@ -54,7 +54,7 @@ class SaveSkill:
             scope=scope,
             now=now,
             tags=fields.tags or [],
-            domain=fields.domain,
+            domain=fields.domain or None,
             kind=kind,
             ttl=ttl,
         )

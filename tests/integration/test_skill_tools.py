@@ -750,3 +750,13 @@ async def test_find_ranks_name_then_description_then_tags_then_content(app: App)
         )
         found = await call_ok(client, "cde_findSkills", {"query": "docker"})
     assert [s["name"] for s in found["skills"]][:4] == ["docker", "image-build", "tagged", "ci-pipeline"]
+
+
+async def test_an_update_can_remove_the_domain(app: App, project: Path) -> None:
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_saveSkill", skill_args("scoped", domain="ops"))
+        await call_ok(client, "cde_updateSkill", {"name": "scoped", "note": "not ops only", "domain": ""})
+        in_ops = await call_ok(client, "cde_findSkills", {"domain": "ops"})
+        found = await call_ok(client, "cde_findSkills", {"query": "scoped"})
+    assert in_ops["skills"] == [] and found["skills"][0].get("domain") is None
+    assert "domain:" not in (project / ".cde/skills/scoped/SKILL.md").read_text()
