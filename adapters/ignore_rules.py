@@ -46,23 +46,26 @@ def linear_regex(pattern: str) -> str:
 class IgnoreFile:
     """The patterns of one ignore file, applying to paths under `base` ("" or "dir/sub/")."""
 
-    __slots__ = ("_folder_rules", "above", "base", "prefilter", "spec")
+    __slots__ = ("above", "base", "prefilter", "rules")
 
     def __init__(self, base: str, lines: Iterable[str], *, above: str = "") -> None:
         self.base = base
         # For a file in a folder above the project (its repository's root, say): the project's path from there.
         self.above = above
-        self.spec = _spec(list(lines))
-        for pattern in self.spec.patterns:
-            if pattern.regex is not None and "[^/]*" in pattern.regex.pattern:
-                pattern.regex = re.compile(linear_regex(pattern.regex.pattern))
-        regexes = [
-            _NAMED_GROUP.sub("(", p.regex.pattern)
-            for p in self.spec.patterns
-            if p.include is not None and p.regex is not None
-        ]
+        spec = _spec(list(lines))
+        # Last first: the last pattern matching a path decides, as in git.
+        self.rules: list[tuple[bool, re.Pattern[str], bool]] = []
+        for pattern in reversed(spec.patterns):
+            if pattern.include is None or pattern.regex is None:
+                continue
+            regex = pattern.regex
+            if "[^/]*" in regex.pattern:
+                regex = re.compile(linear_regex(regex.pattern))
+            text = pattern.pattern.lstrip("!").rstrip() if isinstance(pattern.pattern, str) else ""
+            inside_only = text.endswith("/**/") and text[:-4].strip("/") not in ("", "**")  # `a/**/`, not `/**/`
+            self.rules.append((bool(pattern.include), regex, inside_only))
+        regexes = [_NAMED_GROUP.sub("(", regex.pattern) for _, regex, _ in self.rules]
         self.prefilter = re.compile("|".join(f"(?:{r})" for r in regexes)) if regexes else None
-        self._folder_rules: list[tuple[bool, re.Pattern[str]]] | None = None  # built when a folder is first asked
 
     def decide(self, path: str) -> bool | None:
         """True: ignored here; False: re-included by a negation; None: no pattern here matches."""
@@ -72,31 +75,40 @@ class IgnoreFile:
         # `search`, as pathspec matches each pattern: some regexes are not anchored (`*/` is "a slash").
         if self.prefilter.search(sub) is None:
             return None
-        if sub.endswith("/"):
-            return self._decide_folder(sub)
-        return self.spec.check_file(sub).include
-
-    def _decide_folder(self, sub: str) -> bool | None:
-        """As git does for a folder: the last pattern matching the folder itself decides.
-
-        pathspec ranks a file's own match above a match of a folder it is in, which is right for files
-        but would let `*` beat a later `!*/` for a folder. A match only through a folder above (a
-        `ps_d` group longer than the final slash) is not the folder's own: the walk only gets here
-        once every folder above was kept.
-        """
-        if self._folder_rules is None:
-            self._folder_rules = [
-                (bool(p.include), re.compile(f"(?:{p.regex.pattern})\\Z"))
-                for p in reversed(self.spec.patterns)
-                if p.include is not None and p.regex is not None
-            ]
-        for include, regex in self._folder_rules:
-            # Anchored at the end: the match reaches the folder's own final slash. Prefixes such as
-            # `(?:.+/)?` are greedy, so a pattern matching the folder itself is found as such.
-            found = regex.search(sub)
-            if found is not None and found.groupdict().get(_DIR_MARK) in (None, "/"):
+        folder = sub.endswith("/")
+        for include, regex, inside_only in self.rules:
+            if _matches_itself(regex, sub, folder=folder, inside_only=inside_only):
                 return include
         return None
+
+
+def _matches_itself(regex: re.Pattern[str], sub: str, *, folder: bool, inside_only: bool) -> bool:
+    """Whether a pathspec regex matches `sub` itself, not merely a folder it is in.
+
+    pathspec marks a match through a folder with a `ps_d` group (what follows the folder's name)
+    and ranks it below a file's own match: right for checking a file alone, wrong here, where the
+    walk decides every folder on the way first (git never looks inside an ignored folder, and a
+    kept folder's files are judged by their own matches). So only own matches count: a file's
+    without a `ps_d`; a folder's ending at its final slash (`name/`, `*/`), or strictly inside the
+    folder a prefix pattern names (`a/**` is `^a/`; `a/**/` is `^a(?P<ps_d>/)` like `/a/`, but
+    matches only folders inside `a`).
+    """
+    found = regex.search(sub)
+    if found is None:
+        return False
+    mark = found.groupdict().get(_DIR_MARK)
+    if not folder:
+        return mark is None
+    end = len(sub)
+    if mark is None:
+        return found.end() < end  # `*` (`.`), or inside what `a/**` (`^a/`) names: not `a/` itself
+    if mark != "/":
+        return False  # through a folder above
+    if inside_only:
+        return found.end() < end
+    if found.end() == end:
+        return True
+    return regex.search(sub, end - 1) is not None  # `*/` matches the final slash too; anchored ones do not
 
 
 def _spec(lines: list[str]) -> pathspec.GitIgnoreSpec:

@@ -190,6 +190,9 @@ GIT_CASES = [
     "[a-c]*.py\n!b*\n",
     "pkg\n!src/pkg/\n",
     "docs*\n!/\n/\n",  # a lone slash matches nothing
+    "src/**\n!src/cli.py\n",  # everything inside src/, not src/ itself: a negation inside still counts
+    "src/**/\n",  # the folders inside src/, not its files
+    "/**/\n!docs/\n",
 ]
 
 
@@ -244,3 +247,13 @@ def test_the_walk_agrees_with_git_on_random_ignore_files(tmp_path: Path) -> None
         ]
         (root / ".gitignore").write_text("\n".join(lines) + "\n")
         assert list(walk_project_sync(root, max_files=1000).files) == _git_keeps(root), lines
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_a_deeper_ignore_file_decides_only_what_it_matches_itself(tmp_path: Path) -> None:
+    """`!*/` in src/.gitignore re-includes folders only: a file the root ignores stays ignored."""
+    root = make_tree(tmp_path / "p", {**dict.fromkeys(TREE, ""), "src/pkg/deep/x.log": ""})
+    (root / ".gitignore").write_text("*.log\ndeep/\n")
+    (root / "src" / ".gitignore").write_text("!*/\n")
+    walked = list(walk_project_sync(root, max_files=1000).files)
+    assert walked == _git_keeps(root) and "src/pkg/deep/x.log" not in walked
