@@ -31,6 +31,7 @@ _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _FENCE_IN_ITEM = re.compile(r"^[ \t]*(`{3,}|~{3,})")  # in a list item: indented as deep as the item's text
+_QUOTE = re.compile(r" {0,3}>[ \t]?")
 _QUOTES = re.compile(r"(?: {0,3}>[ \t]?)+")
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
@@ -60,7 +61,8 @@ _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*:")
 _TAG = re.compile(r"<[^<>]+>")
 _LINK_TEXT = re.compile(r"!?\[([^\[\]]*)\]\([^()]*\)")
 _SLUG_DROP = re.compile(r"[^\w\- ]", re.UNICODE)
-_EMPHASIS_UNDERSCORES = re.compile(r"(?<![^\W_])_+|_+(?![^\W_])")  # at a word's edge, not inside one
+# `_word_` / `__words__` at word edges, as a pair: `_config.yml`, `my__var`, `a _ b` keep theirs.
+_EMPHASIS = re.compile(r"(?<![^\W_])(__?)(?=[^\s_])([^_]*?[^\s_])\1(?![^\W_])")
 
 
 @dataclass(frozen=True)
@@ -90,12 +92,15 @@ def github_slug(text: str) -> str:
     return "".join(kept).replace(" ", "-")
 
 
-def _unquote(line: str) -> tuple[str, int]:
-    """`line` without its block quote markers, and how many there were."""
-    found = _QUOTES.match(line)  # one match for the whole prefix: linear however deep the nesting
-    if found is None:
-        return line, 0
-    return line[found.end() :], found.group(0).count(">")
+def _unquote(line: str, most: int | None = None) -> tuple[str, int]:
+    """`line` without its block quote markers (at most `most` of them), and how many were taken."""
+    if most is None:
+        found = _QUOTES.match(line)  # one match for the whole prefix: linear however deep the nesting
+        return (line, 0) if found is None else (line[found.end() :], found.group(0).count(">"))
+    position = depth = 0
+    while depth < most and (one := _QUOTE.match(line, position)) is not None:
+        position, depth = one.end(), depth + 1
+    return line[position:], depth
 
 
 def _heading_line(line: str) -> str:
@@ -114,8 +119,7 @@ def heading_text(raw: str) -> str:
         parts = _CODE_SPAN.split(text) if "`" in text else [text]
         # split() gives [text, fence, code, fence, code, …, text]: code is kept as it is.
         text = "".join(
-            _EMPHASIS_UNDERSCORES.sub("", part) if i % 3 == 0 else (part if i % 3 == 2 else "")
-            for i, part in enumerate(parts)
+            _EMPHASIS.sub(r"\2", part) if i % 3 == 0 else (part if i % 3 == 2 else "") for i, part in enumerate(parts)
         )
     return text.replace("`", "").strip()
 
@@ -238,8 +242,10 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
     for index in range(start, len(lines)):
         line = lines[index][:MAX_LINE_SCAN]
         depth = 0
-        if ">" in line[:4]:  # inside a block quote: its content is read like any other
-            line, depth = _unquote(line)
+        # Inside a block quote, its content is read like any other; inside a fenced block, only the
+        # quote markers of the fence's own container are set aside (`> ```` in a code sample is code).
+        if ">" in line[:4] and (fence is None or fence_depth):
+            line, depth = _unquote(line, fence_depth if fence is not None else None)
         stripped = line.strip()
         if fence is not None and (depth < fence_depth or (stripped and _indent(line) < fence_indent)):
             fence = None  # its block quote or list item ended: a fence closes with its container

@@ -209,3 +209,30 @@ def test_a_setext_heading_takes_its_whole_paragraph() -> None:
         ("Top", ""),
         ("Para line one continues here", "body"),
     ]
+
+
+def test_a_quoted_fence_inside_a_code_sample_is_code() -> None:
+    """Found by review: `> ```` in a ```markdown sample closed the sample, whose end then hid the rest."""
+    doc = (
+        "# Writing docs\n\n```markdown\n> ```\n> [inside](nowhere.md)\n```\n\n## Later section\n\nSee [g](guide.md).\n"
+    )
+    parsed = parse_markdown(doc)
+    assert [link[2] for link in parsed.links] == ["guide.md"]
+    assert [h.anchor for h in parsed.headings] == ["writing-docs", "later-section"]
+    nested = "> ```\n> > [code](code.md)\n> ```\n> [text](text.md)\n"  # a quote marker inside quoted code
+    assert [link[2] for link in parse_markdown(nested).links] == ["text.md"]
+
+
+@pytest.mark.parametrize(
+    ("heading", "anchor"),
+    [
+        ("_config.yml", "_configyml"),  # no closing underscore: not emphasis
+        ("Using _ as a placeholder", "using-_-as-a-placeholder"),
+        ("my__var", "my__var"),
+        ("trailing_", "trailing_"),
+        ("The __init__ method", "the-init-method"),  # strong emphasis, as GitHub renders it
+        ("a _b_ c", "a-b-c"),
+    ],
+)
+def test_only_paired_emphasis_underscores_leave_an_anchor(heading: str, anchor: str) -> None:
+    assert github_slug(heading_text(heading)) == anchor
