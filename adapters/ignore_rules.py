@@ -62,7 +62,8 @@ class IgnoreFile:
             if "[^/]*" in regex.pattern:
                 regex = re.compile(linear_regex(regex.pattern))
             text = pattern.pattern.lstrip("!").rstrip() if isinstance(pattern.pattern, str) else ""
-            inside_only = text.endswith("/**/") and text[:-4].strip("/") not in ("", "**")  # `a/**/`, not `/**/`
+            # `a/**/` (folders inside a), not `/**/` or `**/**/` (every folder)
+            inside_only = text.endswith("/**/") and any(part != "**" for part in text[:-4].split("/") if part)
             self.rules.append((bool(pattern.include), regex, inside_only))
         regexes = [_NAMED_GROUP.sub("(", regex.pattern) for _, regex, _ in self.rules]
         self.prefilter = re.compile("|".join(f"(?:{r})" for r in regexes)) if regexes else None
@@ -100,12 +101,13 @@ def _matches_itself(regex: re.Pattern[str], sub: str, *, folder: bool, inside_on
     if not folder:
         return mark is None
     end = len(sub)
-    if mark is None:
-        return found.end() < end  # `*` (`.`), or inside what `a/**` (`^a/`) names: not `a/` itself
+    if mark is None or inside_only:
+        # `*` (`.`), or inside what `a/**` (`^a/`) or `a/**/` names: the folder's path without its final
+        # slash must match, so it is inside, not `a` itself (searched afresh: a greedy `(?:.+/)?` prefix
+        # would take `foo/foo/` for `foo/` itself rather than for a folder inside the first `foo/`).
+        return regex.search(sub, 0, end - 1) is not None
     if mark != "/":
         return False  # through a folder above
-    if inside_only:
-        return found.end() < end
     if found.end() == end:
         return True
     return regex.search(sub, end - 1) is not None  # `*/` matches the final slash too; anchored ones do not
@@ -114,11 +116,21 @@ def _matches_itself(regex: re.Pattern[str], sub: str, *, folder: bool, inside_on
 def _spec(lines: list[str]) -> pathspec.GitIgnoreSpec:
     """The compiled lines; like git, a line that is no valid pattern (`bin\\`, a trailing backslash) matches
     nothing rather than voiding the whole file, and so does `/` (pathspec reads it as `*/`)."""
-    lines = [line for line in lines if not _ONLY_SLASHES.fullmatch(line)]
+    lines = [_as_git_reads(line) for line in lines if not _ONLY_SLASHES.fullmatch(line)]
     try:
         return pathspec.GitIgnoreSpec.from_lines(lines)
     except ValueError:
         return pathspec.GitIgnoreSpec.from_lines([line for line in lines if _is_valid(line)])
+
+
+def _as_git_reads(line: str) -> str:
+    """`line` with git's trailing whitespace rule spelled out for pathspec, which strips all of it: git
+    trims trailing spaces only (not one escaped by a backslash) and keeps tabs."""
+    body = line.rstrip(" ")
+    if len(body) < len(line) and (len(body) - len(body.rstrip("\\"))) % 2:  # "f\\ " + spaces: "f\\ " stays
+        body += " "
+    tabs = len(body) - len(body.rstrip("\t"))
+    return body[: len(body) - tabs] + "[\t]" * tabs if tabs else body
 
 
 def _is_valid(line: str) -> bool:

@@ -257,3 +257,29 @@ def test_a_deeper_ignore_file_decides_only_what_it_matches_itself(tmp_path: Path
     (root / "src" / ".gitignore").write_text("!*/\n")
     walked = list(walk_project_sync(root, max_files=1000).files)
     assert walked == _git_keeps(root) and "src/pkg/deep/x.log" not in walked
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+@pytest.mark.parametrize("rules", ["**/foo/**\n!keep.txt\n", "**/**/**/\n", "foo/**/\n!keep.txt\n"])
+def test_folders_inside_a_named_folder_are_inside_it(tmp_path: Path, rules: str) -> None:
+    """`foo/foo/` is inside `foo/` (a greedy regex prefix once took it for `foo/` itself)."""
+    root = make_tree(tmp_path / "p", {"foo/foo/keep.txt": "", "foo/x.txt": "", "a.b/b.txt": "", "top.txt": ""})
+    (root / ".gitignore").write_text(rules)
+    assert list(walk_project_sync(root, max_files=1000).files) == _git_keeps(root), rules
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+@pytest.mark.parametrize("rules", ["*.log\t\n", "f\t\n", "f\\  \n", "f\\ \n", "*.log   \n"])
+def test_trailing_whitespace_is_read_as_git_reads_it(tmp_path: Path, rules: str) -> None:
+    """git trims trailing spaces (not an escaped one) and keeps tabs; pathspec strips both."""
+    root = make_tree(tmp_path / "p", {"x.log": "", "x.log\t": "", "f\t": "", "f ": "", "f": ""})
+    (root / ".gitignore").write_text(rules)
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--others", "--exclude-standard"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert list(walk_project_sync(root, max_files=1000).files) == sorted(filter(None, listed.stdout.split("\0")))
