@@ -107,7 +107,7 @@ def parse_skill(path: Path, text: str, *, name: str, scope: SkillScope) -> Skill
 
 
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9 _.,()/+;'=<>-]*$")
-_UNPRINTABLE = re.compile("[\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+_UNPRINTABLE = re.compile("[\x7f-\x9f\ud800-\udfff\ufffe\uffff]")  # NEL too: YAML reads it as a line break
 _YAML_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "null", "y", "n"})
 
 
@@ -118,7 +118,8 @@ def _scalar(value: str | int) -> str:
     if _PLAIN.fullmatch(value) and not value.endswith(" ") and value.lower() not in _YAML_WORDS:
         return value
     text = json.dumps(value, ensure_ascii=False)
-    # JSON leaves DEL, C1 controls and U+FFFE/U+FFFF as they are; YAML refuses them in a file, so escaped.
+    # JSON leaves DEL, C1 controls and U+FFFE/U+FFFF as they are; YAML refuses them in a file (and reads
+    # NEL as a line break), so they are escaped.
     return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 

@@ -695,14 +695,18 @@ async def test_text_with_control_characters_is_saved_so_it_reads_back(app: App) 
     """DEL, C1 controls and U+FFFF went raw into the front matter, which YAML then refused: the skill
     could no longer be read or updated."""
     odd = "pasted \x7f from \x96 a terminal \uffff"
+    note = "line\x85break kept"  # NEL: YAML reads it raw as a line break
     async with Client(app.server) as client:
         await call_ok(client, "cde_saveSkill", skill_args("pasted", description=f"Notes {odd}"))
         await call_ok(client, "cde_updateSkill", {"name": "pasted", "note": f"note {odd}", "content": "v2"})
         read = await call_ok(client, "cde_getSkill", {"name": "pasted"})
+        await call_ok(client, "cde_updateSkill", {"name": "pasted", "note": note, "content": "v2b"})
+        kept = await call_ok(client, "cde_getSkill", {"name": "pasted"})
         again = await call_ok(client, "cde_updateSkill", {"name": "pasted", "note": "fix", "content": "v3"})
         found = await call_ok(client, "cde_findSkills", {"query": "pasted"})
     assert read["version"] == 2 and '"Notes pasted \\u007f from \\u0096 a terminal \\uffff"' in read["content"]
-    assert again["version"] == 3 and found["skills"][0]["description"] == f"Notes {odd}"
+    assert '"line\\u0085break kept"' in kept["content"]
+    assert again["version"] == 4 and found["skills"][0]["description"] == f"Notes {odd}"
 
 
 async def test_an_expired_project_skill_stops_shadowing_at_once(app: App) -> None:
