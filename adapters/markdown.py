@@ -62,7 +62,11 @@ _TAG = re.compile(r"<[^<>]+>")
 _LINK_TEXT = re.compile(r"!?\[([^\[\]]*)\]\([^()]*\)")
 _SLUG_DROP = re.compile(r"[^\w\- ]", re.UNICODE)
 # `_word_` / `__words__` at word edges, as a pair: `_config.yml`, `my__var`, `a _ b` keep theirs.
-_EMPHASIS = re.compile(r"(?<![^\W_])(__?)(?=[^\s_])([^_]*?[^\s_])\1(?![^\W_])")
+# Opening and closing runs of 1-3 underscores not touching a word character, around text that holds
+# underscores only inside words (`_a_b_` is a_b emphasised); code spans are set aside first.
+_EMPHASIS = re.compile(r"(?<!\w)(_{1,3})(?=[^\s_])((?:[^_]|(?<=[^\W_])_+(?=[^\W_]))*?[^\s_])\1(?!\w)")
+_TITLE_LINE = re.compile(r"\"[^\"]*\"|'[^']*'|\([^)]*\)")
+_HELD = re.compile("\ue000(\\d+)\ue001")  # a code span set aside (private-use marks)
 
 
 @dataclass(frozen=True)
@@ -116,11 +120,19 @@ def heading_text(raw: str) -> str:
     text = _LINK_TEXT.sub(lambda m: m.group(1), raw) if "[" in raw else raw
     text = _TAG.sub("", text) if "<" in text else text
     if "_" in text:
-        parts = _CODE_SPAN.split(text) if "`" in text else [text]
-        # split() gives [text, fence, code, fence, code, …, text]: code is kept as it is.
-        text = "".join(
-            _EMPHASIS.sub(r"\2", part) if i % 3 == 0 else (part if i % 3 == 2 else "") for i, part in enumerate(parts)
-        )
+        codes: list[str] = []
+
+        def hold(found: re.Match[str]) -> str:
+            codes.append(found.group(2))
+            return f"\ue000{len(codes) - 1}\ue001"
+
+        held = _CODE_SPAN.sub(hold, text) if "`" in text else text
+        for _ in range(3):  # nested emphasis, one level per pass
+            unwrapped = _EMPHASIS.sub(r"\2", held)
+            if unwrapped == held:
+                break
+            held = unwrapped
+        text = _HELD.sub(lambda found: codes[int(found.group(1))], held) if codes else held
     return text.replace("`", "").strip()
 
 
@@ -220,7 +232,9 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
     fence_indent = fence_depth = 0  # where the open fence is: its indentation, and how deep in block quotes
     # The paragraph just read (its lines, and the index of its first): a setext underline makes it a heading.
     paragraph: list[str] = []
-    paragraph_start = 0
+    paragraph_start = paragraph_depth = 0
+    lazy = False  # lines continuing a list item's or a block quote's paragraph: no setext heading from them
+    after_definition = False  # a link reference definition's title may follow on the next line
     blank_before = True  # the previous line was blank (or there was none): an indented line there is code
     in_code = False  # inside an indented code block
     in_list = False  # inside a list, where indented lines continue items instead of starting code
@@ -233,6 +247,7 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
             anchors.add(explicit.group(1).lower())
         text = heading_text(raw)
         slug = github_slug(text)
+        text = " ".join(text.split()) if "\n" in text else text
         count = seen.get(slug, 0)
         seen[slug] = count + 1
         anchor = f"{slug}-{count}" if count else slug
@@ -259,11 +274,11 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
                 stripped = line.strip()
             elif stripped.startswith("<!--") and "-->" not in stripped[4:]:
                 in_comment = True  # only a line starting with <!-- opens a comment that spans lines
-                paragraph = []
+                paragraph, lazy = [], False
                 continue
             if not stripped:
                 blank_before = True
-                paragraph = []
+                paragraph, lazy = [], False
                 continue
             first = line[0]
             if first not in _INDENT_OR_LIST:  # most lines: plain text at the margin
@@ -277,7 +292,7 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
                 in_code = indented and (in_code or blank_before) and not in_list
             blank_before = False
             if in_code:  # an indented code block: opaque, like a fenced one
-                paragraph = []
+                paragraph, lazy = [], False
                 continue
         marker = stripped[:1]  # every block construct below starts with one of "`~#=-"
         fence_match = (
@@ -292,20 +307,22 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
         if fence_match and not (marker == "`" and "`" in line[fence_match.end() :]):
             fence = fence_match.group(1)
             fence_indent, fence_depth = _indent(line), depth
-            paragraph = []
+            paragraph, lazy = [], False
             continue
-        if marker in _LIST_MARKS and in_list and (item := _LIST_ITEM.match(line)) is not None:
+        item = _LIST_ITEM.match(line) if marker in _LIST_MARKS and in_list else None
+        if item is not None:
             line = line[item.end() :]  # "- ## Heading": a heading inside a list item
             marker = line.strip()[:1]
         atx = _ATX.match(line.lstrip(" \t")) if marker == "#" else None
         if atx:
             add_heading(len(atx.group(1)), atx.group(2) or "", index + 1)
-            paragraph = []
+            paragraph, lazy = [], False
             continue
-        setext = _SETEXT.match(line) if paragraph and marker in ("=", "-") else None
+        setext = _SETEXT.match(line) if paragraph and not lazy and depth == paragraph_depth and marker in "=-" else None
         if setext:
-            add_heading(1 if setext.group(1)[0] == "=" else 2, " ".join(paragraph), paragraph_start + 1)
-            paragraph = []
+            # GitHub's anchor drops the line break between the lines ("Foo\nbar" -> foobar); shown as one line.
+            add_heading(1 if setext.group(1)[0] == "=" else 2, "\n".join(paragraph), paragraph_start + 1)
+            paragraph, lazy = [], False
             continue
         if with_links and ("[" in line or "<" in line):
             visible = _CODE_SPAN.sub(" ", line) if "`" in line else line
@@ -333,13 +350,20 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
                         links.append(found)
                 anchors.update(m.group(1).lower() for m in _HTML_ID.finditer(visible))
         definition = not paragraph and stripped[:1] == "[" and _REFERENCE_DEF.match(line) is not None
-        if stripped and not definition and not _BLOCK_START.match(line) and not line.startswith("    "):
-            if not paragraph:
-                paragraph_start = index
-            if len(paragraph) < MAX_SETEXT_LINES:
-                paragraph.append(stripped)
+        title = after_definition and _TITLE_LINE.fullmatch(stripped) is not None
+        after_definition = definition
+        if item is not None:  # a list item's text: the lines after it, until a blank one, continue it
+            paragraph, lazy = [], True
+        elif stripped and not definition and not title and not _BLOCK_START.match(line) and not line.startswith("    "):
+            if lazy or (paragraph and depth < paragraph_depth):
+                lazy = True  # a lazy continuation of a list item or block quote
+            else:
+                if not paragraph or depth != paragraph_depth:
+                    paragraph, paragraph_start, paragraph_depth = [], index, depth
+                if len(paragraph) < MAX_SETEXT_LINES:
+                    paragraph.append(stripped)
         else:
-            paragraph = []
+            paragraph, lazy = [], False
     return Markdown(
         metadata=metadata,
         metadata_error=metadata_error,

@@ -203,7 +203,7 @@ def test_a_setext_heading_takes_its_whole_paragraph() -> None:
     parsed = parse_markdown(text)
     assert [(h.text, h.anchor, h.line) for h in parsed.headings] == [
         ("Top", "top", 1),
-        ("Para line one continues here", "para-line-one-continues-here", 3),
+        ("Para line one continues here", "para-line-onecontinues-here", 3),  # GitHub drops the line break
     ]
     assert [(p.heading, p.body) for p in sections(text, parsed)] == [
         ("Top", ""),
@@ -235,4 +235,27 @@ def test_a_quoted_fence_inside_a_code_sample_is_code() -> None:
     ],
 )
 def test_only_paired_emphasis_underscores_leave_an_anchor(heading: str, anchor: str) -> None:
+    assert github_slug(heading_text(heading)) == anchor
+
+
+@pytest.mark.parametrize(
+    ("text", "anchors"),
+    [
+        ("- a\nFoo\n---\n", []),  # "Foo" continues the list item: "---" is a rule
+        ("1. a\nFoo\n===\n", []),
+        ("> a\nFoo\n---\n", []),  # continues the quote
+        ("Foo\n- bar\n---\n", []),
+        ('[foo]: /url\n"title"\nBar\n===\n', ["bar"]),  # a definition's title on its own line
+        ("> Foo\n> ---\n", ["foo"]),
+    ],
+)
+def test_a_setext_underline_after_a_list_item_or_quote(text: str, anchors: list[str]) -> None:
+    assert [h.anchor for h in parse_markdown(text).headings] == anchors
+
+
+@pytest.mark.parametrize(
+    ("heading", "anchor"),
+    [("_`x`_", "x"), ("_a_b_", "a_b"), ("___foo___", "foo"), ("_a__b_", "a__b"), ("__foo__bar", "__foo__bar")],
+)
+def test_emphasis_around_code_and_inner_underscores(heading: str, anchor: str) -> None:
     assert github_slug(heading_text(heading)) == anchor
