@@ -1,8 +1,13 @@
 """Git's ignore rules for the project walk: nested `.gitignore` files, negations, directory-only patterns.
 
-Matching is delegated to `pathspec.GitIgnoreSpec` (the maintained implementation
-of gitignore semantics). Two things are added here:
+Each pattern is compiled by `pathspec` (the maintained translation of gitignore
+globs to regexes). Added here:
 
+* the decision: in each file, the last pattern that matches the path *itself*
+  decides, as in git (pathspec's own check also counts a match through a folder
+  above, which the walk has decided already; see `_matches_itself`), and lines
+  are read as git reads them (trailing tabs, an escaped trailing space, a line
+  that is no valid pattern);
 * the *stack*: a `.gitignore` applies to paths below its own directory, and the
   deepest file with a matching pattern decides (a negation there re-includes
   what a shallower file ignores) — exactly Git's precedence;
