@@ -174,7 +174,7 @@ def analyze_sync(tree: ProjectTree, max_bytes: int) -> tuple[DocsAnalysis, Print
         files=frozenset(tree.files),
         dirs=frozenset(tree.dirs),
         tree_truncated=tree.truncated,
-        unwalked=frozenset((*tree.links, *tree.unwalked)),
+        unwalked=frozenset(tree.unwalked),
     )
     return analyze_docs(corpus), prints
 

@@ -89,9 +89,8 @@ class ProjectTree:
     truncated: bool  # stopped at the file limit
     bad_names: int  # files and folders left out because their names are not valid UTF-8
     fingerprints: tuple[tuple[str, Fingerprint], ...] = field(repr=False)
-    # Paths that exist but were not walked: symlinks (not followed) and pruned folders; so that a
+    # Paths that exist but were not walked: symlinks (not followed) and pruned folders, so that a
     # link to one is not taken for a link to nothing. Bounded, like the walk.
-    links: tuple[str, ...] = ()
     unwalked: tuple[str, ...] = ()
 
 
@@ -173,7 +172,6 @@ def walk_project_sync(root: Path, *, max_files: int) -> ProjectTree:
     files: list[str] = []
     dirs: list[str] = []
     pruned: list[str] = []
-    links: list[str] = []
     unwalked: list[str] = []
     ignored = symlinks = unreadable = bad_names = 0
     truncated = False
@@ -212,7 +210,7 @@ def walk_project_sync(root: Path, *, max_files: int) -> ProjectTree:
                 if entry.is_symlink():
                     symlinks += 1
                     if not (rules and is_ignored(rules, rel, is_dir=False)):
-                        _note(links, rel, MAX_UNWALKED)
+                        _note(unwalked, rel, MAX_UNWALKED)
                 elif entry.is_dir(follow_symlinks=False):
                     if pruned_name(name):
                         _note(pruned, rel)
@@ -248,7 +246,6 @@ def walk_project_sync(root: Path, *, max_files: int) -> ProjectTree:
         truncated=truncated,
         bad_names=bad_names,
         fingerprints=tuple(prints),
-        links=tuple(links),
         unwalked=tuple(unwalked),
     )
 
