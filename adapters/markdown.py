@@ -10,6 +10,7 @@ parsed with a safe loader. Pure functions of the text; callers bound its size.
 from __future__ import annotations
 
 import datetime
+import html
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -38,7 +39,6 @@ _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _BLOCK_START = re.compile(r"^ {0,3}(?:[-*+>]|\d{1,9}[.)]|#|\||<)")
 _LIST_ITEM = re.compile(r"^ {0,3}(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
 _LIST_MARKS = frozenset("-*+0123456789")
-_COMMENT = re.compile(r"<!--.*?-->")
 _INDENT_OR_LIST = _LIST_MARKS | {" ", "\t"}
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 # Link text: escapes, and up to four nested [...] pairs (images inside links, [1]-style notes). A link starts
@@ -58,8 +58,11 @@ _HTML_ID = re.compile(r"<[a-z][^<>]*?\b(?:id|name)\s*=\s*[\"']([^\"'<>]+)[\"']",
 _HEADING_ID = re.compile(r"\s*\{#([\w\-:.]+)\}\s*$")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*:")
 # In heading text; each stops at the next "<" / "[" / "(", so a heading of 10,000 "[" or "<" is not quadratic.
-_TAG = re.compile(r"<[^<>]+>")
-_LINK_TEXT = re.compile(r"!?\[([^\[\]]*)\]\([^()]*\)")
+# Inline HTML as CommonMark reads it (a tag name starts with a letter: `a <-> b` keeps its `<->`), and comments.
+_TAG = re.compile(r"<!--[^<>]*-->|</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")  # each stops at the next < or >
+# A link's text (inline or reference form); an image renders no text.
+_LINK_TEXT = re.compile(r"(!?)\[([^\[\]]*)\](?:\([^()]*\)|\[[^\[\]]*\])")
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")  # a backslash before ASCII punctuation: the punctuation itself
 _SLUG_DROP = re.compile(r"[^\w\- ]", re.UNICODE)
 # `_word_` / `__words__` at word edges, as a pair: `_config.yml`, `my__var`, `a _ b` keep theirs.
 # Opening and closing runs of 1-3 underscores not touching a word character, around text that holds
@@ -86,8 +89,8 @@ class Markdown:
 
 
 def github_slug(text: str) -> str:
-    """The anchor GitHub gives a heading (before de-duplication)."""
-    lowered = text.strip().lower()
+    """The anchor GitHub gives a heading's rendered text (before de-duplication); not trimmed, as GitHub's."""
+    lowered = text.lower()
     if lowered.isascii():
         return _SLUG_DROP.sub("", lowered).replace(" ", "-")
     # Letters, digits and marks stay: `\w` lacks the combining marks that Devanagari, Bengali or Tamil
@@ -115,25 +118,38 @@ def _heading_line(line: str) -> str:
 
 
 def heading_text(raw: str) -> str:
-    """A heading's visible text: links and images reduced to their text, code marks, tags and the
-    underscores of emphasis (`_word_`, `__word__`, not `snake_case`) dropped."""
-    text = _LINK_TEXT.sub(lambda m: m.group(1), raw) if "[" in raw else raw
-    text = _TAG.sub("", text) if "<" in text else text
+    """A heading's visible text (see `_rendered_text`), without surrounding blanks."""
+    return _rendered_text(raw).strip()
+
+
+def _rendered_text(raw: str) -> str:
+    """The text GitHub renders for a heading's source, which its anchor is made of: links give their
+    text, images and HTML tags none, entities and backslash escapes their character, and emphasis
+    underscores (`_word_`, `__word__`, not `snake_case`) are dropped; code spans stay as written.
+    Not trimmed: markup that renders nothing next to a space leaves that space (`-installation`)."""
+    held: list[str] = []
+
+    def hold(text: str) -> str:  # set aside as a private-use mark, restored at the end
+        held.append(text)
+        return f"\ue000{len(held) - 1}\ue001"
+
+    text = _CODE_SPAN.sub(lambda found: hold(found.group(2)), raw) if "`" in raw else raw
+    if "\\" in text:
+        text = _ESCAPED.sub(lambda found: hold(found.group(1)), text)
+    if "[" in text:
+        text = _LINK_TEXT.sub(lambda found: "" if found.group(1) else found.group(2), text)
+    if "<" in text:
+        text = _TAG.sub("", text)
+    if "&" in text:
+        text = html.unescape(text)
     if "_" in text:
-        codes: list[str] = []
-
-        def hold(found: re.Match[str]) -> str:
-            codes.append(found.group(2))
-            return f"\ue000{len(codes) - 1}\ue001"
-
-        held = _CODE_SPAN.sub(hold, text) if "`" in text else text
         for _ in range(3):  # nested emphasis, one level per pass
-            unwrapped = _EMPHASIS.sub(r"\2", held)
-            if unwrapped == held:
+            unwrapped = _EMPHASIS.sub(r"\2", text)
+            if unwrapped == text:
                 break
-            held = unwrapped
-        text = _HELD.sub(lambda found: codes[int(found.group(1))], held) if codes else held
-    return text.replace("`", "").strip()
+            text = unwrapped
+    text = text.replace("`", "")
+    return _HELD.sub(lambda found: held[int(found.group(1))], text) if held else text
 
 
 def _plain(value: Any, depth: int = 0, budget: list[int] | None = None) -> Any:
@@ -230,6 +246,7 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
     links: list[DocLink] = []
     fence: str | None = None
     fence_indent = fence_depth = 0  # where the open fence is: its indentation, and how deep in block quotes
+    fence_in_item = False  # opened in a list item: it closes when a line leaves the item
     # The paragraph just read (its lines, and the index of its first): a setext underline makes it a heading.
     paragraph: list[str] = []
     paragraph_start = paragraph_depth = 0
@@ -245,14 +262,39 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
         if explicit:
             raw = raw[: explicit.start()]
             anchors.add(explicit.group(1).lower())
-        text = heading_text(raw)
-        slug = github_slug(text)
-        text = " ".join(text.split()) if "\n" in text else text
+        rendered = _rendered_text(raw)
+        slug = github_slug(rendered)
+        text = " ".join(rendered.split())
         count = seen.get(slug, 0)
         seen[slug] = count + 1
         anchor = f"{slug}-{count}" if count else slug
         anchors.add(anchor)
         headings.append(Heading(level=level, text=text, anchor=explicit.group(1) if explicit else anchor, line=line))
+
+    def scan_links(line: str, number: int, *, definitions: bool) -> None:
+        visible = _CODE_SPAN.sub(" ", line) if "`" in line else line
+        if "<!--" in visible:  # comments closed on the line render as nothing (code spans masked first)
+            visible = _without_comments(visible)
+        for match in _INLINE_LINK.finditer(visible):
+            found = link_of(match.group(1), number)
+            if found is not None:
+                links.append(found)
+            if "](" in match.group(0)[: match.start(1) - match.start() - 2]:  # "[![logo](img.png)](page)"
+                for inner in _INLINE_LINK.finditer(visible, match.start() + 1, match.start(1) - 2):
+                    found = link_of(inner.group(1), number)
+                    if found is not None:
+                        links.append(found)
+        reference = _REFERENCE_DEF.match(visible) if definitions else None
+        if reference:
+            found = link_of(reference.group(1), number)
+            if found is not None:
+                links.append(found)
+        if "<" in visible:
+            for match in _HTML_TARGET.finditer(visible):
+                found = link_of(match.group(1), number)
+                if found is not None:
+                    links.append(found)
+            anchors.update(m.group(1).lower() for m in _HTML_ID.finditer(visible))
 
     for index in range(start, len(lines)):
         line = lines[index][:MAX_LINE_SCAN]
@@ -262,7 +304,7 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
         if ">" in line[:4] and (fence is None or fence_depth):
             line, depth = _unquote(line, fence_depth if fence is not None else None)
         stripped = line.strip()
-        if fence is not None and (depth < fence_depth or (stripped and _indent(line) < fence_indent)):
+        if fence is not None and (depth < fence_depth or (fence_in_item and stripped and _indent(line) < fence_indent)):
             fence = None  # its block quote or list item ended: a fence closes with its container
         if fence is None:
             if in_comment:  # an HTML comment block: hidden up to its -->
@@ -306,16 +348,29 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
         # A backtick fence's info string holds no backtick: "```foo``` and …" is inline code.
         if fence_match and not (marker == "`" and "`" in line[fence_match.end() :]):
             fence = fence_match.group(1)
-            fence_indent, fence_depth = _indent(line), depth
+            fence_indent, fence_depth, fence_in_item = _indent(line), depth, in_list
             paragraph, lazy = [], False
             continue
         item = _LIST_ITEM.match(line) if marker in _LIST_MARKS and in_list else None
         if item is not None:
-            line = line[item.end() :]  # "- ## Heading": a heading inside a list item
+            content = line[item.end() :]  # "- ## Heading": a heading inside a list item
+            opened = _FENCE.match(content) if content.lstrip(" ")[:1] in ("`", "~") else None
+            if opened and not (opened.group(1)[0] == "`" and "`" in content[opened.end() :]):  # "- ```sh"
+                fence, fence_indent, fence_depth, fence_in_item = (
+                    opened.group(1),
+                    len(line[: item.end()].expandtabs(4)),
+                    depth,
+                    True,
+                )
+                paragraph, lazy = [], False
+                continue
+            line = content
             marker = line.strip()[:1]
-        atx = _ATX.match(line.lstrip(" \t")) if marker == "#" else None
+        atx = _ATX.match(line.lstrip(" \t") if item is not None else line) if marker == "#" else None
         if atx:
             add_heading(len(atx.group(1)), atx.group(2) or "", index + 1)
+            if with_links and ("[" in line or "<" in line):
+                scan_links(line, index + 1, definitions=False)
             paragraph, lazy = [], False
             continue
         setext = _SETEXT.match(line) if paragraph and not lazy and depth == paragraph_depth and marker in "=-" else None
@@ -325,30 +380,7 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
             paragraph, lazy = [], False
             continue
         if with_links and ("[" in line or "<" in line):
-            visible = _CODE_SPAN.sub(" ", line) if "`" in line else line
-            if "<!--" in visible:  # comments closed on the line render as nothing (code spans masked first)
-                visible = _COMMENT.sub(" ", visible)
-            number = index + 1
-            for match in _INLINE_LINK.finditer(visible):
-                found = link_of(match.group(1), number)
-                if found is not None:
-                    links.append(found)
-                if "](" in match.group(0)[: match.start(1) - match.start() - 2]:  # "[![logo](img.png)](page)"
-                    for inner in _INLINE_LINK.finditer(visible, match.start() + 1, match.start(1) - 2):
-                        found = link_of(inner.group(1), number)
-                        if found is not None:
-                            links.append(found)
-            reference = _REFERENCE_DEF.match(visible)
-            if reference:
-                found = link_of(reference.group(1), number)
-                if found is not None:
-                    links.append(found)
-            if "<" in visible:
-                for match in _HTML_TARGET.finditer(visible):
-                    found = link_of(match.group(1), number)
-                    if found is not None:
-                        links.append(found)
-                anchors.update(m.group(1).lower() for m in _HTML_ID.finditer(visible))
+            scan_links(line, index + 1, definitions=not paragraph)  # a definition cannot interrupt a paragraph
         definition = not paragraph and stripped[:1] == "[" and _REFERENCE_DEF.match(line) is not None
         title = after_definition and _TITLE_LINE.fullmatch(stripped) is not None
         after_definition = definition
@@ -372,6 +404,17 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
         anchors=tuple(anchors),
         links=tuple(links),
     )
+
+
+def _without_comments(text: str) -> str:
+    """`text` with each closed `<!-- … -->` as a space: by `find`, linear (a lazy regex rescans the rest of
+    the line from every `<!--` that never closes)."""
+    parts: list[str] = []
+    position = 0
+    while (start := text.find("<!--", position)) != -1 and (end := text.find("-->", start + 4)) != -1:
+        parts += (text[position:start], " ")
+        position = end + 3
+    return "".join(parts) + text[position:] if parts else text
 
 
 def _indent(line: str) -> int:

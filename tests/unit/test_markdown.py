@@ -259,3 +259,33 @@ def test_a_setext_underline_after_a_list_item_or_quote(text: str, anchors: list[
 )
 def test_emphasis_around_code_and_inner_underscores(heading: str, anchor: str) -> None:
     assert github_slug(heading_text(heading)) == anchor
+
+
+@pytest.mark.parametrize(
+    ("text", "anchors", "links"),
+    [
+        ("## See [the guide](docs/guide.md)\n", ["see-the-guide"], ["docs/guide.md"]),  # links in headings count
+        ("- ## Install via [the guide](g.md)\n", ["install-via-the-guide"], ["g.md"]),
+        ("# ![logo](docs/logo.png) Project\n", ["-project"], ["docs/logo.png"]),  # an image renders no text
+        ('## <a name="install"></a> Installation\n', ["-installation"], []),
+        ("## `git add <path>`\n", ["git-add-path"], []),  # code is text, tags in it too
+        ("## a <-> b\n", ["a---b"], []),  # not a tag
+        ("## Tom &amp; Jerry\n", ["tom--jerry"], []),
+        ("# Hello\\_world\n", ["hello_world"], []),
+        ("## See [docs][1]\n\n[1]: docs.md\n", ["see-docs"], ["docs.md"]),
+        ("- Step:\n\n      # comment\n", [], []),  # indented code in a list item
+        ("Para\n    # not heading\n", [], []),  # continues the paragraph
+        ("- ```sh\n  # comment\n  [x](code.md)\n  ```\n", [], []),  # a fence opened on the item's line
+        ("  ```\n# comment\n[x](code.md)\n  ```\n", [], []),  # an indented top-level fence's content
+        ("Text\n[r]: d.md\n", [], []),  # a definition cannot interrupt a paragraph
+    ],
+)
+def test_headings_and_links_as_github_renders_them(text: str, anchors: list[str], links: list[str]) -> None:
+    parsed = parse_markdown(text)
+    assert [h.anchor for h in parsed.headings] == anchors
+    assert [link[2] for link in parsed.links] == links
+
+
+def test_unclosed_comment_openers_stay_linear() -> None:
+    hostile = ("# " + "<!--" * 2_500 + "\n") * 50 + "x " + "<!--" * 2_500 + "\n[ok](ok.md)\n"
+    assert [link[2] for link in parse_markdown(hostile).links] == ["ok.md"]
