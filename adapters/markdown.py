@@ -1,9 +1,10 @@
 """A line-based Markdown reader for what documentation tooling needs: front matter, headings, links, sections.
 
 Not a renderer: it follows CommonMark where it matters here (fenced and indented
-code is opaque, HTML comments hide their content, ATX and setext headings, inline
-and reference links, inline code spans hide their content) and GitHub's rules for heading anchors (lowercase, drop
-punctuation, spaces to hyphens, `-1`, `-2` for repeats). Front matter is YAML
+code is opaque, also inside block quotes and list items; HTML comments hide their
+content; ATX and setext headings; inline and reference links; inline code spans hide
+their content) and GitHub's rules for heading anchors (made of the rendered text:
+lowercase, drop punctuation, spaces to hyphens, `-1`, `-2` for repeats). Front matter is YAML
 parsed with a safe loader. Pure functions of the text; callers bound its size.
 """
 
