@@ -38,6 +38,7 @@ _QUOTES = re.compile(r"(?: {0,3}>[ \t]?)+")
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _BLOCK_START = re.compile(r"^ {0,3}(?:[-*+>]|\d{1,9}[.)]|#|\||<)")
+_THEMATIC_BREAK = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 _LIST_ITEM = re.compile(r"^ {0,3}(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
 _LIST_MARKS = frozenset("-*+0123456789")
 _INDENT_OR_LIST = _LIST_MARKS | {" ", "\t"}
@@ -327,7 +328,7 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
             if first not in _INDENT_OR_LIST:  # most lines: plain text at the margin
                 in_list = in_code = False
             else:
-                if stripped[0] in _LIST_MARKS and _LIST_ITEM.match(line):
+                if stripped[0] in _LIST_MARKS and _is_item(line, paragraph):
                     in_list = True
                 elif first != " " and first != "\t":
                     in_list = False
@@ -352,7 +353,7 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
             fence_indent, fence_depth, fence_in_item = _indent(line), depth, in_list
             paragraph, lazy = [], False
             continue
-        item = _LIST_ITEM.match(line) if marker in _LIST_MARKS and in_list else None
+        item = _LIST_ITEM.match(line) if marker in _LIST_MARKS and in_list and _is_item(line, paragraph) else None
         if item is not None:
             content = line[item.end() :]  # "- ## Heading": a heading inside a list item
             opened = _FENCE.match(content) if content.lstrip(" ")[:1] in ("`", "~") else None
@@ -405,6 +406,15 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
         anchors=tuple(anchors),
         links=tuple(links),
     )
+
+
+def _is_item(line: str, paragraph: list[str]) -> bool:
+    """Whether `line` starts a list item: not a thematic break (`* * *`), and not an empty item right after
+    a paragraph, which it cannot interrupt (`Title` then `-` is a setext heading)."""
+    item = _LIST_ITEM.match(line)
+    if item is None or _THEMATIC_BREAK.match(line):
+        return False
+    return not (paragraph and not line[item.end() :].strip())
 
 
 def _without_comments(text: str) -> str:

@@ -278,6 +278,8 @@ def test_emphasis_around_code_and_inner_underscores(heading: str, anchor: str) -
         ("- ```sh\n  # comment\n  [x](code.md)\n  ```\n", [], []),  # a fence opened on the item's line
         ("  ```\n# comment\n[x](code.md)\n  ```\n", [], []),  # an indented top-level fence's content
         ("Text\n[r]: d.md\n", [], []),  # a definition cannot interrupt a paragraph
+        ("* * *\nText\n---\n", ["text"], []),  # a thematic break, not a list item
+        ("Title\n-\n", ["title"], []),  # an empty item cannot interrupt a paragraph: a setext underline
     ],
 )
 def test_headings_and_links_as_github_renders_them(text: str, anchors: list[str], links: list[str]) -> None:
