@@ -66,12 +66,11 @@ _TAG = re.compile(r"<!--[^<>]*-->|</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")  # 
 _LINK_TEXT = re.compile(r"(!?)\[([^\[\]]*)\](?:\([^()]*\)|\[[^\[\]]*\])")
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")  # a backslash before ASCII punctuation: the punctuation itself
 _SLUG_DROP = re.compile(r"[^\w\- ]", re.UNICODE)
-# `_word_` / `__words__` at word edges, as a pair: `_config.yml`, `my__var`, `a _ b` keep theirs.
 # Opening and closing runs of 1-3 underscores not touching a word character, around text that holds
 # underscores only inside words (`_a_b_` is a_b emphasised); code spans are set aside first.
 _EMPHASIS = re.compile(r"(?<!\w)(_{1,3})(?=[^\s_])((?:[^_]|(?<=[^\W_])_+(?=[^\W_]))*?[^\s_])\1(?!\w)")
 _TITLE_LINE = re.compile(r"\"[^\"]*\"|'[^']*'|\([^)]*\)")
-_HELD = re.compile("\ue000(\\d+)\ue001")  # a code span set aside (private-use marks)
+_HELD = re.compile("\ue000(\\d+)\ue001")  # a code span or escaped character set aside (private-use marks)
 
 
 @dataclass(frozen=True)
@@ -328,7 +327,7 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
             if first not in _INDENT_OR_LIST:  # most lines: plain text at the margin
                 in_list = in_code = False
             else:
-                if stripped[0] in _LIST_MARKS and _is_item(line, paragraph):
+                if stripped[0] in _LIST_MARKS and _list_item(line, paragraph):
                     in_list = True
                 elif first != " " and first != "\t":
                     in_list = False
@@ -347,17 +346,16 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
             if closing[:1] == fence[0] and len(closing) >= len(fence) and not line.strip().lstrip(fence[0]):
                 fence = None
             continue
-        # A backtick fence's info string holds no backtick: "```foo``` and …" is inline code.
-        if fence_match and not (marker == "`" and "`" in line[fence_match.end() :]):
+        if fence_match and _opens_fence(fence_match, line):
             fence = fence_match.group(1)
             fence_indent, fence_depth, fence_in_item = _indent(line), depth, in_list
             paragraph, lazy = [], False
             continue
-        item = _LIST_ITEM.match(line) if marker in _LIST_MARKS and in_list and _is_item(line, paragraph) else None
+        item = _list_item(line, paragraph) if marker in _LIST_MARKS and in_list else None
         if item is not None:
             content = line[item.end() :]  # "- ## Heading": a heading inside a list item
             opened = _FENCE.match(content) if content.lstrip(" ")[:1] in ("`", "~") else None
-            if opened and not (opened.group(1)[0] == "`" and "`" in content[opened.end() :]):  # "- ```sh"
+            if opened and _opens_fence(opened, content):  # "- ```sh"
                 fence, fence_indent, fence_depth, fence_in_item = (
                     opened.group(1),
                     len(line[: item.end()].expandtabs(4)),
@@ -408,13 +406,18 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
     )
 
 
-def _is_item(line: str, paragraph: list[str]) -> bool:
-    """Whether `line` starts a list item: not a thematic break (`* * *`), and not an empty item right after
-    a paragraph, which it cannot interrupt (`Title` then `-` is a setext heading)."""
+def _list_item(line: str, paragraph: list[str]) -> re.Match[str] | None:
+    """The marker of the list item `line` starts, if it starts one: not a thematic break (`* * *`), and not
+    an empty item right after a paragraph, which it cannot interrupt (`Title` then `-` is a setext heading)."""
     item = _LIST_ITEM.match(line)
-    if item is None or _THEMATIC_BREAK.match(line):
-        return False
-    return not (paragraph and not line[item.end() :].strip())
+    if item is None or _THEMATIC_BREAK.match(line) or (paragraph and not line[item.end() :].strip()):
+        return None
+    return item
+
+
+def _opens_fence(found: re.Match[str], line: str) -> bool:
+    """A backtick fence's info string holds no backtick: "```foo``` and …" is inline code, not a fence."""
+    return found.group(1)[0] != "`" or "`" not in line[found.end() :]
 
 
 def _without_comments(text: str) -> str:
