@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import stat
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path, PurePosixPath
@@ -61,17 +62,38 @@ def _create_new_sync(root: Path, choose: Callable[[set[str]], str]) -> tuple[str
     return name, rel
 
 
-def _write_sync(root: Path, items: list[tuple[str, str]], prints: list[Fingerprint | None]) -> None:
-    """Write each document durably, appending to `prints` the fingerprint of each as written (None if it
-    changed since), so a failure part-way leaves the fingerprints of those already written."""
-    # Each directory is resolved once; file names are validated slugs, and a symlink in the last
-    # component is replaced by the atomic write, never written through.
+def _targets_sync(root: Path, rels: list[str]) -> list[Path]:
+    """Where each document goes: each folder resolved once (file names are validated slugs; a symlink in
+    the last component is replaced by the atomic write, never written through)."""
     folders: dict[str, Path] = {}
-    for rel, content in items:
+    targets = []
+    for rel in rels:
         folder, _, name = rel.rpartition("/")
         if folder not in folders:
             folders[folder] = resolve_inside_sync(root, folder)
-        target = folders[folder] / name
+        targets.append(folders[folder] / name)
+    return targets
+
+
+def _text_before_sync(root: Path, rel: str, target: Path) -> str | None:
+    """What the document at `target` (`rel`) holds before it is replaced; None when there is none."""
+    try:
+        if stat.S_ISLNK(os.lstat(target).st_mode):
+            return _read_sync(root, rel)  # read where the link leads, if that is inside the project
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise files.os_error(target, exc) from None
+    try:
+        return files.read_text_sync(target, MAX_DOCUMENT_BYTES)
+    except NotFoundError:
+        return None
+
+
+def _write_sync(items: list[tuple[str, str]], targets: list[Path], prints: list[Fingerprint | None]) -> None:
+    """Write each document durably, appending to `prints` the fingerprint of each as written (None if it
+    changed since), so a failure part-way leaves the fingerprints of those already written."""
+    for (_, content), target in zip(items, targets, strict=True):
         written = files.atomic_write_sync(target, content)
         now = fingerprint(target)
         # An editor saving in between (a new inode, size or mtime) must not be hidden behind our text.
@@ -143,12 +165,13 @@ class Documents:
         return [rel for rel, _ in self._items]
 
     def run(self) -> None:
-        for rel, _ in self._items:
+        targets = _targets_sync(self._root, self.paths)
+        for (rel, _), target in zip(self._items, targets, strict=True):
             try:
-                self._before.append(_read_sync(self._root, rel))
+                self._before.append(_text_before_sync(self._root, rel, target))
             except Exception as exc:  # unreadable: it cannot be put back, which must not block the write
                 self._before.append(exc)
-        _write_sync(self._root, self._items, self._prints)
+        _write_sync(self._items, targets, self._prints)
 
     def undo(self) -> None:
         """The state refused the submission (too big, unreadable): put back what the documents held, so that

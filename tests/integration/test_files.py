@@ -498,3 +498,32 @@ def test_make_dirs_goes_as_deep_as_the_os_allows(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(NotADirectoryError):
         files.make_dirs_sync(tmp_path / "file" / "sub")
+
+
+def test_our_own_temp_names_are_the_ones_the_sweep_recognises(tmp_path: Path) -> None:
+    fd, tmp = files._new_temp(os.fspath(tmp_path), "spec.md")
+    os.close(fd)
+    found = files._TEMP_NAME.fullmatch(os.path.basename(tmp))
+    assert found is not None and found.group(1) == "spec.md"
+    assert stat.S_IMODE(os.stat(tmp).st_mode) == 0o600  # private until it is complete
+
+
+def test_a_short_write_is_continued_until_everything_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: real_write(fd, bytes(data[:7])))  # 7 bytes a call
+    files.atomic_write_sync(tmp_path / "f.txt", "0123456789" * 10)
+    assert (tmp_path / "f.txt").read_text() == "0123456789" * 10
+
+
+def test_a_folder_this_process_made_is_not_listed_for_leftovers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(files, "_swept", set())
+    scanned: list[str] = []
+    real_scandir = os.scandir
+    monkeypatch.setattr(os, "scandir", lambda path: scanned.append(os.fspath(path)) or real_scandir(path))
+    files.atomic_write_sync(tmp_path / "new" / "deeper" / "f.txt", "x")
+    files.atomic_write_sync(tmp_path / "g.txt", "y")
+    assert scanned == [os.fspath(tmp_path)]  # made just now: nobody can have left a temp file there

@@ -165,6 +165,27 @@ async def test_a_submission_whose_commit_is_refused_leaves_its_documents_as_they
     assert accepted["phase"] == "decompose" and spec.read_text() == "Accepted.\n"
 
 
+async def test_a_refused_commit_never_copies_a_linked_documents_outside_text_into_the_project(
+    app: App, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = tmp_path / "outside-secret.txt"
+    secret.write_text("not for the project\n")
+    async with Client(app.server) as client:
+        started = await call_ok(client, "cde_startFeature", {"user_prompt": "Add a thing"})
+        spec = project / started["spec_dir"] / "spec.md"
+        spec.symlink_to(secret)
+        state = (project / ".cde/state.json").read_bytes()
+        monkeypatch.setattr(state_module, "MAX_STATE_BYTES", len(state) + 50)
+        refused = await call_error(
+            client,
+            "cde_submitWork",
+            {"feature_id": started["feature_id"], "phase_id": "define", "results": {"spec": "S."}},
+        )
+    assert refused.startswith("limit_exceeded: ")
+    assert not spec.exists() or "not for the project" not in spec.read_text()
+    assert secret.read_text() == "not for the project\n"
+
+
 async def test_a_spec_folder_that_cannot_be_created_records_no_feature(app: App, project: Path) -> None:
     (project / "specs").write_text("a file where the specs folder should be\n")
     async with Client(app.server) as client:
