@@ -220,8 +220,13 @@ class FsSpecStore:
         return Documents(self.root, items)
 
     async def read(self, paths: list[str]) -> dict[str, str]:
-        texts = await asyncio.gather(*(read_document(self.root, rel) for rel in paths))
-        return {rel: text for rel, text in zip(paths, texts, strict=True) if text is not None}
+        # Documents were primed when written, so most are hits: taken inline, a task only for each miss.
+        found = {rel: read_document.cache.current(self.root, rel, count_miss=False) for rel in paths}
+        missing = [rel for rel, text in found.items() if text is None]
+        if missing:
+            texts = await asyncio.gather(*(read_document(self.root, rel) for rel in missing))
+            found.update(zip(missing, texts, strict=True))
+        return {rel: text for rel, text in found.items() if text is not None}
 
     def locked(self) -> AbstractAsyncContextManager[None]:
         return files.holding_lock(self.root / LOCK_FILE, lock_timeout=self._lock_timeout)

@@ -365,10 +365,11 @@ class Cache:
         found = self._store.get(self._hashable_key(args, kwargs), _MISSING)
         return None if found is _MISSING else cast(_Entry, found).value
 
-    def current(self, *args: Any, **kwargs: Any) -> Any | None:
+    def current(self, *args: Any, count_miss: bool = True, **kwargs: Any) -> Any | None:
         """The stored value for these arguments if it is still valid (a hit), else None (a miss).
 
-        Never computes: for a caller that loads the misses of many keys at once and primes them.
+        Never computes: for a caller that loads the misses of many keys at once and primes them
+        (or, with `count_miss=False`, calls the cached function for them, which counts the miss).
         Checks fingerprints inline (a stale entry is dropped); an entry with more files than are
         stat-ed inline counts as a miss.
         """
@@ -384,7 +385,7 @@ class Cache:
             else:
                 add_dependencies(prints)
         if entry is _MISSING:
-            self.misses += 1
+            self.misses += count_miss
             return None
         self.hits += 1
         return cast(_Entry, entry).value

@@ -449,3 +449,14 @@ def test_refuses_sync_functions_and_bad_bounds() -> None:
         cached(maxsize=0)
     with pytest.raises(ValueError):
         cached(ttl=-1)
+
+
+async def test_current_without_counting_a_miss_leaves_it_to_the_call_that_follows(tmp_path: Path) -> None:
+    source = tmp_path / "doc.md"
+    _write(source, "v1")
+    load = _text_loader()
+    assert load.cache.current(source, count_miss=False) is None
+    assert await load(source) == "v1"  # the call counts the miss, once
+    assert load.cache.current(source, count_miss=False) == "v1"
+    stats = load.cache.stats()
+    assert (stats.hits, stats.misses) == (1, 1)
