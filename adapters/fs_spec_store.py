@@ -84,8 +84,8 @@ def _text_before_sync(root: Path, rel: str, target: Path) -> str | None:
         return None
     except OSError as exc:
         raise files.os_error(target, exc) from None
-    try:
-        return files.read_text_sync(target, MAX_DOCUMENT_BYTES)
+    try:  # not through a link swapped in since: that is read only by `_read_sync`
+        return files.read_text_sync(target, MAX_DOCUMENT_BYTES, follow_symlinks=False)
     except NotFoundError:
         return None
 

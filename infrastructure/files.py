@@ -123,14 +123,16 @@ def read_fd(fd: int, limit: int, size: int | None = None) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def open_file_sync(path: Path | str) -> tuple[int, os.stat_result]:
+def open_file_sync(path: Path | str, *, follow_symlinks: bool = True) -> tuple[int, os.stat_result]:
     """A read-only descriptor on the regular file at `path`, and its stat; the caller closes it.
 
     A FIFO, socket or device there (planted in a project, or a link to /dev/zero) raises
     CorruptDataError: never waited on or streamed. O_NONBLOCK makes opening a FIFO return at
-    once and changes nothing for a regular file. A directory raises IsADirectoryError.
+    once and changes nothing for a regular file. A directory raises IsADirectoryError. Without
+    `follow_symlinks`, a symlink as the last component raises (ELOOP).
     """
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | (0 if follow_symlinks else getattr(os, "O_NOFOLLOW", 0))
+    fd = os.open(path, flags)
     try:
         st = os.fstat(fd)
         if stat_module.S_ISDIR(st.st_mode):  # os.open, unlike open(), accepts a directory
@@ -145,10 +147,10 @@ def open_file_sync(path: Path | str) -> tuple[int, os.stat_result]:
     return fd, st
 
 
-def read_bytes_sync(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+def read_bytes_sync(path: Path, max_bytes: int = DEFAULT_MAX_BYTES, *, follow_symlinks: bool = True) -> bytes:
     """The bytes of the regular file at `path`, at most `max_bytes` (see `open_file_sync`)."""
     try:
-        fd, st = open_file_sync(path)
+        fd, st = open_file_sync(path, follow_symlinks=follow_symlinks)
         try:
             size = st.st_size
             if size > max_bytes:
@@ -170,8 +172,8 @@ def decode_utf8(path: Path, data: bytes) -> str:
         raise CorruptDataError(path, f"invalid UTF-8 at byte {exc.start}") from None
 
 
-def read_text_sync(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
-    return decode_utf8(path, read_bytes_sync(path, max_bytes))
+def read_text_sync(path: Path, max_bytes: int = DEFAULT_MAX_BYTES, *, follow_symlinks: bool = True) -> str:
+    return decode_utf8(path, read_bytes_sync(path, max_bytes, follow_symlinks=follow_symlinks))
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -613,7 +615,10 @@ def write_all(fd: int, payload: bytes) -> None:
     """`os.write` until all of `payload` is written (a write may take only part of it)."""
     view = memoryview(payload)
     while view:
-        view = view[os.write(fd, view) :]
+        written = os.write(fd, view)
+        if written <= 0:  # never for a regular file, but a loop must not spin on it
+            raise OSError(errno.EIO, "the write made no progress")
+        view = view[written:]
 
 
 def _durable_temp_sync(path: Path, payload: bytes, mode: int) -> str:

@@ -527,3 +527,23 @@ def test_a_folder_this_process_made_is_not_listed_for_leftovers(
     files.atomic_write_sync(tmp_path / "new" / "deeper" / "f.txt", "x")
     files.atomic_write_sync(tmp_path / "g.txt", "y")
     assert scanned == [os.fspath(tmp_path)]  # made just now: nobody can have left a temp file there
+
+
+def test_a_read_that_must_not_follow_links_refuses_one(tmp_path: Path) -> None:
+    (tmp_path / "real.txt").write_text("real")
+    (tmp_path / "link.txt").symlink_to(tmp_path / "real.txt")
+    assert files.read_text_sync(tmp_path / "link.txt") == "real"
+    assert files.read_text_sync(tmp_path / "real.txt", follow_symlinks=False) == "real"
+    with pytest.raises(DomainError, match="symlink"):
+        files.read_text_sync(tmp_path / "link.txt", follow_symlinks=False)
+
+
+def test_a_write_that_makes_no_progress_fails_and_leaves_the_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "f.txt"
+    target.write_text("old")
+    monkeypatch.setattr(os, "write", lambda fd, data: 0)
+    with pytest.raises(DomainError):
+        files.atomic_write_sync(target, "new")
+    assert target.read_text() == "old" and os.listdir(tmp_path) == ["f.txt"]
