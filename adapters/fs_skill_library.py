@@ -68,6 +68,7 @@ from infrastructure.files import (
     in_thread,
     locked_update_sync,
     make_dirs_sync,
+    note_new_folder,
     os_error,
     read_text_sync,
 )
@@ -511,6 +512,7 @@ class FsSkillLibrary:
             with contextlib.suppress(FileExistsError):
                 skill_dir.mkdir()
                 made_dir = True
+                note_new_folder(os.fspath(skill_dir))  # nothing to sweep in it
         except OSError as exc:
             raise os_error(skill_dir, exc) from None
         try:

@@ -395,7 +395,7 @@ def make_dirs_sync(path: Path) -> None:
             if not folder.is_dir():  # a file where a folder must be: say so, not "File exists"
                 raise NotADirectoryError(errno.ENOTDIR, "a file is in the way", os.fspath(folder)) from None
         else:
-            _made_here(os.fspath(folder))
+            note_new_folder(os.fspath(folder))
         fsync_dir(folder.parent)
 
 
@@ -563,8 +563,8 @@ STALE_TEMP_S = 600.0
 _swept: set[str] = set()
 
 
-def _made_here(directory: str) -> None:
-    """`directory` needs no sweep: swept already, or made by this process (nobody left anything in it)."""
+def note_new_folder(directory: str) -> None:
+    """`directory` needs no sweep of leftover temp files: swept already, or just made by this process."""
     if len(_swept) >= 4096:  # bounded: a long-lived server writes into many folders
         _swept.clear()
     _swept.add(directory)
@@ -579,7 +579,7 @@ def _sweep_stale_temps(directory: str) -> None:
     """
     if directory in _swept:
         return
-    _made_here(directory)
+    note_new_folder(directory)
     cutoff = time.time() - STALE_TEMP_S
     with contextlib.suppress(OSError), os.scandir(directory) as entries:
         for entry in entries:
