@@ -33,6 +33,8 @@ from collections.abc import Iterable, Sequence
 import pathspec
 from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 
+from adapters.glob_brackets import git_brackets
+
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 _ONLY_SLASHES = re.compile(r"!?/+[ \t]*")
 _DIR_MARK = "ps_d"  # pathspec's group for "matched through this folder": what follows the folder's name
@@ -41,6 +43,18 @@ _DIR_MARK = "ps_d"  # pathspec's group for "matched through this folder": what f
 _STAR = r"\[\^/\]\*"
 _FIXED = r"(?:\\.|[^\\\[\]()*+?{}|^$./]|\[\^/\](?!\*)|\[(?!\^)[^\]/\\]+\])"
 _MIDDLE_STAR = re.compile(rf"{_STAR}((?:{_FIXED})+)(?={_STAR})")
+
+
+# A negated class in pathspec's regex other than its own `[^/]` (`*`, `?`): git's never matches `/` either.
+_NEGATED_CLASS = re.compile(r"\[\^(?!/\])(\]?)")
+
+
+def _without_slash_in_classes(regex: re.Pattern[str]) -> re.Pattern[str]:
+    """`regex` with `/` added to each negated class, which pathspec cannot be given (it splits at `/`)."""
+    if "[^" not in regex.pattern:
+        return regex
+    rewritten = _NEGATED_CLASS.sub(r"[^\1/", regex.pattern)
+    return regex if rewritten == regex.pattern else re.compile(rewritten)
 
 
 def linear_regex(pattern: str) -> str:
@@ -63,7 +77,7 @@ class IgnoreFile:
         for pattern in reversed(spec.patterns):
             if pattern.include is None or pattern.regex is None:
                 continue
-            regex = pattern.regex
+            regex = _without_slash_in_classes(pattern.regex)
             if "[^/]*" in regex.pattern:
                 regex = re.compile(linear_regex(regex.pattern))
             text = pattern.pattern.lstrip("!").rstrip() if isinstance(pattern.pattern, str) else ""
@@ -121,19 +135,25 @@ def _matches_itself(regex: re.Pattern[str], sub: str, *, folder: bool, inside_on
 def _spec(lines: list[str]) -> pathspec.GitIgnoreSpec:
     """The compiled lines; like git, a line that is no valid pattern (`bin\\`, a trailing backslash) matches
     nothing rather than voiding the whole file, and so does `/` (pathspec reads it as `*/`)."""
-    lines = [_as_git_reads(line) for line in lines if not _ONLY_SLASHES.fullmatch(line)]
+    read = (_as_git_reads(line) for line in lines if not _ONLY_SLASHES.fullmatch(line))
+    lines = [line for line in read if line is not None]
     try:
         return pathspec.GitIgnoreSpec.from_lines(lines)
     except ValueError:
         return pathspec.GitIgnoreSpec.from_lines([line for line in lines if _is_valid(line)])
 
 
-def _as_git_reads(line: str) -> str:
+def _as_git_reads(line: str) -> str | None:
     """`line` with git's trailing whitespace rule spelled out for pathspec, which strips all of it: git
-    trims trailing spaces only (not one escaped by a backslash) and keeps tabs."""
+    trims trailing spaces only (not one escaped by a backslash) and keeps tabs. Its bracket expressions
+    are written as git reads them (see `git_brackets`); None for a line git never matches anything with."""
     body = line.rstrip(" ")
     if len(body) < len(line) and (len(body) - len(body.rstrip("\\"))) % 2:  # "f\\ " + spaces: "f\\ " stays
         body += " "
+    read = git_brackets(body)
+    if read is None:
+        return None
+    body = read
     tabs = len(body) - len(body.rstrip("\t"))
     return body[: len(body) - tabs] + "[\t]" * tabs if tabs else body
 

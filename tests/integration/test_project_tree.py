@@ -219,9 +219,13 @@ TREE = [
 def _git_keeps(root: Path) -> list[str]:
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
     listed = subprocess.run(
-        ["git", "ls-files", "--others", "--exclude-standard"], cwd=root, check=True, capture_output=True, text=True
+        ["git", "ls-files", "--others", "--exclude-standard", "-z"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
     )
-    return sorted(listed.stdout.split())
+    return sorted(name for name in listed.stdout.split("\0") if name)  # -z: names as they are, not quoted
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
@@ -247,6 +251,48 @@ def test_the_walk_agrees_with_git_on_random_ignore_files(tmp_path: Path) -> None
         ]
         (root / ".gitignore").write_text("\n".join(lines) + "\n")
         assert list(walk_project_sync(root, max_files=1000).files) == _git_keeps(root), lines
+
+
+BRACKET_TREE = [
+    "a1",
+    "B2",
+    "c-d",
+    "x]y",
+    "x[y",
+    "e!f",
+    "g^h",
+    "z9",
+    "m.n",
+    "Q",
+    "9",
+    "x-1",
+    "xa",
+    "p\\q",
+    "sub/9",
+    "sub/Q",
+    "A/B/c",
+]
+BRACKET_CASES = [
+    "*[[:digit:]]\n",  # POSIX classes: pathspec read `[[:digit:]` and then wanted a literal `]`
+    "[[:upper:]]*\n!A/\n",
+    "[![:alpha:]]\n",
+    "x[\\]]y\n",  # an escaped `]` is a member
+    "x[]]y\nx[[]y\n",  # `]` first is a member; so is a `[`
+    "x[a\\-z]1\n",  # an escaped `-` is no range
+    "?[!/]\n",  # a slash in a class anchors the pattern, and no class matches a slash
+    "[[:alpha:]][^[:alpha:]][[:alpha:]]\n",
+    "[z-a]9\n",  # a backwards range is empty (Python's re refused it: every walk failed)
+    "*[[:nope:]]\n[abc\n*.n\n",  # an unknown class, an unclosed `[`: git matches nothing with them
+    "[[:punct:]]*\n!x*\n",
+]
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+@pytest.mark.parametrize("rules", BRACKET_CASES)
+def test_bracket_expressions_are_read_as_git_reads_them(tmp_path: Path, rules: str) -> None:
+    root = make_tree(tmp_path / "p", dict.fromkeys(BRACKET_TREE, ""))
+    (root / ".gitignore").write_text(rules)
+    assert list(walk_project_sync(root, max_files=1000).files) == _git_keeps(root), rules
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
