@@ -33,7 +33,7 @@ from collections.abc import Iterable, Sequence
 import pathspec
 from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 
-from adapters.glob_brackets import git_brackets
+from adapters.git_glob import for_pathspec
 
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 _ONLY_SLASHES = re.compile(r"!?/+[ \t]*")
@@ -135,27 +135,27 @@ def _matches_itself(regex: re.Pattern[str], sub: str, *, folder: bool, inside_on
 def _spec(lines: list[str]) -> pathspec.GitIgnoreSpec:
     """The compiled lines; like git, a line that is no valid pattern (`bin\\`, a trailing backslash) matches
     nothing rather than voiding the whole file, and so does `/` (pathspec reads it as `*/`)."""
-    read = (_as_git_reads(line) for line in lines if not _ONLY_SLASHES.fullmatch(line))
-    lines = [line for line in read if line is not None]
+    lines = [read for line in lines if not _ONLY_SLASHES.fullmatch(line) for read in _as_git_reads(line)]
     try:
         return pathspec.GitIgnoreSpec.from_lines(lines)
     except ValueError:
         return pathspec.GitIgnoreSpec.from_lines([line for line in lines if _is_valid(line)])
 
 
-def _as_git_reads(line: str) -> str | None:
-    """`line` with git's trailing whitespace rule spelled out for pathspec, which strips all of it: git
-    trims trailing spaces only (not one escaped by a backslash) and keeps tabs. Its bracket expressions
-    are written as git reads them (see `git_brackets`); None for a line git never matches anything with."""
+def _as_git_reads(line: str) -> list[str]:
+    """`line` as pathspec must be given it to match what git matches: git's trailing whitespace rule
+    spelled out (pathspec strips all of it; git trims trailing spaces only, not one escaped by a backslash,
+    and keeps tabs), and the globs pathspec reads otherwise rewritten (see `git_glob`). No line when git
+    matches nothing with it; two for a `**` glued to a name."""
     body = line.rstrip(" ")
     if len(body) < len(line) and (len(body) - len(body.rstrip("\\"))) % 2:  # "f\\ " + spaces: "f\\ " stays
         body += " "
-    read = git_brackets(body)
-    if read is None:
-        return None
-    body = read
-    tabs = len(body) - len(body.rstrip("\t"))
-    return body[: len(body) - tabs] + "[\t]" * tabs if tabs else body
+    return [_tabs_kept(read) for read in for_pathspec(body)]
+
+
+def _tabs_kept(line: str) -> str:
+    tabs = len(line) - len(line.rstrip("\t"))
+    return line[: len(line) - tabs] + "[\t]" * tabs if tabs else line
 
 
 def _is_valid(line: str) -> bool:

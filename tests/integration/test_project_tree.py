@@ -253,7 +253,7 @@ def test_the_walk_agrees_with_git_on_random_ignore_files(tmp_path: Path) -> None
         assert list(walk_project_sync(root, max_files=1000).files) == _git_keeps(root), lines
 
 
-BRACKET_TREE = [
+GLOB_TREE = [
     "a1",
     "B2",
     "c-d",
@@ -271,8 +271,10 @@ BRACKET_TREE = [
     "sub/9",
     "sub/Q",
     "A/B/c",
+    "A/c",
+    "A/B/C/c",
 ]
-BRACKET_CASES = [
+GLOB_CASES = [
     "*[[:digit:]]\n",  # POSIX classes: pathspec read `[[:digit:]` and then wanted a literal `]`
     "[[:upper:]]*\n!A/\n",
     "[![:alpha:]]\n",
@@ -284,13 +286,16 @@ BRACKET_CASES = [
     "[z-a]9\n",  # a backwards range is empty (Python's re refused it: every walk failed)
     "*[[:nope:]]\n[abc\n*.n\n",  # an unknown class, an unclosed `[`: git matches nothing with them
     "[[:punct:]]*\n!x*\n",
+    "?[\\!^]?\n",  # a class of `!` and `^` only: pathspec negates `[!^]` and `[^!]`
+    "z**/9\n",  # a `**` glued to the literal prefix: git strips the prefix, then it matches any folders
+    "A/***/c\n/s**\n",  # three stars are two
 ]
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
-@pytest.mark.parametrize("rules", BRACKET_CASES)
-def test_bracket_expressions_are_read_as_git_reads_them(tmp_path: Path, rules: str) -> None:
-    root = make_tree(tmp_path / "p", dict.fromkeys(BRACKET_TREE, ""))
+@pytest.mark.parametrize("rules", GLOB_CASES)
+def test_globs_are_read_as_git_reads_them(tmp_path: Path, rules: str) -> None:
+    root = make_tree(tmp_path / "p", dict.fromkeys(GLOB_TREE, ""))
     (root / ".gitignore").write_text(rules)
     assert list(walk_project_sync(root, max_files=1000).files) == _git_keeps(root), rules
 

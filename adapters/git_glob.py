@@ -1,15 +1,25 @@
-"""Bracket expressions of gitignore globs, rewritten as plain members for pathspec.
+"""Gitignore globs rewritten for pathspec so that they mean what git's wildmatch reads in them.
 
-pathspec copies a bracket expression's text into its regex, so what git's
-wildmatch reads differently from Python's `re` went wrong: a POSIX class
-(`[[:digit:]]` closed at its first `]`, then wanted a literal `]`), an escaped
-member (`[\\]]`, `[a\\-z]`), a `/` among the members (pathspec splits the
-pattern there). `git_brackets` parses each expression as wildmatch does and
-writes it back as members and ranges that mean the same in both.
+pathspec compiles gitignore globs to regexes, but a few forms come out unlike git:
+
+* a bracket expression's text is copied into the regex, so what wildmatch and
+  Python's `re` read differently went wrong: a POSIX class (`[[:digit:]]` closed
+  at its first `]`, then wanted a literal `]`), an escaped member (`[\\]]`,
+  `[a\\-z]`), a `/` among the members (pathspec splits the pattern there).
+  Each expression is parsed as wildmatch does and written back as plain members
+  and ranges that mean the same to both;
+* three or more stars are two to git (`a/***/b` is `a/**/b`), one segment each
+  to pathspec;
+* git matches a pattern with a slash after stripping its literal prefix, so a
+  `**` glued to that prefix (`lib**/x`) still matches any number of folders, as
+  a leading `**/` does: such a line becomes the two it means (`/libx` and
+  `/lib*/**/x`).
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 import string
 
 # Git's classes are ASCII-only (its own ctype table), as wildmatch tests them.
@@ -35,35 +45,86 @@ _SLASH = ord("/")
 Intervals = list[tuple[int, int]]
 
 
-def git_brackets(line: str) -> str | None:
-    """`line` with each bracket expression in plain members and ranges; None when git would never match
-    the pattern (an unterminated `[`, an unknown `[:class:]`, a class whose only member is `/`)."""
-    if "[" not in line:
-        return line
-    out: list[str] = []
+MAX_SPELLED_OUT = 64  # lines one line may become when its classes are spelled out member by member
+_WILDCARDS = "*?[\\"  # where git's literal prefix of a pattern ends (`simple_length`)
+
+
+def for_pathspec(line: str) -> list[str]:
+    """The lines meaning to pathspec what `line` means to git: none when git matches nothing with it."""
+    if not line or line.startswith("#"):
+        return [line]  # a comment stays one
+    glued = _unglued(line)
+    if glued is not None:
+        return [read for each in glued for read in for_pathspec(each)]
+    return git_brackets(line)
+
+
+def _unglued(line: str) -> list[str] | None:
+    """The two lines a `**` glued to the literal prefix of a pattern with a slash means (None: not one).
+
+    Git strips the prefix both pattern and path share before wildmatch, so the `**` then starts the
+    pattern, where it matches any number of folders: `z**/9` matches `z9` and `zq/r/9`.
+    """
+    negation = "!" if line.startswith("!") else ""
+    body = line[len(negation) :]
+    folders_only = "/" if body.endswith("/") else ""
+    body = body.removesuffix("/").removeprefix("/")
+    if "/" not in body and not line[len(negation) :].startswith("/"):
+        return None  # no slash: git matches the name alone, where `**` is `*`
+    start = next((i for i, ch in enumerate(body) if ch in _WILDCARDS), len(body))
+    if start == 0 or body[start - 1] == "/" or not body.startswith("**", start):
+        return None
+    end = start
+    while end < len(body) and body[end] == "*":
+        end += 1
+    prefix, after = body[:start], body[end:]
+    if after and not after.startswith("/"):
+        return None  # `lib**x`: the `**` is a `*`
+    # No folder between (the rest follows the prefix at once), or any number: the first glued to it.
+    lines = [f"/{prefix}{after[1:]}", f"/{prefix}*/**{after}"] if after else [f"/{prefix}*", f"/{prefix}*/**"]
+    return [f"{negation}{each}{folders_only}" for each in lines]
+
+
+def git_brackets(line: str) -> list[str]:
+    """`line` with each bracket expression in plain members and ranges, and runs of stars at most two:
+    none when git would never match the pattern (an unterminated `[`, an unknown `[:class:]`, a class
+    whose only member is `/`), several when a class pathspec cannot be given is spelled out member by member."""
+    if "[" not in line and "***" not in line:
+        return [line]
+    pieces: list[list[str]] = []  # the alternatives for each piece of the line, in order
     i, n = 0, len(line)
     while i < n:
         ch = line[i]
         if ch == "\\" and i + 1 < n:
-            out.append(line[i : i + 2])
+            pieces.append([line[i : i + 2]])
             i += 2
         elif ch == "[":
             parsed = _parse(line, i + 1)
             if parsed is None:
-                return None
+                return []
             members, negated, i = parsed
             written = _write(members, negated)
-            if written is None:
-                return None
-            out.append(written)
+            if not written:
+                return []
+            pieces.append(written)
+        elif ch == "*":
+            stars = i
+            while i < n and line[i] == "*":
+                i += 1
+            pieces.append(["*" * min(i - stars, 2)])
         else:
-            out.append(ch)
+            pieces.append([ch])
             i += 1
-    read = "".join(out)
+    if math.prod(map(len, pieces)) > MAX_SPELLED_OUT:
+        return []  # a line built to explode: it matches nothing here
+    return [_anchored(line, "".join(parts)) for parts in itertools.product(*pieces)]
+
+
+def _anchored(line: str, read: str) -> str:
+    """`read`, anchored if `line` was only by a `/` in a class (which `read` has no more)."""
     if _has_slash(line) and not _has_slash(read):
-        # A `/` in a class anchors the pattern to its .gitignore's folder, as any slash before the end does.
         negation = "!" if read.startswith("!") else ""
-        read = f"{negation}/{read[len(negation) :]}"
+        return f"{negation}/{read[len(negation) :]}"
     return read
 
 
@@ -147,18 +208,16 @@ def _without(members: Intervals, points: set[int]) -> tuple[Intervals, set[int]]
     return kept, found
 
 
-def _write(members: Intervals, negated: bool) -> str | None:
+def _write(members: Intervals, negated: bool) -> list[str]:
     """The expression for pathspec. A class never matches `/` in git (paths are matched per name), so
     `/` is dropped from the members; a set left empty matches nothing, its negation any one character."""
     plain, specials = _without(_merged(members), {_SLASH, *map(ord, _SPECIAL)})
     specials.discard(_SLASH)
     if not plain and not specials:
-        return "?" if negated else None
+        return ["?"] if negated else []
     if not negated and len(specials) + sum(hi - lo + 1 for lo, hi in plain) == 1:
         only = chr(plain[0][0]) if plain else chr(next(iter(specials)))
-        if only.isascii() and only.isalnum():
-            return only
-        return "\\" + only if only.isprintable() else f"[{only}]"
+        return [_literal(only)]
     # `]` first (a member there); then the plain members; `-` last. Of the others, none may come first
     # in a set that is not negated: `!` or `^` would negate it, `[` opens a nested set to `re`.
     body = (["]"] if ord("]") in specials else []) + [_span(lo, hi) for lo, hi in plain]
@@ -170,9 +229,16 @@ def _write(members: Intervals, negated: bool) -> str | None:
         body = dash + others
     elif others[0] == "\\":
         body = others
-    else:
-        return None  # only `[`, `!`, `^`: no set pathspec reads holds just those (git's rare `[\\!^]`)
-    return "[" + ("!" if negated else "") + "".join(body) + "]"
+    else:  # only `[`, `!`, `^`: no set pathspec reads holds just those (`[\\!^]`): one line for each
+        return [_literal(c) for c in others]
+    return ["[" + ("!" if negated else "") + "".join(body) + "]"]
+
+
+def _literal(char: str) -> str:
+    """`char` matched by itself, out of any class."""
+    if char.isascii() and char.isalnum():
+        return char
+    return "\\" + char if char.isprintable() else f"[{char}]"
 
 
 def _span(lo: int, hi: int) -> str:

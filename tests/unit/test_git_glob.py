@@ -7,7 +7,7 @@ import re
 import pathspec
 import pytest
 
-from adapters.glob_brackets import git_brackets
+from adapters.git_glob import MAX_SPELLED_OUT, for_pathspec, git_brackets
 
 
 @pytest.mark.parametrize(
@@ -27,19 +27,18 @@ from adapters.glob_brackets import git_brackets
     ],
 )
 def test_bracket_expressions_become_plain_members(line: str, read: str) -> None:
-    assert git_brackets(line) == read
+    assert git_brackets(line) == [read]
 
 
 @pytest.mark.parametrize("line", ["x[abc", "x[[:nope:]]", "x[/]", "x[[:alpha:]"])
 def test_a_pattern_git_matches_nothing_with_is_dropped(line: str) -> None:
-    assert git_brackets(line) is None
+    assert git_brackets(line) == []
 
 
 @pytest.mark.parametrize("line", ["x[\\\\!^]", "x[\\\\^-]", "x[!]\\\\[^-]", "x[ -/]", "x[[:punct:]]"])
 def test_what_pathspec_makes_of_the_rewrite_matches_what_git_would(line: str) -> None:
     """Every member of the class, and nothing else printable, matches (pathspec copies class text verbatim)."""
-    read = git_brackets(line)
-    assert read is not None
+    [read] = git_brackets(line)
     regex = pathspec.GitIgnoreSpec.from_lines([read]).patterns[0].regex
     assert isinstance(regex, re.Pattern)
     # `/` aside: a negated class is kept from it in the walk's own regexes (pathspec is never given one).
@@ -52,3 +51,25 @@ def test_what_pathspec_makes_of_the_rewrite_matches_what_git_would(line: str) ->
         "x[[:punct:]]": set("!\"#$%&'()*+,-.:;<=>?@[\\]^_`{|}~"),
     }[line]
     assert matched == expected
+
+
+def test_a_class_pathspec_cannot_hold_is_spelled_out_one_line_per_member() -> None:
+    assert git_brackets("x[\\!^]y") == ["x\\!y", "x\\^y"]  # `[!^]` or `[^!]` would be negated
+    assert git_brackets("[\\!^]" * 12) == []  # 4,096 lines: too many, matches nothing
+    assert len(git_brackets("[\\!^]" * 6)) == MAX_SPELLED_OUT
+
+
+@pytest.mark.parametrize(
+    ("line", "lines"),
+    [
+        ("z**/9", ["/z9", "/z*/**/9"]),  # the prefix is stripped first: the `**` then matches any folders
+        ("!a/lib**/x/", ["!/a/libx/", "!/a/lib*/**/x/"]),
+        ("/z**", ["/z*", "/z*/**"]),
+        ("lib**/", ["lib**/"]),  # no slash before the end: the name alone, where `**` is `*`
+        ("a*/b**/c", ["a*/b**/c"]),  # not the first wildcard: a `*`
+        ("a/***/b", ["a/**/b"]),
+        ("# z**/9", ["# z**/9"]),
+    ],
+)
+def test_stars_are_read_as_git_reads_them(line: str, lines: list[str]) -> None:
+    assert for_pathspec(line) == lines
