@@ -27,6 +27,7 @@ from infrastructure.paths import resolve_inside_sync
 SPECS_DIR = "specs"
 LOCK_FILE = Path(".cde") / "specs.lock"  # `*.lock` is in the .gitignore cde_setupProject writes
 MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
+_UNKNOWN = object()  # not in the read cache (a document known to be missing is cached as None)
 
 
 def _existing_sync(root: Path) -> set[str]:
@@ -221,12 +222,12 @@ class FsSpecStore:
 
     async def read(self, paths: list[str]) -> dict[str, str]:
         # Documents were primed when written, so most are hits: taken inline, a task only for each miss.
-        found = {rel: read_document.cache.current(self.root, rel, count_miss=False) for rel in paths}
-        missing = [rel for rel, text in found.items() if text is None]
+        found = {rel: read_document.cache.current(self.root, rel, count_miss=False, default=_UNKNOWN) for rel in paths}
+        missing = [rel for rel, text in found.items() if text is _UNKNOWN]
         if missing:
             texts = await asyncio.gather(*(read_document(self.root, rel) for rel in missing))
             found.update(zip(missing, texts, strict=True))
-        return {rel: text for rel, text in found.items() if text is not None}
+        return {rel: text for rel, text in found.items() if isinstance(text, str)}
 
     def locked(self) -> AbstractAsyncContextManager[None]:
         return files.holding_lock(self.root / LOCK_FILE, lock_timeout=self._lock_timeout)

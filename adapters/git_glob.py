@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import string
 
 # Git's classes are ASCII-only (its own ctype table), as wildmatch tests them.
@@ -46,17 +47,33 @@ Intervals = list[tuple[int, int]]
 
 
 MAX_SPELLED_OUT = 64  # lines one line may become when its classes are spelled out member by member
-_WILDCARDS = "*?[\\"  # where git's literal prefix of a pattern ends (`simple_length`)
+_WILDCARDS = "*?[\\"
+_GLOBSTAR_SLASH = re.compile(r"\*{2,}/")
+_ONLY_STARS = re.compile(r"\*{2,}")  # where git's literal prefix of a pattern ends (`simple_length`)
 
 
 def for_pathspec(line: str) -> list[str]:
     """The lines meaning to pathspec what `line` means to git: none when git matches nothing with it."""
     if not line or line.startswith("#"):
         return [line]  # a comment stays one
-    glued = _unglued(line)
-    if glued is not None:
-        return [read for each in glued for read in for_pathspec(each)]
-    return git_brackets(line)
+    line = _slashes_unescaped(line)
+    return [read for each in _unglued(line) or [line] for read in git_brackets(each)]
+
+
+def _slashes_unescaped(line: str) -> str:
+    """`a\\/b` is `a/b` to git (pathspec keeps the backslash); a slash escaped at the very end is left be."""
+    if "\\/" not in line[:-1]:
+        return line
+    out: list[str] = []
+    i, n = 0, len(line)
+    while i < n:
+        if line[i] == "\\" and i + 1 < n:
+            out.append("/" if line[i + 1] == "/" and i + 2 < n else line[i : i + 2])
+            i += 2
+        else:
+            out.append(line[i])
+            i += 1
+    return "".join(out)
 
 
 def _unglued(line: str) -> list[str] | None:
@@ -80,8 +97,13 @@ def _unglued(line: str) -> list[str] | None:
     prefix, after = body[:start], body[end:]
     if after and not after.startswith("/"):
         return None  # `lib**x`: the `**` is a `*`
-    # No folder between (the rest follows the prefix at once), or any number: the first glued to it.
-    lines = [f"/{prefix}{after[1:]}", f"/{prefix}*/**{after}"] if after else [f"/{prefix}*", f"/{prefix}*/**"]
+    rest = after[1:]
+    while (more := _GLOBSTAR_SLASH.match(rest)) is not None:  # `**/**/` is `**/`
+        rest = rest[more.end() :]
+    if not after or _ONLY_STARS.fullmatch(rest):  # then anything at all follows the prefix
+        lines = [f"/{prefix}*", f"/{prefix}*/**"]
+    else:  # no folder between (the rest follows the prefix at once), or any number: the first glued to it
+        lines = [f"/{prefix}{rest}", f"/{prefix}*/**/{rest}"]
     return [f"{negation}{each}{folders_only}" for each in lines]
 
 

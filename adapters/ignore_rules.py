@@ -41,7 +41,10 @@ _DIR_MARK = "ps_d"  # pathspec's group for "matched through this folder": what f
 # In pathspec's regexes: a "*" within a path segment, then a chunk of fixed-width tokens (escaped or plain
 # literals, "?" as [^/], classes that cannot match "/"), when another "*" follows in the same segment.
 _STAR = r"\[\^/\]\*"
-_FIXED = r"(?:\\.|[^\\\[\]()*+?{}|^$./]|\[\^/\](?!\*)|\[(?!\^)[^\]/\\]+\])"
+# Classes that cannot match "/" (`]` first is a member, `\\` escapes): one without it, or a negated one with it
+# and more (`[^/]` alone is "?" or, before "*", the star itself).
+_CLASS = r"\[(?!\^)\]?(?:[^\]\\/]|\\.)+\]|\[\^\]?/(?:[^\]\\]|\\.)+\]"
+_FIXED = rf"(?:\\.|[^\\\[\]()*+?{{}}|^$./]|\[\^/\](?!\*)|{_CLASS})"
 _MIDDLE_STAR = re.compile(rf"{_STAR}((?:{_FIXED})+)(?={_STAR})")
 
 

@@ -365,8 +365,8 @@ class Cache:
         found = self._store.get(self._hashable_key(args, kwargs), _MISSING)
         return None if found is _MISSING else cast(_Entry, found).value
 
-    def current(self, *args: Any, count_miss: bool = True, **kwargs: Any) -> Any | None:
-        """The stored value for these arguments if it is still valid (a hit), else None (a miss).
+    def current(self, *args: Any, count_miss: bool = True, default: Any = None, **kwargs: Any) -> Any:
+        """The stored value for these arguments if it is still valid (a hit), else `default` (a miss).
 
         Never computes: for a caller that loads the misses of many keys at once and primes them
         (or, with `count_miss=False`, calls the cached function for them, which counts the miss).
@@ -386,7 +386,7 @@ class Cache:
                 add_dependencies(prints)
         if entry is _MISSING:
             self.misses += count_miss
-            return None
+            return default
         self.hits += 1
         return cast(_Entry, entry).value
 

@@ -147,9 +147,11 @@ async def test_cached_walk_sees_added_files_and_gitignore_edits(tree_root: Path)
 
 def test_a_glob_with_many_stars_does_not_hang_the_walk(tmp_path: Path) -> None:
     """`a*a*...*b` once backtracked through every split of a name: ~10 s per 40-character name."""
-    root = make_tree(tmp_path / "p", {".gitignore": "a*" * 30 + "b\n" + "x*?" * 20 + "y\n", "a" * 200 + "c": ""})
-    make_tree(root, {"a" * 40 + "b": "", "x" * 60 + "z": ""})
-    assert walk_project_sync(root, max_files=10).files == (".gitignore", "a" * 200 + "c", "x" * 60 + "z")
+    ignore = "a*" * 30 + "b\n" + "x*?" * 20 + "y\n" + "q" + "*[!b]" * 12 + "*c\n"  # the last took 5 s a name with 8
+    root = make_tree(tmp_path / "p", {".gitignore": ignore, "a" * 200 + "c": ""})
+    make_tree(root, {"a" * 40 + "b": "", "x" * 60 + "z": "", "q" * 60 + "z": ""})
+    expected = (".gitignore", "a" * 200 + "c", "q" * 60 + "z", "x" * 60 + "z")
+    assert walk_project_sync(root, max_files=10).files == expected
 
 
 def test_linear_glob_regexes_match_exactly_what_pathspec_matches() -> None:
@@ -158,7 +160,7 @@ def test_linear_glob_regexes_match_exactly_what_pathspec_matches() -> None:
 
     import pathspec
 
-    from adapters.ignore_rules import linear_regex
+    from adapters.ignore_rules import _without_slash_in_classes, linear_regex
 
     rng = random.Random(3)
     tokens = ["a", "b", "*", "?", "/", "[ab]", "**/", "[!a]", "\\*", ".", "-"]
@@ -168,13 +170,15 @@ def test_linear_glob_regexes_match_exactly_what_pathspec_matches() -> None:
         regex = pathspec.GitIgnoreSpec.from_lines([glob]).patterns[0].regex
         if regex is None:
             continue
-        linear = re.compile(linear_regex(regex.pattern))
+        walked = _without_slash_in_classes(regex)  # as the walk has it: negated classes never match "/"
+        pairs = [(regex, re.compile(linear_regex(regex.pattern))), (walked, re.compile(linear_regex(walked.pattern)))]
         for _ in range(20):
             path = "".join(rng.choice("ab/.*-") for _ in range(rng.randint(1, 9))).strip("/") or "a"
             for candidate in (path, f"{path}/"):
-                assert bool(regex.search(candidate)) == bool(linear.search(candidate)), (glob, candidate)
-                checked += 1
-    assert checked > 50_000
+                for exact, linear in pairs:
+                    assert bool(exact.search(candidate)) == bool(linear.search(candidate)), (glob, candidate)
+                    checked += 1
+    assert checked > 100_000
 
 
 GIT_CASES = [
@@ -289,6 +293,8 @@ GLOB_CASES = [
     "?[\\!^]?\n",  # a class of `!` and `^` only: pathspec negates `[!^]` and `[^!]`
     "z**/9\n",  # a `**` glued to the literal prefix: git strips the prefix, then it matches any folders
     "A/***/c\n/s**\n",  # three stars are two
+    "A\\/B\n",  # an escaped slash is a slash
+    "a" + "**/" * 1000 + "1\n",  # a long line of glued stars: no recursion (it crashed every walk)
 ]
 
 

@@ -69,6 +69,12 @@ def test_a_class_pathspec_cannot_hold_is_spelled_out_one_line_per_member() -> No
         ("a*/b**/c", ["a*/b**/c"]),  # not the first wildcard: a `*`
         ("a/***/b", ["a/**/b"]),
         ("# z**/9", ["# z**/9"]),
+        ("a**/**/x", ["/ax", "/a*/**/x"]),  # `**/**/` is `**/`
+        ("a**/**", ["/a*", "/a*/**"]),
+        ("a" + "**/" * 1000 + "b", ["/ab", "/a*/**/b"]),
+        ("a\\/b", ["a/b"]),  # an escaped slash is a slash (pathspec kept the backslash)
+        ("x**\\/z", ["/xz", "/x*/**/z"]),
+        ("a\\/", ["a\\/"]),  # escaped at the very end: left as it is
     ],
 )
 def test_stars_are_read_as_git_reads_them(line: str, lines: list[str]) -> None:
