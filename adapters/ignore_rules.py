@@ -66,7 +66,12 @@ def linear_regex(pattern: str) -> str:
 
 
 class IgnoreFile:
-    """The patterns of one ignore file, applying to paths under `base` ("" or "dir/sub/")."""
+    """The patterns of one ignore file, applying to paths under `base` ("" or "dir/sub/").
+
+    Git matches names byte by byte (`?` or a class is one byte of UTF-8), so patterns and paths outside
+    ASCII are matched as their UTF-8 bytes, one character per byte (`_bytewise`): `x[日]` does not match
+    `x日` (three bytes), `[é]*` matches `ñ1` (both start with byte 0xC3), as in git.
+    """
 
     __slots__ = ("above", "base", "prefilter", "rules")
 
@@ -74,7 +79,7 @@ class IgnoreFile:
         self.base = base
         # For a file in a folder above the project (its repository's root, say): the project's path from there.
         self.above = above
-        spec = _spec(list(lines))
+        spec = _spec([_bytewise(line) for line in lines])
         # Last first: the last pattern matching a path decides, as in git.
         self.rules: list[tuple[bool, re.Pattern[str], bool]] = []
         for pattern in reversed(spec.patterns):
@@ -94,7 +99,7 @@ class IgnoreFile:
         """True: ignored here; False: re-included by a negation; None: no pattern here matches."""
         if self.prefilter is None:
             return None
-        sub = self.above + path[len(self.base) :]
+        sub = _bytewise(self.above + path[len(self.base) :])
         # `search`, as pathspec matches each pattern: some regexes are not anchored (`*/` is "a slash").
         if self.prefilter.search(sub) is None:
             return None
@@ -103,6 +108,11 @@ class IgnoreFile:
             if _matches_itself(regex, sub, folder=folder, inside_only=inside_only):
                 return include
         return None
+
+
+def _bytewise(text: str) -> str:
+    """`text` as its UTF-8 bytes, one character per byte (ASCII text is that already)."""
+    return text if text.isascii() else text.encode("utf-8", "surrogateescape").decode("latin-1")
 
 
 def _matches_itself(regex: re.Pattern[str], sub: str, *, folder: bool, inside_only: bool) -> bool:

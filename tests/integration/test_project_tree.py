@@ -306,6 +306,24 @@ def test_globs_are_read_as_git_reads_them(tmp_path: Path, rules: str) -> None:
     assert list(walk_project_sync(root, max_files=1000).files) == _git_keeps(root), rules
 
 
+UNICODE_TREE = ["é", "aé", "x日", "ñ1", "éa", "a1", "d/é/b", "d/x"]
+UNICODE_CASES = [
+    "x[日]\n",  # a class is one byte: not the three of 日
+    "[é]*\n",  # ñ starts with the same byte as é
+    "[![:alpha:]]\n",  # é is two bytes: one class matches neither it nor the folder d/é/
+    "a?\n??\n",  # ? is a byte: `??` is é
+    "[!é]1\n",
+]
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+@pytest.mark.parametrize("rules", UNICODE_CASES)
+def test_names_outside_ascii_are_matched_byte_by_byte_as_git_does(tmp_path: Path, rules: str) -> None:
+    root = make_tree(tmp_path / "p", dict.fromkeys(UNICODE_TREE, ""))
+    (root / ".gitignore").write_text(rules, encoding="utf-8")
+    assert list(walk_project_sync(root, max_files=1000).files) == _git_keeps(root), rules
+
+
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_a_deeper_ignore_file_decides_only_what_it_matches_itself(tmp_path: Path) -> None:
     """`!*/` in src/.gitignore re-includes folders only: a file the root ignores stays ignored."""
