@@ -8,6 +8,8 @@ pathspec compiles gitignore globs to regexes, but a few forms come out unlike gi
   `[a\\-z]`), a `/` among the members (pathspec splits the pattern there).
   Each expression is parsed as wildmatch does and written back as plain members
   and ranges that mean the same to both;
+* a class of only `!`, `^` and `[` (`[\\!^]`) has no order pathspec reads as
+  plain members: its first member is escaped in the regex (`CLASS_ESCAPE`);
 * three or more stars are two to git (`a/***/b` is `a/**/b`), one segment each
   to pathspec;
 * git matches a pattern with a slash after stripping its literal prefix, so a
@@ -18,8 +20,6 @@ pathspec compiles gitignore globs to regexes, but a few forms come out unlike gi
 
 from __future__ import annotations
 
-import itertools
-import math
 import re
 import string
 
@@ -46,7 +46,10 @@ _SLASH = ord("/")
 Intervals = list[tuple[int, int]]
 
 
-MAX_SPELLED_OUT = 64  # lines one line may become when its classes are spelled out member by member
+# Stands, first in a class, for a backslash escaping the next member in the regex pathspec makes of it
+# (`IgnoreFile` puts the backslash in): how `[\\!^]` is written, which pathspec would otherwise negate.
+# Lines reach pathspec one character per byte (U+0000-U+00FF), so this never comes from one.
+CLASS_ESCAPE = "\ue000"
 _WILDCARDS = "*?[\\"
 _GLOBSTAR_SLASH = re.compile(r"\*{2,}/")
 _ONLY_STARS = re.compile(r"\*{2,}")  # where git's literal prefix of a pattern ends (`simple_length`)
@@ -57,7 +60,7 @@ def for_pathspec(line: str) -> list[str]:
     if not line or line.startswith("#"):
         return [line]  # a comment stays one
     line = _slashes_unescaped(line)
-    return [read for each in _unglued(line) or [line] for read in git_brackets(each)]
+    return [read for each in _unglued(line) or [line] if (read := git_brackets(each)) is not None]
 
 
 def _slashes_unescaped(line: str) -> str:
@@ -107,39 +110,35 @@ def _unglued(line: str) -> list[str] | None:
     return [f"{negation}{each}{folders_only}" for each in lines]
 
 
-def git_brackets(line: str) -> list[str]:
-    """`line` with each bracket expression in plain members and ranges, and runs of stars at most two:
-    none when git would never match the pattern (an unterminated `[`, an unknown `[:class:]`, a class
-    whose only member is `/`), several when a class pathspec cannot be given is spelled out member by member."""
+def git_brackets(line: str) -> str | None:
+    """`line` with each bracket expression in plain members and ranges, and runs of stars at most two;
+    None when git would never match the pattern (an unterminated `[`, an unknown `[:class:]`, a class
+    whose only member is `/`)."""
     if "[" not in line and "***" not in line:
-        return [line]
-    pieces: list[list[str]] = []  # the alternatives for each piece of the line, in order
+        return line
+    out: list[str] = []
     i, n = 0, len(line)
     while i < n:
         ch = line[i]
         if ch == "\\" and i + 1 < n:
-            pieces.append([line[i : i + 2]])
+            out.append(line[i : i + 2])
             i += 2
         elif ch == "[":
             parsed = _parse(line, i + 1)
-            if parsed is None:
-                return []
-            members, negated, i = parsed
-            written = _write(members, negated)
-            if not written:
-                return []
-            pieces.append(written)
+            written = None if parsed is None else _write(parsed[0], parsed[1])
+            if parsed is None or written is None:
+                return None
+            out.append(written)
+            i = parsed[2]
         elif ch == "*":
             stars = i
             while i < n and line[i] == "*":
                 i += 1
-            pieces.append(["*" * min(i - stars, 2)])
+            out.append("*" * min(i - stars, 2))
         else:
-            pieces.append([ch])
+            out.append(ch)
             i += 1
-    if math.prod(map(len, pieces)) > MAX_SPELLED_OUT:
-        return []  # a line built to explode: it matches nothing here
-    return [_anchored(line, "".join(parts)) for parts in itertools.product(*pieces)]
+    return _anchored(line, "".join(out))
 
 
 def _anchored(line: str, read: str) -> str:
@@ -230,20 +229,20 @@ def _without(members: Intervals, points: set[int]) -> tuple[Intervals, set[int]]
     return kept, found
 
 
-def _write(members: Intervals, negated: bool) -> list[str]:
+def _write(members: Intervals, negated: bool) -> str | None:
     """The expression for pathspec. A class never matches `/` in git (paths are matched per name), so
     `/` is dropped from the members; a set left empty matches nothing, its negation any one character."""
     plain, specials = _without(_merged(members), {_SLASH, *map(ord, _SPECIAL)})
     specials.discard(_SLASH)
     if not plain and not specials:
-        return ["?"] if negated else []
+        return "?" if negated else None
     if not negated and len(specials) + sum(hi - lo + 1 for lo, hi in plain) == 1:
         only = chr(plain[0][0]) if plain else chr(next(iter(specials)))
-        return [_literal(only)]
+        return _literal(only)
     # `]` first (a member there); then the plain members; `-` last. Of the others, none may come first
     # in a set that is not negated: `!` or `^` would negate it, `[` opens a nested set to `re`.
     body = (["]"] if ord("]") in specials else []) + [_span(lo, hi) for lo, hi in plain]
-    others = [c for c in "\\!^[" if ord(c) in specials]
+    others = [c for c in "\\^![" if ord(c) in specials]
     dash = ["-"] if ord("-") in specials else []
     if body or negated:
         body += others + dash
@@ -251,9 +250,11 @@ def _write(members: Intervals, negated: bool) -> list[str]:
         body = dash + others
     elif others[0] == "\\":
         body = others
-    else:  # only `[`, `!`, `^`: no set pathspec reads holds just those (`[\\!^]`): one line for each
-        return [_literal(c) for c in others]
-    return ["[" + ("!" if negated else "") + "".join(body) + "]"]
+    else:  # only `!`, `^`, `[`: `[!^]` and `[^!]` would be negated: the first is escaped
+        body = [CLASS_ESCAPE, *others]
+    if body[0] == "[":  # `[![]`: a nested set to `re`
+        body.insert(0, CLASS_ESCAPE)
+    return "[" + ("!" if negated else "") + "".join(body) + "]"
 
 
 def _literal(char: str) -> str:

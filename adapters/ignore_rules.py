@@ -33,7 +33,7 @@ from collections.abc import Iterable, Sequence
 import pathspec
 from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 
-from adapters.git_glob import for_pathspec
+from adapters.git_glob import CLASS_ESCAPE, for_pathspec
 
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 _ONLY_SLASHES = re.compile(r"!?/+[ \t]*")
@@ -52,12 +52,15 @@ _MIDDLE_STAR = re.compile(rf"{_STAR}((?:{_FIXED})+)(?={_STAR})")
 _NEGATED_CLASS = re.compile(r"\[\^(?!/\])(\]?)")
 
 
-def _without_slash_in_classes(regex: re.Pattern[str]) -> re.Pattern[str]:
-    """`regex` with `/` added to each negated class, which pathspec cannot be given (it splits at `/`)."""
-    if "[^" not in regex.pattern:
-        return regex
-    rewritten = _NEGATED_CLASS.sub(r"[^\1/", regex.pattern)
-    return regex if rewritten == regex.pattern else re.compile(rewritten)
+def _as_git_classes(regex: re.Pattern[str]) -> re.Pattern[str]:
+    """`regex` with `/` added to each negated class, which pathspec cannot be given (it splits at `/`), and
+    the escapes `git_glob` marks put in."""
+    text = regex.pattern
+    if "[^" in text:
+        text = _NEGATED_CLASS.sub(r"[^\1/", text)
+    if CLASS_ESCAPE in text:
+        text = text.replace(CLASS_ESCAPE, "\\")
+    return regex if text == regex.pattern else re.compile(text)
 
 
 def linear_regex(pattern: str) -> str:
@@ -85,7 +88,7 @@ class IgnoreFile:
         for pattern in reversed(spec.patterns):
             if pattern.include is None or pattern.regex is None:
                 continue
-            regex = _without_slash_in_classes(pattern.regex)
+            regex = _as_git_classes(pattern.regex)
             if "[^/]*" in regex.pattern:
                 regex = re.compile(linear_regex(regex.pattern))
             text = pattern.pattern.lstrip("!").rstrip() if isinstance(pattern.pattern, str) else ""

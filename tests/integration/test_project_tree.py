@@ -160,7 +160,7 @@ def test_linear_glob_regexes_match_exactly_what_pathspec_matches() -> None:
 
     import pathspec
 
-    from adapters.ignore_rules import _without_slash_in_classes, linear_regex
+    from adapters.ignore_rules import _as_git_classes, linear_regex
 
     rng = random.Random(3)
     tokens = ["a", "b", "*", "?", "/", "[ab]", "**/", "[!a]", "\\*", ".", "-"]
@@ -170,7 +170,7 @@ def test_linear_glob_regexes_match_exactly_what_pathspec_matches() -> None:
         regex = pathspec.GitIgnoreSpec.from_lines([glob]).patterns[0].regex
         if regex is None:
             continue
-        walked = _without_slash_in_classes(regex)  # as the walk has it: negated classes never match "/"
+        walked = _as_git_classes(regex)  # as the walk has it: negated classes never match "/"
         pairs = [(regex, re.compile(linear_regex(regex.pattern))), (walked, re.compile(linear_regex(walked.pattern)))]
         for _ in range(20):
             path = "".join(rng.choice("ab/.*-") for _ in range(rng.randint(1, 9))).strip("/") or "a"

@@ -7,7 +7,8 @@ import re
 import pathspec
 import pytest
 
-from adapters.git_glob import MAX_SPELLED_OUT, for_pathspec, git_brackets
+from adapters.git_glob import CLASS_ESCAPE, for_pathspec, git_brackets
+from adapters.ignore_rules import _as_git_classes
 
 
 @pytest.mark.parametrize(
@@ -27,23 +28,28 @@ from adapters.git_glob import MAX_SPELLED_OUT, for_pathspec, git_brackets
     ],
 )
 def test_bracket_expressions_become_plain_members(line: str, read: str) -> None:
-    assert git_brackets(line) == [read]
+    assert git_brackets(line) == read
 
 
 @pytest.mark.parametrize("line", ["x[abc", "x[[:nope:]]", "x[/]", "x[[:alpha:]"])
 def test_a_pattern_git_matches_nothing_with_is_dropped(line: str) -> None:
-    assert git_brackets(line) == []
+    assert git_brackets(line) is None
 
 
-@pytest.mark.parametrize("line", ["x[\\\\!^]", "x[\\\\^-]", "x[!]\\\\[^-]", "x[ -/]", "x[[:punct:]]"])
+@pytest.mark.parametrize(
+    "line", ["x[\\!^]", "x[![]", "x[\\\\!^]", "x[\\\\^-]", "x[!]\\\\[^-]", "x[ -/]", "x[[:punct:]]"]
+)
 def test_what_pathspec_makes_of_the_rewrite_matches_what_git_would(line: str) -> None:
-    """Every member of the class, and nothing else printable, matches (pathspec copies class text verbatim)."""
-    [read] = git_brackets(line)
-    regex = pathspec.GitIgnoreSpec.from_lines([read]).patterns[0].regex
+    """Every member of the class, and nothing else printable, matches (pathspec copies class text verbatim;
+    the walk then adds `/` to negated classes and puts in the escapes)."""
+    read = git_brackets(line)
+    assert read is not None
+    regex = _as_git_classes(pathspec.GitIgnoreSpec.from_lines([read]).patterns[0].regex)
     assert isinstance(regex, re.Pattern)
-    # `/` aside: a negated class is kept from it in the walk's own regexes (pathspec is never given one).
-    matched = {c for c in map(chr, range(32, 127)) if c != "/" and regex.search(f"x{c}")}
+    matched = {c for c in map(chr, range(32, 127)) if regex.search(f"x{c}")}
     expected = {
+        "x[\\!^]": set("!^"),
+        "x[![]": set(map(chr, range(32, 127))) - set("[/"),
         "x[\\\\!^]": set("\\!^"),
         "x[\\\\^-]": set("\\^-"),
         "x[!]\\\\[^-]": set(map(chr, range(32, 127))) - set("]\\[^-/"),
@@ -53,10 +59,9 @@ def test_what_pathspec_makes_of_the_rewrite_matches_what_git_would(line: str) ->
     assert matched == expected
 
 
-def test_a_class_pathspec_cannot_hold_is_spelled_out_one_line_per_member() -> None:
-    assert git_brackets("x[\\!^]y") == ["x\\!y", "x\\^y"]  # `[!^]` or `[^!]` would be negated
-    assert git_brackets("[\\!^]" * 12) == []  # 4,096 lines: too many, matches nothing
-    assert len(git_brackets("[\\!^]" * 6)) == MAX_SPELLED_OUT
+def test_a_class_of_only_bang_caret_or_bracket_escapes_its_first_member() -> None:
+    assert git_brackets("x[\\!^]y") == f"x[{CLASS_ESCAPE}^!]y"  # `[!^]` or `[^!]` would be negated
+    assert git_brackets("x[![]") == f"x[!{CLASS_ESCAPE}[]"  # `[^[` is a nested set to `re`
 
 
 @pytest.mark.parametrize(
