@@ -50,9 +50,9 @@ Intervals = list[tuple[int, int]]
 # (`IgnoreFile` puts the backslash in): how `[\\!^]` is written, which pathspec would otherwise negate.
 # Lines reach pathspec one character per byte (U+0000-U+00FF), so this never comes from one.
 CLASS_ESCAPE = "\ue000"
-_WILDCARDS = "*?[\\"
+_WILDCARDS = "*?[\\"  # where git's literal prefix of a pattern ends (`simple_length`)
 _GLOBSTAR_SLASH = re.compile(r"\*{2,}/")
-_ONLY_STARS = re.compile(r"\*{2,}")  # where git's literal prefix of a pattern ends (`simple_length`)
+_ONLY_STARS = re.compile(r"\*{2,}")
 
 
 def for_pathspec(line: str) -> list[str]:
