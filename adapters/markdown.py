@@ -1,15 +1,18 @@
 """A line-based Markdown reader for what documentation tooling needs: front matter, headings, links, sections.
 
 Not a renderer: it follows CommonMark where it matters here (fenced and indented
-code is opaque, also inside block quotes and list items; HTML comments hide their
-content; ATX and setext headings; inline and reference links; inline code spans hide
-their content) and GitHub's rules for heading anchors (made of the rendered text:
-lowercase, drop punctuation, spaces to hyphens, `-1`, `-2` for repeats). Front matter is YAML
-parsed with a safe loader. Pure functions of the text; callers bound its size.
+code is opaque, also inside block quotes and list items, where indentation counts
+from the item's content column; HTML comments hide their content; ATX and setext
+headings, in list items too; which list items may interrupt a paragraph; inline and
+reference links; inline code spans hide their content) and GitHub's rules for heading
+anchors (made of the rendered text: lowercase, drop punctuation, spaces to hyphens,
+`-1`, `-2` for repeats). Front matter is YAML parsed with a safe loader. Pure
+functions of the text; callers bound its size.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import html
 import re
@@ -40,6 +43,7 @@ _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _BLOCK_START = re.compile(r"^ {0,3}(?:[-*+>]|\d{1,9}[.)]|#|\||<)")
 _THEMATIC_BREAK = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 _LIST_ITEM = re.compile(r"^ {0,3}(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
+_FIRST = re.compile(r" {0,3}0*1[.)]")  # a numbered item starting a list that interrupts a paragraph
 _LIST_MARKS = frozenset("-*+0123456789")
 _INDENT_OR_LIST = _LIST_MARKS | {" ", "\t"}
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
@@ -256,6 +260,8 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
     blank_before = True  # the previous line was blank (or there was none): an indented line there is code
     in_code = False  # inside an indented code block
     in_list = False  # inside a list, where indented lines continue items instead of starting code
+    items: list[int] = []  # the content column of each open list item, outermost first
+    paragraph_base = 0  # the column the paragraph's container starts at (a list item's content)
     in_comment = False  # inside an HTML comment <!-- … --> that spans lines
 
     def add_heading(level: int, raw: str, line: int) -> None:
@@ -324,15 +330,33 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
                 paragraph, lazy = [], False
                 continue
             first = line[0]
+            base = indent = 0  # base: where the line's container starts (the content of the item it is in)
+            listed = None  # the list item the line starts
             if first not in _INDENT_OR_LIST:  # most lines: plain text at the margin
                 in_list = in_code = False
+                items.clear()
             else:
-                if stripped[0] in _LIST_MARKS and _list_item(line, paragraph):
+                indent = _indent(line) if first == " " or first == "\t" else 0
+                kept = bisect.bisect_right(items, indent)  # items' content columns only grow inwards
+                base = items[kept - 1] if kept else 0  # the innermost item the line is indented into
+                if base:
+                    line = _dedent(line, base)
+                listed = _list_item(line) if stripped[0] in _LIST_MARKS else None
+                # After a blank line, or as a new item, the items it is not indented into end; otherwise it
+                # may be a lazy continuation of their paragraph.
+                if kept < len(items) and (blank_before or listed):
+                    del items[kept:]
+                if listed and paragraph and depth == paragraph_depth and indent >= paragraph_base:
+                    listed = listed if _may_interrupt(line, listed) else None
+                if listed:
                     in_list = True
                 elif first != " " and first != "\t":
                     in_list = False
-                indented = first == "\t" or line.startswith("    ")
-                in_code = indented and (in_code or blank_before) and not in_list
+                    items.clear()
+                # Indented code: four columns past the container's start, where it does not continue a paragraph.
+                in_code = indent - base >= 4 and (in_code or blank_before or not (paragraph or lazy))
+                if in_code:  # code in the item at `base`: the items deeper than that have ended
+                    del items[kept:]
             blank_before = False
             if in_code:  # an indented code block: opaque, like a fenced one
                 paragraph, lazy = [], False
@@ -348,20 +372,16 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
             continue
         if fence_match and _opens_fence(fence_match, line):
             fence = fence_match.group(1)
-            fence_indent, fence_depth, fence_in_item = _indent(line), depth, in_list
+            fence_indent, fence_depth, fence_in_item = base + _indent(line), depth, in_list
             paragraph, lazy = [], False
             continue
-        item = _list_item(line, paragraph) if marker in _LIST_MARKS and in_list else None
+        item = listed if in_list else None
         if item is not None:
+            items.append(base + len(line[: item.end()].expandtabs(4)))
             content = line[item.end() :]  # "- ## Heading": a heading inside a list item
             opened = _FENCE.match(content) if content.lstrip(" ")[:1] in ("`", "~") else None
             if opened and _opens_fence(opened, content):  # "- ```sh"
-                fence, fence_indent, fence_depth, fence_in_item = (
-                    opened.group(1),
-                    len(line[: item.end()].expandtabs(4)),
-                    depth,
-                    True,
-                )
+                fence, fence_indent, fence_depth, fence_in_item = opened.group(1), items[-1], depth, True
                 paragraph, lazy = [], False
                 continue
             line = content
@@ -373,7 +393,16 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
                 scan_links(line, index + 1, definitions=False)
             paragraph, lazy = [], False
             continue
-        setext = _SETEXT.match(line) if paragraph and not lazy and depth == paragraph_depth and marker in "=-" else None
+        setext = (
+            _SETEXT.match(line)
+            if paragraph
+            and not lazy
+            and item is None
+            and depth == paragraph_depth
+            and marker in "=-"
+            and base == paragraph_base <= indent
+            else None
+        )
         if setext:
             # GitHub's anchor drops the line break between the lines ("Foo\nbar" -> foobar); shown as one line.
             add_heading(1 if setext.group(1)[0] == "=" else 2, "\n".join(paragraph), paragraph_start + 1)
@@ -384,16 +413,29 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
         definition = not paragraph and stripped[:1] == "[" and _REFERENCE_DEF.match(line) is not None
         title = after_definition and _TITLE_LINE.fullmatch(stripped) is not None
         after_definition = definition
-        if item is not None:  # a list item's text: the lines after it, until a blank one, continue it
-            paragraph, lazy = [], True
-        elif stripped and not definition and not title and not _BLOCK_START.match(line) and not line.startswith("    "):
-            if lazy or (paragraph and depth < paragraph_depth):
+        if item is not None:  # a list item's text starts a paragraph in it (its underline indented as it)
+            text = line.strip()
+            plain = text and not _BLOCK_START.match(text) and not definition
+            paragraph, paragraph_start, paragraph_depth = [text] if plain else [], index, depth
+            # "- > quote": the quote's paragraph goes on in the lines after it (lazily: never a setext heading)
+            paragraph_base, lazy = items[-1], not plain and text.startswith(">") and bool(text.lstrip("> \t"))
+        elif (
+            stripped
+            and not definition
+            and not title
+            and (
+                not _BLOCK_START.match(line)
+                or (paragraph and _LIST_ITEM.match(line) and not _THEMATIC_BREAK.match(line))
+            )
+            and (paragraph or lazy or not line.startswith("    "))  # four spaces continue a paragraph, else are code
+        ):
+            if lazy or (paragraph and (depth < paragraph_depth or indent < paragraph_base)):
                 lazy = True  # a lazy continuation of a list item or block quote
             else:
                 if not paragraph or depth != paragraph_depth:
-                    paragraph, paragraph_start, paragraph_depth = [], index, depth
+                    paragraph, paragraph_start, paragraph_depth, paragraph_base = [], index, depth, base
                 if len(paragraph) < MAX_SETEXT_LINES:
-                    paragraph.append(stripped)
+                    paragraph.append(line.strip())
         else:
             paragraph, lazy = [], False
     return Markdown(
@@ -406,13 +448,20 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
     )
 
 
-def _list_item(line: str, paragraph: list[str]) -> re.Match[str] | None:
-    """The marker of the list item `line` starts, if it starts one: not a thematic break (`* * *`), and not
-    an empty item right after a paragraph, which it cannot interrupt (`Title` then `-` is a setext heading)."""
+def _list_item(line: str) -> re.Match[str] | None:
+    """The marker of the list item `line` starts, if it starts one: not a thematic break (`* * *`)."""
     item = _LIST_ITEM.match(line)
-    if item is None or _THEMATIC_BREAK.match(line) or (paragraph and not line[item.end() :].strip()):
+    if item is None or _THEMATIC_BREAK.match(line):
         return None
     return item
+
+
+def _may_interrupt(line: str, item: re.Match[str]) -> bool:
+    """Whether the list item `line` starts may interrupt a paragraph (else the line continues it): not an
+    empty one (`Title` then `-` is a setext heading) and, if numbered, one starting at 1 (`in\n2) ...`)."""
+    if not line[item.end() :].strip():
+        return False
+    return not line.lstrip(" ")[:1].isdigit() or _FIRST.match(line) is not None
 
 
 def _opens_fence(found: re.Match[str], line: str) -> bool:
@@ -432,7 +481,17 @@ def _without_comments(text: str) -> str:
 
 
 def _indent(line: str) -> int:
-    return len(line.expandtabs(4)) - len(line.lstrip(" \t").expandtabs(4))
+    """The width of `line`'s leading spaces and tabs (tab stops every 4 columns)."""
+    return len(line[: len(line) - len(line.lstrip(" \t"))].expandtabs(4))
+
+
+def _dedent(line: str, columns: int) -> str:
+    """`line` without its first `columns` columns of leading whitespace (all of it if it has fewer)."""
+    if not columns:
+        return line
+    body = line.lstrip(" \t")
+    lead = line[: len(line) - len(body)].expandtabs(4)
+    return lead[columns:] + body
 
 
 @dataclass(frozen=True)

@@ -291,3 +291,32 @@ def test_headings_and_links_as_github_renders_them(text: str, anchors: list[str]
 def test_unclosed_comment_openers_stay_linear() -> None:
     hostile = ("# " + "<!--" * 2_500 + "\n") * 50 + "x " + "<!--" * 2_500 + "\n[ok](ok.md)\n"
     assert [link[2] for link in parse_markdown(hostile).links] == ["ok.md"]
+
+
+@pytest.mark.parametrize(
+    ("text", "anchors", "links"),
+    [
+        ("1. Example:\n\n       [code](code.md)\n", [], []),  # indented code in an item: 4 past its content
+        ("- a\n  - b\n\n        [code](code.md)\n", [], []),  # ... of the nested item
+        ("- a\n  - b\n\n      [para](para.md)\n", [], ["para.md"]),  # 2 past b's content: a paragraph of b
+        ("1. Intro\n\n   See [guide](guide.md)\n", [], ["guide.md"]),
+        ("- Title\n  -----\n", ["title"], []),  # a setext heading inside an item
+        ("1. Title\n   Next\n   ===\n", ["titlenext"], []),  # GitHub drops the line break
+        ("- Title\n-----\n", [], []),  # at the margin: a rule after the item, not its underline
+        ("- a\n  - b\n\n    ## Deep\n", ["deep"], []),  # an ATX heading in a nested item's content
+        ("- a\n\n b\n\n    [code](code.md)\n", [], []),  # " b" ended the item: then four spaces are code
+        ("-\tTabbed\n\n\t\t[code](code.md)\n", [], []),
+        ("Text\n2) ## H\n", [], []),  # a list numbered from 2 cannot interrupt a paragraph: text goes on
+        ("Text\n1) ## H\n", ["h"], []),
+        ("- a\n2. ## H\n", ["h"], []),  # ... but can follow an item, as a new list
+        ("> q\n2) ## H\n", ["h"], []),  # ... or a quote's paragraph
+        ("- > quoted\n      [lazy](lazy.md)\n", [], ["lazy.md"]),  # the quote's text goes on: not code
+        ("- ---\n      [code](code.md)\n", [], []),  # "- ---" is a rule: after it, indented text is code
+    ],
+)
+def test_list_items_hold_code_and_headings_at_their_own_indentation(
+    text: str, anchors: list[str], links: list[str]
+) -> None:
+    parsed = parse_markdown(text)
+    assert [h.anchor for h in parsed.headings] == anchors
+    assert [link[2] for link in parsed.links] == links
