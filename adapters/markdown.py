@@ -260,7 +260,10 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
     blank_before = True  # the previous line was blank (or there was none): an indented line there is code
     in_code = False  # inside an indented code block
     in_list = False  # inside a list, where indented lines continue items instead of starting code
-    items: list[int] = []  # the content column of each open list item, outermost first
+    # The content column of each open list item, outermost first, per block quote depth (a quote's
+    # columns count from its own content; leaving a quote ends the lists in it).
+    stacks: list[list[int]] = [[]]
+    items = stacks[0]
     paragraph_base = 0  # the column the paragraph's container starts at (a list item's content)
     in_comment = False  # inside an HTML comment <!-- … --> that spans lines
 
@@ -329,6 +332,10 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
                 blank_before = True
                 paragraph, lazy = [], False
                 continue
+            if len(stacks) != depth + 1:
+                del stacks[depth + 1 :]
+                stacks.extend([] for _ in range(depth + 1 - len(stacks)))
+                items = stacks[depth]
             first = line[0]
             base = indent = 0  # base: where the line's container starts (the content of the item it is in)
             listed = None  # the list item the line starts

@@ -312,6 +312,9 @@ def test_unclosed_comment_openers_stay_linear() -> None:
         ("> q\n2) ## H\n", ["h"], []),  # ... or a quote's paragraph
         ("- > quoted\n      [lazy](lazy.md)\n", [], ["lazy.md"]),  # the quote's text goes on: not code
         ("- ---\n      [code](code.md)\n", [], []),  # "- ---" is a rule: after it, indented text is code
+        ("> - a\n\n    [code](code.md)\n", [], []),  # the quote and its list ended: four spaces are code
+        ("> - a\n>\n>     [para](para.md)\n", [], ["para.md"]),  # in the quoted item: a paragraph
+        ("- a\n  > q\n\n    [para](para.md)\n", [], ["para.md"]),  # after a quote in the item: still in it
     ],
 )
 def test_list_items_hold_code_and_headings_at_their_own_indentation(
