@@ -244,6 +244,8 @@ def link_of(raw: str, line: int) -> DocLink | None:
 def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
     """Front matter, headings with anchors, and (unless `with_links` is false, as for search) links."""
     lines = text.split("\n")
+    if "\r" in text:  # CRLF files: each line without its \r
+        lines = [line[:-1] if line.endswith("\r") else line for line in lines]
     metadata, metadata_error, start = _front_matter(lines)
     headings: list[Heading] = []
     anchors: set[str] = set()
@@ -259,6 +261,7 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
     after_definition = False  # a link reference definition's title may follow on the next line
     blank_before = True  # the previous line was blank (or there was none): an indented line there is code
     in_code = False  # inside an indented code block
+    block_ended = False  # the line before was a heading, a rule or a fence's end: indented code may follow it
     in_list = False  # inside a list, where indented lines continue items instead of starting code
     # The content column of each open list item, outermost first, per block quote depth (a quote's
     # columns count from its own content; leaving a quote ends the lists in it).
@@ -311,12 +314,20 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
         depth = 0
         # Inside a block quote, its content is read like any other; inside a fenced block, only the
         # quote markers of the fence's own container are set aside (`> ```` in a code sample is code).
+        quoted_at = 0
         if ">" in line[:4] and (fence is None or fence_depth):
+            quoted_at = _indent(line)
             line, depth = _unquote(line, fence_depth if fence is not None else None)
         stripped = line.strip()
         if fence is not None and (depth < fence_depth or (fence_in_item and stripped and _indent(line) < fence_indent)):
             fence = None  # its block quote or list item ended: a fence closes with its container
         if fence is None:
+            if len(stacks) != depth + 1:  # a line outside a quote (even a blank one) ends the lists in it
+                del stacks[depth + 1 :]
+                stacks.extend([] for _ in range(depth + 1 - len(stacks)))
+                items = stacks[depth]
+            if depth and stacks[0]:  # a quote ends the items it is not indented into
+                del stacks[0][bisect.bisect_right(stacks[0], quoted_at) :]
             if in_comment:  # an HTML comment block: hidden up to its -->
                 end = line.find("-->")
                 if end == -1:
@@ -332,10 +343,6 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
                 blank_before = True
                 paragraph, lazy = [], False
                 continue
-            if len(stacks) != depth + 1:
-                del stacks[depth + 1 :]
-                stacks.extend([] for _ in range(depth + 1 - len(stacks)))
-                items = stacks[depth]
             first = line[0]
             base = indent = 0  # base: where the line's container starts (the content of the item it is in)
             listed = None  # the list item the line starts
@@ -349,22 +356,18 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
                 if base:
                     line = _dedent(line, base)
                 listed = _list_item(line) if stripped[0] in _LIST_MARKS else None
-                # After a blank line, or as a new item, the items it is not indented into end; otherwise it
-                # may be a lazy continuation of their paragraph.
-                if kept < len(items) and (blank_before or listed):
-                    del items[kept:]
                 if listed and paragraph and depth == paragraph_depth and indent >= paragraph_base:
                     listed = listed if _may_interrupt(line, listed) else None
-                if listed:
-                    in_list = True
-                elif first != " " and first != "\t":
-                    in_list = False
-                    items.clear()
-                # Indented code: four columns past the container's start, where it does not continue a paragraph.
-                in_code = indent - base >= 4 and (in_code or blank_before or not (paragraph or lazy))
-                if in_code:  # code in the item at `base`: the items deeper than that have ended
+                # Indented code: four columns past the container's start, where no paragraph goes on.
+                in_code = indent - base >= 4 and (in_code or blank_before or block_ended)
+                # The items the line is not indented into end after a blank line, at a new item, or at a block
+                # that cannot continue their paragraph (code, a heading, a rule, a fence); else it continues it.
+                if kept < len(items) and (blank_before or listed or in_code or _ends_items(line)):
                     del items[kept:]
-            blank_before = False
+                if first != " " and first != "\t" and not listed:
+                    items.clear()
+                in_list = bool(items) or listed is not None
+            blank_before = block_ended = False
             if in_code:  # an indented code block: opaque, like a fenced one
                 paragraph, lazy = [], False
                 continue
@@ -375,16 +378,16 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
         if fence is not None:
             closing = fence_match.group(1) if fence_match else ""
             if closing[:1] == fence[0] and len(closing) >= len(fence) and not line.strip().lstrip(fence[0]):
-                fence = None
+                fence, block_ended = None, True
             continue
         if fence_match and _opens_fence(fence_match, line):
             fence = fence_match.group(1)
             fence_indent, fence_depth, fence_in_item = base + _indent(line), depth, in_list
             paragraph, lazy = [], False
             continue
-        item = listed if in_list else None
+        item = listed
         if item is not None:
-            items.append(base + len(line[: item.end()].expandtabs(4)))
+            items.append(base + _content_column(line, item))
             content = line[item.end() :]  # "- ## Heading": a heading inside a list item
             opened = _FENCE.match(content) if content.lstrip(" ")[:1] in ("`", "~") else None
             if opened and _opens_fence(opened, content):  # "- ```sh"
@@ -398,7 +401,7 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
             add_heading(len(atx.group(1)), atx.group(2) or "", index + 1)
             if with_links and ("[" in line or "<" in line):
                 scan_links(line, index + 1, definitions=False)
-            paragraph, lazy = [], False
+            paragraph, lazy, block_ended = [], False, True
             continue
         setext = (
             _SETEXT.match(line)
@@ -413,19 +416,22 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
         if setext:
             # GitHub's anchor drops the line break between the lines ("Foo\nbar" -> foobar); shown as one line.
             add_heading(1 if setext.group(1)[0] == "=" else 2, "\n".join(paragraph), paragraph_start + 1)
-            paragraph, lazy = [], False
+            paragraph, lazy, block_ended = [], False, True
             continue
+        fresh = not paragraph or item is not None  # a definition cannot interrupt a paragraph; an item starts anew
         if with_links and ("[" in line or "<" in line):
-            scan_links(line, index + 1, definitions=not paragraph)  # a definition cannot interrupt a paragraph
-        definition = not paragraph and stripped[:1] == "[" and _REFERENCE_DEF.match(line) is not None
+            scan_links(line, index + 1, definitions=fresh)
+        definition = fresh and line.lstrip(" \t")[:1] == "[" and _REFERENCE_DEF.match(line) is not None
         title = after_definition and _TITLE_LINE.fullmatch(stripped) is not None
         after_definition = definition
         if item is not None:  # a list item's text starts a paragraph in it (its underline indented as it)
-            text = line.strip()
-            plain = text and not _BLOCK_START.match(text) and not definition
-            paragraph, paragraph_start, paragraph_depth = [text] if plain else [], index, depth
+            first_text = line.strip()
+            plain = first_text and not _BLOCK_START.match(first_text) and not definition
+            paragraph, paragraph_start, paragraph_depth = [first_text] if plain else [], index, depth
             # "- > quote": the quote's paragraph goes on in the lines after it (lazily: never a setext heading)
-            paragraph_base, lazy = items[-1], not plain and text.startswith(">") and bool(text.lstrip("> \t"))
+            quoted = not plain and first_text.startswith(">") and bool(first_text.lstrip("> \t"))
+            paragraph_base, lazy = items[-1], quoted
+            block_ended = _THEMATIC_BREAK.match(first_text) is not None  # "1. ---": a rule in the item
         elif (
             stripped
             and not definition
@@ -445,6 +451,7 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
                     paragraph.append(line.strip())
         else:
             paragraph, lazy = [], False
+            block_ended = _THEMATIC_BREAK.match(line) is not None
     return Markdown(
         metadata=metadata,
         metadata_error=metadata_error,
@@ -463,12 +470,30 @@ def _list_item(line: str) -> re.Match[str] | None:
     return item
 
 
+def _content_column(line: str, item: re.Match[str]) -> int:
+    """Where the text of the list item `line` starts: after its marker and 1-4 spaces; with 5 or more, or
+    none after it, one (the rest is indented code, or the item starts empty)."""
+    marker = line[: item.end()].rstrip(" \t")
+    rest = line[len(marker) :]
+    text = rest.lstrip(" \t")
+    if not text:
+        return len(marker.expandtabs(4)) + 1
+    marker_end = len(marker.expandtabs(4))
+    spaces = len(line[: len(line) - len(text)].expandtabs(4)) - marker_end
+    return marker_end + (spaces if spaces <= 4 else 1)
+
+
 def _may_interrupt(line: str, item: re.Match[str]) -> bool:
     """Whether the list item `line` starts may interrupt a paragraph (else the line continues it): not an
     empty one (`Title` then `-` is a setext heading) and, if numbered, one starting at 1 (`in\n2) ...`)."""
     if not line[item.end() :].strip():
         return False
     return not line.lstrip(" ")[:1].isdigit() or _FIRST.match(line) is not None
+
+
+def _ends_items(line: str) -> bool:
+    """Whether `line` starts a block that cannot continue a paragraph: a heading, a rule or a fence."""
+    return _ATX.match(line) is not None or _THEMATIC_BREAK.match(line) is not None or _FENCE.match(line) is not None
 
 
 def _opens_fence(found: re.Match[str], line: str) -> bool:

@@ -315,6 +315,16 @@ def test_unclosed_comment_openers_stay_linear() -> None:
         ("> - a\n\n    [code](code.md)\n", [], []),  # the quote and its list ended: four spaces are code
         ("> - a\n>\n>     [para](para.md)\n", [], ["para.md"]),  # in the quoted item: a paragraph
         ("- a\n  > q\n\n    [para](para.md)\n", [], ["para.md"]),  # after a quote in the item: still in it
+        ("-v, --verbose\n    Print more. See [log](log.md).\n", [], ["log.md"]),  # text, though it starts like an item
+        ("1.5 million users; see\n    [stats](stats.md)\n", [], ["stats.md"]),
+        ("-   Item\n\n      [para](para.md)\n", [], ["para.md"]),  # the text starts after the marker's 3 spaces
+        ("1.  Item\n\n       [para](para.md)\n", [], ["para.md"]),
+        ("-   Item\n  -----\n", [], []),  # not indented into the item: a rule
+        ("- See below\n- [guide]: guide.md\n", [], ["guide.md"]),  # a definition starting an item
+        ("- [guide]: guide.md\n  ===\n", [], ["guide.md"]),  # a definition is no paragraph to underline
+        ("1. x\n>\n     # H5\n", [], []),  # the quote ended the list: then five spaces are code
+        ("1. Step\n  ## Notes\n     [code](code.md)\n", ["notes"], []),  # the heading ended the item
+        ("Title\r\n=====\r\n\r\nText [a](a.md)\r\n", ["title"], ["a.md"]),  # CRLF line ends
     ],
 )
 def test_list_items_hold_code_and_headings_at_their_own_indentation(
