@@ -262,7 +262,6 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
     blank_before = True  # the previous line was blank (or there was none): an indented line there is code
     in_code = False  # inside an indented code block
     block_ended = False  # the line before was a heading, a rule or a fence's end: indented code may follow it
-    in_list = False  # inside a list, where indented lines continue items instead of starting code
     # The content column of each open list item, outermost first, per block quote depth (a quote's
     # columns count from its own content; leaving a quote ends the lists in it).
     stacks: list[list[int]] = [[]]
@@ -347,7 +346,7 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
             base = indent = 0  # base: where the line's container starts (the content of the item it is in)
             listed = None  # the list item the line starts
             if first not in _INDENT_OR_LIST:  # most lines: plain text at the margin
-                in_list = in_code = False
+                in_code = False
                 items.clear()
             else:
                 indent = _indent(line) if first == " " or first == "\t" else 0
@@ -366,15 +365,12 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
                     del items[kept:]
                 if first != " " and first != "\t" and not listed:
                     items.clear()
-                in_list = bool(items) or listed is not None
             blank_before = block_ended = False
             if in_code:  # an indented code block: opaque, like a fenced one
                 paragraph, lazy = [], False
                 continue
         marker = stripped[:1]  # every block construct below starts with one of "`~#=-"
-        fence_match = (
-            (_FENCE_IN_ITEM if in_list or fence is not None else _FENCE).match(line) if marker in "`~" else None
-        )
+        fence_match = (_FENCE_IN_ITEM if items or fence is not None else _FENCE).match(line) if marker in "`~" else None
         if fence is not None:
             closing = fence_match.group(1) if fence_match else ""
             if closing[:1] == fence[0] and len(closing) >= len(fence) and not line.strip().lstrip(fence[0]):
@@ -382,7 +378,7 @@ def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:
             continue
         if fence_match and _opens_fence(fence_match, line):
             fence = fence_match.group(1)
-            fence_indent, fence_depth, fence_in_item = base + _indent(line), depth, in_list
+            fence_indent, fence_depth, fence_in_item = base + _indent(line), depth, bool(items)
             paragraph, lazy = [], False
             continue
         item = listed
