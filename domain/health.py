@@ -6,22 +6,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal, NamedTuple, Protocol
 
-from pydantic import Field
-
 from domain.compact import CompactModel, omitted
 
 
 class HealthReport(CompactModel):
-    """What `cde_healthCheck` returns; versions and per-cache metrics only on request (they are long)."""
+    """What `cde_healthCheck` returns: what a poll needs; versions and cache metrics only on request.
+
+    A poll is the most frequent call of all: an `ok` answer is four fields, with `reasons` only
+    when there are some.
+    """
 
     status: Literal["ok", "degraded"]
-    reasons: list[str] = Field(description="why the status is degraded; empty when ok")
+    reasons: list[str] | None = omitted(description="why the status is degraded; left out when ok")
     version: str
     uptime_s: float
     tools: int
-    cache_hit_rate: float
-    # Free-form on purpose: {python, mcp, caches: [{name, hits, misses, ...}]} as a typed model would
-    # cost ~700 bytes of schema in every tools/list for a debugging aid. Left out unless asked for.
+    # Free-form on purpose: {python, mcp, cache_hit_rate, caches: [{name, hits, misses, ...}]} as a typed
+    # model would cost ~700 bytes of schema in every tools/list for a debugging aid. Left out unless asked for.
     details: dict[str, object] | None = omitted()
 
 
@@ -88,20 +89,20 @@ class CheckHealth:
             except Exception as exc:  # the diagnostic tool reports a failing probe, it never fails
                 reasons.append(f"{type(probe).__name__} failed: {type(exc).__name__}: {exc}")
         facts = self._runtime()
-        hits, misses = self._caches.totals()
-        lookups = hits + misses
         report = HealthReport(
             status="degraded" if reasons else "ok",
-            reasons=reasons,
+            reasons=reasons or None,
             version=facts.version,
             uptime_s=round(facts.uptime_s, 3),
             tools=facts.tools,
-            cache_hit_rate=round(hits / lookups, 4) if lookups else 0.0,
         )
         if details:
+            hits, misses = self._caches.totals()
+            lookups = hits + misses
             report.details = {
                 "python": facts.python,
                 "mcp": facts.mcp,
+                "cache_hit_rate": round(hits / lookups, 4) if lookups else 0.0,
                 "caches": [c.as_dict() for c in self._caches.counters()],
             }
         return report

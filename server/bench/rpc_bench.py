@@ -33,7 +33,7 @@ def build_report() -> MCPServer:
     @server.tool()
     async def report(details: bool = False) -> HealthReport:
         """A constant report of cde_healthCheck's type."""
-        return HealthReport(status="ok", reasons=[], version="0.0.0", uptime_s=1.0, tools=1, cache_hit_rate=0.0)
+        return HealthReport(status="ok", version="0.0.0", uptime_s=1.0, tools=1)
 
     return server
 
@@ -53,14 +53,28 @@ async def _in_process(targets: list[tuple[Any, str]], n: int, rounds: int = 8) -
         return samples
 
 
-async def _over_stdio(command: tuple[str, ...], tool: str, n: int, env: dict[str, str]) -> list[float]:
-    peer = await StdioPeer.spawn(*command, env=env)
+async def _over_stdio(
+    targets: list[tuple[tuple[str, ...], str]], n: int, env: dict[str, str], rounds: int = 8
+) -> list[list[float]]:
+    """Seconds per call of each (command, tool) over its own stdio process, interleaved in `rounds` as
+    `_in_process` does: drift on a noisy machine hits every target alike."""
+    peers: list[StdioPeer] = []
     try:
-        await peer.initialize()
-        await peer.request("tools/list")
-        return await time_each(lambda: peer.request("tools/call", {"name": tool, "arguments": {}}), n, warmup=10)
+        for command, _ in targets:
+            peers.append(await StdioPeer.spawn(*command, env=env))
+            await peers[-1].initialize()
+            await peers[-1].request("tools/list")
+        samples: list[list[float]] = [[] for _ in targets]
+        per_round = max(1, n // rounds)
+        for turn in range(rounds):
+            order = range(len(targets)) if turn % 2 == 0 else reversed(range(len(targets)))
+            for i in order:
+                call = functools.partial(peers[i].request, "tools/call", {"name": targets[i][1], "arguments": {}})
+                samples[i] += await time_each(call, per_round, warmup=10)
+        return samples
     finally:
-        await peer.close()
+        for peer in peers:
+            await peer.close()
 
 
 async def _cold_start(command: tuple[str, ...], env: dict[str, str]) -> tuple[float, float]:
@@ -89,8 +103,7 @@ async def run(ctx: BenchContext) -> list[Row]:
     # The same calls without a client: what the server itself spends per call.
     ours_direct = await time_each(lambda: app.server.call_tool("cde_healthCheck", {}), n, warmup=10)
     echo_direct = await time_each(lambda: echo_server.call_tool("echo", {}), n, warmup=10)
-    ours_stdio = await _over_stdio(OURS, "cde_healthCheck", n, env)
-    echo_stdio = await _over_stdio(ECHO, "echo", n, env)
+    ours_stdio, echo_stdio = await _over_stdio([(OURS, "cde_healthCheck"), (ECHO, "echo")], n, env)
 
     starts: dict[str, list[tuple[float, float]]] = {"ours": [], "echo": []}
     for _ in range(ctx.n(7, 2)):  # interleaved, so drift on a noisy machine hits both alike

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 def register(server: CdeServer, container: Container) -> None:
     async def cde_healthCheck(  # noqa: N802 - MCP tool names are camelCase
-        details: Annotated[bool, Field(description="add Python/mcp versions and per-cache metrics")] = False,
+        details: Annotated[bool, Field(description="add Python/mcp versions and cache metrics")] = False,
     ) -> HealthReport:
         return await container.check_health(details=details)
 
@@ -24,7 +24,7 @@ def register(server: CdeServer, container: Container) -> None:
         server,
         cde_healthCheck,
         name="cde_healthCheck",
-        description="Server status (ok/degraded with reasons), version, uptime, tool count and cache hit rate.",
+        description="Server status (ok, or degraded with reasons), version, uptime and tool count.",
         read_only=True,
         idempotent=True,
         core=True,
