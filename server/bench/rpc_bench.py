@@ -9,6 +9,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,40 +39,39 @@ def build_report() -> MCPServer:
     return server
 
 
-async def _in_process(targets: list[tuple[Any, str]], n: int, rounds: int = 8) -> list[list[float]]:
-    """Seconds per call of each (server, tool), about `n` calls each, interleaved in `rounds` so that drift
-    on a noisy machine hits every target alike; each target keeps one client session throughout."""
+async def _interleaved(calls: Sequence[Callable[[], Awaitable[Any]]], n: int, rounds: int = 8) -> list[list[float]]:
+    """Seconds per call of each of `calls`, about `n` calls each, in `rounds` that alternate their order,
+    so that drift on a noisy machine hits every target alike."""
+    samples: list[list[float]] = [[] for _ in calls]
+    per_round = max(1, n // rounds)
+    for turn in range(rounds):
+        order = range(len(calls)) if turn % 2 == 0 else reversed(range(len(calls)))
+        for i in order:
+            samples[i] += await time_each(calls[i], per_round, warmup=10)
+    return samples
+
+
+async def _in_process(targets: list[tuple[Any, str]], n: int) -> list[list[float]]:
+    """Seconds per call of each (server, tool), interleaved; each target keeps one client session throughout."""
     async with contextlib.AsyncExitStack() as stack:
         clients = [await stack.enter_async_context(Client(server)) for server, _ in targets]
-        samples: list[list[float]] = [[] for _ in targets]
-        per_round = max(1, n // rounds)
-        for turn in range(rounds):
-            order = range(len(targets)) if turn % 2 == 0 else reversed(range(len(targets)))
-            for i in order:
-                call = functools.partial(clients[i].call_tool, targets[i][1], {})
-                samples[i] += await time_each(call, per_round, warmup=10)
-        return samples
+        calls = [functools.partial(c.call_tool, tool, {}) for c, (_, tool) in zip(clients, targets, strict=True)]
+        return await _interleaved(calls, n)
 
 
-async def _over_stdio(
-    targets: list[tuple[tuple[str, ...], str]], n: int, env: dict[str, str], rounds: int = 8
-) -> list[list[float]]:
-    """Seconds per call of each (command, tool) over its own stdio process, interleaved in `rounds` as
-    `_in_process` does: drift on a noisy machine hits every target alike."""
+async def _over_stdio(targets: list[tuple[tuple[str, ...], str]], n: int, env: dict[str, str]) -> list[list[float]]:
+    """Seconds per call of each (command, tool), each over its own stdio process, interleaved."""
     peers: list[StdioPeer] = []
     try:
         for command, _ in targets:
             peers.append(await StdioPeer.spawn(*command, env=env))
             await peers[-1].initialize()
             await peers[-1].request("tools/list")
-        samples: list[list[float]] = [[] for _ in targets]
-        per_round = max(1, n // rounds)
-        for turn in range(rounds):
-            order = range(len(targets)) if turn % 2 == 0 else reversed(range(len(targets)))
-            for i in order:
-                call = functools.partial(peers[i].request, "tools/call", {"name": targets[i][1], "arguments": {}})
-                samples[i] += await time_each(call, per_round, warmup=10)
-        return samples
+        calls = [
+            functools.partial(peer.request, "tools/call", {"name": tool, "arguments": {}})
+            for peer, (_, tool) in zip(peers, targets, strict=True)
+        ]
+        return await _interleaved(calls, n)
     finally:
         for peer in peers:
             await peer.close()
