@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 from adapters.manifest_parsers import parse_manifest
+from domain.onboarding.analysis import describe_git
 from domain.onboarding.classify import enclosing_test_dir, is_ci_config, is_test_name, language_of, manifest_kind
 from domain.onboarding.detect import detect_commands, detect_frameworks
-from domain.onboarding.facts import Manifest
+from domain.onboarding.facts import Commit, GitFacts, Manifest
 
 PYPROJECT = """
 [build-system]
@@ -161,3 +162,19 @@ def test_common_layouts_get_commands_that_work() -> None:
     )
     assert poetry.dependencies == ["requests"]
     assert detect_commands([poetry], []) == {"install": "poetry install", "test": "poetry run pytest"}
+
+
+def test_the_git_line_clips_a_long_last_subject_at_a_word_with_an_ellipsis() -> None:
+    def line(subject: str) -> str:
+        last = Commit(sha="0736cde", date="2026-11-26T05:30:00+00:00", author="a", subject=subject)
+        text = describe_git(GitFacts(branch="main", commits=3, contributors=1, recent=[last]))
+        assert text is not None
+        return text
+
+    assert line("Fix the crash") == 'branch main, 3 commits, 1 contributor; last 0736cde "Fix the crash" (2026-11-26)'
+    long = "Bench: one helper interleaves the in-process and the stdio comparisons (they had twin loops)"
+    clipped = line(long).split('"')[1]
+    assert clipped == "Bench: one helper interleaves the in-process and the stdio comparisons (they…"
+    assert len(clipped) <= 80
+    unbroken = "x" * 120  # no space to cut at: cut inside the word
+    assert line(unbroken).split('"')[1] == "x" * 79 + "…"
