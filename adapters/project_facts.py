@@ -34,7 +34,12 @@ MANIFESTS = {
     "Package.swift": "Swift",
 }
 GUIDES = ("AGENTS.md", "CLAUDE.md", "README.md", "CONTRIBUTING.md")
-FOLDERS = ("src", "lib", "app", "tests", "test", "docs", "specs", ".github")
+FOLDERS = ("src", "lib", "app", "tests", "test", "docs", "specs", ".github")  # named first, in this order
+# Top-level folders that hold no code of the project's own: dependencies, builds, caches, environments.
+NOT_PROJECT_CODE = frozenset(
+    {"node_modules", "__pycache__", "venv", "env", "build", "dist", "target", "out", "coverage", "htmlcov", "vendor"}
+)
+MAX_FOLDERS = 12
 
 
 def describe_sync(root: Path) -> str:
@@ -46,7 +51,7 @@ def describe_sync(root: Path) -> str:
     manifests = [f"{name} ({lang})" for name, lang in MANIFESTS.items() if names.get(name) is False]
     manifests += [f"{name} (.NET)" for name in sorted(names) if name.endswith((".csproj", ".sln"))]
     guides = [name for name in GUIDES if names.get(name) is False]
-    folders = [f"{name}/" for name in FOLDERS if names.get(name)]
+    folders = _folders(names)
     lines = [f"Manifests: {', '.join(manifests) or 'none found at the top level'}."]
     if guides:
         lines.append(f"Read first: {', '.join(guides)}.")
@@ -55,6 +60,23 @@ def describe_sync(root: Path) -> str:
     if ".git" in names:  # a folder, or a file in a worktree or submodule
         lines.append("It is a git repository.")
     return " ".join(lines)
+
+
+def _folders(names: dict[str, bool]) -> list[str]:
+    """The project's own top-level folders, well-known ones first: where its code, tests and docs live."""
+    known = [name for name in FOLDERS if names.get(name)]
+    others = sorted(
+        name
+        for name, is_dir in names.items()
+        if is_dir
+        and name not in FOLDERS
+        and not name.startswith(".")
+        and name not in NOT_PROJECT_CODE
+        and not name.endswith(".egg-info")
+    )
+    shown = [f"{name}/" for name in [*known, *others][:MAX_FOLDERS]]
+    hidden = len(known) + len(others) - len(shown)
+    return [*shown, f"and {hidden} more"] if hidden else shown
 
 
 _describe = files.in_thread(describe_sync)

@@ -202,8 +202,15 @@ def test_project_facts_name_manifests_guides_folders_and_git(tmp_path: Path) -> 
     (tmp_path / "src").mkdir()
     (tmp_path / "tests").write_text("a file, not the folder\n")
     (tmp_path / ".git").write_text("gitdir: /elsewhere/.git/worktrees/x\n")  # a worktree's .git is a file
+    for folder in ("server", "domain", ".venv", "node_modules", "__pycache__", "demo.egg-info", "build"):
+        (tmp_path / folder).mkdir()  # the project's own code, then what is not: environments, builds, caches
     facts = describe_sync(tmp_path)
     assert facts == (
-        "Manifests: pyproject.toml (Python). Read first: README.md. Top-level folders: src/. It is a git repository."
+        "Manifests: pyproject.toml (Python). Read first: README.md. Top-level folders: src/, domain/, server/. "
+        "It is a git repository."
     )
     assert describe_sync(tmp_path / "missing").startswith("(project listing failed: ")
+    for i in range(20):
+        (tmp_path / f"pkg{i:02d}").mkdir()
+    listed = describe_sync(tmp_path).split("Top-level folders: ")[1].split(". ")[0]
+    assert listed.startswith("src/, domain/, pkg00/") and listed.endswith(", pkg09/, and 11 more")
