@@ -37,7 +37,7 @@ from typing import Literal
 
 from adapters.change_watch import Changes, TreeWatch
 from adapters.fts_index import FtsIndex, IndexedRecord, compile_query, index_failure
-from adapters.markdown import Markdown, parse_markdown, sections
+from adapters.markdown import Markdown, parse_markdown, sections, without_strong_markers
 from adapters.project_tree import MARKER_FILES, FsProjectTree, ProjectTree, pruned_name
 from adapters.text_files import Prints, is_binary, read_prefix
 from domain.docs.analysis import DocsAnalysis, analyze_docs
@@ -156,7 +156,7 @@ def load_records(root: str, rel: str, max_bytes: int) -> list[IndexedRecord]:
     records = [
         IndexedRecord(title=title, heading=s.heading, anchor=s.anchor, body=part, tags=tags, attrs=attrs)
         for s in sections(text, parsed)
-        for part in parts(s.body)
+        for part in parts(without_strong_markers(s.body))  # snippets mark matches in bold: no bold of its own
     ]
     return records or [IndexedRecord(title=title, body="", tags=tags, attrs=attrs)]
 

@@ -33,7 +33,7 @@ from infrastructure.files import os_error
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2  # 2: a long docs section is indexed in parts (older indexes are rebuilt)
+SCHEMA_VERSION = 3  # 2: a long docs section is indexed in parts; 3: without its own bold (older ones are rebuilt)
 MAX_QUERY_CHARS = 500
 MAX_LIMIT = 100  # hits a caller may ask for
 MAX_FETCH = 1000  # rows a library may read for them, when it leaves some out (shadowed, expired skills)

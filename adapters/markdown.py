@@ -522,6 +522,29 @@ def _dedent(line: str, columns: int) -> str:
     return lead[columns:] + body
 
 
+# `**strong**` on one line, by CommonMark's flanking rules in short: the opening run follows no word
+# character and precedes a non-space; the closing one follows a non-space and precedes no word character.
+# So `f(**kwargs)` (no closing run) and `a**2 + b**2` (runs inside words) are left as they are.
+_STRONG = re.compile(r"(?<![\w*\\])\*\*(?=[^\s*])([^\n]*?[^\s*\\])\*\*(?![\w*])")
+
+
+def without_strong_markers(text: str) -> str:
+    """`text` with the `**` around strongly emphasised words taken out, outside code spans.
+
+    Search snippets mark the words that matched in `**bold**`: the text's own bold would make
+    `**Claude Code**` read `**Claude** **Code****`.
+    """
+    if "**" not in text:
+        return text
+    out: list[str] = []
+    done = 0
+    for span in _CODE_SPAN.finditer(text):
+        out += [_STRONG.sub(r"\1", text[done : span.start()]), span.group(0)]
+        done = span.end()
+    out.append(_STRONG.sub(r"\1", text[done:]))
+    return "".join(out)
+
+
 @dataclass(frozen=True)
 class Section:
     heading: str

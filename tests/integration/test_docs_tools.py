@@ -301,6 +301,19 @@ def test_tags_are_indexed_whether_a_list_or_a_comma_separated_string(tmp_path: P
     assert [list(r.tags) for r in load_records(str(tmp_path), "b.md", 4096)] == [["setup", "pip"]]
 
 
+async def test_a_snippet_marks_only_the_matches_in_bold_not_the_docs_own_bold(app: App, project: Path) -> None:
+    make_tree(
+        project,
+        {"docs/setup.md": "# Setup\n\n**Claude Code** connects with `claude mcp add`; call it as f(**kwargs).\n"},
+    )
+    async with Client(app.server) as client:
+        found = await call_ok(client, "cde_searchDocumentation", {"query": "claude code"})
+    # The doc's own `**Claude Code**` is gone (it read `**Claude** **Code****`); `**kwargs` is no emphasis: kept.
+    assert (
+        found["hits"][0]["snippet"] == "**Claude** **Code** connects with `**claude** mcp add`; call it as f(**kwargs)."
+    )
+
+
 async def test_one_doc_cannot_fill_every_hit_and_a_long_section_is_one_hit(app: App, project: Path) -> None:
     """A doc's title is part of each of its sections: "Deployment Handbook" filled all ten hits with
     sections about coffee, hiding the one section about deployment. And a 1 MB section was one

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from adapters.markdown import github_slug, heading_text, parse_markdown, sections
+from adapters.markdown import github_slug, heading_text, parse_markdown, sections, without_strong_markers
 
 DOC = """---
 title: Guide
@@ -333,3 +333,20 @@ def test_list_items_hold_code_and_headings_at_their_own_indentation(
     parsed = parse_markdown(text)
     assert [h.anchor for h in parsed.headings] == anchors
     assert [link[2] for link in parsed.links] == links
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        ("**Claude Code** is here", "Claude Code is here"),
+        ("**a** and **b**, then **(c)**.", "a and b, then (c)."),
+        ("f(**kwargs) and g(**other)", "f(**kwargs) and g(**other)"),  # no closing run: no emphasis
+        ("a**2 + b**2", "a**2 + b**2"),  # runs inside words
+        ("x ** y ** z", "x ** y ** z"),  # runs between spaces
+        ("**not closed", "**not closed"),
+        ("use `**x**` then **y**", "use `**x**` then y"),  # code spans are left alone
+        ("``a**b**c`` **d**\n**e\nf**", "``a**b**c`` d\n**e\nf**"),  # and emphasis stays on one line
+    ],
+)
+def test_strong_emphasis_markers_come_out_of_search_text(text: str, plain: str) -> None:
+    assert without_strong_markers(text) == plain
