@@ -32,6 +32,7 @@ import contextlib
 import logging
 import os
 import signal
+import subprocess
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -292,8 +293,13 @@ class WorkerPool:
         if entry.stop_reason is not None:  # stopped between getting the slot and starting
             await self._finish(entry, entry.stop_reason, None, started=False)
             return
+        def spawn() -> tuple[subprocess.Popen[bytes], int, datetime]:
+            # Timed where it happens: the event loop may be busy when this hop comes back.
+            proc, output_fd = popen_sync(plan, {**os.environ, "CDE_TASK_ID": job.id})
+            return proc, output_fd, self._clock()
+
         try:
-            proc, output_fd = await asyncio.to_thread(popen_sync, plan, {**os.environ, "CDE_TASK_ID": job.id})
+            proc, output_fd, started_at = await asyncio.to_thread(spawn)
         except OSError as exc:
             problem = f"cannot start {plan.argv[0]}: {exc.strerror or exc}"
             if exc.filename and exc.filename != plan.argv[0]:  # the working directory or the prompt file
@@ -304,7 +310,7 @@ class WorkerPool:
         entry.output = self._pump.add(output_fd, entry.store.log_file(job.id), self.log_limit)
         exited = exit_future(proc)
         entry.phase = "running"
-        job.start(proc.pid, self._clock())
+        job.start(proc.pid, started_at)
         await entry.store.save(job)
         stopper = asyncio.get_running_loop().create_task(entry.stop.wait())
         try:
@@ -315,6 +321,7 @@ class WorkerPool:
                     entry.stop_reason = JobStatus.TIMED_OUT
                 await stop_group(proc.pid, self._grace())  # one grace for the agent and all it started
             returncode = await exited
+            ended_at = self._clock()  # not after the output is drained: that is not the agent's run time
         finally:
             stopper.cancel()
         if await asyncio.to_thread(live_members, proc.pid):
@@ -329,10 +336,10 @@ class WorkerPool:
                 await asyncio.wait_for(asyncio.shield(entry.output.done), self.drain_timeout)
         error = entry.output.error
         if entry.stop_reason is not None:
-            await self._finish(entry, entry.stop_reason, returncode, error=error)
+            await self._finish(entry, entry.stop_reason, returncode, error=error, at=ended_at)
         else:
             final = job.model_copy()
-            final.exited(returncode, self._clock())
+            final.exited(returncode, ended_at)
             if error and final.error is None:
                 final.error = error
             await self._commit(entry, final)
@@ -345,6 +352,7 @@ class WorkerPool:
         error: str | None = None,
         *,
         started: bool = True,
+        at: datetime | None = None,
     ) -> None:
         job = entry.job.model_copy()
         if status == JobStatus.TIMED_OUT:
@@ -354,7 +362,7 @@ class WorkerPool:
         else:
             message = _STOP_MESSAGES.get(status, "")
         message = "; ".join(part for part in (message, error) if part)
-        job.finish(status, self._clock(), exit_code=returncode, error=message or None)
+        job.finish(status, at or self._clock(), exit_code=returncode, error=message or None)
         await self._commit(entry, job)
 
     async def _commit(self, entry: _Entry, final: Job) -> None:

@@ -49,6 +49,7 @@ SCRIPTS: dict[str, str] = {
         'while [ ! -e "$1.go" ]; do sleep 0.02; done\necho "end $CDE_TASK_ID" >> "$1"\n'
     ),
     "fake-args": '#!/bin/sh\nfor a in "$@"; do echo "[$a]"; done\n',
+    "fake-nap": '#!/bin/sh\nsleep "$1"\necho rested\n',
     # A CLI answering --version the way real ones do.
     "codex": '#!/bin/sh\nif [ "$1" = "--version" ]; then echo "codex-cli 0.42.1"; exit 0; fi\necho "codex ran"; cat\n',
 }
@@ -63,6 +64,7 @@ AGENTS = {
     "args": {"command": ["fake-args", "--message={prompt}", "{prompt_file}"]},
     "escaper": {"command": ["fake-escaper", "{prompt}"]},
     "regrouper": {"command": ["fake-regrouper", "{prompt}"]},
+    "nap": {"command": ["fake-nap", "{prompt}"]},
 }
 
 

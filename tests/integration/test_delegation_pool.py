@@ -7,12 +7,15 @@ import contextlib
 import json
 import os
 import signal
-from collections.abc import AsyncIterator
+import subprocess
+import time
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 
+from adapters import job_pool
 from adapters.agent_process import popen_sync
 from domain.delegation.launch import LaunchPlan
 from domain.errors import LimitExceededError
@@ -112,6 +115,27 @@ async def test_concurrency_limit_is_respected(settings: Settings, project: Path,
     assert sorted(line.split()[1] for line in trace.read_text().splitlines() if line.startswith("end")) == sorted(ids)
     assert stats.finished == {"succeeded": 5} and stats.running == stats.queued == 0
     assert stats.mean_duration_s is not None and stats.mean_duration_s > 0
+
+
+async def test_run_time_is_the_agents_even_when_the_event_loop_was_busy(
+    settings: Settings, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loop = asyncio.get_running_loop()
+
+    def popen_then_a_busy_loop(plan: LaunchPlan, env: Mapping[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+        spawned = popen_sync(plan, env)
+        loop.call_soon_threadsafe(time.sleep, 0.3)  # the loop is busy (a big scan, say) as the agent starts
+        return spawned
+
+    monkeypatch.setattr(job_pool, "popen_sync", popen_then_a_busy_loop)
+    async with running(settings) as d:
+        result = await d.delegate_task(project, "0.4", agent="nap")
+        status = await finished(d, result.task_id)
+        stats = await d.worker_stats()
+    assert status["status"] == "succeeded" and status["tail"] == ["rested"]
+    duration = status["duration_s"]
+    assert isinstance(duration, float) and 0.4 <= duration < 1.5  # timed at the spawn, not when the loop got to it
+    assert stats.mean_duration_s == duration
 
 
 async def test_timeout_stops_the_whole_process_group(settings: Settings, project: Path) -> None:
