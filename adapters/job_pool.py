@@ -293,6 +293,7 @@ class WorkerPool:
         if entry.stop_reason is not None:  # stopped between getting the slot and starting
             await self._finish(entry, entry.stop_reason, None, started=False)
             return
+
         def spawn() -> tuple[subprocess.Popen[bytes], int, datetime]:
             # Timed where it happens: the event loop may be busy when this hop comes back.
             proc, output_fd = popen_sync(plan, {**os.environ, "CDE_TASK_ID": job.id})
