@@ -64,3 +64,23 @@ def slugify(text: str, *, max_length: int = 48, fallback: str = "item") -> str:
     if slug.split(".")[0] in _RESERVED:
         slug = f"{slug}-1"
     return slug
+
+
+def clipped(text: str, limit: int) -> str:
+    """`text` on one line within `limit` characters, cut at a word with an ellipsis when too long."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    word_end = cut.rfind(" ")
+    return (cut[:word_end] if word_end > limit // 2 else cut).rstrip(" ,;:-") + "…"
+
+
+def feature_title(description: str) -> str:
+    """A short title: the description's first sentence, at most ~80 characters."""
+    first = description.strip().split("\n", 1)[0]
+    for stop in (". ", "; "):
+        if stop in first:
+            first = first.split(stop, 1)[0]
+    first = clipped(first.rstrip("."), 81)
+    return first[:1].upper() + first[1:]

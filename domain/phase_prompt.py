@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 from domain.errors import InvalidInputError
 from domain.feature import Feature
+from domain.front_matter import without_front_matter
 from domain.project import Project
 from domain.recipe import Recipe, scan_placeholders
 from domain.workflow import BASE_CONTEXT_KEYS, Handler, Phase, Workflow
@@ -86,7 +87,13 @@ class PhasePrompter:
         if wanted:
             have.update(await self._specs.read(wanted))
         for key, path in documents.items():
-            merged[key] = have.get(path, f"({path} is missing: it was moved or deleted; restore it)")
+            text = have.get(path)
+            # The front matter a document was saved with is metadata for the docs tools, not the result.
+            merged[key] = (
+                without_front_matter(text)
+                if text is not None
+                else f"({path} is missing: it was moved or deleted; restore it)"
+            )
         return merged
 
     async def prepare(self, workflow: Workflow, phase_id: str, role_recipe: str | None) -> PreparedPhase:

@@ -12,6 +12,8 @@ from pydantic import BaseModel
 from domain.clock import utc_now
 from domain.errors import DomainError, InvalidInputError, InvalidTransitionError, NotFoundError, shown
 from domain.feature import Feature, find_feature
+from domain.front_matter import front_matter, has_front_matter
+from domain.names import clipped, feature_title
 from domain.phase_prompt import PhasePrompter, PreparedPhase
 from domain.ports import StateRepository
 from domain.project_state import ProjectState
@@ -43,6 +45,20 @@ def check_result_keys(results: Mapping[str, str]) -> None:
     nul = [k for k, text in results.items() if "\x00" in text]
     if nul:
         raise InvalidInputError(f"results {', '.join(nul[:5])} hold a NUL character; send plain text")
+
+
+def _as_document(feature: Feature, phase_id: str, key: str, text: str) -> str:
+    """The file an output is saved as: with the title and description expected of documents under specs/
+    (the docs analysis flags those without), unless the output brings front matter of its own."""
+    if has_front_matter(text):
+        return text
+    fields = {
+        "title": f"{key.replace('_', ' ').capitalize()}: {feature_title(feature.user_prompt)}",
+        "description": clipped(feature.user_prompt, 201),
+        "feature": feature.name,
+        "phase": phase_id,
+    }
+    return front_matter(fields) + text
 
 
 class SubmitWork:
@@ -87,7 +103,8 @@ class SubmitWork:
             phase = self._current_phase(snapshot, phase_id, results, workflow)
             prepared = await self._next_phase(workflow, snapshot, phase_id, results)
             saved = {o.key: o.file for o in phase.outputs if o.file and results.get(o.key, "").strip()}
-            documents = self._specs.documents(snapshot.name, {file: results[key] for key, file in saved.items()})
+            contents = {file: _as_document(snapshot, phase_id, key, results[key]) for key, file in saved.items()}
+            documents = self._specs.documents(snapshot.name, contents)
             paths = dict(zip(saved, documents.paths, strict=True))
             now = self._now()
             expected = snapshot.submit(phase_id, results, phase, files=paths, now=now)

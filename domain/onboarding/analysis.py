@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.names import clipped
 from domain.onboarding.detect import TEST_FRAMEWORKS, detect_commands, detect_frameworks
 from domain.onboarding.facts import GitFacts, ScanFacts
 
@@ -118,17 +119,8 @@ def describe_git(git: GitFacts | None) -> str | None:
     text = ", ".join(parts)
     if git.recent:
         last = git.recent[0]
-        text += f'; last {last.sha} "{_clipped(last.subject, 80)}" ({last.date[:10]})'
+        text += f'; last {last.sha} "{clipped(last.subject, 80)}" ({last.date[:10]})'
     return text
-
-
-def _clipped(text: str, limit: int) -> str:
-    """`text` within `limit` characters: cut at the last word that fits, with an ellipsis saying so."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    word_end = cut.rfind(" ")
-    return (cut[:word_end] if word_end > limit // 2 else cut).rstrip(" ,;:-") + "…"
 
 
 def plural(n: int, noun: str) -> str:

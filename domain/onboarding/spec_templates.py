@@ -9,36 +9,16 @@ grouped by phase, tests before implementation.
 
 from __future__ import annotations
 
-import json
-
+from domain.front_matter import front_matter
+from domain.names import clipped, feature_title
 from domain.onboarding.analysis import ProjectAnalysis, plural
 
 SPEC_FILES = ("spec.md", "plan.md", "tasks.md")
 
 
-def feature_title(description: str) -> str:
-    """A short title: the description's first sentence, at most ~80 characters."""
-    first = description.strip().split("\n", 1)[0]
-    for stop in (". ", "; "):
-        if stop in first:
-            first = first.split(stop, 1)[0]
-    first = first.rstrip(".")
-    if len(first) > 80:
-        first = first[:80].rsplit(" ", 1)[0] + "…"
-    return first[:1].upper() + first[1:]
-
-
 def _front_matter(title: str, description: str, slug: str, kind: str, today: str) -> str:
-    """YAML front matter; strings are written as JSON strings, which YAML reads verbatim (any quotes, colons)."""
-    summary = " ".join(description.split())
-    if len(summary) > 200:
-        summary = summary[:200].rsplit(" ", 1)[0] + "…"
-    title_value = json.dumps(f"{kind}: {title}", ensure_ascii=False)
-    summary_value = json.dumps(summary, ensure_ascii=False)
-    return (
-        f"---\ntitle: {title_value}\ndescription: {summary_value}\n"
-        f"feature: {slug}\nstatus: draft\ncreated: {today}\n---\n\n"
-    )
+    fields = {"title": f"{kind}: {title}", "description": clipped(description, 201)}
+    return front_matter({**fields, "feature": slug, "status": "draft", "created": today})
 
 
 def _spec(title: str, description: str, slug: str, today: str) -> str:

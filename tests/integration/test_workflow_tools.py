@@ -15,12 +15,18 @@ from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
 
 import adapters.fs_state_repository as state_module
 from adapters.fs_state_repository import FsStateRepository, load_state_sync
+from domain.front_matter import without_front_matter
 from infrastructure import files
 from infrastructure.settings import Settings
 from server.bootstrap import App, bootstrap
 from tests.conftest import call_error, call_ok, tool_text
 
 SPEC = {"spec": "# Spec\n\nAC1: works."}
+
+
+def body_of(document: Path) -> str:
+    """A saved document's text after the front matter the server adds."""
+    return without_front_matter(document.read_text())
 
 
 async def test_select_workflow_returns_an_existing_recipe_and_the_plan(app: App) -> None:
@@ -85,7 +91,7 @@ async def test_concurrent_submissions_of_one_phase_keep_the_accepted_results(app
     accepted = [n for n, outcome in enumerate(outcomes) if not outcome.is_error]
     assert len(accepted) == 1
     assert all("phase define is already done" in tool_text(o) for o in outcomes if o.is_error)
-    assert (project / started["spec_dir"] / "spec.md").read_text() == f"spec {accepted[0]}\n"
+    assert body_of(project / started["spec_dir"] / "spec.md") == f"spec {accepted[0]}\n"
 
 
 async def test_prefix_status_list_and_cancel(app: App, project: Path) -> None:
@@ -162,7 +168,7 @@ async def test_a_submission_whose_commit_is_refused_leaves_its_documents_as_they
         accepted = await call_ok(client, "cde_submitWork", {**where, "results": {"spec": "Accepted."}})
     assert too_big.startswith("limit_exceeded: ") and again.startswith("limit_exceeded: ")
     assert not absent and kept == "A draft of my own.\n"
-    assert accepted["phase"] == "decompose" and spec.read_text() == "Accepted.\n"
+    assert accepted["phase"] == "decompose" and body_of(spec) == "Accepted.\n"
 
 
 async def test_a_refused_commit_never_copies_a_linked_documents_outside_text_into_the_project(
@@ -373,6 +379,32 @@ async def test_core_profile_keeps_only_the_core_workflow_tools(tmp_path: Path, p
     assert not names & {"cde_cancelFeature", "cde_listRecipes", "cde_useRecipe", "cde_checkRecipes"}
 
 
+async def test_saved_documents_carry_the_front_matter_the_docs_tools_expect(app: App, project: Path) -> None:
+    async with Client(app.server) as client:
+        started = await call_ok(
+            client,
+            "cde_startFeature",
+            {"user_prompt": "Export invoices: as CSV, for accounting", "workflow_type": "standard"},
+        )
+        fid, name = started["feature_id"], started["name"]
+        decompose = await call_ok(client, "cde_submitWork", {"feature_id": fid, "phase_id": "define", "results": SPEC})
+        own = "---\ntitle: My tasks\ndescription: Mine\n---\n\n1. Do it."  # kept as given: not doubled
+        design = await call_ok(
+            client, "cde_submitWork", {"feature_id": fid, "phase_id": "decompose", "results": {"tasks": own}}
+        )
+        analysis = await call_ok(client, "cde_analyzeDocumentation", {})
+    spec = (project / "specs" / name / "spec.md").read_text()
+    assert spec.startswith(
+        '---\ntitle: "Spec: Export invoices: as CSV, for accounting"\n'
+        'description: "Export invoices: as CSV, for accounting"\n'
+        f'feature: "{name}"\nphase: "define"\n---\n\n'
+    )
+    assert (project / "specs" / name / "tasks.md").read_text() == own + "\n"
+    assert analysis["missing_metadata"] == {}
+    assert "AC1: works." in decompose["prompt"] and "title:" not in decompose["prompt"]  # the result, not its metadata
+    assert "1. Do it." in design["prompt"] and "My tasks" not in design["prompt"]
+
+
 async def test_saved_documents_are_the_source_of_later_prompts(app: App, project: Path) -> None:
     async with Client(app.server) as client:
         started = await call_ok(
@@ -381,7 +413,7 @@ async def test_saved_documents_are_the_source_of_later_prompts(app: App, project
         fid, name = started["feature_id"], started["name"]
         await call_ok(client, "cde_submitWork", {"feature_id": fid, "phase_id": "define", "results": SPEC})
         spec = project / "specs" / name / "spec.md"
-        assert spec.read_text() == SPEC["spec"] + "\n"
+        assert body_of(spec) == SPEC["spec"] + "\n"
         assert "AC1: works." not in (project / ".cde/state.json").read_text()  # the body lives in the file only
         spec.write_text("# Spec\n\nAC1: edited by the user.\n")
         edited = await call_ok(client, "cde_getFeatureStatus", {"feature_id": fid, "include_prompt": True})
@@ -440,7 +472,7 @@ async def test_a_custom_workflow_with_its_own_phases_and_recipe(app: App, projec
     assert sign_off["status"] == "sign-off" and "This phase is done by a human" in sign_off["prompt"]
     assert "## threats (from security-audit)\n\nT1" in sign_off["prompt"]
     assert done["status"] == "completed"
-    assert (project / "specs/add-file-uploads/threats.md").read_text() == "T1\n"
+    assert body_of(project / "specs/add-file-uploads/threats.md") == "T1\n"
 
 
 async def test_an_edit_racing_the_write_of_a_document_is_what_later_prompts_read(
@@ -481,7 +513,7 @@ async def test_a_document_that_cannot_be_written_leaves_the_phase_open(app: App,
         accepted = await call_ok(client, "cde_submitWork", {"feature_id": fid, "phase_id": "define", "results": SPEC})
     assert refused.startswith("invalid_input: ") and "spec.md is a directory" in refused and "\n" not in refused
     assert status["status"] == "define" and status["done"] == 0
-    assert accepted["status"] == "decompose" and blocker.read_text() == SPEC["spec"] + "\n"
+    assert accepted["status"] == "decompose" and body_of(blocker) == SPEC["spec"] + "\n"
 
 
 async def test_a_rejecting_review_verdict_or_an_undeclared_key_is_refused_and_the_phase_stays_open(app: App) -> None:

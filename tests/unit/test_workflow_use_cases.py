@@ -14,6 +14,7 @@ from domain.cancel_feature import CancelFeature
 from domain.errors import CorruptDataError, InvalidInputError, InvalidTransitionError, LimitExceededError, NotFoundError
 from domain.feature import Feature
 from domain.feature_status import GetFeatureStatus
+from domain.front_matter import without_front_matter
 from domain.list_features import ListFeatures
 from domain.phase_prompt import PhasePrompter
 from domain.ports import Staged
@@ -55,6 +56,11 @@ class World:
         self.status = GetFeatureStatus(self.state, self.config, prompter)
         self.list = ListFeatures(self.state, self.config)
         self.cancel = CancelFeature(self.state, self.specs, now=self.now)
+
+
+def bodies(documents: Mapping[str, str]) -> dict[str, str]:
+    """Each saved document without the front matter the server adds."""
+    return {path: without_front_matter(text) for path, text in documents.items()}
 
 
 async def test_start_records_the_feature_and_renders_the_first_prompt() -> None:
@@ -113,7 +119,9 @@ async def test_submit_walks_the_plan_saves_files_and_feeds_later_prompts() -> No
     step = await world.submit(fid[:6], "spec", {"spec": "THE SPEC", "notes": "n"})
     assert (step.status, step.phase, step.done, step.total) == ("build", "build", 1, 4)
     assert step.artifacts == ["specs/add-sso-login/spec.md"]
-    assert world.specs.files["specs/add-sso-login/spec.md"] == "THE SPEC"
+    saved = world.specs.files["specs/add-sso-login/spec.md"]
+    assert saved.startswith('---\ntitle: "Spec: Add SSO login"\ndescription: "Add SSO login"\n')  # for the docs tools
+    assert without_front_matter(saved) == "THE SPEC"
     assert "## spec (from spec)\n\nTHE SPEC" in step.prompt  # declared input
     assert "Spec again: THE SPEC" in step.prompt  # output key as placeholder
     step = await world.submit(fid, "build", {"summary": "SUMMARY", "files_changed": "a.py"})
@@ -174,7 +182,7 @@ async def test_of_concurrent_submissions_of_one_phase_one_is_accepted_and_its_fi
     assert len(accepted) == 1, outcomes
     refused = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
     assert all(isinstance(e, InvalidTransitionError) and "already done" in str(e) for e in refused), refused
-    assert world.specs.files == {"specs/add-sso-login/spec.md": f"spec {accepted[0]}"}
+    assert bodies(world.specs.files) == {"specs/add-sso-login/spec.md": f"spec {accepted[0]}"}
     status = await world.status(started.feature_id, include_prompt=True)
     assert f"spec {accepted[0]}" in status.prompt
 
@@ -216,7 +224,7 @@ async def test_a_submission_cancelled_mid_commit_still_holds_the_lock_until_its_
     slow.proceed.set()
     with pytest.raises(InvalidTransitionError, match="already done"):
         await second
-    assert world.specs.files == {"specs/add-sso-login/spec.md": "first"}
+    assert bodies(world.specs.files) == {"specs/add-sso-login/spec.md": "first"}
     assert (await slow.load()).features[started.feature_id].status == "build"
 
 
