@@ -33,7 +33,8 @@ from infrastructure.files import os_error
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3  # 2: a long docs section is indexed in parts; 3: without its own bold (older ones are rebuilt)
+SCHEMA_VERSION = 4  # older indexes are rebuilt. 2: a long docs section in parts; 3: no bold of its own;
+# 4: unspaced scripts (Chinese, Japanese, Korean) indexed a character at a time
 MAX_QUERY_CHARS = 500
 MAX_LIMIT = 100  # hits a caller may ask for
 MAX_FETCH = 1000  # rows a library may read for them, when it leaves some out (shadowed, expired skills)
@@ -63,6 +64,35 @@ PRAGMA user_version = {SCHEMA_VERSION};
 """
 
 _WORD = re.compile(r"[\w]+", re.UNICODE)
+
+# Scripts written without spaces between words (Han, kana, Hangul): the tokenizer would take a whole
+# run of them for one word, so `搜索` could never find `我们使用全文搜索`. Each of their characters
+# is indexed as a word of its own (a zero-width space around it, which the tokenizer splits at and
+# which is taken out of everything shown), and a query's run of them becomes the phrase of its
+# characters: found wherever those characters stand in that order.
+_UNSPACED = (
+    "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f"
+)
+_UNSPACED_CHAR = re.compile(f"[{_UNSPACED}]")
+_SPLIT = "\u200b"
+_SUBWORD = re.compile(f"[{_UNSPACED}]|[^{_UNSPACED}]+")
+
+
+def _indexable(text: str) -> str:
+    """`text` with each character of an unspaced script set apart, for the tokenizer."""
+    if text.isascii():
+        return text
+    return _UNSPACED_CHAR.sub(lambda found: f"{_SPLIT}{found.group(0)}{_SPLIT}", text)
+
+
+def _shown(text: str) -> str:
+    """Stored text as it was written: without the separators `_indexable` added."""
+    return text.replace(_SPLIT, "") if _SPLIT in text else text
+
+
+def _subwords(word: str) -> list[str]:
+    """The tokens the index holds for a query word: itself, or its pieces around unspaced characters."""
+    return _SUBWORD.findall(word) if not word.isascii() else [word]
 
 
 @dataclass(frozen=True)
@@ -121,7 +151,7 @@ def compile_query(query: str) -> tuple[str, str]:
     negate_next = False
     for match in re.finditer(r'(-?)"([^"]*)"(\*?)|(\S+)', query):
         if match.group(4) is None:
-            words = _WORD.findall(match.group(2))
+            words = [piece for word in _WORD.findall(match.group(2)) for piece in _subwords(word)]
             if not words:
                 continue
             term = '"' + " ".join(words) + '"' + match.group(3)
@@ -136,7 +166,7 @@ def compile_query(query: str) -> tuple[str, str]:
                 continue
             negate = raw.startswith("-") or negate_next
             prefix = raw.endswith("*")
-            words = _WORD.findall(raw)
+            words = [piece for word in _WORD.findall(raw) for piece in _subwords(word)]
             if not words:
                 continue
             term = " ".join(f'"{w}"' for w in words)
@@ -341,7 +371,13 @@ class FtsIndex:
             )
             conn.execute(
                 "INSERT INTO fts(rowid, title, heading, tags, body) VALUES (?, ?, ?, ?, ?)",
-                (cursor.lastrowid, record.title, record.heading, " ".join(record.tags), record.body),
+                (
+                    cursor.lastrowid,
+                    _indexable(record.title),
+                    _indexable(record.heading),
+                    _indexable(" ".join(record.tags)),
+                    _indexable(record.body),
+                ),
             )
         return len(records)
 
@@ -492,7 +528,7 @@ class FtsIndex:
         columns = (
             f"r.source, fts.title, fts.heading, r.anchor, {snippet}, bm25(fts, {weights}) AS rank, r.attrs, r.tags"
         )
-        marker_args = [HIGHLIGHT[0], HIGHLIGHT[1], snippet_tokens] if snippet_tokens else []
+        marker_args = ["\x01", "\x02", snippet_tokens] if snippet_tokens else []  # see `_marked_up`
         order, tier = "rank", ""
         if tiered:  # the first column matching decides the tier (one pass over its matches each)
             groups = _COLUMNS[:-1]
@@ -537,10 +573,10 @@ def _hits(rows: list[Any], *, explain: bool) -> list[SearchHit]:
     return [
         SearchHit(
             source=row[0],
-            title=row[1],
-            heading=row[2],
+            title=_shown(row[1]),
+            heading=_shown(row[2]),
             anchor=row[3],
-            snippet=" ".join(row[4].split()),
+            snippet=_marked_up(" ".join(row[4].split())),
             score=float(f"{-row[5]:.4g}") or 0.0,  # significant digits: BM25 of common words is ~1e-6
             attrs=json.loads(row[6]),
             tags=json.loads(row[7]),
@@ -643,11 +679,21 @@ def _filters(attrs: Mapping[str, str], tags: Sequence[str]) -> tuple[list[str], 
 _MARKED = re.compile("\x01(.*?)\x02", re.DOTALL)
 
 
+def _joined(highlighted: str) -> str:
+    """Highlighted text as written; matches that touch (the characters of an unspaced word) as one."""
+    return _shown(highlighted).replace("\x02\x01", "")
+
+
+def _marked_up(snippet: str) -> str:
+    """A snippet with its matches in `**bold**` (marked `\x01`...`\x02` by SQLite)."""
+    return _joined(snippet).replace("\x01", HIGHLIGHT[0]).replace("\x02", HIGHLIGHT[1])
+
+
 def _matched(highlighted: Sequence[str | None]) -> dict[str, list[str]]:
     """Column → distinct highlighted terms (lowercased, in order of appearance)."""
     found: dict[str, list[str]] = {}
     for column, text in zip(_COLUMNS, highlighted, strict=True):
-        terms = list(dict.fromkeys(m.lower() for m in _MARKED.findall(text or "")))
+        terms = list(dict.fromkeys(m.lower() for m in _MARKED.findall(_joined(text or ""))))
         if terms:
             found[column] = terms
     return found

@@ -102,6 +102,32 @@ def test_fts_syntax_in_words_is_neutralised() -> None:
     assert "NEAR(" not in strict and "title:" not in strict
 
 
+def test_unspaced_scripts_are_found_by_any_word_inside_a_run(tmp_path: Path) -> None:
+    records = {
+        "zh.md": [
+            IndexedRecord(title="数据库", heading="全文检索", body="我们使用全文搜索索引来查找文档。SQLite数据库。")
+        ],
+        "ja.md": [IndexedRecord(title="検索エンジン", body="日本語の文書を全文検索します。", tags=("検索",))],
+        "ko.md": [IndexedRecord(title="안내", body="데이터베이스를 검색합니다.")],
+        "en.md": [IndexedRecord(title="Search", body="Full-text search of the docs.")],
+    }
+    index = FtsIndex(tmp_path / "cache" / "search.db")
+    index.sync(dict.fromkeys(records, "1"), lambda source: records[source])
+    zh = index.search("搜索")
+    assert [h.source for h in zh] == ["zh.md"]
+    assert (zh[0].title, zh[0].heading) == ("数据库", "全文检索")  # shown as written
+    assert zh[0].snippet == "我们使用全文**搜索**索引来查找文档。SQLite…"  # one match, not one per character
+    assert [h.source for h in index.search("全文搜索")] == ["zh.md"]  # the characters in that order
+    assert index.search("搜全") == [] and index.search('"索引 全文"') == []
+    assert [h.source for h in index.search("sqlite数据库")] == ["zh.md"]
+    assert [h.source for h in index.search("全文")] == ["zh.md", "ja.md"]  # a heading match ranks first
+    assert [h.source for h in index.search("検索", tags=["検索"])] == ["ja.md"]
+    assert [h.source for h in index.search("검색")] == ["ko.md"]
+    assert [h.source for h in index.search("search -搜索")] == ["en.md"]
+    explained = index.search("全文 文書", explain=True)
+    assert [(h.source, h.matched) for h in explained] == [("ja.md", {"body": ["文書", "全文"]})]
+
+
 def test_incremental_sync_reloads_only_changed_sources(tmp_path: Path) -> None:
     index, loads = build(tmp_path)
     loads.clear()
