@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from domain.errors import InvalidInputError
 from domain.feature import Feature
-from domain.front_matter import without_front_matter
+from domain.front_matter import document_body
 from domain.project import Project
 from domain.recipe import Recipe, scan_placeholders
 from domain.workflow import BASE_CONTEXT_KEYS, Handler, Phase, Workflow
@@ -90,9 +90,7 @@ class PhasePrompter:
             text = have.get(path)
             # The front matter a document was saved with is metadata for the docs tools, not the result.
             merged[key] = (
-                without_front_matter(text)
-                if text is not None
-                else f"({path} is missing: it was moved or deleted; restore it)"
+                document_body(text) if text is not None else f"({path} is missing: it was moved or deleted; restore it)"
             )
         return merged
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from domain.clock import utc_now
 from domain.errors import DomainError, InvalidInputError, InvalidTransitionError, NotFoundError, shown
 from domain.feature import Feature, find_feature
-from domain.front_matter import front_matter, has_front_matter
+from domain.front_matter import with_document_front_matter
 from domain.names import clipped, feature_title
 from domain.phase_prompt import PhasePrompter, PreparedPhase
 from domain.ports import StateRepository
@@ -47,18 +47,19 @@ def check_result_keys(results: Mapping[str, str]) -> None:
         raise InvalidInputError(f"results {', '.join(nul[:5])} hold a NUL character; send plain text")
 
 
-def _as_document(feature: Feature, phase_id: str, key: str, text: str) -> str:
-    """The file an output is saved as: with the title and description expected of documents under specs/
-    (the docs analysis flags those without), unless the output brings front matter of its own."""
-    if has_front_matter(text):
+def _as_document(feature: Feature, phase_id: str, file: str, text: str) -> str:
+    """The file an output is saved as. A Markdown one opens with the title and description the docs tools
+    expect of documents under specs/ (they flag those without), unless the output brings its own."""
+    if not file.endswith((".md", ".markdown")):  # `openapi.yaml`, `data.json`: as submitted
         return text
-    fields = {
-        "title": f"{key.replace('_', ' ').capitalize()}: {feature_title(feature.user_prompt)}",
-        "description": clipped(feature.user_prompt, 201),
-        "feature": feature.name,
-        "phase": phase_id,
-    }
-    return front_matter(fields) + text
+    return with_document_front_matter(
+        text,
+        title=f"{file.rsplit('.', 1)[0].replace('-', ' ').replace('_', ' ').capitalize()}: "
+        f"{feature_title(feature.user_prompt)}",
+        description=clipped(feature.user_prompt, 201),
+        feature=feature.name,
+        phase=phase_id,
+    )
 
 
 class SubmitWork:
@@ -103,7 +104,7 @@ class SubmitWork:
             phase = self._current_phase(snapshot, phase_id, results, workflow)
             prepared = await self._next_phase(workflow, snapshot, phase_id, results)
             saved = {o.key: o.file for o in phase.outputs if o.file and results.get(o.key, "").strip()}
-            contents = {file: _as_document(snapshot, phase_id, key, results[key]) for key, file in saved.items()}
+            contents = {file: _as_document(snapshot, phase_id, file, results[key]) for key, file in saved.items()}
             documents = self._specs.documents(snapshot.name, contents)
             paths = dict(zip(saved, documents.paths, strict=True))
             now = self._now()

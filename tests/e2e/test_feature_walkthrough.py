@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.front_matter import without_front_matter
+from domain.front_matter import document_body
 from tests.conftest import call_error, call_ok
 from tests.stdio_server import stdio_client
 
@@ -82,7 +82,7 @@ async def test_feature_goes_through_every_phase(tmp_path: Path, workflow_type: s
     assert len(status["history"]) == len(phases) + 1
     assert "accepts no more work" in refused
     for phase in phases:
-        saved = without_front_matter((project / "specs" / name / FILES[phase]).read_text())
+        saved = document_body((project / "specs" / name / FILES[phase]).read_text())
         assert saved.rstrip("\n") == next(iter(RESULTS[phase].values()))
     state = json.loads((project / ".cde/state.json").read_text())
     assert state["features"][fid]["status"] == "completed"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from mcp.client import Client
 
-from domain.front_matter import without_front_matter
+from domain.front_matter import document_body
 from tests.conftest import call_ok, tool_text
 from tests.stdio_server import stdio_client
 
@@ -95,4 +95,4 @@ async def test_no_update_is_lost_between_two_server_processes(tmp_path: Path) ->
         feature = state["features"][fid]
         assert feature["status"] == "implement" and len(feature["history"]) == 2
         spec = project / "specs" / feature["name"] / "spec.md"
-        assert without_front_matter(spec.read_text()) == f"by {0 if a else 1}\n"
+        assert document_body(spec.read_text()) == f"by {0 if a else 1}\n"

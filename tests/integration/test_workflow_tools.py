@@ -15,7 +15,7 @@ from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
 
 import adapters.fs_state_repository as state_module
 from adapters.fs_state_repository import FsStateRepository, load_state_sync
-from domain.front_matter import without_front_matter
+from domain.front_matter import document_body
 from infrastructure import files
 from infrastructure.settings import Settings
 from server.bootstrap import App, bootstrap
@@ -26,7 +26,7 @@ SPEC = {"spec": "# Spec\n\nAC1: works."}
 
 def body_of(document: Path) -> str:
     """A saved document's text after the front matter the server adds."""
-    return without_front_matter(document.read_text())
+    return document_body(document.read_text())
 
 
 async def test_select_workflow_returns_an_existing_recipe_and_the_plan(app: App) -> None:
@@ -402,7 +402,7 @@ async def test_saved_documents_carry_the_front_matter_the_docs_tools_expect(app:
     assert (project / "specs" / name / "tasks.md").read_text() == own + "\n"
     assert analysis["missing_metadata"] == {}
     assert "AC1: works." in decompose["prompt"] and "title:" not in decompose["prompt"]  # the result, not its metadata
-    assert "1. Do it." in design["prompt"] and "My tasks" not in design["prompt"]
+    assert "1. Do it." in design["prompt"] and "title: My tasks" in design["prompt"]  # its own: part of it
 
 
 async def test_saved_documents_are_the_source_of_later_prompts(app: App, project: Path) -> None:

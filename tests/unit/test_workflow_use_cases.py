@@ -14,7 +14,7 @@ from domain.cancel_feature import CancelFeature
 from domain.errors import CorruptDataError, InvalidInputError, InvalidTransitionError, LimitExceededError, NotFoundError
 from domain.feature import Feature
 from domain.feature_status import GetFeatureStatus
-from domain.front_matter import without_front_matter
+from domain.front_matter import document_body
 from domain.list_features import ListFeatures
 from domain.phase_prompt import PhasePrompter
 from domain.ports import Staged
@@ -60,7 +60,7 @@ class World:
 
 def bodies(documents: Mapping[str, str]) -> dict[str, str]:
     """Each saved document without the front matter the server adds."""
-    return {path: without_front_matter(text) for path, text in documents.items()}
+    return {path: document_body(text) for path, text in documents.items()}
 
 
 async def test_start_records_the_feature_and_renders_the_first_prompt() -> None:
@@ -121,7 +121,7 @@ async def test_submit_walks_the_plan_saves_files_and_feeds_later_prompts() -> No
     assert step.artifacts == ["specs/add-sso-login/spec.md"]
     saved = world.specs.files["specs/add-sso-login/spec.md"]
     assert saved.startswith('---\ntitle: "Spec: Add SSO login"\ndescription: "Add SSO login"\n')  # for the docs tools
-    assert without_front_matter(saved) == "THE SPEC"
+    assert document_body(saved) == "THE SPEC"
     assert "## spec (from spec)\n\nTHE SPEC" in step.prompt  # declared input
     assert "Spec again: THE SPEC" in step.prompt  # output key as placeholder
     step = await world.submit(fid, "build", {"summary": "SUMMARY", "files_changed": "a.py"})
@@ -442,3 +442,14 @@ async def test_select_workflow_resolves_against_the_project_workflow() -> None:
     assert "not in workflow 'team'" in selection.reasoning
     assert selection.recipe_id == "engineer"
     assert selection.phases == ["spec", "build", "security-audit", "sign-off"]
+
+
+async def test_only_markdown_documents_get_front_matter() -> None:
+    world = World()
+    spec_phase = dict(WORKFLOW_DOC["phases"][0])
+    spec_phase["outputs"] = [*spec_phase["outputs"], {"key": "api", "file": "openapi.yaml", "required": False}]
+    world.config._workflow = parse_workflow(dict(WORKFLOW_DOC, phases=[spec_phase, *WORKFLOW_DOC["phases"][1:]]))
+    started = await world.start("Add SSO login", workflow_type="full")
+    await world.submit(started.feature_id, "spec", {"spec": "S", "api": "openapi: 3.1.0\n"})
+    assert world.specs.files["specs/add-sso-login/openapi.yaml"] == "openapi: 3.1.0\n"  # still YAML, as sent
+    assert world.specs.files["specs/add-sso-login/spec.md"].startswith('---\ntitle: "Spec: Add SSO login"\n')
