@@ -17,6 +17,7 @@ import datetime
 import html
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -522,27 +523,72 @@ def _dedent(line: str, columns: int) -> str:
     return lead[columns:] + body
 
 
-# `**strong**` on one line, by CommonMark's flanking rules in short: the opening run follows no word
-# character and precedes a non-space; the closing one follows a non-space and precedes no word character.
-# So `f(**kwargs)` (no closing run) and `a**2 + b**2` (runs inside words) are left as they are.
-_STRONG = re.compile(r"(?<![\w*\\])\*\*(?=[^\s*])([^\n]*?[^\s*\\])\*\*(?![\w*])")
+_STARS = re.compile(r"\*+")
 
 
 def without_strong_markers(text: str) -> str:
-    """`text` with the `**` around strongly emphasised words taken out, outside code spans.
+    """`text` with the `**` around strongly emphasised words taken out, where that is certain.
 
     Search snippets mark the words that matched in `**bold**`: the text's own bold would make
-    `**Claude Code**` read `**Claude** **Code****`.
+    `**Claude Code**` read `**Claude** **Code****`. Left as written, since there the stars are not
+    emphasis or may not be: fenced and indented code, code spans, runs of other than two stars,
+    stars between two ASCII letters or digits (`a**2`) or two punctuation marks (`src/**/*.py`),
+    and pairs across lines.
+    One pass per line (a document can hold megabytes of unclosed `**`).
     """
     if "**" not in text:
         return text
     out: list[str] = []
-    done = 0
-    for span in _CODE_SPAN.finditer(text):
-        out += [_STRONG.sub(r"\1", text[done : span.start()]), span.group(0)]
-        done = span.end()
-    out.append(_STRONG.sub(r"\1", text[done:]))
-    return "".join(out)
+    fence: str | None = None
+    for line in text.split("\n"):
+        opened = _FENCE.match(line)
+        if fence is not None:
+            if opened is not None and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence):
+                fence = None
+        elif opened is not None:
+            fence = opened.group(1)
+        elif "**" in line and not line.startswith(("    ", "\t")):
+            line = _without_strong_pairs(line)
+        out.append(line)
+    return "\n".join(out)
+
+
+def _without_strong_pairs(line: str) -> str:
+    """One line with its paired `**` delimiters removed (CommonMark's flanking rules for `*`)."""
+    spans = [(found.start(), found.end()) for found in _CODE_SPAN.finditer(line)] if "`" in line else []
+    openers: list[int] = []
+    removed: set[int] = set()
+    for run in _STARS.finditer(line):
+        start, end = run.span()
+        if end - start != 2 or any(a <= start < b for a, b in spans):
+            continue
+        before = line[start - 1] if start else " "
+        after = line[end] if end < len(line) else " "
+        if before == "\\" or _between(before, after, lambda c: c.isascii() and c.isalnum()):
+            continue
+        if _between(before, after, _is_punctuation):  # `src/**/*.py`: a glob far more often than bold
+            continue
+        left = not after.isspace() and (not _is_punctuation(after) or before.isspace() or _is_punctuation(before))
+        right = not before.isspace() and (not _is_punctuation(before) or after.isspace() or _is_punctuation(after))
+        if right and openers:
+            removed.update((openers.pop(), start))
+        elif left:
+            openers.append(start)
+    pieces: list[str] = []
+    position = 0
+    for mark in sorted(removed):
+        pieces.append(line[position:mark])
+        position = mark + 2
+    pieces.append(line[position:])
+    return "".join(pieces)
+
+
+def _is_punctuation(char: str) -> bool:
+    return unicodedata.category(char)[0] in "PS"
+
+
+def _between(before: str, after: str, kind: Callable[[str], bool]) -> bool:
+    return kind(before) and kind(after)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -339,14 +340,27 @@ def test_list_items_hold_code_and_headings_at_their_own_indentation(
     ("text", "plain"),
     [
         ("**Claude Code** is here", "Claude Code is here"),
-        ("**a** and **b**, then **(c)**.", "a and b, then (c)."),
+        ("**a** and **b**, then **c**.", "a and b, then c."),
+        ('**"quoted"** and **[a link](x)**', '"quoted" and [a link](x)'),
+        ("请先阅读**重要**说明", "请先阅读重要说明"),  # no spaces around bold in unspaced scripts
         ("f(**kwargs) and g(**other)", "f(**kwargs) and g(**other)"),  # no closing run: no emphasis
-        ("a**2 + b**2", "a**2 + b**2"),  # runs inside words
-        ("x ** y ** z", "x ** y ** z"),  # runs between spaces
+        ("a**2 + b**2", "a**2 + b**2"),  # between ASCII letters or digits
+        ("ruff check src/**/*.py docs/**/*.md", "ruff check src/**/*.py docs/**/*.md"),  # between punctuation
+        ("x ** y ** z", "x ** y ** z"),  # between spaces
         ("**not closed", "**not closed"),
+        ("***both*** and \\**escaped**", "***both*** and \\**escaped**"),
         ("use `**x**` then **y**", "use `**x**` then y"),  # code spans are left alone
         ("``a**b**c`` **d**\n**e\nf**", "``a**b**c`` d\n**e\nf**"),  # and emphasis stays on one line
+        ("```sh\nrun **x** here\n```\n**y**", "```sh\nrun **x** here\n```\ny"),  # fenced code
+        ("    indented **code**\n**z**", "    indented **code**\nz"),
     ],
 )
 def test_strong_emphasis_markers_come_out_of_search_text(text: str, plain: str) -> None:
     assert without_strong_markers(text) == plain
+
+
+def test_unclosed_strong_markers_cost_one_pass_per_line() -> None:
+    line = "f(**kwargs) " * 20_000  # was quadratic: 18 s for a 96 KB line
+    started = time.perf_counter()
+    assert without_strong_markers(line) == line
+    assert time.perf_counter() - started < 5.0  # a complexity guard (linear: ~0.05 s), not a speed target
