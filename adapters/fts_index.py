@@ -71,18 +71,27 @@ _WORD = re.compile(r"[\w]+", re.UNICODE)
 # which is taken out of everything shown), and a query's run of them becomes the phrase of its
 # characters: found wherever those characters stand in that order.
 _UNSPACED = (
-    "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f"
+    "\u3005-\u3007\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+    "\uff66-\uff9f\U00020000-\U0003134f"
 )
-_UNSPACED_CHAR = re.compile(f"[{_UNSPACED}]")
+_UNSPACED_RUN = re.compile(f"[{_UNSPACED}]+")
 _SPLIT = "\u200b"
 _SUBWORD = re.compile(f"[{_UNSPACED}]|[^{_UNSPACED}]+")
+# Characters that mean something in the stored text: the match markers SQLite puts around highlights
+# (`_marked_up`), dropped from a document's text when it is indexed, and the separator above, which
+# becomes a space there (it separates words, as a space does).
+_MARKERS = re.compile("[\x01\x02]")
 
 
 def _indexable(text: str) -> str:
     """`text` with each character of an unspaced script set apart, for the tokenizer."""
+    if "\x01" in text or "\x02" in text:
+        text = _MARKERS.sub("", text)
     if text.isascii():
         return text
-    return _UNSPACED_CHAR.sub(lambda found: f"{_SPLIT}{found.group(0)}{_SPLIT}", text)
+    return _UNSPACED_RUN.sub(
+        lambda run: _SPLIT + _SPLIT.join(run.group(0)) + _SPLIT, text.replace(_SPLIT, " ") if _SPLIT in text else text
+    )
 
 
 def _shown(text: str) -> str:

@@ -128,6 +128,18 @@ def test_unspaced_scripts_are_found_by_any_word_inside_a_run(tmp_path: Path) -> 
     assert [(h.source, h.matched) for h in explained] == [("ja.md", {"body": ["文書", "全文"]})]
 
 
+def test_a_documents_own_marker_and_separator_characters_do_not_disturb_matches(tmp_path: Path) -> None:
+    records = {
+        "a.md": [IndexedRecord(title="Controls", body="before \x01ctl\x02 after")],
+        "b.md": [IndexedRecord(title="Joined", body="foo\u200bbar and 〇〇会社")],
+    }
+    index = FtsIndex(tmp_path / "cache" / "search.db")
+    index.sync(dict.fromkeys(records, "1"), lambda source: records[source])
+    assert [h.snippet for h in index.search("ctl")] == ["before **ctl** after"]
+    assert [h.snippet for h in index.search("foo")] == ["**foo** bar and 〇〇会社"]  # its zero-width space: a space
+    assert [h.source for h in index.search("〇会")] == ["b.md"]
+
+
 def test_incremental_sync_reloads_only_changed_sources(tmp_path: Path) -> None:
     index, loads = build(tmp_path)
     loads.clear()
