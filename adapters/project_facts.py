@@ -37,8 +37,11 @@ GUIDES = ("AGENTS.md", "CLAUDE.md", "README.md", "CONTRIBUTING.md")
 FOLDERS = ("src", "lib", "app", "tests", "test", "docs", "specs", ".github")  # named first, in this order
 # Top-level folders that hold no code of the project's own: dependencies, builds, caches, environments.
 NOT_PROJECT_CODE = frozenset(
-    {"node_modules", "__pycache__", "venv", "env", "build", "dist", "target", "out", "coverage", "htmlcov", "vendor"}
-)
+    {
+        "node_modules", "__pycache__", "venv", "env", "build", "_build", "dist", "target", "out", "obj",
+        "coverage", "htmlcov", "vendor",
+    }
+)  # fmt: skip
 MAX_FOLDERS = 12
 
 
@@ -73,6 +76,7 @@ def _folders(names: dict[str, bool]) -> list[str]:
         and not name.startswith(".")
         and name not in NOT_PROJECT_CODE
         and not name.endswith(".egg-info")
+        and name.isprintable()  # the name goes into prompts: no control characters
     )
     shown = [f"{name}/" for name in [*known, *others][:MAX_FOLDERS]]
     hidden = len(known) + len(others) - len(shown)

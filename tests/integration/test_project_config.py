@@ -202,7 +202,7 @@ def test_project_facts_name_manifests_guides_folders_and_git(tmp_path: Path) -> 
     (tmp_path / "src").mkdir()
     (tmp_path / "tests").write_text("a file, not the folder\n")
     (tmp_path / ".git").write_text("gitdir: /elsewhere/.git/worktrees/x\n")  # a worktree's .git is a file
-    for folder in ("server", "domain", ".venv", "node_modules", "__pycache__", "demo.egg-info", "build"):
+    for folder in ("server", "domain", ".venv", "node_modules", "__pycache__", "demo.egg-info", "build", "obj", "a\tb"):
         (tmp_path / folder).mkdir()  # the project's own code, then what is not: environments, builds, caches
     facts = describe_sync(tmp_path)
     assert facts == (
