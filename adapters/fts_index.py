@@ -33,8 +33,9 @@ from infrastructure.files import os_error
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4  # older indexes are rebuilt. 2: a long docs section in parts; 3: no bold of its own;
-# 4: unspaced scripts (Chinese, Japanese, Korean) indexed a character at a time
+SCHEMA_VERSION = 5  # older indexes are rebuilt. 2: a long docs section in parts; 3: no bold of its own;
+# 4: unspaced scripts (Chinese, Japanese, Korean) indexed a character at a time; 5: more of them, a doc's
+# own marker characters dropped, bold in nested list items taken out
 MAX_QUERY_CHARS = 500
 MAX_LIMIT = 100  # hits a caller may ask for
 MAX_FETCH = 1000  # rows a library may read for them, when it leaves some out (shadowed, expired skills)

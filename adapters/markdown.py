@@ -540,27 +540,42 @@ def without_strong_markers(text: str) -> str:
         return text
     out: list[str] = []
     fence: str | None = None
+    in_list = indented_code = False
+    after_blank = True
     for line in text.split("\n"):
         opened = _FENCE.match(line)
+        indented = line.startswith(("    ", "\t"))
         if fence is not None:
-            if opened is not None and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence):
+            closing = opened is not None and not line.strip().strip(fence[0])  # no info string on a closing fence
+            if closing and opened is not None and len(opened.group(1)) >= len(fence):
                 fence = None
-        elif opened is not None:
-            fence = opened.group(1)
-        elif "**" in line and not line.startswith(("    ", "\t")):
-            line = _without_strong_pairs(line)
+        elif not line.strip():
+            after_blank = True
+        else:
+            # Indented code starts after a blank line, outside lists (a 4-space indent there is a nested item).
+            indented_code = indented and (indented_code or (after_blank and not in_list))
+            if not indented:
+                in_list = _LIST_ITEM.match(line) is not None or (in_list and not after_blank)
+            after_blank = False
+            if opened is not None and not indented:
+                fence = opened.group(1)
+            elif "**" in line and not indented_code:
+                line = _without_strong_pairs(line)
         out.append(line)
     return "\n".join(out)
 
 
 def _without_strong_pairs(line: str) -> str:
     """One line with its paired `**` delimiters removed (CommonMark's flanking rules for `*`)."""
-    spans = [(found.start(), found.end()) for found in _CODE_SPAN.finditer(line)] if "`" in line else []
+    spans = [found.span() for found in _CODE_SPAN.finditer(line)] if "`" in line else []
+    span = 0  # the first code span not wholly before the current run (both come in order)
     openers: list[int] = []
     removed: set[int] = set()
     for run in _STARS.finditer(line):
         start, end = run.span()
-        if end - start != 2 or any(a <= start < b for a, b in spans):
+        while span < len(spans) and spans[span][1] <= start:
+            span += 1
+        if end - start != 2 or (span < len(spans) and spans[span][0] <= start):
             continue
         before = line[start - 1] if start else " "
         after = line[end] if end < len(line) else " "

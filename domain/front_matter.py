@@ -61,7 +61,7 @@ def document_body(text: str) -> str:
         return text
     size = len(DOCUMENT_KEYS)
     lines = text.split("\n", size + 2)
-    if len(lines) < size + 2 or lines[0].rstrip("\r") != _FENCE or lines[size + 1].rstrip("\r") != _FENCE:
+    if len(lines) < size + 2 or lines[0].rstrip() != _FENCE or lines[size + 1].rstrip() != _FENCE:
         return text
     if any(not line.startswith(f"{key}: ") for line, key in zip(lines[1 : size + 1], DOCUMENT_KEYS, strict=True)):
         return text

@@ -35,6 +35,7 @@ def test_an_outputs_own_front_matter_is_kept_and_is_part_of_its_text() -> None:
         ("---\nnot closed\n\ntext", "---\nnot closed\n\ntext"),
         (front_matter(FIELDS) + "text", "text"),
         (front_matter(FIELDS).replace("\n", "\r\n") + "\r\ntext", "text"),  # an editor's CRLF
+        (front_matter(FIELDS).replace("---\n", "--- \n") + "text", "text"),  # and its trailing spaces
         (front_matter(FIELDS).rstrip("\n"), ""),
         (front_matter({**FIELDS, "status": "done"}) + "text", front_matter({**FIELDS, "status": "done"}) + "text"),
     ],
