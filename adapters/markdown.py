@@ -25,8 +25,8 @@ from urllib.parse import unquote
 import yaml
 
 from domain.docs.model import DocLink, Heading
+from domain.front_matter import closing_line
 
-MAX_FRONT_MATTER_LINES = 400
 MAX_SETEXT_LINES = 100  # lines of a paragraph kept as a setext heading's text
 MAX_TARGET_CHARS = 300
 MAX_METADATA_CHARS = 8_000  # front matter kept per doc (roughly, in JSON characters)
@@ -209,13 +209,9 @@ def _text(value: str) -> str:
 
 
 def _front_matter(lines: list[str]) -> tuple[dict[str, Any] | None, str | None, int]:
-    if not lines or lines[0].rstrip() != "---":
+    end = closing_line(lines)
+    if end is None:  # none, or no closing fence: a thematic break, not front matter
         return None, None, 0
-    for end in range(1, min(len(lines), MAX_FRONT_MATTER_LINES)):
-        if lines[end].rstrip() in ("---", "..."):
-            break
-    else:
-        return None, None, 0  # no closing fence: a thematic break, not front matter
     try:
         data = yaml.load("\n".join(lines[1:end]), Loader=_LOADER)  # a SafeLoader variant
     except yaml.YAMLError as exc:

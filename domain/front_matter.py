@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 
 _FENCE = "---"
-MAX_FRONT_MATTER_LINES = 400  # as the Markdown reader: a `---` further down is a thematic break
+MAX_FRONT_MATTER_LINES = 400  # a closing `---` further down is a thematic break, not front matter
 
 
 # What YAML does not allow in a document even escaped as JSON leaves it (DEL, C1 controls, lone surrogates,
@@ -26,7 +26,8 @@ def front_matter(fields: Mapping[str, str]) -> str:
     return "\n".join([_FENCE, *lines, _FENCE, "", ""])
 
 
-def _closing_line(lines: list[str]) -> int | None:
+def closing_line(lines: list[str]) -> int | None:
+    """The index of the line closing the front matter `lines` open with; None when they open none."""
     if not lines or lines[0].rstrip() != _FENCE:
         return None
     for end in range(1, min(len(lines), MAX_FRONT_MATTER_LINES)):
@@ -37,7 +38,7 @@ def _closing_line(lines: list[str]) -> int | None:
 
 def has_front_matter(text: str) -> bool:
     """Whether `text` opens with a `---` block closed within MAX_FRONT_MATTER_LINES, as the docs tools read it."""
-    return _closing_line(text.split("\n", MAX_FRONT_MATTER_LINES)) is not None
+    return closing_line(text.split("\n", MAX_FRONT_MATTER_LINES)) is not None
 
 
 # The front matter of a saved workflow document, in this order (see `with_document_front_matter`).
