@@ -8,6 +8,7 @@ from pathlib import Path
 
 from adapters.docs_corpus import FsDocsCorpus
 from adapters.fs_document_store import FsDocumentStore
+from adapters.fs_spec_store import FsSpecStore
 from adapters.git_reader import GitCli
 from adapters.project_scanner import FsProjectScanner
 from adapters.project_tree import FsProjectTree
@@ -46,7 +47,9 @@ def build_onboarding(settings: Settings, state_repository: Callable[[Path], Stat
         onboard=onboard,
         setup=SetupProject(onboard, store, default_workflow_yaml),
         publish=PublishDocuments(store),
-        generate_spec=GenerateSpec(onboard, store),
+        generate_spec=GenerateSpec(
+            onboard, store, state_repository, lambda root: FsSpecStore(root, lock_timeout=settings.lock_timeout)
+        ),
         scan_docs=ScanDocumentation(corpus),
         analyze_docs=AnalyzeDocumentation(corpus),
         search_docs=SearchDocumentation(corpus),

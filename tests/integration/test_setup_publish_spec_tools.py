@@ -187,6 +187,50 @@ async def test_generate_spec_fills_facts_and_never_overwrites_unasked(app: App, 
     assert "Run `ruff check .`, `make test`" in tasks
 
 
+async def test_generate_spec_never_writes_into_a_workflow_features_folder(
+    app: App, py_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its documents are the phases' accepted results: no template lands there, even with overwrite=true."""
+    async with Client(app.server) as client:
+        started = await call_ok(client, "cde_startFeature", {"user_prompt": "Add login"})
+        submit = {"feature_id": started["feature_id"], "phase_id": "define", "results": {"spec": "AGENT SPEC"}}
+        await call_ok(client, "cde_submitWork", submit)
+        refused = await call_error(client, "cde_generateSpec", {"feature_description": "Add login", "overwrite": True})
+        empty_folder = await call_ok(client, "cde_startFeature", {"user_prompt": "Add logout"})
+        refused_empty = await call_error(client, "cde_generateSpec", {"feature_description": "Add logout"})
+        status = await call_ok(
+            client, "cde_getFeatureStatus", {"feature_id": started["feature_id"], "include_prompt": True}
+        )
+    assert refused.startswith("conflict: specs/add-login/ is the folder of feature add-login (id ")
+    assert "cde_submitWork" in refused and "\n" not in refused
+    logout = empty_folder["feature_id"]
+    assert refused_empty.startswith(f"conflict: specs/add-logout/ is the folder of feature add-logout (id {logout}")
+    assert sorted(os.listdir(py_project / "specs" / "add-login")) == ["spec.md"]
+    assert os.listdir(py_project / "specs" / "add-logout") == []
+    assert "AGENT SPEC" in status["prompt"]
+
+
+async def test_generate_spec_checks_the_features_again_under_their_lock(
+    app: App, py_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A feature started with that name while the project was scanned wins the folder."""
+    started: dict[str, Any] = {}
+    onboard = app.container.onboarding.onboard
+    real = onboard.analysis
+
+    async def analysis(*args: Any, **kwargs: Any) -> Any:
+        async with Client(app.server) as other:
+            started.update(await call_ok(other, "cde_startFeature", {"user_prompt": "payment retries"}))
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(onboard, "analysis", analysis)
+    async with Client(app.server) as client:
+        refused = await call_error(client, "cde_generateSpec", {"feature_description": "payment retries"})
+    assert started["name"] == "payment-retries"
+    assert refused.startswith("conflict: specs/payment-retries/ is the folder of feature payment-retries")
+    assert os.listdir(py_project / "specs" / "payment-retries") == []
+
+
 def _during_the_scan(app: App, monkeypatch: pytest.MonkeyPatch, make: Callable[[], None]) -> None:
     """Run `make` while the project is analysed: after the existence check, before the write."""
     onboard = app.container.onboarding.onboard
