@@ -555,6 +555,7 @@ class FsSkillLibrary:
         written: list[tuple[Skill, str]] = []
 
         def loads(file: Path, text: str) -> _Loaded:
+            _refuse_links(self.roots[scope], file)  # again under the lock: it may have been swapped since
             return _Loaded(parse_skill(file, text, name=name, scope=scope), text)
 
         def apply(current: _Loaded | None) -> str:
@@ -607,6 +608,8 @@ class FsSkillLibrary:
         base: Skill | None = None,
     ) -> tuple[StoredSkill, str | None]:
         path = self._writable_dir(scope, name) / SKILL_FILE
+        # Never read (for the update, or the conflict a save reports) through a linked SKILL.md or history.
+        _refuse_links(self.roots[scope], path)
         result = None if os.path.lexists(path) else self._create_sync(name, scope, change, base)
         created = result is not None
         skill, text = result or self._update_sync(name, scope, change, now)

@@ -60,14 +60,21 @@ def normalize_tags(tags: list[str]) -> list[str]:
 
 
 def normalize_domain(domain: str | None) -> str | None:
+    """Lowercase with runs of spaces as one '-', like tags and like a domain read from a SKILL.md."""
     if domain is None or not domain.strip():
         return None
-    return validate_name(domain.strip().lower(), "domain")
+    return validate_name("-".join(domain.lower().split()), "domain")
 
 
-def check_text(value: str, what: str, limit: int, *, required: bool = True) -> str:
-    text = value.strip()
-    if required and not text:
+_BLANK_LINES = re.compile(r"\A(?:[ \t]*\r?\n)+")
+
+
+def check_text(value: str, what: str, limit: int, *, required: bool = True, multiline: bool = False) -> str:
+    """One line of text (whitespace runs collapsed, as a SKILL.md reads back), or with `multiline` a
+    Markdown body: only blank lines before it and whitespace after it go, so an indented first line
+    (a code block) keeps its indentation."""
+    text = _BLANK_LINES.sub("", value.rstrip()) if multiline else " ".join(value.split())
+    if required and not text.strip():
         raise InvalidInputError(f"{what} is empty; write {_EXAMPLES.get(what, 'some text')}")
     if len(text) > limit:
         raise LimitExceededError(f"{what} is {len(text)} characters, over the {limit} limit; shorten it")
@@ -95,7 +102,7 @@ class SkillFields:
     ) -> SkillFields:
         return cls(
             description=None if description is None else check_text(description, "description", MAX_DESCRIPTION),
-            body=None if content is None else check_text(content, "content", MAX_CONTENT),
+            body=None if content is None else check_text(content, "content", MAX_CONTENT, multiline=True),
             tags=None if tags is None else normalize_tags(tags),
             domain=None if domain is None else normalize_domain(domain) or "",
         )

@@ -12,6 +12,7 @@ from domain.skills.ports import SkillLibrary
 
 MAX_NEED = 2000
 MAX_TERMS = 24
+MAX_QUERY = 500  # the most a search query may hold (the index's MAX_QUERY_CHARS)
 
 # Words that say nothing about the task; searching them would rank skills by filler.
 STOPWORDS = frozenset(
@@ -156,9 +157,19 @@ _KEYWORD = re.compile(r"[^\W_](?:[^\W_]|[+#])*")
 
 
 def keywords(need: str) -> list[str]:
-    """The distinct meaningful words of a task description, in order."""
+    """The distinct meaningful words of a task description, in order: as many as one query holds
+    (`a OR b OR …` within MAX_QUERY characters; pasted class names are long words)."""
     words = _KEYWORD.findall(need.lower())
-    return list(dict.fromkeys(w for w in words if w not in STOPWORDS and len(w) > 1))[:MAX_TERMS]
+    kept: list[str] = []
+    size = 0
+    for word in dict.fromkeys(w for w in words if w not in STOPWORDS and len(w) > 1):
+        grown = size + len(word) + (4 if kept else 0)
+        if grown <= MAX_QUERY:
+            kept.append(word)
+            size = grown
+        if len(kept) == MAX_TERMS:
+            break
+    return kept
 
 
 _TOKEN_CHARS = re.compile(r"[^\w]")
@@ -211,7 +222,10 @@ class SourceSkill:
         text = check_text(need, "need", MAX_NEED)
         terms = keywords(text)
         if not terms:
-            raise InvalidInputError("need has no searchable words; describe the task, e.g. 'retry flaky HTTP calls'")
+            raise InvalidInputError(
+                f"need has no searchable words (of 2 to {MAX_QUERY} characters); "
+                "describe the task, e.g. 'retry flaky HTTP calls'"
+            )
         # The BM25 best, re-ranked by fit: fetching more candidates cost ~0.2 ms each for little change.
         query = SkillQuery(text=" OR ".join(terms), limit=limit, explain=True, by_field=False)
         hits = await self._library.search(query, now=self._clock())

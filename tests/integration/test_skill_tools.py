@@ -616,11 +616,17 @@ async def test_skills_are_never_read_through_a_symlink(
         sourced = await call_ok(client, "cde_sourceSkill", {"need": "zqxjkv secret"})
         refusals = [await call_error(client, "cde_getSkill", {"name": name}) for name in ("evil", "leak", "uevil")]
         updated = await call_error(client, "cde_updateSkill", {"name": "leak", "content": "new", "note": "x"})
+        # With a scope the update skipped the read that refuses links, and copied the target into the history.
+        scoped = {"name": "leak", "content": "new", "note": "x", "scope": "project"}
+        updated_in_scope = await call_error(client, "cde_updateSkill", scoped)
+        saved = await call_error(client, "cde_saveSkill", skill_args("leak"))
         with pytest.raises(MCPError) as resource:
             await client.read_resource("skill://project/evil")
     assert found["skills"] == [] and "zqxjkv" not in str(sourced["matches"])
     assert all(r.startswith("permission_denied:") and "is a symlink" in r for r in refusals), refusals
     assert "zqxjkv" not in updated and not (project / ".cde/skills/leak/history").exists()
+    for refused in (updated_in_scope, saved):  # not a conflict naming the linked file's version
+        assert refused.startswith("permission_denied:") and "leak/SKILL.md is a symlink" in refused, refused
     assert "zqxjkv" not in str(resource.value)
     assert (outside / "SKILL.md").read_text().endswith("zqxjkv body\n")
 
@@ -695,7 +701,7 @@ async def test_text_with_control_characters_is_saved_so_it_reads_back(app: App) 
     """DEL, C1 controls and U+FFFF went raw into the front matter, which YAML then refused: the skill
     could no longer be read or updated."""
     odd = "pasted \x7f from \x96 a terminal \uffff"
-    note = "line\x85break kept"  # NEL: YAML reads it raw as a line break
+    note = "line\x85break kept"  # NEL: YAML reads it raw as a line break; a note is one line, so it is a space
     async with Client(app.server) as client:
         await call_ok(client, "cde_saveSkill", skill_args("pasted", description=f"Notes {odd}"))
         await call_ok(client, "cde_updateSkill", {"name": "pasted", "note": f"note {odd}", "content": "v2"})
@@ -705,7 +711,7 @@ async def test_text_with_control_characters_is_saved_so_it_reads_back(app: App) 
         again = await call_ok(client, "cde_updateSkill", {"name": "pasted", "note": "fix", "content": "v3"})
         found = await call_ok(client, "cde_findSkills", {"query": "pasted"})
     assert read["version"] == 2 and '"Notes pasted \\u007f from \\u0096 a terminal \\uffff"' in read["content"]
-    assert '"line\\u0085break kept"' in kept["content"]
+    assert "\nnote: line break kept\n" in kept["content"]
     assert again["version"] == 4 and found["skills"][0]["description"] == f"Notes {odd}"
 
 

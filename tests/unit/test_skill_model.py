@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from adapters.fts_index import MAX_QUERY_CHARS
 from adapters.skill_markdown import parse_skill
 from domain.errors import CorruptDataError, InvalidInputError, LimitExceededError
 from domain.skills.model import Skill, SkillFields, check_text, normalize_domain, normalize_tags, validate_skill_name
-from domain.skills.source import keywords
+from domain.skills.source import MAX_QUERY, keywords
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -56,6 +57,7 @@ def test_tags_are_normalised_and_bounded() -> None:
 
 def test_domain_is_a_slug_or_none() -> None:
     assert normalize_domain("  Testing ") == "testing"
+    assert normalize_domain("Back  End") == "back-end"  # as a tag, and as `domain: Back End` reads from a file
     assert normalize_domain("") is None
     with pytest.raises(InvalidInputError):
         normalize_domain("a/b")
@@ -67,6 +69,18 @@ def test_text_checks_say_what_to_write() -> None:
     with pytest.raises(LimitExceededError, match="over the 10 limit"):
         check_text("x" * 11, "description", 10)
     assert check_text("  ok  ", "note", 10) == "ok"
+
+
+def test_one_line_fields_collapse_whitespace_and_a_body_keeps_its_first_indent() -> None:
+    """A description came back with its newlines from the index, collapsed from the file; a body lost the
+    indentation of its first line (an indented code block)."""
+    assert check_text(" Retry\n  flaky   calls ", "description", 100) == "Retry flaky calls"
+    body = "\n  \n    code line\n    more\n\n"
+    assert check_text(body, "content", 100, multiline=True) == "    code line\n    more"
+    fields = SkillFields.check(description="a\nb", content="\t- item\n", domain="Dev Ops")
+    assert (fields.description, fields.body, fields.domain) == ("a b", "\t- item", "dev-ops")
+    with pytest.raises(InvalidInputError, match="content is empty"):
+        check_text(" \n\t\n ", "content", 100, multiline=True)
 
 
 def test_ephemeral_expiry_follows_the_clock() -> None:
@@ -103,6 +117,16 @@ def test_revise_bumps_version_and_keeps_unchanged_fields() -> None:
     )
     assert (revised.created, revised.updated, revised.note) == (NOW, later, "why")
     assert skill.version == 1  # the original is untouched
+
+
+def test_keywords_fit_in_one_search_query() -> None:
+    """Pasted class names made `a OR b OR …` longer than the index takes: "query is longer than 500"."""
+    names = [f"Spring{i}BeanCreationExceptionConfigurer" for i in range(20)]
+    terms = keywords(" ".join(names))
+    assert terms == [n.lower() for n in names[: len(terms)]]
+    assert len(" OR ".join(terms)) <= MAX_QUERY < len(" OR ".join([*terms, names[len(terms)]]))
+    assert keywords("x" * 600 + " retry") == ["retry"]  # a word no query could hold is left out
+    assert MAX_QUERY == MAX_QUERY_CHARS
 
 
 def test_keywords_drop_filler_and_duplicates() -> None:
