@@ -23,9 +23,10 @@ class GenerateToolFilesystem:
 
     async def __call__(self, target: Path) -> GeneratedPackage:
         """Write the package into `target` (already resolved inside an allowed root)."""
-        if not target.name.isidentifier() or keyword.iskeyword(target.name):
+        # ASCII only: `import ﬁle` looks for `file` (Python reads identifiers NFKC-normalised), not this folder.
+        if not (target.name.isascii() and target.name.isidentifier()) or keyword.iskeyword(target.name):
             raise InvalidInputError(
-                f"output_dir must end in a Python package name (letters, digits, '_'), e.g. .cde/servers/cde; "
+                f"output_dir must end in a Python package name (ASCII letters, digits, '_'), e.g. .cde/servers/cde; "
                 f"got {target.name!r}"
             )
         if target.name in sys.stdlib_module_names:

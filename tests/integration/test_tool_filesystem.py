@@ -127,6 +127,11 @@ async def test_output_dir_must_stay_inside_the_project_or_home(app: App, project
             client, "cde_generateToolFilesystem", {"output_dir": str(project / "sub" / ".GIT" / "hooks" / "cde")}
         )
         not_a_name = await call_error(client, "cde_generateToolFilesystem", {"output_dir": "tools/my-tools"})
+        # Valid identifiers, but `import \ufb01le` / `import \uff21bc` look for `file` / `Abc`: never importable.
+        unimportable = [
+            await call_error(client, "cde_generateToolFilesystem", {"output_dir": f"tools/{name}"})
+            for name in ("\ufb01le", "\uff21bc")
+        ]
         stdlib = await call_error(client, "cde_generateToolFilesystem", {"output_dir": "pkgs/json"})
         ours = await call_error(client, "cde_generateToolFilesystem", {"output_dir": ".cde/servers/domain"})
         dependency = await call_error(client, "cde_generateToolFilesystem", {"output_dir": ".cde/servers/pydantic"})
@@ -139,6 +144,8 @@ async def test_output_dir_must_stay_inside_the_project_or_home(app: App, project
     assert git.startswith("permission_denied:")
     assert nested_git.startswith("permission_denied:") and "resolves into .GIT/" in nested_git
     assert not_a_name.startswith("invalid_input:") and "package name" in not_a_name
+    assert all(e.startswith("invalid_input: output_dir must end in a Python package name (ASCII") for e in unimportable)
+    assert not (project / "tools").exists()
     assert stdlib.startswith("invalid_input:") and "standard-library" in stdlib and not (project / "pkgs").exists()
     assert empty == "invalid_input: output_dir is empty; pass a path such as '.cde/servers/cde'"
     for shadowing in (ours, dependency):  # the generated calls start this server, which needs them
