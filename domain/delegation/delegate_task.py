@@ -13,7 +13,7 @@ from domain.delegation.agents import AgentInfo
 from domain.delegation.job import Job, JobStatus, new_job_id, preview
 from domain.delegation.launch import LaunchPlan, plan_launch
 from domain.delegation.ports import AgentDetector, JobRunner, JobStore, JobStores, TaskLocator
-from domain.delegation.select_agent import choose_or_explain, names
+from domain.delegation.select_agent import choose_or_explain, given, names
 from domain.delegation.views import DelegateResult
 from domain.errors import InvalidInputError, NotFoundError, UnavailableError
 
@@ -75,6 +75,7 @@ class DelegateTask:
             raise InvalidInputError("task_description is empty; describe the work to delegate")
         agents = await self._detector.agents(root)
         reasons: list[str] = []
+        agent = given(agent)
         if agent is None:
             choice = choose_or_explain(task_description, agents, None)
             chosen = pick(agents, choice.agent)

@@ -17,8 +17,14 @@ def names(agents: Sequence[AgentInfo], *, available: bool) -> str:
     return ", ".join(a.name for a in agents if a.available == available) or "none"
 
 
+def given(agent: str | None) -> str | None:
+    """An agent name as given, None when left out: "" (as callers send for an optional string) too."""
+    return agent.strip() or None if agent is not None else None
+
+
 def choose_or_explain(description: str, agents: Sequence[AgentInfo], preferred: str | None) -> Choice:
     """`choose_agent`, raising the error a caller can act on when it cannot choose."""
+    preferred = given(preferred)
     if preferred is not None and preferred not in {a.name for a in agents}:
         raise NotFoundError(
             f"unknown agent {preferred!r}; available: {names(agents, available=True)}; "

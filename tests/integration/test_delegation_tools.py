@@ -60,7 +60,11 @@ async def test_select_agent_is_deterministic_and_honours_preference(app: App) ->
             client, "cde_selectAgent", {"task_description": "Write unit tests", "preferred_agent": "claude"}
         )
         unknown = await call_error(client, "cde_selectAgent", {"task_description": "x", "preferred_agent": "nope"})
-    assert first == again
+        # "" is how callers often send an optional string they leave out: no preference, not an agent named "".
+        unset = await call_ok(
+            client, "cde_selectAgent", {"task_description": "Write unit tests for the parser", "preferred_agent": " "}
+        )
+    assert first == again == unset
     assert first["agent"] == "codex"  # tests is a codex strength (and ok's); codex has the higher priority
     assert preferred["agent"] == "hang" and "hang was preferred by the caller" in preferred["reasons"]
     assert "preferred agent claude is not installed" in missing["reasons"]
@@ -89,7 +93,9 @@ async def test_delegate_without_agent_selects_one_with_reasons(app: App) -> None
     async with Client(app.server) as client:
         started = await call_ok(client, "cde_delegateTask", {"task_description": "fix the failing tests"})
         status = await wait_done(client, started["task_id"])
-    assert started["agent"] == "codex"
+        unset = await call_ok(client, "cde_delegateTask", {"task_description": "fix the failing tests", "agent": ""})
+        await wait_done(client, unset["task_id"])
+    assert started["agent"] == unset["agent"] == "codex" and unset["reasons"] == started["reasons"]
     assert started["reasons"][0] == "task kinds: tests, bugfix; complexity: low"
     assert status["tail"][:2] == ["codex ran", "fix the failing tests"]
 
