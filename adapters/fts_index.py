@@ -147,8 +147,8 @@ class SyncStats:
 def compile_query(query: str) -> tuple[str, str]:
     """Translate a user query into safe FTS5 syntax: (AND form, OR form).
 
-    Supported: plain words, "exact phrases", prefix* terms, -excluded terms,
-    and the operators OR / NOT in capitals. Everything else is quoted, so no
+    Supported: plain words, "exact phrases", prefix* terms, -excluded terms (not
+    `--flags`, which are searched for), and the operators OR / NOT in capitals. Everything else is quoted, so no
     input can inject FTS5 syntax; a malformed query raises InvalidInputError.
     """
     if len(query) > MAX_QUERY_CHARS:
@@ -174,7 +174,8 @@ def compile_query(query: str) -> tuple[str, str]:
                 elif raw == "NOT":
                     negate_next = True
                 continue
-            negate = raw.startswith("-") or negate_next
+            # `-word` excludes it; `--word` is a command-line flag, searched for (`--version`).
+            negate = (raw.startswith("-") and not raw.startswith("--")) or negate_next
             prefix = raw.endswith("*")
             words = [piece for word in _WORD.findall(raw) for piece in _subwords(word)]
             if not words:
@@ -196,7 +197,9 @@ def compile_query(query: str) -> tuple[str, str]:
         raise InvalidInputError("query ends with an operator (OR / NOT); add the term it applies to")
     if not positives:
         if negatives:
-            raise InvalidInputError("query has only excluded terms; add at least one word to search for")
+            raise InvalidInputError(
+                'query has only excluded terms; add at least one word to search for (quote a flag to find it: "-v")'
+            )
         raise InvalidInputError("query has no searchable words; use letters or digits")
     tail = "".join(f" NOT {n}" for n in negatives)
     return " AND ".join(positives) + tail, " OR ".join(positives) + tail

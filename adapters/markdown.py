@@ -234,8 +234,17 @@ def link_of(raw: str, line: int) -> DocLink | None:
     if not target or target.startswith("//") or _SCHEME.match(target) or "{{" in target:
         return None
     path, _, anchor = target.partition("#")
-    path = unquote(path.split("?", 1)[0])
-    return (line, target[:MAX_TARGET_CHARS], path, unquote(anchor))
+    return (line, target[:MAX_TARGET_CHARS], _destination(path.split("?", 1)[0]), _destination(anchor))
+
+
+def _destination(part: str) -> str:
+    """What a link destination names, as GitHub reads it: backslash escapes and entities give their
+    character (`docs\\_x.md` is `docs_x.md`, `a&amp;b.md` is `a&b.md`), then percent-encoding is decoded."""
+    if "\\" in part:
+        part = _ESCAPED.sub(lambda found: found.group(1), part)
+    if "&" in part:
+        part = html.unescape(part)
+    return unquote(part)
 
 
 def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:

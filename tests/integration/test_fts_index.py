@@ -49,6 +49,13 @@ def build(tmp_path: Path) -> tuple[FtsIndex, list[str]]:
     return index, loads
 
 
+def indexed(tmp_path: Path, records: dict[str, list[IndexedRecord]]) -> FtsIndex:
+    """An index holding exactly `records` (source → its records)."""
+    index = FtsIndex(tmp_path / "cache" / "search.db")
+    index.sync(dict.fromkeys(records, "1"), records.__getitem__)
+    return index
+
+
 def test_search_ranks_title_matches_first_and_highlights(tmp_path: Path) -> None:
     index, _ = build(tmp_path)
     hits = index.search("sqlite")
@@ -97,6 +104,21 @@ def test_malformed_queries_are_clear_errors(tmp_path: Path, query: str, fragment
         index.search(query)
 
 
+def test_a_command_line_flag_is_searched_for_not_excluded(tmp_path: Path) -> None:
+    """`--version` was read as "exclude -version": "query has only excluded terms"."""
+    records = {
+        "cli.md": [IndexedRecord(title="CLI", body="Run cde-orchestrator --version to print it.")],
+        "other.md": [IndexedRecord(title="Other", body="Nothing about flags here.")],
+    }
+    index = indexed(tmp_path, records)
+    assert [h.source for h in index.search("--version")] == ["cli.md"]
+    assert [h.source for h in index.search("run")] == ["cli.md"]
+    assert index.search("run -version") == []  # one dash still excludes
+    assert compile_query("--dry-run")[0] == '"dry run"'
+    with pytest.raises(InvalidInputError, match='quote a flag to find it: "-v"'):
+        index.search("-v")
+
+
 def test_fts_syntax_in_words_is_neutralised() -> None:
     strict, _ = compile_query('title:foo AND (bar) NEAR "x y"*')
     assert "NEAR(" not in strict and "title:" not in strict
@@ -111,8 +133,7 @@ def test_unspaced_scripts_are_found_by_any_word_inside_a_run(tmp_path: Path) -> 
         "ko.md": [IndexedRecord(title="안내", body="데이터베이스를 검색합니다.")],
         "en.md": [IndexedRecord(title="Search", body="Full-text search of the docs.")],
     }
-    index = FtsIndex(tmp_path / "cache" / "search.db")
-    index.sync(dict.fromkeys(records, "1"), lambda source: records[source])
+    index = indexed(tmp_path, records)
     zh = index.search("搜索")
     assert [h.source for h in zh] == ["zh.md"]
     assert (zh[0].title, zh[0].heading) == ("数据库", "全文检索")  # shown as written
@@ -133,8 +154,7 @@ def test_a_documents_own_marker_and_separator_characters_do_not_disturb_matches(
         "a.md": [IndexedRecord(title="Controls", body="before \x01ctl\x02 after")],
         "b.md": [IndexedRecord(title="Joined", body="foo\u200bbar and 〇〇会社")],
     }
-    index = FtsIndex(tmp_path / "cache" / "search.db")
-    index.sync(dict.fromkeys(records, "1"), lambda source: records[source])
+    index = indexed(tmp_path, records)
     assert [h.snippet for h in index.search("ctl")] == ["before **ctl** after"]
     assert [h.snippet for h in index.search("foo")] == ["**foo** bar and 〇〇会社"]  # its zero-width space: a space
     assert [h.source for h in index.search("〇会")] == ["b.md"]
@@ -250,9 +270,8 @@ def test_sync_writes_in_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 def test_a_word_every_record_holds_still_scores_above_zero(tmp_path: Path) -> None:
     """BM25 of such a word is ~1e-6: scores keep significant digits, so a match never reads as 0."""
-    index = FtsIndex(tmp_path / "cache" / "search.db")
     records = {f"doc{i}.md": [IndexedRecord(title=f"Doc {i}", body=f"common words here, number {i}")] for i in range(6)}
-    index.sync(dict.fromkeys(records, "1"), records.__getitem__)
+    index = indexed(tmp_path, records)
     hits = index.search("common")
     assert len(hits) == 6 and all(h.score > 0 for h in hits)
 

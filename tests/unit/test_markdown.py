@@ -112,6 +112,17 @@ def test_slugs_and_sections() -> None:
     assert "# not a heading" in parts[2].body  # code is searchable text
 
 
+def test_link_destinations_are_read_as_github_reads_them() -> None:
+    """Escapes and entities in a destination were kept as written: working links reported broken."""
+    text = "[esc](docs\\_x.md) [amp](a&amp;b.md#x%20y) [pct](%C3%BC.md) [kept](a\\b.md)"
+    assert [link[2:] for link in parse_markdown(text).links] == [
+        ("docs_x.md", ""),
+        ("a&b.md", "x y"),
+        ("\u00fc.md", ""),
+        ("a\\b.md", ""),  # a backslash before a letter is no escape
+    ]
+
+
 def test_only_the_start_of_an_overlong_line_is_examined() -> None:
     """Hostile lines (megabytes of `<a ` or backticks) cannot make the link regexes quadratic."""
     assert parse_markdown("[a](early.md) " + "x" * 20_000).links[0][2] == "early.md"
