@@ -10,6 +10,7 @@ and reports every problem with its location (`("phases", 2, "outputs", 0,
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -181,7 +182,10 @@ class Workflow(BaseModel):
     @field_validator("version", mode="before")
     @classmethod
     def _version_as_text(cls, value: Any) -> Any:
-        # YAML reads `version: 1.0` as a float; the version is a label, keep it as text.
+        # YAML reads `version: 1.0` as a float and `version: 2024-01-01` as a date; the version is a label,
+        # keep it as text (as written: a date's isoformat is its YAML form).
+        if isinstance(value, date):
+            return value.isoformat()
         return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
     @property

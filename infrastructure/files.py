@@ -18,6 +18,7 @@ import os
 import queue
 import re
 import stat as stat_module
+import sys
 import threading
 import time
 import weakref
@@ -226,7 +227,14 @@ def parse_json(path: Path, text: str) -> Any:
     except RecursionError:
         raise CorruptDataError(path, "JSON nested too deeply (about 1000 levels or more)") from None
     except ValueError as exc:  # e.g. a number of more than 4300 digits
-        raise CorruptDataError(path, f"invalid JSON: {exc}") from None
+        raise CorruptDataError(path, f"invalid JSON: {_value_problem(exc)}") from None
+
+
+def _value_problem(exc: Exception) -> str:
+    """What was wrong with a value a parser could not build, in the file's terms (not Python's advice)."""
+    if isinstance(exc, ValueError) and "integer string conversion" in str(exc):
+        return f"a number has over {sys.get_int_max_str_digits()} digits; quote it if it is text, or shorten it"
+    return str(exc)
 
 
 def parse_yaml(path: Path, text: str) -> Any:
@@ -243,7 +251,7 @@ def parse_yaml(path: Path, text: str) -> Any:
         problem = getattr(exc, "problem", None) or str(exc)
         raise CorruptDataError(path, f"invalid YAML{where}: {problem}") from None
     except (ValueError, TypeError, OverflowError) as exc:  # a value YAML types but cannot build: 2025-13-45
-        raise CorruptDataError(path, f"invalid YAML value: {exc}") from None
+        raise CorruptDataError(path, f"invalid YAML value: {_value_problem(exc)}") from None
 
 
 def read_json_sync(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:

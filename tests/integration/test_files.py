@@ -465,6 +465,16 @@ def test_yaml_with_a_duplicate_key_or_an_impossible_value_is_corrupt_with_its_li
         files.parse_yaml(path, "l:\n  - {x: 1, x: 2}\n")
 
 
+def test_a_number_too_long_to_read_is_named_in_the_files_terms(tmp_path: Path) -> None:
+    """Python's own message advised calling sys.set_int_max_str_digits(), which a user cannot act on."""
+    huge = "1" * 5001
+    for parse, text in ((files.parse_yaml, f"version: {huge}\n"), (files.parse_json, f'{{"n": {huge}}}')):
+        with pytest.raises(CorruptDataError) as caught:
+            parse(tmp_path / "f", text)
+        assert "a number has over 4300 digits; quote it if it is text, or shorten it" in caught.value.message
+        assert "sys." not in caught.value.message
+
+
 def test_json_decodes_as_the_standard_library_does_and_refuses_what_would_lose_data(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     document = {

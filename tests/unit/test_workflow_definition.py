@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import date
 from typing import Any
 
 import pytest
@@ -27,6 +28,11 @@ def test_valid_document_gives_plans_per_type() -> None:
     assert workflow.plan("fast") == (["spec", "build", "sign-off"], ["security-audit"])
     assert workflow.phase("spec").required_outputs == ["spec"]  # notes is optional
     assert workflow.output_owner()["audit"] == "security-audit"
+
+
+def test_a_date_as_version_is_kept_as_its_text() -> None:
+    """`version: 2024-01-01` reads as a date in YAML: it was refused as "Input should be a valid string"."""
+    assert parse_workflow({**doc(), "version": date(2024, 1, 1)}).version == "2024-01-01"
 
 
 def test_unknown_type_and_phase_name_what_exists() -> None:
