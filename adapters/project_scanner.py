@@ -49,7 +49,10 @@ def scan_facts_sync(tree: ProjectTree) -> tuple[ScanFacts, Prints]:
     lockfiles: list[str] = []
     ci: list[str] = []
     test_dirs: dict[str, None] = {}
-    docs = tests = 0
+    # Code files in each test folder: named like tests (test_x.py), or not (conftest.py, helpers).
+    named_tests: Counter[str] = Counter()
+    other_code: Counter[str] = Counter()
+    docs = tests = 0  # tests: here, those named like tests outside any test folder
     for rel in tree.files:  # hot loop: ~20,000 iterations on a large project, keep it lean
         top, sep, _ = rel.partition("/")
         if sep:
@@ -72,8 +75,13 @@ def scan_facts_sync(tree: ProjectTree) -> tuple[ScanFacts, Prints]:
         language = language_of(rel)
         if language is None:
             continue
-        if test_dir is not None or is_test_name(file_name(rel)):
-            tests += 1
+        if is_test_name(file_name(rel)):
+            if test_dir is None:
+                tests += 1
+            else:
+                named_tests[test_dir] += 1
+        elif test_dir is not None:
+            other_code[test_dir] += 1
         read = read_prefix(f"{base}/{rel}", MAX_TEXT_BYTES, prints)
         if read is None:
             continue
@@ -113,12 +121,20 @@ def scan_facts_sync(tree: ProjectTree) -> tuple[ScanFacts, Prints]:
         manifests=parsed,
         lockfiles=lockfiles[:MAX_LISTED],
         test_dirs=sorted(test_dirs, key=lambda d: (d.count("/"), d))[:MAX_LISTED],
-        test_files=tests,
+        test_files=tests + _tests_in_folders(test_dirs, named_tests, other_code),
         ci=ci[:MAX_LISTED],
         docs=docs,
         scanned_at=utc_now(),
     )
     return facts, prints
+
+
+def _tests_in_folders(folders: dict[str, None], named: Counter[str], other: Counter[str]) -> int:
+    """The test files in test folders. A folder whose tests follow a naming convention (pytest's test_*.py,
+    Go's _test.go, Java's *Test.java) also holds code that is not a test (conftest.py, fixtures, fakes): only
+    the named files count. In one without named files (Rust's tests/, Jest's __tests__/) every code file is one.
+    """
+    return sum(named[folder] or other[folder] for folder in folders)
 
 
 def _manifests(base: str, found: list[tuple[str, str]], prints: Prints) -> list[Manifest]:

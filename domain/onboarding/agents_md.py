@@ -115,9 +115,10 @@ def render_agents_md(analysis: ProjectAnalysis, *, generated_on: str) -> str:
         out.append("- Top-level files: " + ", ".join(f"`{f}`" for f in facts.top_files[:12]))
     out += ["", "## Tests", ""]
     if facts.test_files or facts.test_dirs:
-        where = ", ".join(f"`{d}/`" for d in facts.test_dirs[:5]) or "next to the code"
-        tools = f" using {', '.join(analysis.test_frameworks)}" if analysis.test_frameworks else ""
-        out.append(f"- {plural(facts.test_files, 'test file')} in {where}{tools}.")
+        folders = ", ".join(f"`{d}/`" for d in facts.test_dirs[:5])
+        where = f"; test folders {folders}" if folders else ", next to the code"
+        tools = f" (using {', '.join(analysis.test_frameworks)})" if analysis.test_frameworks else ""
+        out.append(f"- {plural(facts.test_files, 'test file')}{where}{tools}.")
         if "test" in analysis.commands:
             out.append(f"- Run them with `{analysis.commands['test']}`; add or update tests with every change.")
     else:

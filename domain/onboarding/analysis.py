@@ -98,11 +98,12 @@ def summarize(analysis: ProjectAnalysis, *, changed: bool) -> OnboardingSummary:
 
 
 def describe_tests(analysis: ProjectAnalysis) -> str | None:
-    """One line: `42 test files in tests/, web/__tests__/ (pytest, Jest)`."""
+    """One line: `42 test files; test folders tests/, web/__tests__/ (pytest, Jest)`. Some may be
+    beside the code (`x.test.ts`, `x_test.go`), so the folders are not said to hold them all."""
     facts = analysis.facts
     if not facts.test_files:
         return None
-    where = f" in {', '.join(d + '/' for d in facts.test_dirs[:3])}" if facts.test_dirs else ""
+    where = f"; test folders {', '.join(d + '/' for d in facts.test_dirs[:3])}" if facts.test_dirs else ""
     tools = f" ({', '.join(analysis.test_frameworks)})" if analysis.test_frameworks else ""
     return f"{plural(facts.test_files, 'test file')}{where}{tools}"
 

@@ -14,7 +14,7 @@ from mcp.client import Client
 from adapters.git_reader import GitCli
 from adapters.project_scanner import FsProjectScanner
 from adapters.project_tree import FsProjectTree
-from domain.onboarding.analysis import analyze
+from domain.onboarding.analysis import analyze, describe_tests
 from infrastructure.cache import get_cache
 from server.bootstrap import App
 from tests.conftest import call_error, call_ok
@@ -74,7 +74,7 @@ async def test_onboarding_reports_facts_with_progress_and_stores_them(app: App, 
     assert summary["manifests"] == ["Makefile", "pyproject.toml", "web/package.json"]
     assert summary["commands"]["test"] == "make test" and summary["commands"]["lint"] == "make lint"
     assert summary["commands"]["install"] == "pip install -e '.[test]'"
-    assert summary["tests"] == "1 test file in tests/ (pytest, Vitest)"
+    assert summary["tests"] == "1 test file; test folders tests/ (pytest, Vitest)"
     assert summary["ci"] == [".github/workflows/ci.yml"]
     assert summary["docs"] == 2
     assert summary["git"] is None and any("git" in note for note in summary["notes"])
@@ -190,5 +190,32 @@ async def test_scan_of_this_repository(tmp_path: Path) -> None:
     assert "pyproject.toml" in [m.path for m in facts.manifests]
     assert {"MCP Python SDK", "Pydantic", "pytest"} <= set(analysis.frameworks)
     assert analysis.commands["test"] == "make test" and analysis.commands["lint"] == "make lint"
-    assert "tests" in facts.test_dirs and facts.test_files > 5
+    assert "tests" in facts.test_dirs
+    # The test modules only: conftest.py, fakes.py, __init__.py... are not tests.
+    assert facts.test_files == len([p for p in (REPO / "tests").rglob("test_*.py") if ".venv" not in p.parts])
     assert not any(f.startswith((".venv/", ".git/")) for f in (await trees.tree(REPO)).files)
+
+
+async def test_test_files_are_counted_by_their_folders_convention(tmp_path: Path) -> None:
+    """Every code file under a test folder counted: helpers made 75 of this repository's 64 test modules."""
+    make_tree(
+        tmp_path,
+        {
+            "tests/__init__.py": "",
+            "tests/conftest.py": "",
+            "tests/fakes.py": "",
+            "tests/test_a.py": "",
+            "tests/unit/test_b.py": "",
+            "crates/x/tests/api.rs": "",  # Rust: every file in tests/ is a test
+            "crates/x/tests/common/mod.rs": "",
+            "web/__tests__/button.js": "",  # Jest: so is every file in __tests__/
+            "web/src/a.test.ts": "",  # beside the code
+            "svc/main_test.go": "",
+            "svc/main.go": "",
+        },
+    )
+    facts = await FsProjectScanner(FsProjectTree(max_files=1000)).facts(tmp_path)
+    assert facts.test_files == 2 + 2 + 1 + 2
+    assert set(facts.test_dirs) == {"tests", "crates/x/tests", "web/__tests__"}
+    summary = describe_tests(analyze(tmp_path.name, facts, None))
+    assert summary is not None and summary.startswith("7 test files; test folders tests/, web/__tests__/, crates/x/")

@@ -58,7 +58,7 @@ async def test_setup_writes_workflow_gitignore_and_agents_md_from_facts(app: App
     assert "Click" in agents and "`pyproject.toml`" in agents
     assert "| Run tests | `make test` |" in agents and "| Lint | `ruff check .` |" in agents
     assert "`calc/` — 2 files, mostly Python" in agents and "`tests/` — tests;" in agents
-    assert "1 test file in `tests/` using pytest" in agents
+    assert "1 test file; test folders `tests/` (using pytest)." in agents
     assert "`.github/workflows/ci.yml`" in agents
 
 
