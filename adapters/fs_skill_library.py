@@ -130,15 +130,22 @@ def _refuse_links(root: Path, path: Path) -> None:
     current = root
     for part in path.relative_to(root).parts:
         current = current / part
-        try:
-            linked = stat_module.S_ISLNK(os.lstat(current).st_mode)
-        except OSError:
+        if not _refuse_link(current):
             return  # missing (or unreadable): the read that follows says so
-        if linked:
-            raise PermissionDeniedError(
-                f"{current} is a symlink; skills are read from real folders and files only "
-                "(a link could expose files outside the library) - replace it with a copy"
-            )
+
+
+def _refuse_link(path: str | Path) -> bool:
+    """Refuse `path` if it is a symlink; whether it exists."""
+    try:
+        linked = stat_module.S_ISLNK(os.lstat(path).st_mode)
+    except OSError:
+        return False
+    if linked:
+        raise PermissionDeniedError(
+            f"{path} is a symlink; skills are read from real folders and files only "
+            "(a link could expose files outside the library) - replace it with a copy"
+        )
+    return True
 
 
 def _iso(value: datetime | None) -> str:
@@ -607,10 +614,10 @@ class FsSkillLibrary:
         now: datetime,
         base: Skill | None = None,
     ) -> tuple[StoredSkill, str | None]:
-        path = self._writable_dir(scope, name) / SKILL_FILE
-        # Never read (for the update, or the conflict a save reports) through a linked SKILL.md or history.
-        _refuse_links(self.roots[scope], path)
-        result = None if os.path.lexists(path) else self._create_sync(name, scope, change, base)
+        path = self._writable_dir(scope, name) / SKILL_FILE  # the folder is checked: not a link
+        # Never read (for the update, or the conflict a save reports) through a linked SKILL.md.
+        exists = _refuse_link(path)
+        result = None if exists else self._create_sync(name, scope, change, base)
         created = result is not None
         skill, text = result or self._update_sync(name, scope, change, now)
         stamp = _stamp(path)
