@@ -59,14 +59,23 @@ class Settings(BaseModel):
     def from_env(cls, environ: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> Settings:
         env = os.environ if environ is None else environ
         here = (cwd or Path.cwd()).resolve()
-        home = _path(env, "CDE_HOME", Path.home() / ".cde")
+        home = _path(env, "CDE_HOME", Path.home() / ".cde", base=here)
+        if home.exists() and not home.is_dir():
+            raise SettingsError(f"CDE_HOME {home} is a file, not a directory; point it at a directory (made if absent)")
         project_root = _path(env, "CDE_PROJECT_ROOT", here, base=here)
+        if env.get("CDE_PROJECT_ROOT", "").strip() and not project_root.is_dir():
+            raise SettingsError(f"CDE_PROJECT_ROOT {project_root} is not a directory; set it to your project's folder")
         roots_raw = env.get("CDE_ALLOWED_ROOTS", "").strip()
         allowed: tuple[Path, ...] | None
         if roots_raw == "*":
             allowed = None
         elif roots_raw:
-            allowed = tuple(_absolute("CDE_ALLOWED_ROOTS", p, here) for p in roots_raw.split(os.pathsep) if p)
+            listed = [p for p in roots_raw.split(os.pathsep) if p.strip()]
+            if "*" in (p.strip() for p in listed):
+                raise SettingsError("CDE_ALLOWED_ROOTS is '*' (any directory) or a list of directories, not both")
+            if not listed:
+                raise SettingsError(f"CDE_ALLOWED_ROOTS lists no directory; separate paths with {os.pathsep!r}, or '*'")
+            allowed = tuple(_absolute("CDE_ALLOWED_ROOTS", p.strip(), here) for p in listed)
         else:
             # An assistant that starts the server in / (Claude Desktop does) must not open the whole disk:
             # a filesystem root is allowed only when asked for (CDE_ALLOWED_ROOTS=* or a list naming it).
@@ -82,7 +91,7 @@ class Settings(BaseModel):
             lock_timeout=_float(env, "CDE_LOCK_TIMEOUT", 10.0, maximum=3600),
             tools=_choice(env, "CDE_TOOLS", ("all", "core"), "all"),  # type: ignore[arg-type]
             skill_ttl_hours=_float(env, "CDE_SKILL_TTL_HOURS", 24.0, unit="hours", maximum=MAX_TTL_HOURS),
-            skill_sweep_interval=_float(env, "CDE_SKILL_SWEEP_INTERVAL", 600.0),
+            skill_sweep_interval=_float(env, "CDE_SKILL_SWEEP_INTERVAL", 600.0, minimum=1),
             max_jobs=_count(env, "CDE_MAX_JOBS", 2, minimum=1, maximum=64),
             job_queue=_count(env, "CDE_JOB_QUEUE", 32, minimum=0, maximum=10_000),
             job_kill_grace=_float(env, "CDE_JOB_KILL_GRACE", 5.0, maximum=600),
@@ -127,17 +136,25 @@ def _count(env: Mapping[str, str], name: str, default: int, *, minimum: int, max
 
 
 def _float(
-    env: Mapping[str, str], name: str, default: float, *, unit: str = "seconds", maximum: float | None = None
+    env: Mapping[str, str],
+    name: str,
+    default: float,
+    *,
+    unit: str = "seconds",
+    minimum: float | None = None,
+    maximum: float | None = None,
 ) -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
-    bounds = f"> 0 and <= {maximum:g}" if maximum is not None else "> 0"
+    bounds = f">= {minimum:g}" if minimum is not None else "> 0"
+    bounds += f" and <= {maximum:g}" if maximum is not None else ""
     try:
         value = float(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a number of {unit} {bounds}; got {raw!r}") from None
-    if not value > 0 or value == float("inf") or (maximum is not None and value > maximum):
+    too_small = value < minimum if minimum is not None else not value > 0
+    if too_small or value != value or value == float("inf") or (maximum is not None and value > maximum):
         raise SettingsError(f"{name} must be a number of {unit} {bounds}; got {raw!r}")
     return value
 
@@ -157,6 +174,8 @@ _MAX_PATH_BYTES = 4095
 def _absolute(name: str, raw: str, base: Path) -> Path:
     if "\x00" in raw:
         raise SettingsError(f"{name} contains a NUL byte")
+    if "${" in raw:  # e.g. "${workspaceFolder}" from a client that does not expand it
+        raise SettingsError(f"{name} is {raw!r}: a variable your assistant did not expand; write the path itself")
     path = Path(raw).expanduser()
     resolved = (path if path.is_absolute() else base / path).resolve()
     text = os.fsencode(resolved)

@@ -19,6 +19,7 @@ def test_defaults(tmp_path: Path) -> None:
 
 
 def test_values_are_parsed(tmp_path: Path) -> None:
+    (tmp_path / "proj").mkdir()
     env = {
         "CDE_LOG_LEVEL": "debug",
         "CDE_HOME": "home",
@@ -40,6 +41,7 @@ def test_values_are_parsed(tmp_path: Path) -> None:
 
 def test_a_server_started_in_the_filesystem_root_does_not_open_the_whole_disk(tmp_path: Path) -> None:
     project = tmp_path / "project"
+    project.mkdir()
     desktop = Settings.from_env({"CDE_PROJECT_ROOT": str(project)}, cwd=Path("/"))  # as Claude Desktop starts it
     assert desktop.allowed_roots is not None and Path("/") not in desktop.allowed_roots
     assert project.resolve() in desktop.allowed_roots
@@ -75,3 +77,26 @@ def test_invalid_values_fail_with_one_line(tmp_path: Path, name: str, value: str
     with pytest.raises(SettingsError) as info:
         Settings.from_env({name: value}, cwd=tmp_path)
     assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("CDE_ALLOWED_ROOTS", os.pathsep, f"CDE_ALLOWED_ROOTS lists no directory; separate paths with {os.pathsep!r}"),
+        ("CDE_ALLOWED_ROOTS", f"*{os.pathsep}/tmp", "CDE_ALLOWED_ROOTS is '*' (any directory) or a list of"),
+        ("CDE_HOME", "file", "CDE_HOME {tmp}/file is a file, not a directory; point it at a directory"),
+        ("CDE_PROJECT_ROOT", "missing", "CDE_PROJECT_ROOT {tmp}/missing is not a directory; set it to your project's"),
+        ("CDE_PROJECT_ROOT", "${workspaceFolder}", "CDE_PROJECT_ROOT is '${workspaceFolder}': a variable your"),
+    ],
+)
+def test_paths_the_server_could_not_use_fail_at_start(tmp_path: Path, name: str, value: str, message: str) -> None:
+    """They were accepted, and every call failed later (or `*` was taken for a folder named `*`)."""
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({name: value}, cwd=tmp_path)
+    assert str(info.value).startswith(message.replace("{tmp}", str(tmp_path.resolve())))
+    assert "\n" not in str(info.value)
+
+
+def test_a_home_that_does_not_exist_yet_is_made_on_first_use(tmp_path: Path) -> None:
+    assert Settings.from_env({"CDE_HOME": "new-home"}, cwd=tmp_path).home == tmp_path.resolve() / "new-home"

@@ -19,7 +19,9 @@ def test_skill_settings_defaults_and_overrides(tmp_path: Path) -> None:
     [
         ("CDE_SKILL_TTL_HOURS", "0", "number of hours > 0"),
         ("CDE_SKILL_TTL_HOURS", "soon", "number of hours > 0"),
-        ("CDE_SKILL_SWEEP_INTERVAL", "-5", "number of seconds > 0"),
+        ("CDE_SKILL_SWEEP_INTERVAL", "-5", "number of seconds >= 1"),
+        ("CDE_SKILL_SWEEP_INTERVAL", "0.000001", "number of seconds >= 1"),  # a sweep without pause: a busy CPU
+        ("CDE_SKILL_SWEEP_INTERVAL", "nan", "number of seconds >= 1"),
     ],
 )
 def test_bad_skill_settings_fail_with_one_line(tmp_path: Path, name: str, raw: str, fragment: str) -> None:
