@@ -162,12 +162,17 @@ async def _call(settings: Settings, tool: str, raw_arguments: str) -> int:
     except json.JSONDecodeError as exc:
         sys.stderr.write(f"cde-orchestrator: arguments are not valid JSON ({exc.msg} at column {exc.colno})\n")
         return 2
-    if not isinstance(arguments, dict):
+    except RecursionError:
+        arguments = None  # refused below, as too deep
+    if not isinstance(arguments, dict) and arguments is not None:
         sys.stderr.write('cde-orchestrator: arguments must be a JSON object, e.g. \'{"query": "x"}\'\n')
+        return 2
+    if arguments is None or _too_deep(arguments):
+        sys.stderr.write(f"cde-orchestrator: arguments nest over {MAX_ARGUMENT_DEPTH} levels deep; nest less deeply\n")
         return 2
     from server.app import unencodable
 
-    bad = unencodable(arguments)
+    bad = unencodable(arguments) or unencodable(tool, "the tool name")
     if bad:
         sys.stderr.write(f"cde-orchestrator: {bad} holds a lone UTF-16 surrogate, which is not text\n")
         return 2
@@ -186,6 +191,24 @@ async def _call(settings: Settings, tool: str, raw_arguments: str) -> int:
         payload = payload[0] if len(payload) == 1 else payload
     sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     return 0
+
+
+# What the MCP client serialises (pydantic stops at a few hundred levels); no tool takes more than a few.
+MAX_ARGUMENT_DEPTH = 64
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether `value` nests containers over MAX_ARGUMENT_DEPTH levels (checked without recursion)."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > MAX_ARGUMENT_DEPTH:
+                    return True
+                pending.append((child, depth + 1))
+    return False
 
 
 async def _generate_tools(settings: Settings, directory: str) -> int:

@@ -58,6 +58,10 @@ async def run_benchmarks(*, json_path: str | None, only: list[str] | None, quick
     if unknown:
         sys.stderr.write(f"unknown suite(s) {', '.join(unknown)}; available: {', '.join(SUITES)}\n")
         return 2
+    problem = _unwritable(Path(json_path)) if json_path else None
+    if problem:  # said now, not after minutes of measuring
+        sys.stderr.write(f"cannot write the results to {json_path}: {problem}\n")
+        return 2
     rows: list[Row] = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="cde-bench-") as tmp:
@@ -84,5 +88,20 @@ async def run_benchmarks(*, json_path: str | None, only: list[str] | None, quick
             "quick": quick,
             "rows": [r.as_dict() for r in rows],
         }
-        Path(json_path).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        try:
+            Path(json_path).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:  # the table above has the results
+            sys.stderr.write(f"cannot write the results to {json_path}: {exc.strerror or exc}\n")
+            return 1
     return 0
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why `path` cannot take the JSON results, or None."""
+    if path.is_dir():
+        return "it is a directory"
+    if not path.parent.is_dir():
+        return f"{path.parent} is not a directory"
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return "permission denied"
+    return None

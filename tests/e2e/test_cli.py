@@ -70,10 +70,29 @@ def test_call_prints_json_and_exit_codes(tmp_path: Path) -> None:
     surrogate = run("call", "cde_healthCheck", '{"details": "\\ud800"}', cwd=tmp_path)
     assert surrogate.returncode == 2 and surrogate.stderr.endswith("lone UTF-16 surrogate, which is not text\n")
 
+    # These printed tracebacks: pydantic's serialisation depth, json's recursion, an undecodable argv byte.
+    nested = "".join('{"a":' for _ in range(300)) + "1" + "}" * 300
+    for arguments, ending in ((nested, "nest less deeply\n"), ("[" * 5000 + "]" * 5000, "nest less deeply\n")):
+        refused = run("call", "cde_healthCheck", arguments, cwd=tmp_path)
+        assert refused.returncode == 2 and refused.stderr.endswith(ending) and refused.stderr.count("\n") == 1
+    undecodable = subprocess.run(
+        [os.fsencode(BIN), b"call", b"cde_\xff", b"{}"], cwd=tmp_path, capture_output=True, timeout=120,
+        env={**os.environ, "CDE_HOME": str(tmp_path / "home")}, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert undecodable.returncode == 2 and undecodable.stderr.count(b"\n") == 1, undecodable.stderr
+
     # The lean profile hides tools from tools/list, not from a human's call: no client warning either.
     unlisted = run("call", "cde_getWorkerStats", "{}", cwd=tmp_path, env={"CDE_TOOLS": "core"})
     assert unlisted.returncode == 0 and unlisted.stderr == "", unlisted.stderr
     assert isinstance(json.loads(unlisted.stdout), dict)
+
+
+def test_bench_refuses_a_results_path_it_cannot_write_before_measuring(tmp_path: Path) -> None:
+    """It ran every suite, then lost the results to a traceback."""
+    for target, reason in ((tmp_path, "it is a directory"), (tmp_path / "no" / "x.json", "is not a directory")):
+        refused = run("bench", "--quick", "--only", "cache", "--json", str(target), cwd=tmp_path)
+        assert refused.returncode == 2 and refused.stdout == "" and reason in refused.stderr
+        assert refused.stderr.startswith(f"cannot write the results to {target}: ") and "bench:" not in refused.stderr
 
 
 def test_python_dash_m_server_behaves_like_the_command(tmp_path: Path) -> None:
