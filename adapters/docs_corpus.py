@@ -179,8 +179,11 @@ def analyze_sync(tree: ProjectTree, max_bytes: int) -> tuple[DocsAnalysis, Print
     return analyze_docs(corpus), prints
 
 
-def _stamp(st: os.stat_result) -> str:
-    return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}:{st.st_ctime_ns}"
+def _stamp(st: os.stat_result, max_bytes: int) -> str:
+    """What a doc was indexed from: its fingerprint, and for a doc read in part (over `max_bytes`) that
+    part's size, so a changed CDE_DOCS_MAX_BYTES re-indexes exactly the docs it reads differently."""
+    read_in_part = f":{max_bytes}" if st.st_size > max_bytes else ""
+    return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}:{st.st_ctime_ns}{read_in_part}"
 
 
 @dataclass
@@ -240,7 +243,7 @@ def _refresh_changed(live: _Live, stamps: dict[str, str], base: str, max_bytes: 
             del stamps[rel]
             reindexed += 1
             continue
-        stamp = _stamp(st)
+        stamp = _stamp(st, max_bytes)
         if stamp != stamps[rel]:
             live.index.upsert(rel, stamp, FtsIndex.load_safely(rel, lambda r: load_records(base, r, max_bytes)))
             stamps[rel] = stamp
@@ -299,7 +302,7 @@ def search_full_sync(
         stamps: dict[str, str] = {}
         for rel in doc_paths(tree):
             try:
-                stamps[rel] = _stamp(os.stat(f"{base}/{rel}", follow_symlinks=False))
+                stamps[rel] = _stamp(os.stat(f"{base}/{rel}", follow_symlinks=False), max_bytes)
             except OSError:
                 continue  # removed since the walk: dropped from the index
         try:

@@ -262,6 +262,20 @@ async def test_a_50_mb_markdown_file_is_read_partially_and_flagged(app: App, pro
     assert end["hits"] == []  # beyond CDE_DOCS_MAX_BYTES: never read
 
 
+async def test_a_new_docs_size_limit_reindexes_the_docs_it_reads_differently(project: Path) -> None:
+    """The index kept what the previous CDE_DOCS_MAX_BYTES had read: raising it found nothing new until
+    .cde/cache was deleted, and lowering it kept text the limit now leaves out."""
+    make_tree(project, {"docs/long.md": "# Long\n\n" + "filler text\n" * 300 + "the end mentions zebra\n"})
+    make_tree(project, {"docs/short.md": "# Short\n\nzebra crossing\n"})
+    for limit in (1024, 1 << 20, 1024):
+        corpus = FsDocsCorpus(FsProjectTree(max_files=1000), max_bytes=limit)  # a server started with it
+        try:
+            found = sorted(hit.path for hit in (await corpus.search(project, "zebra", 10)).hits)
+        finally:
+            await corpus.close()
+        assert found == (["docs/short.md"] if limit == 1024 else ["docs/long.md", "docs/short.md"]), limit
+
+
 async def test_thousands_of_docs_give_bounded_listings(app: App, project: Path) -> None:
     make_tree(project, {f"docs/area{i % 20}/page{i:04d}.md": f"# Page {i}\n\nText {i}.\n" for i in range(1000)})
     async with Client(app.server) as client:
