@@ -88,8 +88,10 @@ def invalid_request(errors: list[Any]) -> Undecodable | None:
     """A JSON object with an id and a method that is still not a valid request (params `[]`, a method
     that is not a string, jsonrpc "1.0"...): its id is in the errors about the whole object."""
     whole = next((e["input"] for e in errors if isinstance(e.get("input"), dict) and "method" in e["input"]), None)
-    request_id = _id_to_answer(whole) if whole is not None else None
-    if whole is None or request_id is None:
+    if whole is None:
+        return _neither_request_nor_response(errors)
+    request_id = _id_to_answer(whole)
+    if request_id is None:
         return None
     method = _method_label(whole["method"])
     first = next((e for e in errors if e["loc"][:1] == ("JSONRPCRequest",)), errors[0])
@@ -99,6 +101,18 @@ def invalid_request(errors: list[Any]) -> Undecodable | None:
     where = ".".join(str(part) for part in first["loc"][1:]) or "request"
     problem = f"this request is not valid JSON-RPC 2.0 ({where}: {first['msg']}); fix it and send it again"
     return Undecodable(request_id, method, f"{InvalidInputError.code}: {problem}", INVALID_REQUEST, False)
+
+
+def _neither_request_nor_response(errors: list[Any]) -> Undecodable | None:
+    """An object with an id but no method, result or error: whoever sent it may wait on that id."""
+    whole = next((e["input"] for e in errors if isinstance(e.get("input"), dict)), None)
+    if whole is None or any(key in whole for key in ("method", "result", "error")):
+        return None  # a malformed response: nobody waits for an answer to it
+    request_id = _id_to_answer(whole)
+    if request_id is None:
+        return None
+    problem = 'this message has an id but no method; a request names the method to call, e.g. "ping"'
+    return Undecodable(request_id, "?", f"{InvalidInputError.code}: {problem}", INVALID_REQUEST, False)
 
 
 def undecodable_request(exc: Exception) -> Undecodable | None:

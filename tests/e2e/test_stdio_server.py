@@ -109,12 +109,14 @@ async def test_lines_the_sdk_drops_silently_are_read_or_answered(tmp_path: Path)
     )
     broken = await raw('{"jsonrpc": "2.0", "id": "comma", "method": "ping",}')
     unknown = await raw(json.dumps({"jsonrpc": "2.0", "id": "big", "method": "m" * 100_000}))
+    no_method = await raw('{"jsonrpc": "2.0", "id": 21}')
     code, stderr = await peer.close()
     assert bom == {"jsonrpc": "2.0", "id": "bom", "result": {}}
     assert late["id"] == "late" and late["result"]["isError"] is True  # type: ignore[index]
     assert broken["id"] == "comma" and broken["error"]["code"] == -32700  # type: ignore[index]
     assert unknown["id"] == "big" and unknown["error"]["code"] == -32601  # type: ignore[index]
     assert len(json.dumps(unknown)) < 1000
+    assert no_method["id"] == 21 and no_method["error"]["code"] == -32600  # type: ignore[index]
     assert code == 0, stderr.decode(errors="replace")
     assert_all_jsonrpc(peer.lines)
 

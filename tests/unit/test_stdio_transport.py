@@ -115,6 +115,21 @@ def test_a_malformed_request_with_an_id_is_found_as_an_invalid_request(
     assert isinstance(reply, types.JSONRPCError) and reply.error.code == types.INVALID_REQUEST
 
 
+def test_an_id_without_a_method_is_answered_as_an_invalid_request() -> None:
+    """It got no answer: a client waiting on that id waited forever. A malformed response still gets none."""
+    with pytest.raises(ValidationError) as info:
+        types.jsonrpc_message_adapter.validate_json('{"jsonrpc": "2.0", "id": 21}', by_name=False)
+    found = undecodable_request(info.value)
+    assert found is not None and (found.request_id, found.code) == (21, types.INVALID_REQUEST)
+    assert (
+        found.problem
+        == 'invalid_input: this message has an id but no method; a request names the method to call, e.g. "ping"'
+    )
+    with pytest.raises(ValidationError) as info:
+        types.jsonrpc_message_adapter.validate_json('{"jsonrpc": "2.0", "id": 22, "result": 5}', by_name=False)
+    assert undecodable_request(info.value) is None
+
+
 @pytest.mark.parametrize(
     ("line", "request_id"),
     [
