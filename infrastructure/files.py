@@ -41,7 +41,7 @@ from domain.errors import (
     PermissionDeniedError,
 )
 from infrastructure.cache import Fingerprint, fingerprint
-from infrastructure.locks import LockTimeoutError, exclusive
+from infrastructure.locks import LockGoneError, LockTimeoutError, exclusive
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -772,6 +772,8 @@ def tracked_update_sync(
             return new, fingerprint(path)
     except LockTimeoutError:
         raise _locked_too_long(path, timeout) from None
+    except LockGoneError:  # e.g. a skill deleted (its folder renamed away) while this update waited
+        raise ConflictError(f"{path} was moved or deleted while this change waited for it; retry") from None
     except OSError as exc:  # named after the file it is about: the lock file, a temp file, or the file itself
         raise os_error(exc.filename or path, exc) from None
 

@@ -28,6 +28,10 @@ _FIRST_WAIT = 0.0005
 _MAX_WAIT = 0.02
 
 
+class LockGoneError(FileNotFoundError):
+    """The lock file was moved away with its folder while we waited, and the folder is gone."""
+
+
 class LockTimeoutError(TimeoutError):
     """Another holder kept the lock longer than the caller was willing to wait."""
 
@@ -47,23 +51,48 @@ def exclusive(lock_path: Path | str, timeout: float) -> Iterator[None]:
         except filelock.Timeout:
             raise LockTimeoutError(lock_path, timeout) from None
         return
-    # O_NOFOLLOW: a symlink planted in place of a lock file must not make us create or lock its target.
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+    fd = _open(lock_path)
     try:
         deadline = time.monotonic() + timeout
         wait = _FIRST_WAIT
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     raise LockTimeoutError(lock_path, timeout) from None
                 time.sleep(wait)
                 wait = min(wait * 2, _MAX_WAIT)
+                continue
+            if _still_at(fd, lock_path):
+                break
+            # While we waited, the holder moved the lock file away (a skill's delete renames its folder,
+            # lock file included) and a new one may be in use at the path: ours guards nothing now.
+            os.close(fd)
+            fd = -1
+            try:
+                fd = _open(lock_path)
+            except FileNotFoundError as exc:
+                raise LockGoneError(exc.errno, exc.strerror, exc.filename) from None
         try:
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
-        os.close(fd)
+        if fd >= 0:
+            os.close(fd)
+
+
+def _open(lock_path: Path | str) -> int:
+    # O_NOFOLLOW: a symlink planted in place of a lock file must not make us create or lock its target.
+    return os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+
+
+def _still_at(fd: int, lock_path: Path | str) -> bool:
+    """Whether the file locked through `fd` is still the one at `lock_path`."""
+    try:
+        at_path = os.stat(lock_path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (held.st_dev, held.st_ino) == (at_path.st_dev, at_path.st_ino)
