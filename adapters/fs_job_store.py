@@ -372,10 +372,10 @@ class FsJobStore:
             if isinstance(outcome, Job):
                 read_record.cache.prime(outcome, [(str(path), before)], path)
                 records.append(outcome)
-            elif isinstance(outcome, CorruptDataError):
-                logger.warning("skipping task %s: %s", path.parent.name, outcome.message)
             elif not isinstance(outcome, NotFoundError):  # not found: a directory being created, or a stray one
-                raise outcome
+                # One unreadable record (corrupt, a directory in its place...) must not hide every other task;
+                # cde_getTaskStatus on it gives the error.
+                logger.warning("skipping task %s: %s", path.parent.name, outcome.message)
         found = [await self._checked(job) for job in records]
         # Ids sort by the second only (their suffix is random): the creation time orders tasks of one second.
         found.sort(key=lambda job: (job.created_at.timestamp(), job.id), reverse=True)  # naive dates too

@@ -304,3 +304,8 @@ async def test_a_first_listing_reads_every_record_in_one_hop_then_only_what_chan
     edited.write_text(json.dumps({**json.loads(edited.read_text()), "prompt_preview": "edited"}))
     listed = {j.id: j for j in await reader.jobs()}
     assert hops == [12, 1, 2] and listed[ids[5]].prompt_preview == "edited"
+    # A directory in place of a record made the whole listing fail ("is a directory, expected a file").
+    odd = project / ".cde" / "tasks" / ids[7] / "job.json"
+    odd.unlink()
+    odd.mkdir()
+    assert sorted(j.id for j in await reader.jobs()) == sorted(set(ids[1:]) - {ids[7]})
