@@ -21,7 +21,7 @@ from pathlib import Path
 
 from adapters.poml import read_recipe_sync
 from adapters.workflow_file import load_workflow_sync
-from domain.errors import DomainError, InvalidInputError, NotFoundError
+from domain.errors import CorruptDataError, DomainError, InvalidInputError, NotFoundError
 from domain.names import validate_name
 from domain.recipe import Recipe, RecipeRef
 from domain.workflow import Workflow
@@ -44,6 +44,7 @@ def scan_catalog_sync(bundled: Path, project: Path | None) -> RecipeCatalog:
     """Every `<category>/<id>.poml` under the bundled and (unless None) the project recipe folders."""
     refs: dict[str, RecipeRef] = {}
     problems: list[str] = []
+    broken: dict[str, str] = {}
     for category in _poml_files(bundled):
         for entry in _poml_files(Path(category.path)):
             if entry.name.endswith(RECIPE_SUFFIX):
@@ -87,6 +88,8 @@ def scan_catalog_sync(bundled: Path, project: Path | None) -> RecipeCatalog:
             if not entry.is_file(follow_symlinks=False):
                 kind = "a symlink" if entry.is_symlink() else "a folder" if entry.is_dir() else "not a regular file"
                 problems.append(f"{entry.path}: not loaded; it is {kind}, and recipes must be regular files")
+                if _safe(rid) and rid not in seen:
+                    broken[rid] = entry.path
             elif not _safe(rid):
                 problems.append(f"{entry.path}: not loaded; the recipe id (file name) must be a lowercase slug")
             elif rid in seen:
@@ -96,7 +99,9 @@ def scan_catalog_sync(bundled: Path, project: Path | None) -> RecipeCatalog:
                 refs[rid] = RecipeRef(
                     id=rid, category=category.name, source="project", path=entry.path, overrides=rid in bundled_ids
                 )
-    return RecipeCatalog(refs=refs, bundled=bundled_ids, problems=problems)
+    for rid in seen:
+        broken.pop(rid, None)  # another category's file of that id is the recipe
+    return RecipeCatalog(refs=refs, bundled=bundled_ids, problems=problems, broken=broken)
 
 
 def _safe(name: str) -> bool:
@@ -234,6 +239,8 @@ class FsProjectConfig:
 
     async def recipe(self, recipe_id: str) -> Recipe:
         catalog: RecipeCatalog = await self._store.catalog(self.root)
+        if recipe_id in catalog.broken:  # never the bundled recipe of that id in its place
+            raise CorruptDataError(catalog.broken[recipe_id], "not a regular file, as a recipe must be")
         ref = catalog.refs.get(recipe_id)
         if ref is None:  # maybe added since the catalog was cached: look once more, fresh
             validate_name(recipe_id, "recipe_id")
@@ -250,6 +257,6 @@ class FsProjectConfig:
 
     async def recipes(self, recipe_ids: Sequence[str]) -> dict[str, Recipe | DomainError]:
         catalog: RecipeCatalog = await self._store.catalog(self.root)
-        known = [rid for rid in recipe_ids if rid in catalog.refs]
+        known = [rid for rid in recipe_ids if rid in catalog.refs and rid not in catalog.broken]
         loaded = dict(zip(known, await self._store.recipes([catalog.refs[rid] for rid in known]), strict=True))
         return {rid: loaded[rid] if rid in loaded else await _outcome(self.recipe(rid)) for rid in recipe_ids}

@@ -25,6 +25,9 @@ class RecipeCatalog(BaseModel):
     refs: dict[str, RecipeRef]
     bundled: list[str]
     problems: list[str] = Field(default_factory=list)
+    # Recipe id → path of a project file that cannot be loaded (a folder, a link, a FIFO): using that id is
+    # an error naming the file, never a silent fall back to the bundled recipe of that id.
+    broken: dict[str, str] = Field(default_factory=dict)
 
 
 class ProjectConfig(Protocol):

@@ -196,6 +196,25 @@ async def test_catalog_problems_are_listed_not_swallowed(project: Path, config: 
     assert "folder.poml: not loaded; it is a folder, and recipes must be regular files" in problems
 
 
+async def test_an_override_that_is_not_a_file_is_an_error_not_the_bundled_recipe(
+    project: Path, config: FsProjectConfig
+) -> None:
+    """A folder or FIFO named define.poml was skipped, and the bundled define served in silence."""
+    override = project / ".cde/recipes/phases/define.poml"
+    override.mkdir(parents=True)
+    (project / ".cde/recipes/mine").mkdir()
+    os.mkfifo(project / ".cde/recipes/mine/own.poml")
+    for recipe_id, path in (("define", override), ("own", project / ".cde/recipes/mine/own.poml")):
+        with pytest.raises(CorruptDataError) as caught:
+            await config.recipe(recipe_id)
+        assert caught.value.message.startswith(f"{path} is unreadable (not a regular file, as a recipe must be)")
+    outcome = (await config.recipes(["define", "review"]))["define"]
+    assert isinstance(outcome, CorruptDataError)
+    # Another category's regular file of that id is the recipe.
+    write(project / ".cde/recipes/more/own.poml", TASK.format(desc="x", task="mine"))
+    assert (await config.recipe("own")).ref.path == str(project / ".cde/recipes/more/own.poml")
+
+
 def test_project_facts_name_manifests_guides_folders_and_git(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[project]\n")
     (tmp_path / "README.md").write_text("# r\n")
