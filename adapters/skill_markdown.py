@@ -61,6 +61,8 @@ def _version(meta: dict[str, Any]) -> int:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
         raise ValueError(f"version: {value!r} is not a whole number such as 3 (skills count versions 1, 2, 3…)")
+    if len(str(value)) > 9:  # past what JSON clients hold exactly (2**53) long before; no skill gets near
+        raise ValueError(f"version: {str(value)[:20]} is too large; skills count versions 1, 2, 3…")
     return int(value)
 
 

@@ -150,6 +150,7 @@ def test_keywords_drop_filler_and_duplicates() -> None:
         ("version", "abc", "version: 'abc' is not a whole number"),
         ("version", "true", "version: True is not a whole number"),
         ("version", "1.0.0", "version: '1.0.0' is not a whole number"),
+        ("version", "99999999999999999999999", "version: 99999999999999999999 is too large"),  # an update wrote 1e23
         ("expires", "notadate", "expires: 'notadate' is not an ISO date and time"),
         ("created", "2025-13-45", "invalid YAML value: month must be in 1..12"),
         ("updated", "'yesterday'", "updated: 'yesterday' is not an ISO date and time"),
