@@ -192,18 +192,26 @@ class SubmitWork:
     def _current_phase(feature: Feature, phase_id: str, results: Mapping[str, str], workflow: Workflow) -> Phase:
         """The phase `results` are for, once the gates pass: it is current, and the results are its own."""
         feature.check_phase(phase_id)
-        foreign = {k: owner for k, owner in workflow.output_owner().items() if k in results and owner != phase_id}
-        if foreign:
-            key, owner = next(iter(foreign.items()))
-            raise InvalidTransitionError(
-                f"results key {key!r} is the output of phase {owner}, not {phase_id}; submit it with that phase"
-            )
-        try:
+        try:  # first: a phase renamed in workflow.yml would make its own outputs look like another phase's
             phase = workflow.phase(phase_id)
         except NotFoundError:
             raise InvalidTransitionError(
                 f"phase {phase_id} of feature {feature.name} is no longer in the project's workflow; "
                 "restore it in .cde/workflow.yml or cancel the feature with cde_cancelFeature"
             ) from None
+        foreign = {k: owner for k, owner in workflow.output_owner().items() if k in results and owner != phase_id}
+        if foreign:
+            key, owner = next(iter(foreign.items()))
+            if owner in feature.phases[feature.phases.index(phase_id) + 1 :]:
+                advice = f"submit it with that phase, after {phase_id}"
+            elif owner in feature.phases:
+                advice = f"phase {owner} is already done"
+            else:  # skipped by the workflow type, or added to the workflow after this feature started
+                advice = f"phase {owner} is not part of this feature ({', '.join(feature.phases)})"
+            takes = ", ".join(o.key + ("" if o.required else " (optional)") for o in phase.outputs) or "no results"
+            raise InvalidTransitionError(
+                f"results key {key!r} is the output of phase {owner}, not {phase_id}; {advice}. "
+                f"{phase_id} takes: {takes}"
+            )
         feature.check_outputs(phase, results)
         return phase

@@ -167,9 +167,36 @@ async def test_gates_refuse_before_any_write() -> None:
         await world.submit(fid, "spec", {"notes": "n"})
     with pytest.raises(InvalidInputError, match="must be snake_case"):
         await world.submit(fid, "spec", {"Spec": "S"})
-    with pytest.raises(InvalidTransitionError, match="'audit' is the output of phase security-audit, not spec"):
+    with pytest.raises(InvalidTransitionError) as skipped:
         await world.submit(fid, "spec", {"spec": "S", "audit": "early"})
+    assert str(skipped.value) == (
+        "results key 'audit' is the output of phase security-audit, not spec; phase security-audit is not part of "
+        "this feature (spec, build, sign-off). spec takes: spec, notes (optional)"
+    )  # not "submit it with that phase": the feature never reaches it
+    with pytest.raises(InvalidTransitionError, match="'summary' is the output of phase build, not spec; submit it "):
+        await world.submit(fid, "spec", {"spec": "S", "summary": "early"})
     assert world.state.updates == updates and world.specs.files == {}
+    await world.submit(fid, "spec", {"spec": "S"})
+    with pytest.raises(InvalidTransitionError, match="'spec' is the output of phase spec, not build; phase spec is al"):
+        await world.submit(fid, "build", {"summary": "s", "files_changed": "f", "spec": "again"})
+
+
+async def test_a_renamed_current_phase_is_reported_as_gone_whatever_the_results() -> None:
+    """Renamed in workflow.yml, its outputs belonged to the new name: the refusals sent the caller back and
+    forth between "submit it with phase build2" and "phase build2 is not part of this feature"."""
+    world = World()
+    started = await world.start("Add SSO login", workflow_type="full")
+    await world.submit(started.feature_id, "spec", {"spec": "S"})
+    document = dict(
+        WORKFLOW_DOC, phases=[dict(p, id="build2") if p["id"] == "build" else p for p in WORKFLOW_DOC["phases"]]
+    )
+    world.config._workflow = parse_workflow(document)
+    with pytest.raises(InvalidTransitionError) as caught:
+        await world.submit(started.feature_id, "build", {"summary": "s", "files_changed": "f"})
+    assert str(caught.value) == (
+        f"phase build of feature {started.name} is no longer in the project's workflow; "
+        "restore it in .cde/workflow.yml or cancel the feature with cde_cancelFeature"
+    )
 
 
 async def test_of_concurrent_submissions_of_one_phase_one_is_accepted_and_its_file_is_kept() -> None:
