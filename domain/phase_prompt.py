@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from domain.errors import InvalidInputError
+from domain.errors import InvalidInputError, LimitExceededError
 from domain.feature import Feature
 from domain.front_matter import document_body
 from domain.project import Project
-from domain.recipe import Recipe, scan_placeholders
+from domain.recipe import MAX_RENDERED_CHARS, Recipe, scan_placeholders
 from domain.workflow import BASE_CONTEXT_KEYS, Handler, Phase, Workflow
 from domain.workflow_ports import ProjectConfig, ProjectFacts, SpecStore
 
@@ -59,12 +59,34 @@ class PreparedPhase:
         context = phase_context(self.workflow, self.phase, feature, results, self.project)
         role = self.role.render_role(context) if self.role is not None else ""
         body = self.recipe.render(context, role_prefix=role)
+        unshown = self._inputs_not_shown()
+        if unshown:  # declared inputs reach the prompt whatever recipe the workflow pairs with the phase
+            earlier = previous_results(self.phase.model_copy(update={"inputs": unshown}), results, self.owners)
+            if len(body) + len(earlier) > MAX_RENDERED_CHARS:
+                raise LimitExceededError(
+                    f"the prompt of phase {self.phase.id} with its inputs ({', '.join(unshown)}) would be over "
+                    f"{MAX_RENDERED_CHARS:,} characters; shorten those results"
+                )
+            body += f"\n\n# Earlier results\n\n{earlier}"
         return PhaseStep(
             phase=self.phase.id,
             handler=self.phase.handler,
             required_outputs=self.phase.required_outputs,
             prompt=f"{body}\n\n{submission_note(self.phase, feature)}",
         )
+
+    @property
+    def owners(self) -> dict[str, str]:
+        return self.workflow.output_owner()
+
+    def _inputs_not_shown(self) -> list[str]:
+        """The phase's inputs its recipes show neither through `previous_results` nor by name."""
+        if not self.phase.inputs:
+            return []
+        used = set(self.recipe.placeholders)
+        if self.role is not None:
+            used.update(scan_placeholders(self.role.role))
+        return [] if "previous_results" in used else [key for key in self.phase.inputs if key not in used]
 
 
 class PhasePrompter:

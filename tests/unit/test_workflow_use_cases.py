@@ -181,6 +181,25 @@ async def test_gates_refuse_before_any_write() -> None:
         await world.submit(fid, "build", {"summary": "s", "files_changed": "f", "spec": "again"})
 
 
+async def test_declared_inputs_reach_the_prompt_even_when_the_recipe_does_not_show_them() -> None:
+    """A custom workflow pairing a phase that has inputs with a recipe written without {{ previous_results }}
+    (the bundled define) left those inputs out of the prompt, silently."""
+    document = dict(
+        WORKFLOW_DOC, phases=[dict(p, recipe="spec") if p["id"] == "build" else p for p in WORKFLOW_DOC["phases"]]
+    )
+    world = World(config=InMemoryConfig(parse_workflow(document), team_recipes()))
+    started = await world.start("Add SSO login", workflow_type="full")
+    outcome = await world.submit(started.feature_id, "spec", {"spec": "SPEC-XYZ"})
+    assert outcome.phase == "build"
+    assert "# Earlier results\n\n## spec (from spec)\n\nSPEC-XYZ" in outcome.prompt
+    assert outcome.prompt.index("# Earlier results") < outcome.prompt.index("# Next step")
+    # A recipe that shows them (the team's build recipe uses {{ previous_results }}) gets them once.
+    world = World()
+    started = await world.start("Add SSO login", workflow_type="full")
+    outcome = await world.submit(started.feature_id, "spec", {"spec": "SPEC-XYZ"})
+    assert "# Earlier results" not in outcome.prompt and outcome.prompt.count("SPEC-XYZ") == 2  # and {{ spec }}
+
+
 async def test_a_renamed_current_phase_is_reported_as_gone_whatever_the_results() -> None:
     """Renamed in workflow.yml, its outputs belonged to the new name: the refusals sent the caller back and
     forth between "submit it with phase build2" and "phase build2 is not part of this feature"."""
