@@ -15,6 +15,7 @@ before NotFound (a file added to an existing folder is found at once).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Awaitable, Sequence
 from pathlib import Path
@@ -44,7 +45,7 @@ def scan_catalog_sync(bundled: Path, project: Path | None) -> RecipeCatalog:
     """Every `<category>/<id>.poml` under the bundled and (unless None) the project recipe folders."""
     refs: dict[str, RecipeRef] = {}
     problems: list[str] = []
-    broken: dict[str, str] = {}
+    broken: dict[str, tuple[str, str]] = {}
     for category in _poml_files(bundled):
         for entry in _poml_files(Path(category.path)):
             if entry.name.endswith(RECIPE_SUFFIX):
@@ -66,6 +67,7 @@ def scan_catalog_sync(bundled: Path, project: Path | None) -> RecipeCatalog:
                     f"{category.path}: not loaded; it is a symlink, and recipe folders must be real folders "
                     "(copy the shared recipes in)"
                 )
+                _mark_broken(broken, category.path, "in a symlinked folder; recipe folders must be real folders")
             elif category.name.lower().endswith(RECIPE_SUFFIX):
                 problems.append(
                     f"{category.path}: not loaded; put recipes in a category folder (.cde/recipes/<category>/)"
@@ -73,6 +75,7 @@ def scan_catalog_sync(bundled: Path, project: Path | None) -> RecipeCatalog:
             continue
         if not _safe(category.name):
             problems.append(f"{category.path}: not loaded; the folder name must be a lowercase slug")
+            _mark_broken(broken, category.path, "in a folder whose name is not a lowercase slug")
             continue
         try:
             entries = _poml_files(Path(category.path))
@@ -89,7 +92,7 @@ def scan_catalog_sync(bundled: Path, project: Path | None) -> RecipeCatalog:
                 kind = "a symlink" if entry.is_symlink() else "a folder" if entry.is_dir() else "not a regular file"
                 problems.append(f"{entry.path}: not loaded; it is {kind}, and recipes must be regular files")
                 if _safe(rid) and rid not in seen:
-                    broken[rid] = entry.path
+                    broken[rid] = (entry.path, "not a regular file, as a recipe must be")
             elif not _safe(rid):
                 problems.append(f"{entry.path}: not loaded; the recipe id (file name) must be a lowercase slug")
             elif rid in seen:
@@ -102,6 +105,15 @@ def scan_catalog_sync(bundled: Path, project: Path | None) -> RecipeCatalog:
     for rid in seen:
         broken.pop(rid, None)  # another category's file of that id is the recipe
     return RecipeCatalog(refs=refs, bundled=bundled_ids, problems=problems, broken=broken)
+
+
+def _mark_broken(broken: dict[str, tuple[str, str]], folder: str, reason: str) -> None:
+    """The ids of the recipes in a category folder that is not loaded (names only: nothing is read)."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            rid = entry.name.removesuffix(RECIPE_SUFFIX)
+            if entry.name.endswith(RECIPE_SUFFIX) and _safe(rid):
+                broken.setdefault(rid, (entry.path, reason))
 
 
 def _safe(name: str) -> bool:
@@ -240,7 +252,7 @@ class FsProjectConfig:
     async def recipe(self, recipe_id: str) -> Recipe:
         catalog: RecipeCatalog = await self._store.catalog(self.root)
         if recipe_id in catalog.broken:  # never the bundled recipe of that id in its place
-            raise CorruptDataError(catalog.broken[recipe_id], "not a regular file, as a recipe must be")
+            raise CorruptDataError(*catalog.broken[recipe_id])
         ref = catalog.refs.get(recipe_id)
         if ref is None:  # maybe added since the catalog was cached: look once more, fresh
             validate_name(recipe_id, "recipe_id")

@@ -576,7 +576,9 @@ class FsSkillLibrary:
             written.append((skill, text))
             return text
 
-        locked_update_sync(skill_dir / SKILL_FILE, apply, timeout=self._lock_timeout, loads=loads, dumps=str)
+        locked_update_sync(
+            skill_dir / SKILL_FILE, apply, timeout=self._lock_timeout, loads=loads, dumps=str, follow_symlinks=False
+        )
         return written[0]
 
     def _keep_in_history(self, skill_dir: Path, skill: Skill, version: int, text: str) -> Skill:

@@ -233,18 +233,19 @@ def link_of(raw: str, line: int) -> DocLink | None:
         target = target[1:-1].strip()
     if not target or target.startswith("//") or _SCHEME.match(target) or "{{" in target:
         return None
-    path, _, anchor = target.partition("#")
-    return (line, target[:MAX_TARGET_CHARS], _destination(path.split("?", 1)[0]), _destination(anchor))
+    url = _ESCAPE_OR_ENTITY.sub(_unescaped, target) if "\\" in target or "&" in target else target
+    path, _, anchor = url.partition("#")
+    return (line, target[:MAX_TARGET_CHARS], unquote(path.split("?", 1)[0]), unquote(anchor))
 
 
-def _destination(part: str) -> str:
-    """What a link destination names, as GitHub reads it: backslash escapes and entities give their
-    character (`docs\\_x.md` is `docs_x.md`, `a&amp;b.md` is `a&b.md`), then percent-encoding is decoded."""
-    if "\\" in part:
-        part = _ESCAPED.sub(lambda found: found.group(1), part)
-    if "&" in part:
-        part = html.unescape(part)
-    return unquote(part)
+# A link destination is read as GitHub reads it: backslash escapes and entities give their character
+# (`docs\\_x.md` is `docs_x.md`, `a&amp;b.md` and `a&#x26;b.md` are `a&b.md`), in one pass, so an escaped
+# `\\&` stays a literal `&` (`a\\&amp;b.md` is `a&amp;b.md`); then the URL splits at `#`, then percent-decodes.
+_ESCAPE_OR_ENTITY = re.compile(r"\\([!-/:-@\[-`{-~])|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def _unescaped(found: re.Match[str]) -> str:
+    return found.group(1) if found.group(1) is not None else html.unescape(found.group(0))
 
 
 def parse_markdown(text: str, *, with_links: bool = True) -> Markdown:

@@ -49,9 +49,9 @@ def scan_facts_sync(tree: ProjectTree) -> tuple[ScanFacts, Prints]:
     lockfiles: list[str] = []
     ci: list[str] = []
     test_dirs: dict[str, None] = {}
-    # Code files in each test folder: named like tests (test_x.py), or not (conftest.py, helpers).
-    named_tests: Counter[str] = Counter()
-    other_code: Counter[str] = Counter()
+    # Code files in each test folder, by language: named like tests (test_x.py), or not (conftest.py, helpers).
+    named_tests: Counter[tuple[str, str]] = Counter()
+    other_code: Counter[tuple[str, str]] = Counter()
     docs = tests = 0  # tests: here, those named like tests outside any test folder
     for rel in tree.files:  # hot loop: ~20,000 iterations on a large project, keep it lean
         top, sep, _ = rel.partition("/")
@@ -79,9 +79,9 @@ def scan_facts_sync(tree: ProjectTree) -> tuple[ScanFacts, Prints]:
             if test_dir is None:
                 tests += 1
             else:
-                named_tests[test_dir] += 1
+                named_tests[test_dir, language] += 1
         elif test_dir is not None:
-            other_code[test_dir] += 1
+            other_code[test_dir, language] += 1
         read = read_prefix(f"{base}/{rel}", MAX_TEXT_BYTES, prints)
         if read is None:
             continue
@@ -121,7 +121,7 @@ def scan_facts_sync(tree: ProjectTree) -> tuple[ScanFacts, Prints]:
         manifests=parsed,
         lockfiles=lockfiles[:MAX_LISTED],
         test_dirs=sorted(test_dirs, key=lambda d: (d.count("/"), d))[:MAX_LISTED],
-        test_files=tests + _tests_in_folders(test_dirs, named_tests, other_code),
+        test_files=tests + _tests_in_folders(named_tests, other_code),
         ci=ci[:MAX_LISTED],
         docs=docs,
         scanned_at=utc_now(),
@@ -129,12 +129,12 @@ def scan_facts_sync(tree: ProjectTree) -> tuple[ScanFacts, Prints]:
     return facts, prints
 
 
-def _tests_in_folders(folders: dict[str, None], named: Counter[str], other: Counter[str]) -> int:
-    """The test files in test folders. A folder whose tests follow a naming convention (pytest's test_*.py,
-    Go's _test.go, Java's *Test.java) also holds code that is not a test (conftest.py, fixtures, fakes): only
-    the named files count. In one without named files (Rust's tests/, Jest's __tests__/) every code file is one.
-    """
-    return sum(named[folder] or other[folder] for folder in folders)
+def _tests_in_folders(named: Counter[tuple[str, str]], other: Counter[tuple[str, str]]) -> int:
+    """The test files in test folders, per folder and language. Where tests follow a naming convention
+    (pytest's test_*.py, Go's _test.go, Java's *Test.java) the folder also holds code that is not a test
+    (conftest.py, fixtures, fakes): only the named files count. Where none do (Rust's tests/, Jest's
+    __tests__/, Kotest's *Spec.kt) every code file of that language is one."""
+    return sum(named[key] or other[key] for key in named.keys() | other.keys())
 
 
 def _manifests(base: str, found: list[tuple[str, str]], prints: Prints) -> list[Manifest]:

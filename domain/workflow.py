@@ -183,9 +183,9 @@ class Workflow(BaseModel):
     @classmethod
     def _version_as_text(cls, value: Any) -> Any:
         # YAML reads `version: 1.0` as a float and `version: 2024-01-01` as a date; the version is a label,
-        # keep it as text (as written: a date's isoformat is its YAML form).
+        # keep it as text (a date or timestamp as YAML writes it: 2024-01-01, 2024-01-01 10:00:00).
         if isinstance(value, date):
-            return value.isoformat()
+            return str(value)
         return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
     @property

@@ -25,9 +25,10 @@ class RecipeCatalog(BaseModel):
     refs: dict[str, RecipeRef]
     bundled: list[str]
     problems: list[str] = Field(default_factory=list)
-    # Recipe id → path of a project file that cannot be loaded (a folder, a link, a FIFO): using that id is
-    # an error naming the file, never a silent fall back to the bundled recipe of that id.
-    broken: dict[str, str] = Field(default_factory=dict)
+    # Recipe id → (path, why) of a project recipe that cannot be loaded (a folder, a link, a FIFO, or in a
+    # folder that is not loaded): using that id is an error naming the file, never a silent fall back to
+    # the bundled recipe of that id.
+    broken: dict[str, tuple[str, str]] = Field(default_factory=dict)
 
 
 class ProjectConfig(Protocol):

@@ -734,15 +734,17 @@ def locked_update_sync(
     timeout: float = 10.0,
     loads: Callable[[Path, str], Any] = parse_json,
     dumps: Callable[[Any], str] = dump_json,
+    follow_symlinks: bool = True,
 ) -> Any:
     """Read → `fn(current)` → atomic write, all under an exclusive lock on `<path>.lock`.
 
     `current` is None when the file does not exist. The file is re-read inside the
     lock, so concurrent updaters in other processes never lose each other's
     changes. If the file cannot be parsed or `fn` raises, nothing is written.
-    Returns what `fn` returned (the new value).
+    Returns what `fn` returned (the new value). Without `follow_symlinks`, a link at
+    `path` is refused, not read through.
     """
-    return tracked_update_sync(path, fn, timeout=timeout, loads=loads, dumps=dumps)[0]
+    return tracked_update_sync(path, fn, timeout=timeout, loads=loads, dumps=dumps, follow_symlinks=follow_symlinks)[0]
 
 
 def tracked_update_sync(
@@ -752,6 +754,7 @@ def tracked_update_sync(
     timeout: float = 10.0,
     loads: Callable[[Path, str], Any] = parse_json,
     dumps: Callable[[Any], str] = dump_json,
+    follow_symlinks: bool = True,
 ) -> tuple[Any, Fingerprint]:
     """`locked_update_sync`, also returning the fingerprint of the file it wrote, taken under the lock.
 
@@ -763,7 +766,7 @@ def tracked_update_sync(
         make_dirs_sync(path.parent)
         with exclusive(f"{path}.lock", timeout):
             try:
-                text: str | None = read_text_sync(path)
+                text: str | None = read_text_sync(path, follow_symlinks=follow_symlinks)
             except NotFoundError:
                 text = None
             current = None if text is None else loads(path, text)
@@ -827,6 +830,7 @@ async def tracked_update(
     lock_timeout: float = 10.0,
     loads: Callable[[Path, str], Any] = parse_json,
     dumps: Callable[[Any], str] = dump_json,
+    follow_symlinks: bool = True,
 ) -> tuple[Any, Fingerprint]:
     """Async `tracked_update_sync` (the new value and the written file's fingerprint)."""
     async with writer_lock(path):

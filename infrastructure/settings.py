@@ -60,10 +60,10 @@ class Settings(BaseModel):
         env = os.environ if environ is None else environ
         here = (cwd or Path.cwd()).resolve()
         home = _path(env, "CDE_HOME", Path.home() / ".cde", base=here)
-        if home.exists() and not home.is_dir():
+        if os.path.lexists(home) and not os.path.isdir(home):  # os.path: an unsearchable parent is not an error
             raise SettingsError(f"CDE_HOME {home} is a file, not a directory; point it at a directory (made if absent)")
         project_root = _path(env, "CDE_PROJECT_ROOT", here, base=here)
-        if env.get("CDE_PROJECT_ROOT", "").strip() and not project_root.is_dir():
+        if env.get("CDE_PROJECT_ROOT", "").strip() and not os.path.isdir(project_root):
             raise SettingsError(f"CDE_PROJECT_ROOT {project_root} is not a directory; set it to your project's folder")
         roots_raw = env.get("CDE_ALLOWED_ROOTS", "").strip()
         allowed: tuple[Path, ...] | None

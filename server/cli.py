@@ -157,17 +157,19 @@ async def _call(settings: Settings, tool: str, raw_arguments: str) -> int:
 
     from server.bootstrap import bootstrap
 
+    too_deep = False
+    arguments: Any = None
     try:
-        arguments: Any = json.loads(raw_arguments)
+        arguments = json.loads(raw_arguments)
     except json.JSONDecodeError as exc:
         sys.stderr.write(f"cde-orchestrator: arguments are not valid JSON ({exc.msg} at column {exc.colno})\n")
         return 2
     except RecursionError:
-        arguments = None  # refused below, as too deep
-    if not isinstance(arguments, dict) and arguments is not None:
+        too_deep = True
+    if not too_deep and not isinstance(arguments, dict):
         sys.stderr.write('cde-orchestrator: arguments must be a JSON object, e.g. \'{"query": "x"}\'\n')
         return 2
-    if arguments is None or _too_deep(arguments):
+    if too_deep or _too_deep(arguments):
         sys.stderr.write(f"cde-orchestrator: arguments nest over {MAX_ARGUMENT_DEPTH} levels deep; nest less deeply\n")
         return 2
     from server.app import unencodable

@@ -40,7 +40,7 @@ SCRIPTS: dict[str, str] = {
     "fake-regrouper": (
         f"#!{PY}\nimport os, sys, time\npid = os.fork()\nif pid == 0:\n    os.setpgid(0, 0)\n"
         "    time.sleep(1000)\n    os._exit(0)\nos.setpgid(pid, pid)  # both sides: no race with the child\n"
-        "print('child', pid, flush=True)\n"
+        "print('child', pid, 'ready', flush=True)\n"
         "if sys.argv[1] != 'exit':\n    time.sleep(1000)\n"
     ),
     # Records when it runs into $1, to check the concurrency limit; ends once the file $1.go exists.

@@ -199,10 +199,11 @@ async def test_a_child_moved_to_a_group_of_its_own_ends_with_the_job(
     survived cancel, the agent's exit and restart recovery, which signalled the agent's group alone."""
     async with running(settings) as d:
         result = await d.delegate_task(project, ending, agent="regrouper")
-        # The whole line: a status read while the log is being written may see only its start ("chi").
+        # The whole line (a status read while the log is being written may see only its start: "child 12"
+        # of "child 12345"), which ends in "ready".
         async with asyncio.timeout(30):
             while not re.fullmatch(
-                r"child \d+", (tail := (await d.get_task_status(result.task_id, tail_lines=5)).tail or [""])[0]
+                r"child \d+ ready", (tail := (await d.get_task_status(result.task_id, tail_lines=5)).tail or [""])[0]
             ):
                 await asyncio.sleep(0.02)
         child = int(tail[0].split()[1])

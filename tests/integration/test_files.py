@@ -557,3 +557,14 @@ def test_a_write_that_makes_no_progress_fails_and_leaves_the_old_file(
     with pytest.raises(DomainError):
         files.atomic_write_sync(target, "new")
     assert target.read_text() == "old" and os.listdir(tmp_path) == ["f.txt"]
+
+
+def test_a_locked_update_told_not_to_follow_links_refuses_one(tmp_path: Path) -> None:
+    """Used for SKILL.md: a file swapped for a link while the update waited for its lock is not read through."""
+    outside = tmp_path / "outside.json"
+    outside.write_text('{"secret": 1}')
+    linked = tmp_path / "data.json"
+    linked.symlink_to(outside)
+    with pytest.raises(PermissionDeniedError, match="symlink"):
+        files.locked_update_sync(linked, lambda current: {"seen": current}, follow_symlinks=False)
+    assert outside.read_text() == '{"secret": 1}' and linked.is_symlink()

@@ -4,17 +4,41 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from adapters.fs_skill_library import FsSkillLibrary
 from domain.errors import ConflictError
 from domain.skills.model import Skill
+from infrastructure import locks
 from infrastructure.files import locked_update_sync
 from infrastructure.locks import LockGoneError, exclusive
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class _Watched:
+    """The locks module's `time`, telling when a waiter first sleeps: it has found the lock held."""
+
+    monotonic = staticmethod(time.monotonic)
+
+    def __init__(self) -> None:
+        self.waiting = threading.Event()
+
+    def sleep(self, seconds: float) -> None:
+        self.waiting.set()
+        time.sleep(seconds)
+
+
+@pytest.fixture
+def watched(monkeypatch: pytest.MonkeyPatch) -> _Watched:
+    clock = _Watched()
+    monkeypatch.setattr(locks, "time", clock)
+    return clock
 
 
 def _waiter(lock: Path, got: threading.Event, failed: list[BaseException]) -> threading.Thread:
@@ -31,7 +55,7 @@ def _waiter(lock: Path, got: threading.Event, failed: list[BaseException]) -> th
     return thread
 
 
-def test_a_lock_file_moved_away_while_waiting_is_not_the_lock_taken(tmp_path: Path) -> None:
+def test_a_lock_file_moved_away_while_waiting_is_not_the_lock_taken(tmp_path: Path, watched: _Watched) -> None:
     """A skill's delete renames its folder (lock file included) while holding the lock; an update waiting
     on it then got that old lock and wrote beside the holder of the new one: an update was lost."""
     folder = tmp_path / "skill"
@@ -41,7 +65,7 @@ def test_a_lock_file_moved_away_while_waiting_is_not_the_lock_taken(tmp_path: Pa
     failed: list[BaseException] = []
     with exclusive(lock, 1):  # the delete
         waiter = _waiter(lock, got, failed)
-        assert not got.wait(0.2)
+        assert watched.waiting.wait(10)  # blocked on the lock
         os.rename(folder, tmp_path / ".trash-skill")
         folder.mkdir()  # saved again, and a writer of the new skill holds its lock
         new_holder = exclusive(lock, 1)
@@ -54,7 +78,7 @@ def test_a_lock_file_moved_away_while_waiting_is_not_the_lock_taken(tmp_path: Pa
     waiter.join(5)
 
 
-def test_a_lock_whose_folder_is_gone_is_not_recreated(tmp_path: Path) -> None:
+def test_a_lock_whose_folder_is_gone_is_not_recreated(tmp_path: Path, watched: _Watched) -> None:
     folder = tmp_path / "skill"
     folder.mkdir()
     lock = folder / "SKILL.md.lock"
@@ -62,7 +86,7 @@ def test_a_lock_whose_folder_is_gone_is_not_recreated(tmp_path: Path) -> None:
     failed: list[BaseException] = []
     with exclusive(lock, 1):
         waiter = _waiter(lock, got, failed)
-        assert not got.wait(0.2)
+        assert watched.waiting.wait(10)  # blocked on the lock
         os.rename(folder, tmp_path / ".trash-skill")
     assert got.wait(5)
     waiter.join(5)
@@ -70,7 +94,9 @@ def test_a_lock_whose_folder_is_gone_is_not_recreated(tmp_path: Path) -> None:
     assert not folder.exists()
 
 
-def test_an_update_waiting_through_a_delete_and_a_new_save_waits_for_the_new_skills_lock(tmp_path: Path) -> None:
+def test_an_update_waiting_through_a_delete_and_a_new_save_waits_for_the_new_skills_lock(
+    tmp_path: Path, watched: _Watched
+) -> None:
     """The race a helper review found: two updates both written as version 2, one of them lost."""
     project = tmp_path / "p"
     project.mkdir()
@@ -97,7 +123,7 @@ def test_an_update_waiting_through_a_delete_and_a_new_save_waits_for_the_new_ski
     with exclusive(lock, 1):  # a delete, under the old skill's lock
         updater = threading.Thread(target=update)
         updater.start()
-        assert not done.wait(0.2)
+        assert watched.waiting.wait(10)  # blocked on the lock
         os.rename(folder, folder.parent / ".trash-rs-x")
         library.write_sync("rs", "project", text("saved again"), NOW)
         other = exclusive(lock, 1)  # another process changing the new skill
@@ -114,7 +140,9 @@ def test_an_update_waiting_through_a_delete_and_a_new_save_waits_for_the_new_ski
     library.close()
 
 
-def test_an_update_whose_file_went_away_with_its_folder_is_a_conflict_to_retry(tmp_path: Path) -> None:
+def test_an_update_whose_file_went_away_with_its_folder_is_a_conflict_to_retry(
+    tmp_path: Path, watched: _Watched
+) -> None:
     folder = tmp_path / "job"
     folder.mkdir()
     target = folder / "job.json"
@@ -131,7 +159,7 @@ def test_an_update_whose_file_went_away_with_its_folder_is_a_conflict_to_retry(t
     with exclusive(f"{target}.lock", 1):
         updater = threading.Thread(target=update)
         updater.start()
-        assert not done.wait(0.2)
+        assert watched.waiting.wait(10)  # blocked on the lock
         os.rename(folder, tmp_path / "gone")
     assert done.wait(5)
     updater.join(5)

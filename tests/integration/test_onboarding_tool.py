@@ -212,10 +212,12 @@ async def test_test_files_are_counted_by_their_folders_convention(tmp_path: Path
             "web/src/a.test.ts": "",  # beside the code
             "svc/main_test.go": "",
             "svc/main.go": "",
+            "tests/e2e/flow.spec.ts": "",  # one named TypeScript test...
+            "tests/kt/CartSpec.kt": "",  # ...does not make the Kotlin ones (another convention) uncounted
         },
     )
     facts = await FsProjectScanner(FsProjectTree(max_files=1000)).facts(tmp_path)
-    assert facts.test_files == 2 + 2 + 1 + 2
+    assert facts.test_files == 2 + 2 + 1 + 2 + 2
     assert set(facts.test_dirs) == {"tests", "crates/x/tests", "web/__tests__"}
     summary = describe_tests(analyze(tmp_path.name, facts, None))
-    assert summary is not None and summary.startswith("7 test files; test folders tests/, web/__tests__/, crates/x/")
+    assert summary is not None and summary.startswith("9 test files; test folders tests/, web/__tests__/, crates/x/")

@@ -215,6 +215,25 @@ async def test_an_override_that_is_not_a_file_is_an_error_not_the_bundled_recipe
     assert (await config.recipe("own")).ref.path == str(project / ".cde/recipes/more/own.poml")
 
 
+async def test_a_recipe_in_a_folder_that_is_not_loaded_is_an_error_not_the_bundled_recipe(
+    project: Path, config: FsProjectConfig
+) -> None:
+    shared = write(project.parent / "shared/review.poml", TASK.format(desc="x", task="x")).parent
+    (project / ".cde/recipes").mkdir(parents=True)
+    (project / ".cde/recipes/team").symlink_to(shared)
+    write(project / ".cde/recipes/Bad Name/test.poml", TASK.format(desc="x", task="x"))
+    for recipe_id, folder, why in (
+        ("review", "team", "in a symlinked folder; recipe folders must be real folders"),
+        ("test", "Bad Name", "in a folder whose name is not a lowercase slug"),
+    ):
+        with pytest.raises(CorruptDataError) as caught:
+            await config.recipe(recipe_id)
+        assert caught.value.message.startswith(
+            f"{project}/.cde/recipes/{folder}/{recipe_id}.poml is unreadable ({why})"
+        )
+    assert (await config.recipe("define")).ref.source == "bundled"  # the others are untouched
+
+
 def test_project_facts_name_manifests_guides_folders_and_git(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[project]\n")
     (tmp_path / "README.md").write_text("# r\n")

@@ -114,12 +114,15 @@ def test_slugs_and_sections() -> None:
 
 def test_link_destinations_are_read_as_github_reads_them() -> None:
     """Escapes and entities in a destination were kept as written: working links reported broken."""
-    text = "[esc](docs\\_x.md) [amp](a&amp;b.md#x%20y) [pct](%C3%BC.md) [kept](a\\b.md)"
+    text = "[esc](docs\\_x.md) [amp](a&amp;b.md#x%20y) [pct](%C3%BC.md) [kept](a\\b.md) [num](a&#x20;b.md#s)"
+    text += " [lit](a\\&amp;b.md)"
     assert [link[2:] for link in parse_markdown(text).links] == [
         ("docs_x.md", ""),
         ("a&b.md", "x y"),
         ("\u00fc.md", ""),
         ("a\\b.md", ""),  # a backslash before a letter is no escape
+        ("a b.md", "s"),  # a numeric reference holds a '#': decoded before the URL splits at its own
+        ("a&amp;b.md", ""),  # an escaped '&' is a literal one: no entity follows
     ]
 
 
