@@ -43,7 +43,7 @@ class GetFeatureStatus:
             if current in workflow.phase_ids:
                 required = workflow.phase(current).required_outputs
                 if include_prompt:
-                    prepared = await self._prompter.prepare(workflow, current, feature.recipe_id)
+                    prepared = await self._prompter.prepare(workflow, current, feature.recipe_id, feature=feature.name)
                     prompt = prepared.render(feature, await self._prompter.results(feature)).prompt
             elif include_prompt:
                 prompt = (

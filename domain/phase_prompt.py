@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from domain.errors import InvalidInputError, LimitExceededError
+from domain.errors import InvalidInputError, LimitExceededError, NotFoundError
 from domain.feature import Feature
 from domain.front_matter import document_body
 from domain.project import Project
@@ -116,10 +116,23 @@ class PhasePrompter:
             )
         return merged
 
-    async def prepare(self, workflow: Workflow, phase_id: str, role_recipe: str | None) -> PreparedPhase:
+    async def prepare(
+        self, workflow: Workflow, phase_id: str, role_recipe: str | None, *, feature: str | None = None
+    ) -> PreparedPhase:
+        """`feature`: the name of the feature whose `role_recipe` it is (None while starting one)."""
         phase = workflow.phase(phase_id)
         recipe = await self._config.recipe(phase.recipe)
-        role = await self._config.recipe(role_recipe) if role_recipe and role_recipe != phase.recipe else None
+        role = None
+        if role_recipe and role_recipe != phase.recipe:
+            try:
+                role = await self._config.recipe(role_recipe)
+            except NotFoundError as exc:
+                if feature is None:
+                    raise
+                raise NotFoundError(
+                    f"{exc.message}; feature {feature} was started with that role recipe: restore it, or cancel "
+                    "the feature with cde_cancelFeature"
+                ) from None
         defined = context_keys(workflow)
         checks = [(recipe, recipe.missing(defined))]
         if role is not None:

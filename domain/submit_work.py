@@ -186,7 +186,7 @@ class SubmitWork:
                 f"the next phase of feature {feature.name}, {following}, is no longer in the project's workflow; "
                 "restore it in .cde/workflow.yml or cancel the feature with cde_cancelFeature"
             ) from None
-        return await self._prompter.prepare(workflow, following, feature.recipe_id)
+        return await self._prompter.prepare(workflow, following, feature.recipe_id, feature=feature.name)
 
     @staticmethod
     def _current_phase(feature: Feature, phase_id: str, results: Mapping[str, str], workflow: Workflow) -> Phase:

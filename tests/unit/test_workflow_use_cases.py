@@ -200,6 +200,23 @@ async def test_declared_inputs_reach_the_prompt_even_when_the_recipe_does_not_sh
     assert "# Earlier results" not in outcome.prompt and outcome.prompt.count("SPEC-XYZ") == 2  # and {{ spec }}
 
 
+async def test_a_deleted_role_recipe_says_which_feature_needs_it_and_the_way_out() -> None:
+    world = World()
+    started = await world.start("Add SSO login", workflow_type="full")
+    del world.config.recipes["engineer"]  # the project's role recipe file removed meanwhile
+    advice = (
+        "recipe 'engineer' does not exist; feature add-sso-login was started with that role recipe: restore it, "
+        "or cancel the feature with cde_cancelFeature"
+    )
+    with pytest.raises(NotFoundError) as submitted:
+        await world.submit(started.feature_id, "spec", {"spec": "S"})
+    with pytest.raises(NotFoundError) as resumed:
+        await world.status(started.feature_id, include_prompt=True)
+    assert str(submitted.value) == str(resumed.value) == advice
+    with pytest.raises(NotFoundError, match=r"^recipe 'engineer' does not exist$"):  # no feature yet to name
+        await world.start("Another", workflow_type="full")
+
+
 async def test_a_renamed_current_phase_is_reported_as_gone_whatever_the_results() -> None:
     """Renamed in workflow.yml, its outputs belonged to the new name: the refusals sent the caller back and
     forth between "submit it with phase build2" and "phase build2 is not part of this feature"."""
