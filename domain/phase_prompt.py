@@ -167,16 +167,18 @@ def phase_context(
     }
     for key, owner in owners.items():
         value = results.get(key, "")
-        context[key] = value if value.strip() else _unavailable(key, owner, feature)
+        context[key] = value if value.strip() else _unavailable(key, owner, feature, workflow)
     return context
 
 
-def _unavailable(key: str, owner: str, feature: Feature) -> str:
+def _unavailable(key: str, owner: str, feature: Feature, workflow: Workflow) -> str:
     if owner in feature.skipped:
         return f"({key} is not available: phase {owner} is skipped by workflow type {feature.workflow_type})"
     if owner not in feature.phases:
         return f"({key} is not available: phase {owner} is not part of this feature)"
     if owner in feature.results:
+        if key in workflow.phase(owner).required_outputs:  # the workflow changed since (a key renamed or added)
+            return f"({key} is not available: phase {owner} was submitted before {key} was one of its outputs)"
         return f"({key} is not available: it is optional and phase {owner} was submitted without it)"
     return f"({key} is not available yet: phase {owner} has not been submitted)"
 

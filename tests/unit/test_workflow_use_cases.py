@@ -217,6 +217,23 @@ async def test_a_deleted_role_recipe_says_which_feature_needs_it_and_the_way_out
         await world.start("Another", workflow_type="full")
 
 
+async def test_an_output_renamed_after_its_phase_was_submitted_is_not_called_optional() -> None:
+    world = World()
+    started = await world.start("Add SSO login", workflow_type="full")
+    await world.submit(started.feature_id, "spec", {"spec": "S"})
+    renamed = [
+        dict(p, outputs=[{"key": "spec_text", "file": "spec.md"}]) if p["id"] == "spec" else p
+        for p in WORKFLOW_DOC["phases"]
+    ]
+    renamed = [dict(p, inputs=[{"spec": "spec_text"}.get(i, i) for i in p.get("inputs", [])]) for p in renamed]
+    world.config._workflow = parse_workflow(dict(WORKFLOW_DOC, phases=renamed))
+    world.config.recipes["build"] = recipe("build", "Build. Spec: {{ spec_text }}")
+    status = await world.status(started.feature_id, include_prompt=True)
+    assert "Spec: (spec_text is not available: phase spec was submitted before spec_text was one of its outputs)" in (
+        status.prompt
+    )
+
+
 async def test_a_renamed_current_phase_is_reported_as_gone_whatever_the_results() -> None:
     """Renamed in workflow.yml, its outputs belonged to the new name: the refusals sent the caller back and
     forth between "submit it with phase build2" and "phase build2 is not part of this feature"."""
