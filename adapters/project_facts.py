@@ -11,6 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from adapters.project_scanner import parse_manifests
+from domain.onboarding.classify import lockfile_tool, manifest_kind
+from domain.onboarding.detect import detect_commands
 from domain.project import Project
 from infrastructure import files
 from infrastructure.cache import SETTINGS_TTL, cached
@@ -56,6 +59,9 @@ def describe_sync(root: Path) -> str:
     guides = [name for name in GUIDES if names.get(name) is False]
     folders = _folders(names)
     lines = [f"Manifests: {', '.join(manifests) or 'none found at the top level'}."]
+    commands = _commands(root, [name for name, is_dir in names.items() if is_dir is False])
+    if commands:
+        lines.append(f"Commands: {commands}.")
     if guides:
         lines.append(f"Read first: {', '.join(guides)}.")
     if folders:
@@ -63,6 +69,21 @@ def describe_sync(root: Path) -> str:
     if ".git" in names:  # a folder, or a file in a worktree or submodule
         lines.append("It is a git repository.")
     return " ".join(lines)
+
+
+# The commands the phase prompts ask for ("run the test suite", "the linters"); the rest are in AGENTS.md.
+PROMPT_COMMANDS = ("test", "lint")
+
+
+def _commands(root: Path, top_files: list[str]) -> str:
+    """The project's own test and lint commands, as onboarding reads them from its top-level manifests and
+    Makefile (a few small files), e.g. "test `make test`, lint `make lint`"."""
+    found = [(name, kind) for name in top_files if (kind := manifest_kind(name)) is not None]
+    lockfiles = [name for name in top_files if lockfile_tool(name) is not None]
+    if not found:
+        return ""
+    detected = detect_commands(parse_manifests(os.fspath(root), found, []), lockfiles)
+    return ", ".join(f"{key} `{detected[key]}`" for key in PROMPT_COMMANDS if key in detected)
 
 
 def _folders(names: dict[str, bool]) -> list[str]:

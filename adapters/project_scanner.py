@@ -100,7 +100,7 @@ def scan_facts_sync(tree: ProjectTree) -> tuple[ScanFacts, Prints]:
             if counter is None:
                 counter = dir_lines[top] = Counter()
             counter[language] += lines or 1
-    parsed = _manifests(base, manifests, prints)
+    parsed = parse_manifests(base, manifests, prints)
     facts = ScanFacts(
         files=len(tree.files),
         truncated=tree.truncated,
@@ -137,7 +137,7 @@ def _tests_in_folders(named: Counter[tuple[str, str]], other: Counter[tuple[str,
     return sum(named[key] or other[key] for key in named.keys() | other.keys())
 
 
-def _manifests(base: str, found: list[tuple[str, str]], prints: Prints) -> list[Manifest]:
+def parse_manifests(base: str, found: list[tuple[str, str]], prints: Prints) -> list[Manifest]:
     """Parse the shallowest manifests first (the project's own before its sub-packages')."""
     found.sort(key=lambda item: (item[0].count("/"), item[0]))
     parsed = []

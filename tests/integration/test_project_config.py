@@ -234,6 +234,18 @@ async def test_a_recipe_in_a_folder_that_is_not_loaded_is_an_error_not_the_bundl
     assert (await config.recipe("define")).ref.source == "bundled"  # the others are untouched
 
 
+def test_project_facts_give_the_test_and_lint_commands_the_prompts_ask_for(tmp_path: Path) -> None:
+    """The prompts said "run the whole test suite" with no command: an agent ran a bare pytest, outside the venv."""
+    (tmp_path / "pyproject.toml").write_text("[project]\n[tool.pytest.ini_options]\n")
+    (tmp_path / "Makefile").write_text("test:\n\t.venv/bin/pytest\nlint:\n\t.venv/bin/ruff check .\n")
+    assert "Commands: test `make test`, lint `make lint`." in describe_sync(tmp_path)
+    node = tmp_path / "web"
+    node.mkdir()
+    (node / "package.json").write_text('{"scripts": {"test": "vitest"}}')
+    (node / "pnpm-lock.yaml").write_text("")
+    assert "Commands: test `pnpm test`." in describe_sync(node)
+
+
 def test_project_facts_name_manifests_guides_folders_and_git(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[project]\n")
     (tmp_path / "README.md").write_text("# r\n")
