@@ -162,7 +162,8 @@ class Feature(BaseModel):
         """The feature is open and `phase_id` is its current phase (no regression, no skipping)."""
         if self.finished:
             raise InvalidTransitionError(
-                f"feature {self.name} is {self.status} and accepts no more work; start a new one with cde_startFeature"
+                f"feature {self.name} is {self.status} and accepts no more work (a repeated submission whose reply "
+                "was lost was recorded); cde_getFeatureStatus shows its documents, cde_startFeature starts new work"
             )
         if phase_id != self.status:
             raise InvalidTransitionError(self._wrong_phase(phase_id, self.status))
@@ -172,11 +173,15 @@ class Feature(BaseModel):
         """Every required output of `phase` is present and not blank, every key is one it declares (a misspelt
         optional output is not stored unseen), and a value restricted to choices is one of them."""
         phase_id = phase.id
-        missing = [k for k in phase.required_outputs if not results.get(k, "").strip()]
-        if missing:
+        absent = [k for k in phase.required_outputs if k not in results]
+        blank = [k for k in phase.required_outputs if k in results and not results[k].strip()]
+        if absent or blank:
+            problems = [f"miss required output(s): {', '.join(absent)}"] if absent else []
+            if blank:
+                problems.append(f"leave required output(s) empty: {', '.join(blank)} (write 'none' if there is none)")
             expected = ", ".join(phase.required_outputs)
             raise InvalidTransitionError(
-                f"results for phase {phase_id} miss required output(s): {', '.join(missing)}; submit all of: {expected}"
+                f"results for phase {phase_id} {'; and '.join(problems)}; submit all of: {expected}"
             )
         declared = {o.key for o in phase.outputs}
         undeclared = [k for k in results if k not in declared]
@@ -205,7 +210,11 @@ class Feature(BaseModel):
                 f"the current phase is {current}"
             )
         if self.phases.index(phase_id) < self.phases.index(current):
-            return f"phase {phase_id} is already done and features never go back; the current phase is {current}"
+            return (
+                f"phase {phase_id} is already done and features never go back; the current phase is {current} "
+                "(a repeated submission whose reply was lost was recorded: cde_getFeatureStatus with "
+                "include_prompt=true gives the current prompt)"
+            )
         return f"phases cannot be skipped: the current phase is {current}; submit it before {phase_id}"
 
     def submit(

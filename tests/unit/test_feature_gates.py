@@ -73,8 +73,10 @@ def test_submitting_another_phase_than_the_current_names_the_current_phase() -> 
     feature = advance(feature, workflow, "spec")
     with pytest.raises(
         InvalidTransitionError, match="already done and features never go back; the current phase is build"
-    ):
+    ) as repeated:
         advance(feature, workflow, "spec")
+    # An agent whose reply was lost sends the submission again: told it was recorded, and where the prompt is.
+    assert "was recorded: cde_getFeatureStatus with include_prompt=true gives the current prompt" in str(repeated.value)
     assert feature.status == "build"
     assert len(feature.history) == 2  # refused submissions leave no trace
 
@@ -106,8 +108,14 @@ def test_missing_required_outputs_are_named() -> None:
         InvalidTransitionError, match=r"miss required output\(s\): files_changed; submit all of: summary, files_changed"
     ):
         feature.submit("build", {"summary": "x"}, workflow.phase("build"), now=T0)
-    with pytest.raises(InvalidTransitionError, match=r"summary, files_changed;"):
+    with pytest.raises(InvalidTransitionError) as blank:  # sent, but empty: said so, not "missing"
         feature.submit("build", {"summary": "  ", "files_changed": ""}, workflow.phase("build"), now=T0)
+    assert str(blank.value) == (
+        "results for phase build leave required output(s) empty: summary, files_changed (write 'none' if there "
+        "is none); submit all of: summary, files_changed"
+    )
+    with pytest.raises(InvalidTransitionError, match=r"miss required output\(s\): files_changed; and leave requ"):
+        feature.submit("build", {"summary": ""}, workflow.phase("build"), now=T0)
     assert feature.status == "build"
 
 
@@ -166,8 +174,9 @@ def test_completed_feature_accepts_nothing_and_cannot_be_cancelled() -> None:
     feature = start(workflow, "fast")
     for phase in ["spec", "build", "sign-off"]:
         feature = advance(feature, workflow, phase)
-    with pytest.raises(InvalidTransitionError, match="is completed and accepts no more work"):
+    with pytest.raises(InvalidTransitionError, match="is completed and accepts no more work") as repeated:
         advance(feature, workflow, "sign-off")
+    assert "was recorded); cde_getFeatureStatus shows its documents" in str(repeated.value)  # not "start anew"
     with pytest.raises(InvalidTransitionError, match=r"already completed; nothing to cancel$"):
         feature.close("cancelled", "late", now=T0)
     with pytest.raises(InvalidTransitionError, match=r"already completed; nothing to mark as failed$"):
