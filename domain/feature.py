@@ -161,9 +161,13 @@ class Feature(BaseModel):
     def check_phase(self, phase_id: str) -> None:
         """The feature is open and `phase_id` is its current phase (no regression, no skipping)."""
         if self.finished:
+            # Completed by a submission whose reply may have been lost: that one was recorded.
+            repeated = (
+                " (a repeated submission whose reply was lost was recorded)" if self.status == "completed" else ""
+            )
             raise InvalidTransitionError(
-                f"feature {self.name} is {self.status} and accepts no more work (a repeated submission whose reply "
-                "was lost was recorded); cde_getFeatureStatus shows its documents, cde_startFeature starts new work"
+                f"feature {self.name} is {self.status} and accepts no more work{repeated}; cde_getFeatureStatus "
+                "shows its documents, cde_startFeature starts new work"
             )
         if phase_id != self.status:
             raise InvalidTransitionError(self._wrong_phase(phase_id, self.status))
