@@ -66,9 +66,11 @@ WARM_UP_DELAY_S = 0.5
 Hook = Callable[[], Awaitable[None]]
 
 INSTRUCTIONS = (
-    "cde-orchestrator walks a feature through phases (define, decompose, design, implement, test, "
-    "review) and keeps project knowledge. Tools take project_path (default: the server's project). "
-    "Use cde_searchTools to discover tools by need."
+    "cde-orchestrator walks a feature through the project's workflow phases and keeps project knowledge. "
+    "Loop: cde_startFeature(user_prompt) -> do what its prompt says -> cde_submitWork(feature_id, phase_id, "
+    "results) with the keys it lists -> the next prompt, until completed. After a restart: cde_listFeatures, "
+    "then cde_getFeatureStatus(feature_id, include_prompt=true). New project: cde_onboardingProject first. "
+    "Tools take project_path (default: the server's project); cde_searchTools finds the others by need."
 )
 
 

@@ -29,6 +29,11 @@ async def test_initialize_list_call_shutdown_over_stdio(tmp_path: Path) -> None:
     init = await peer.initialize()
     assert init["result"]["serverInfo"]["name"] == "cde-orchestrator"
     assert init["result"]["capabilities"]["tools"] is not None
+    # The working loop and how to resume after a restart; no phase list (a project's workflow may differ).
+    instructions = init["result"]["instructions"]
+    for step in ("cde_startFeature(user_prompt)", "cde_submitWork(feature_id, phase_id", "include_prompt=true"):
+        assert step in instructions
+    assert "decompose" not in instructions and len(instructions) < 600
 
     listed = await peer.request("tools/list")
     names = {tool["name"] for tool in listed["result"]["tools"]}
