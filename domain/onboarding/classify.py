@@ -179,6 +179,8 @@ def lockfile_tool(rel: str) -> str | None:
 
 
 def is_ci_config(rel: str) -> bool:
+    if rel.startswith(".ci/") and rel.count("/") == 1:  # scripts a CI runs (`.ci/run`), by a common convention
+        return True
     return rel in _CI_FILES or (rel.startswith(_CI_DIRS) and rel.endswith((".yml", ".yaml")))
 
 

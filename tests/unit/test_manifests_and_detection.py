@@ -103,6 +103,7 @@ def test_path_classification() -> None:
     assert enclosing_test_dir("pkg/tests/unit/x.py") == "pkg/tests"
     assert is_ci_config(".github/workflows/ci.yml") and is_ci_config(".gitlab-ci.yml")
     assert not is_ci_config(".github/dependabot.yml")
+    assert is_ci_config(".ci/run") and not is_ci_config(".ci/lib/helpers.sh")  # this repository's own CI script
     assert manifest_kind("requirements-dev.txt") == "python" and manifest_kind("sub/go.mod") == "go"
 
 
