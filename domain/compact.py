@@ -24,6 +24,15 @@ def omitted(**kwargs: Any) -> Any:
     return Field(default=None, exclude_if=_is_none, **kwargs)
 
 
+def _is_empty(value: Any) -> bool:
+    return not value
+
+
+def omitted_if_empty(**kwargs: Any) -> Any:
+    """A list or mapping field left out of the output when empty (`default_factory` as for any field)."""
+    return Field(exclude_if=_is_empty, **kwargs)
+
+
 def _lean_schema(schema: dict[str, Any], _cls: type[Any]) -> None:
     schema.pop("description", None)
     required = set(schema.get("required") or ())

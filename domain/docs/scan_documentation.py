@@ -6,8 +6,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel
-
+from domain.compact import CompactModel, omitted, omitted_if_empty
 from domain.docs.ports import DocsCorpus
 
 DetailLevel = Literal["name_only", "summary", "full"]
@@ -15,23 +14,24 @@ DetailLevel = Literal["name_only", "summary", "full"]
 LISTED = {"name_only": 2000, "summary": 300, "full": 100}
 
 
-# Output models carry no docstrings or field descriptions: those are sent in every tools/list.
-class DocEntry(BaseModel):
+# Output models carry no docstrings or field descriptions: those are sent in every tools/list. Empty and
+# null fields are left out of the answer (a doc without issues is most docs: 30 bytes each, for nothing).
+class DocEntry(CompactModel):
     path: str
     title: str
     category: str
     size: int
-    issues: list[str]
-    metadata: dict[str, Any] | None = None  # front matter, with detail_level=full
-    notes: list[str] | None = None  # with detail_level=full: why front matter or text could not be read
+    issues: list[str] = omitted_if_empty(default_factory=list)
+    metadata: dict[str, Any] | None = omitted()  # front matter, with detail_level=full
+    notes: list[str] | None = omitted()  # with detail_level=full: why front matter or text could not be read
 
 
-class DocsScan(BaseModel):
+class DocsScan(CompactModel):
     total: int  # every doc; `paths`/`docs` list at most LISTED[detail_level]
     categories: dict[str, int]
-    findings: dict[str, int]  # issue code → number of docs with it
-    paths: list[str]  # name_only
-    docs: list[DocEntry]  # summary, full
+    findings: dict[str, int] = omitted_if_empty(default_factory=dict)  # issue code → number of docs with it
+    paths: list[str] = omitted_if_empty(default_factory=list)  # name_only
+    docs: list[DocEntry] = omitted_if_empty(default_factory=list)  # summary, full
 
 
 class ScanDocumentation:

@@ -55,8 +55,8 @@ async def test_scan_lists_docs_with_findings_at_each_detail_level(app: App, docs
         "docs/latin1.md",
         "docs/orphan.md",
     ]
-    assert names["paths"] == expected and names["docs"] == [] and names["total"] == 7
-    assert [d["path"] for d in summary["docs"]] == expected and summary["paths"] == []
+    assert names["paths"] == expected and "docs" not in names and names["total"] == 7  # empty: left out
+    assert [d["path"] for d in summary["docs"]] == expected and "paths" not in summary
     assert summary["categories"] == {"docs": 6, "root": 1}
     by_path = {d["path"]: d for d in summary["docs"]}
     assert by_path["docs/guide.md"] == {
@@ -65,9 +65,7 @@ async def test_scan_lists_docs_with_findings_at_each_detail_level(app: App, docs
         "category": "docs",
         "size": (docs_project / "docs" / "guide.md").stat().st_size,
         "issues": ["broken_links"],
-        "metadata": None,
-        "notes": None,
-    }
+    }  # no metadata, no notes at this level: left out, not null
     assert by_path["docs/api.md"]["issues"] == ["missing_metadata"]
     assert set(by_path["docs/orphan.md"]["issues"]) == {"missing_metadata", "orphan"}
     assert "invalid_metadata" in by_path["docs/bad-meta.md"]["issues"]
@@ -80,7 +78,8 @@ async def test_scan_lists_docs_with_findings_at_each_detail_level(app: App, docs
     full_by_path = {d["path"]: d for d in full["docs"]}
     assert full_by_path["docs/bad-meta.md"]["notes"][0].startswith("invalid YAML at line")
     assert full_by_path["docs/latin1.md"]["notes"] == ["invalid UTF-8 at byte 5; read with replacement characters"]
-    assert full_guide["notes"] is None and by_path["docs/bad-meta.md"]["notes"] is None
+    assert "notes" not in full_guide and "notes" not in by_path["docs/bad-meta.md"]
+    assert all(d.get("issues") != [] for d in summary["docs"] + full["docs"])  # none is sent as an empty list
     sizes = [len(json.dumps(r)) for r in (names, summary, full)]
     assert sizes == sorted(sizes) and sizes[0] < sizes[1] < sizes[2]
 
