@@ -42,7 +42,13 @@ class AnalyzeDocumentation:
                 "orphans": len(analysis.orphans),
             },
             broken_links=[f"{b.doc}:{b.line} {b.target}: {b.reason}" for b in analysis.broken_links[:LISTED]],
-            duplicate_titles={t: list(p) for t, p in list(analysis.duplicate_titles.items())[:LISTED]},
+            duplicate_titles={t: _first(p) for t, p in list(analysis.duplicate_titles.items())[:LISTED]},
             missing_metadata={p: list(k) for p, k in list(analysis.missing_metadata.items())[:LISTED]},
             orphans=list(analysis.orphans[:LISTED]),
         )
+
+
+def _first(paths: tuple[str, ...] | list[str]) -> list[str]:
+    """The docs sharing a title, at most LISTED of them (5,000 docs titled "Overview" were 41 KB of answer)."""
+    shown = list(paths[:LISTED])
+    return shown if len(paths) <= LISTED else [*shown, f"... and {len(paths) - LISTED} more"]

@@ -277,14 +277,19 @@ async def test_a_new_docs_size_limit_reindexes_the_docs_it_reads_differently(pro
 
 async def test_thousands_of_docs_give_bounded_listings(app: App, project: Path) -> None:
     make_tree(project, {f"docs/area{i % 20}/page{i:04d}.md": f"# Page {i}\n\nText {i}.\n" for i in range(1000)})
+    make_tree(project, {f"docs/same/o{i:03d}.md": "# Overview\n\nText.\n" for i in range(120)})
     async with Client(app.server) as client:
         names = await call_ok(client, "cde_scanDocumentation", {"detail_level": "name_only"})
         summary = await call_ok(client, "cde_scanDocumentation")
         full = await call_ok(client, "cde_scanDocumentation", {"detail_level": "full"})
-    assert names["total"] == 1000 and len(names["paths"]) == 1000
-    assert len(json.dumps(names)) < 40_000
-    assert summary["total"] == 1000 and len(summary["docs"]) == 300
+        report = await call_ok(client, "cde_analyzeDocumentation")
+    assert names["total"] == 1120 and len(names["paths"]) == 1120
+    assert len(json.dumps(names)) < 45_000
+    assert summary["total"] == 1120 and len(summary["docs"]) == 300
     assert len(full["docs"]) == 100
+    # 120 docs sharing one title: listed up to 50, then counted (it listed every path: 41 KB at 5,000 docs).
+    overview = report["duplicate_titles"]["Overview"]
+    assert len(overview) == 51 and overview[-1] == "... and 70 more" and overview[0] == "docs/same/o000.md"
 
 
 async def test_docs_of_this_repository(tmp_path: Path) -> None:
