@@ -61,7 +61,8 @@ class PreparedPhase:
         body = self.recipe.render(context, role_prefix=role)
         unshown = self._inputs_not_shown()
         if unshown:  # declared inputs reach the prompt whatever recipe the workflow pairs with the phase
-            earlier = previous_results(self.phase.model_copy(update={"inputs": unshown}), results, self.owners)
+            owners = self.workflow.output_owner()
+            earlier = previous_results(self.phase.model_copy(update={"inputs": unshown}), results, owners)
             if len(body) + len(earlier) > MAX_RENDERED_CHARS:
                 raise LimitExceededError(
                     f"the prompt of phase {self.phase.id} with its inputs ({', '.join(unshown)}) would be over "
@@ -74,10 +75,6 @@ class PreparedPhase:
             required_outputs=self.phase.required_outputs,
             prompt=f"{body}\n\n{submission_note(self.phase, feature)}",
         )
-
-    @property
-    def owners(self) -> dict[str, str]:
-        return self.workflow.output_owner()
 
     def _inputs_not_shown(self) -> list[str]:
         """The phase's inputs its recipes show neither through `previous_results` nor by name."""
