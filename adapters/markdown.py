@@ -241,7 +241,8 @@ def link_of(raw: str, line: int) -> DocLink | None:
 # A link destination is read as GitHub reads it: backslash escapes and entities give their character
 # (`docs\\_x.md` is `docs_x.md`, `a&amp;b.md` and `a&#x26;b.md` are `a&b.md`), in one pass, so an escaped
 # `\\&` stays a literal `&` (`a\\&amp;b.md` is `a&amp;b.md`); then the URL splits at `#`, then percent-decodes.
-_ESCAPE_OR_ENTITY = re.compile(r"\\([!-/:-@\[-`{-~])|&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_ENTITY = r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
+_ESCAPE_OR_ENTITY = re.compile(f"{_ESCAPED.pattern}|{_ENTITY}")
 
 
 def _unescaped(found: re.Match[str]) -> str:
