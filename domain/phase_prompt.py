@@ -73,8 +73,14 @@ class PreparedPhase:
             phase=self.phase.id,
             handler=self.phase.handler,
             required_outputs=self.phase.required_outputs,
-            prompt=f"{body}\n\n{submission_note(self.phase, feature)}",
+            prompt=f"{body}\n\n{submission_note(self.phase, feature, listed=self._shows_outputs())}",
         )
+
+    def _shows_outputs(self) -> bool:
+        """Whether the recipes already show `required_outputs` in full (then the note only names the keys)."""
+        if "required_outputs" in self.recipe.placeholders:
+            return True
+        return self.role is not None and "required_outputs" in scan_placeholders(self.role.role)
 
     def _inputs_not_shown(self) -> list[str]:
         """The phase's inputs its recipes show neither through `previous_results` nor by name."""
@@ -204,7 +210,8 @@ def previous_results(phase: Phase, results: Mapping[str, str], owners: dict[str,
     return "\n\n".join(blocks)
 
 
-def submission_note(phase: Phase, feature: Feature) -> str:
+def submission_note(phase: Phase, feature: Feature, *, listed: bool = False) -> str:
+    """How to submit the phase; `listed`: the prompt above already describes each output, so only name them."""
     position = feature.phases.index(phase.id) + 1 if phase.id in feature.phases else 0
     lines = [
         "# Next step",
@@ -217,10 +224,10 @@ def submission_note(phase: Phase, feature: Feature) -> str:
             "This phase is done by a human: present the material above to the user, wait for their decision, "
             "and submit their answer (do not decide for them)."
         )
-    lines += [
-        "",
-        f'When it is done, call `cde_submitWork` with feature_id="{feature.id}", phase_id="{phase.id}" and '
-        "`results`, an object of strings with these keys:",
-        outputs_list(phase, feature),
-    ]
+    call = f'When it is done, call `cde_submitWork` with feature_id="{feature.id}", phase_id="{phase.id}" and '
+    if listed and phase.outputs:
+        keys = ", ".join(f"`{o.key}`" + ("" if o.required else " (optional)") for o in phase.outputs)
+        lines += ["", f"{call}`results`, an object of strings with the keys described above: {keys}."]
+    else:
+        lines += ["", f"{call}`results`, an object of strings with these keys:", outputs_list(phase, feature)]
     return "\n".join(lines)

@@ -79,6 +79,21 @@ async def test_start_records_the_feature_and_renders_the_first_prompt() -> None:
     assert saved.status == "spec" and saved.recipe_id == "engineer" and saved.workflow == "team@2"
 
 
+async def test_outputs_are_described_once_per_prompt() -> None:
+    """A recipe showing {{ required_outputs }} already describes each output: the closing note only names
+    the keys (each description twice was ~40 tokens per output, in every prompt). Without it, the note
+    describes them."""
+    world = World()
+    started = await world.start("Add SSO login", workflow_type="full")
+    line = "- `spec` (required; saved to specs/add-sso-login/spec.md)"
+    assert started.prompt.count(line) == 1
+    assert started.prompt.endswith("an object of strings with the keys described above: `spec`, `notes` (optional).")
+    outcome = await world.submit(started.feature_id, "spec", {"spec": "SPEC-XYZ"})
+    assert outcome.phase == "build"  # its recipe does not show the list: the note gives it in full
+    note = outcome.prompt[outcome.prompt.index("# Next step") :]
+    assert "an object of strings with these keys:\n- `summary` (required" in note
+
+
 async def test_names_are_unique_among_features_and_existing_spec_folders() -> None:
     world = World(specs=InMemorySpecStore({"export-csv"}))
     first = await world.start("Export CSV")
