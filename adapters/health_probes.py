@@ -1,4 +1,5 @@
-"""The health probe of the real environment: the CDE home, the allowed roots, the default project, free disk space.
+"""The health probes of the real environment: the CDE home, the allowed roots, the default project and its
+data, free disk space.
 
 A handful of syscalls in one thread hop, cached for a few seconds so a client
 polling health does not turn it into disk traffic.
@@ -8,13 +9,18 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from domain.errors import DomainError
 from infrastructure.cache import cached
 from infrastructure.files import in_thread
 from infrastructure.paths import resolve_project_sync
+
+if TYPE_CHECKING:
+    from domain.ports import StateRepository
+    from domain.workflow_ports import ProjectConfig
 
 MIN_FREE_BYTES = 100 * 1024 * 1024
 
@@ -98,3 +104,29 @@ class EnvironmentProbe:
     @cached("health.environment", maxsize=4, ttl=5.0)
     async def problems(self) -> list[str]:
         return await _environment_problems_async(self.home, self.roots, self.project_root, self.contained)
+
+
+class ProjectDataProbe:
+    """The default project's `.cde/state.json` and `.cde/workflow.yml` can be read.
+
+    Every feature tool refuses a corrupt state or a broken workflow override: health names the file
+    before an agent runs into it. `open_project` gives the project's state and configuration, or None
+    when the project itself is unusable (the environment probe reports that). Cached like that probe.
+    """
+
+    def __init__(self, open_project: Callable[[], Awaitable[tuple[StateRepository, ProjectConfig] | None]]) -> None:
+        self._open = open_project
+
+    @cached("health.project", maxsize=4, ttl=5.0)
+    async def problems(self) -> list[str]:
+        project = await self._open()
+        if project is None:
+            return []
+        state, config = project
+        problems = []
+        for check in (state.load, config.workflow):
+            try:
+                await check()
+            except DomainError as exc:
+                problems.append(f"the default project's data: {exc.message}")
+        return problems

@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from adapters.health_probes import EnvironmentProbe
+from adapters.health_probes import EnvironmentProbe, ProjectDataProbe
 from domain.clock import utc_now
 from domain.discovery.ports import ToolRegistry
 from domain.errors import DomainError
-from domain.health import CacheCounters, CheckHealth, RuntimeFacts
+from domain.health import CacheCounters, CheckHealth, HealthProbe, RuntimeFacts
 from infrastructure import paths
 from infrastructure.cache import all_cache_stats, cache_totals, cached, configure_caches
 from infrastructure.settings import Settings
@@ -46,6 +46,8 @@ from server.tooling import PROFILE_ATTR
 if TYPE_CHECKING:
     from adapters.fs_skill_library import FsSkillLibrary
     from adapters.fs_state_repository import FsStateRepository
+    from domain.ports import StateRepository
+    from domain.workflow_ports import ProjectConfig
     from server.wiring.delegation import Delegation
     from server.wiring.discovery import DiscoveryWiring
     from server.wiring.onboarding import OnboardingServices
@@ -256,17 +258,23 @@ def bootstrap(settings: Settings) -> App:
             mcp=mcp_version,
         )
 
+    probes: list[HealthProbe] = [
+        EnvironmentProbe(settings.home, settings.allowed_roots, settings.project_root, WRITTEN_FOLDERS)
+    ]
     container = Container(
         settings=settings,
         started_at=started,
-        check_health=CheckHealth(
-            probes=[
-                EnvironmentProbe(settings.home, settings.allowed_roots, settings.project_root, WRITTEN_FOLDERS),
-            ],
-            runtime=runtime,
-            caches=_CacheMetrics(),
-        ),
+        check_health=CheckHealth(probes=probes, runtime=runtime, caches=_CacheMetrics()),
     )
+
+    async def default_project() -> tuple[StateRepository, ProjectConfig] | None:
+        try:
+            root = await container.project_root(".")
+        except DomainError:  # the environment probe says why
+            return None
+        return container.state_repository(root), container.workflow.project_config(root)
+
+    probes.append(ProjectDataProbe(default_project))
     container.warm_up_hooks.append(freeze_startup_heap)
 
     async def start_delegation() -> None:

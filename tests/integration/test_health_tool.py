@@ -77,6 +77,29 @@ async def test_health_check_is_degraded_when_the_default_projects_cde_leads_outs
     assert "leads outside the project through a symlink" in report["reasons"][0], report["reasons"]
 
 
+async def test_health_check_names_a_corrupt_state_or_workflow_of_the_default_project(app: App, project: Path) -> None:
+    """Every feature tool refuses a corrupt .cde/state.json or a broken workflow override; health said ok."""
+    (project / ".cde").mkdir()
+    (project / ".cde" / "state.json").write_text("{bad", encoding="utf-8")
+    (project / ".cde" / "workflow.yml").write_text("phases: [1\n", encoding="utf-8")
+    async with Client(app.server) as client:
+        report = await call_ok(client, "cde_healthCheck")
+        listing = await client.call_tool("cde_listFeatures", {})
+    assert report["status"] == "degraded"
+    state, workflow = report["reasons"]
+    assert state.startswith(
+        f"the default project's data: {project / '.cde' / 'state.json'} is unreadable (invalid JSON"
+    )
+    assert workflow.startswith(f"the default project's data: {project / '.cde' / 'workflow.yml'} is unreadable")
+    assert listing.is_error  # what the reason warns of
+    assert (project / ".cde" / "state.json").read_text(encoding="utf-8") == "{bad"  # reported, never replaced
+    # Fixed, it is ok again (a new server: the probe is cached for 5 s, like the environment's).
+    (project / ".cde" / "state.json").unlink()
+    (project / ".cde" / "workflow.yml").unlink()
+    async with Client(bootstrap(app.container.settings).server) as client:
+        assert (await call_ok(client, "cde_healthCheck"))["status"] == "ok"
+
+
 async def test_a_failing_probe_is_a_reason_not_a_crash(app: App) -> None:
     class Broken:
         async def problems(self) -> list[str]:
