@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from domain.skills.model import SkillRef, WritableScope, ref_of, validate_skill_name
+from domain.skills.model import SkillDeleted, WritableScope, deleted_of, validate_skill_name
 from domain.skills.ports import SkillLibrary
 
 
@@ -14,6 +14,6 @@ class DeleteSkill:
         self._library = library
         self._clock = clock
 
-    async def __call__(self, name: str, scope: WritableScope) -> SkillRef:
+    async def __call__(self, name: str, scope: WritableScope) -> SkillDeleted:
         name = validate_skill_name(name)
-        return ref_of(await self._library.delete(name, scope, now=self._clock()), scope)
+        return deleted_of(await self._library.delete(name, scope, now=self._clock()), scope)

@@ -216,13 +216,22 @@ class SkillDocument(CompactModel):
 
 
 class SkillRef(CompactModel):
-    """A skill that was written or deleted."""
+    """A skill that was written."""
 
     name: str
     scope: str
     version: int
     path: str
     expires: datetime | None = omitted()
+
+
+class SkillDeleted(CompactModel):
+    """A skill removed from its library with its history: `deleted` names the folder that is gone."""
+
+    deleted: str
+    name: str
+    scope: str
+    version: int
 
 
 class SkillSummary(CompactModel):
@@ -300,6 +309,11 @@ def document_of(stored: StoredSkill) -> SkillDocument:
         files=stored.files,
         shadows=list(stored.shadows) or None,
     )
+
+
+def deleted_of(stored: StoredSkill, scope: WritableScope) -> SkillDeleted:
+    folder = stored.path.removesuffix("/SKILL.md")
+    return SkillDeleted(deleted=folder, name=stored.skill.name, scope=scope, version=stored.skill.version)
 
 
 def ref_of(stored: StoredSkill, scope: WritableScope) -> SkillRef:

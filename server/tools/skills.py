@@ -16,6 +16,7 @@ from domain.skills.model import (
     MAX_NOTE,
     MAX_TAGS,
     SCOPES,
+    SkillDeleted,
     SkillDocument,
     SkillKind,
     SkillList,
@@ -123,7 +124,7 @@ def register(server: CdeServer, container: Container) -> None:
 
     async def cde_deleteSkill(  # noqa: N802
         name: Name, scope: WritableScope, project_path: ProjectPath = "."
-    ) -> SkillRef:
+    ) -> SkillDeleted:
         skills = await container.skills(project_path)
         return await skills.delete(name, scope)
 

@@ -320,6 +320,7 @@ async def test_corrupt_skill_is_reported_not_fatal(app: App, project: Path) -> N
     assert error.startswith("corrupt_data:") and "SKILL.md" in error and "invalid YAML" in error
     assert update.startswith("corrupt_data:")
     assert deleted["name"] == "broken" and not broken.exists()
+    assert deleted["deleted"] == ".cde/skills/broken" and "path" not in deleted  # not an answer like a save's
 
 
 async def test_a_description_that_is_not_text_is_named_as_such(app: App, project: Path) -> None:
