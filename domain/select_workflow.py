@@ -141,6 +141,14 @@ class Classification:
     skill_topics: tuple[str, ...]
     words: int
 
+    @property
+    def evidenced_topics(self) -> tuple[str, ...]:
+        """The skill topics the request's words support: the workflow type's own only when cues chose the type
+        (with none, `standard` and its topic are a default, not something the request said)."""
+        if self.cues:
+            return self.skill_topics
+        return tuple(t for t in self.skill_topics if t != _TYPE_TOPIC[self.workflow_type])
+
 
 def _normalise(text: str) -> tuple[list[str], str]:
     words = _WORD.findall(text.lower().replace("\u2019", "'"))

@@ -272,6 +272,36 @@ async def test_source_skill_scores_say_how_well_each_skill_fits(app: App) -> Non
     assert [s for _, s in scores] == sorted((s for _, s in scores), reverse=True)
 
 
+async def test_source_skill_puts_skills_tagged_with_the_needs_topics_first(app: App) -> None:
+    """The skill topics cde_selectWorkflow suggests matched no skill: they now are bundled skills' tags,
+    and a skill tagged with one of the need's topics wins among skills that fit alike."""
+    async with Client(app.server) as client:
+        for name, tags in (("parser-notes", []), ("parser-tips", ["debugging"])):
+            args = {"name": name, "description": "The config parser", "content": "zzparser", "tags": tags}
+            await call_ok(client, "cde_saveSkill", args)
+        bug = await call_ok(client, "cde_sourceSkill", {"need": "Fix the bug in the zzparser", "limit": 5})
+        feature = await call_ok(client, "cde_sourceSkill", {"need": "Add a --json flag to the report command"})
+        outage = await call_ok(client, "cde_sourceSkill", {"need": "Production is down: login returns 500"})
+        vague = await call_ok(client, "cde_sourceSkill", {"need": "spec of the zzparser"})
+        tagged = await call_ok(client, "cde_findSkills", {"tags": ["feature-development"]})
+    found = {m["name"]: m for m in bug["matches"]}
+    assert bug["matches"][0]["name"] == "test-first-bugfix"  # "fix" and "bug" in its name and tags
+    first, second = found["parser-tips"], found["parser-notes"]
+    assert bug["matches"].index(first) < bug["matches"].index(second)
+    assert round(first["score"] - second["score"], 2) == 0.1 and "· topic debugging ·" in first["why"]
+    assert feature["matches"][0]["name"] == "writing-a-feature-spec"
+    # Only what the need's words find is re-ranked: no skill for its topic (incident-response) alone.
+    assert outage["matches"] == []
+    # No cue: `standard` is a default, not a topic the request gave: its topic lifts nothing.
+    assert "writing-a-feature-spec" in {m["name"] for m in vague["matches"]}
+    assert all("topic" not in m["why"] for m in vague["matches"])
+    assert {s["name"] for s in tagged["skills"]} == {
+        "writing-a-feature-spec",
+        "decomposing-work-into-tasks",
+        "reviewing-a-change",
+    }
+
+
 async def test_source_skill_counts_language_names_with_symbols(app: App) -> None:
     """`c++` and `c#` are kept whole as need words, while the index reads them as `c`."""
     async with Client(app.server) as client:
