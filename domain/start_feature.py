@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from pydantic import BaseModel
-
 from domain.clock import utc_now
+from domain.compact import CompactModel, omitted
 from domain.errors import InvalidInputError
 from domain.feature import Feature
 from domain.names import slugify, validate_name
@@ -27,7 +26,7 @@ def new_feature_id() -> str:
 
 
 # The new feature and its first phase (no docstring: output schemas stay lean).
-class FeatureStarted(BaseModel):
+class FeatureStarted(CompactModel):
     feature_id: str
     name: str
     workflow_type: str
@@ -37,6 +36,25 @@ class FeatureStarted(BaseModel):
     phase: str
     required_outputs: list[str]
     prompt: str
+    resumed: bool | None = omitted(description="true: the same request was started before and nothing submitted")
+
+
+def started_before(
+    features: Iterable[Feature], request: str, kind: str, role: str, workflow: str, phases: list[str]
+) -> Feature | None:
+    """An open feature started for this very request, with nothing submitted yet: a start repeated because
+    its answer was lost (a client timeout, a restart) gets it back instead of a duplicate `<name>-2`."""
+    for feature in features:
+        if (
+            feature.user_prompt == request
+            and not feature.finished
+            and not feature.results
+            and (feature.workflow_type, feature.recipe_id, feature.workflow, feature.phases)
+            == (kind, role, workflow, phases)
+            and feature.status == phases[0]
+        ):
+            return feature
+    return None
 
 
 def unique_name(base: str, taken: set[str]) -> str:
@@ -86,7 +104,13 @@ class StartFeature:
         # Under the submission lock (features are only added under it), so the name chosen from the latest
         # state and folders is still free when it is recorded, whichever process starts features.
         async with self._specs.locked():
-            recorded = {f.name for f in (await self._state.load()).features.values()}
+            features = (await self._state.load()).features
+            again = started_before(
+                features.values(), request, kind, role, f"{workflow.name}@{workflow.version}", phases
+            )
+            if again is not None:
+                return self._answer(again, prepared.render(again, {}), resumed=True)
+            recorded = {f.name for f in features.values()}
             folder = self._specs.new_folder(lambda listed: unique_name(base, listed | recorded))
             steps: list[PhaseStep] = []
 
@@ -114,15 +138,19 @@ class StartFeature:
                 return feature
 
             feature = await self._state.update(record, first=folder)
-        step = steps[-1]
+        return self._answer(feature, steps[-1])
+
+    @staticmethod
+    def _answer(feature: Feature, step: PhaseStep, *, resumed: bool = False) -> FeatureStarted:
         return FeatureStarted(
             feature_id=feature.id,
             name=feature.name,
-            workflow_type=kind,
-            phases=phases,
-            skipped=skipped,
-            spec_dir=folder.created[1],
+            workflow_type=feature.workflow_type,
+            phases=feature.phases,
+            skipped=feature.skipped,
+            spec_dir=f"specs/{feature.name}",
             phase=step.phase,
             required_outputs=step.required_outputs,
             prompt=step.prompt,
+            resumed=resumed or None,
         )

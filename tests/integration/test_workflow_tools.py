@@ -219,7 +219,8 @@ async def test_a_start_killed_before_recording_leaves_its_name_free(app: App, pr
     (project / "specs/add-a-thing").mkdir(parents=True)  # what the killed start left
     async with Client(app.server) as client:
         retried = await call_ok(client, "cde_startFeature", {"user_prompt": "Add a thing"})
-        again = await call_ok(client, "cde_startFeature", {"user_prompt": "Add a thing"})  # its folder is empty too
+        # Another request of the same name (its folder is empty too, but recorded).
+        again = await call_ok(client, "cde_startFeature", {"user_prompt": "Add a thing!"})
     assert retried["name"] == "add-a-thing" and again["name"] == "add-a-thing-2"
     assert sorted(os.listdir(project / "specs")) == ["add-a-thing", "add-a-thing-2"]
 

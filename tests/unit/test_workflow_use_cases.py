@@ -97,12 +97,31 @@ async def test_outputs_are_described_once_per_prompt() -> None:
 async def test_names_are_unique_among_features_and_existing_spec_folders() -> None:
     world = World(specs=InMemorySpecStore({"export-csv"}))
     first = await world.start("Export CSV")
-    second = await world.start("Export CSV")
+    second = await world.start("Export CSV.")
     assert (first.name, second.name) == ("export-csv-2", "export-csv-3")
     # The stray folder was only seen by the commit: the prompt names the feature it recorded.
     assert first.spec_dir == "specs/export-csv-2" and "specs/export-csv-2/spec.md" in first.prompt
     assert "specs/export-csv/" not in first.prompt
     assert unique_name("a", {"a", "a-2"}) == "a-3"
+
+
+async def test_a_repeated_start_gets_the_feature_back_until_work_is_submitted() -> None:
+    """A start whose answer was lost (client timeout, restart) and is retried made a duplicate `<name>-2`."""
+    world = World()
+    first = await world.start("Add SSO login", workflow_type="full")
+    again = await world.start("Add SSO login", workflow_type="full")
+    assert again.feature_id == first.feature_id and again.resumed and first.resumed is None
+    assert again.prompt == first.prompt and again.spec_dir == first.spec_dir
+    assert len((await world.state.load()).features) == 1
+    assert "resumed" not in first.model_dump(mode="json")  # left out unless true
+    # Not once work was submitted, nor for another workflow type, nor once the feature is closed.
+    await world.submit(first.feature_id, "spec", {"spec": "S"})
+    after_submit = await world.start("Add SSO login", workflow_type="full")
+    other_type = await world.start("Add SSO login", workflow_type="fast")
+    await world.cancel(other_type.feature_id, "not needed")
+    after_cancel = await world.start("Add SSO login", workflow_type="fast")
+    ids = {first.feature_id, after_submit.feature_id, other_type.feature_id, after_cancel.feature_id}
+    assert len(ids) == 4 and not (after_submit.resumed or other_type.resumed or after_cancel.resumed)
 
 
 async def test_auto_selection_falls_back_to_the_workflow_default_type() -> None:
