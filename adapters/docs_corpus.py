@@ -41,7 +41,7 @@ from adapters.markdown import Markdown, parse_markdown, sections, without_strong
 from adapters.project_tree import MARKER_FILES, FsProjectTree, ProjectTree, pruned_name
 from adapters.text_files import Prints, is_binary, read_prefix
 from domain.docs.analysis import DocsAnalysis, analyze_docs
-from domain.docs.model import DocSet, ParsedDoc, category_of
+from domain.docs.model import Category, DocSet, ParsedDoc, category_of
 from domain.docs.search import DocSearchHit, DocsSearch
 from domain.onboarding.classify import is_doc
 from infrastructure.cache import add_dependencies, cached
@@ -198,8 +198,9 @@ class _Live:
     stamps: dict[str, str] | None = None
 
 
-def _query(live: _Live, query: str, limit: int, reindexed: int) -> DocsSearch:
-    hits = live.index.search(query, limit=limit, snippet_tokens=SNIPPET_TOKENS, per_source=PER_DOC)
+def _query(live: _Live, query: str, limit: int, reindexed: int, category: Category | None) -> DocsSearch:
+    attrs = {"category": category} if category else None
+    hits = live.index.search(query, limit=limit, attrs=attrs, snippet_tokens=SNIPPET_TOKENS, per_source=PER_DOC)
     return DocsSearch(
         hits=[
             DocSearchHit(
@@ -251,7 +252,9 @@ def _refresh_changed(live: _Live, stamps: dict[str, str], base: str, max_bytes: 
     return reindexed
 
 
-def search_fast_sync(live: _Live, root: Path, query: str, limit: int, max_bytes: int) -> DocsSearch | None:
+def search_fast_sync(
+    live: _Live, root: Path, query: str, limit: int, max_bytes: int, category: Category | None = None
+) -> DocsSearch | None:
     """Re-index just the docs the change watch reports, then query; None when a full check is needed.
 
     A full check is needed before the first one, when the watch is unusable, when
@@ -268,7 +271,7 @@ def search_fast_sync(live: _Live, root: Path, query: str, limit: int, max_bytes:
             if reindexed is None:
                 live.stamps = None
                 return None
-            return _query(live, query, limit, reindexed)
+            return _query(live, query, limit, reindexed, category)
         except (OSError, sqlite3.Error) as exc:
             live.stamps = None
             raise index_failure(live.index.db_path, exc) from None
@@ -288,7 +291,15 @@ def arm_watch_sync(live: _Live, dirs: Sequence[str]) -> bool:
 
 
 def search_full_sync(
-    live: _Live, root: Path, tree: ProjectTree, query: str, limit: int, max_bytes: int, *, watched: bool
+    live: _Live,
+    root: Path,
+    tree: ProjectTree,
+    query: str,
+    limit: int,
+    max_bytes: int,
+    *,
+    watched: bool,
+    category: Category | None = None,
 ) -> DocsSearch:
     """Stat every doc of the walk, re-index what changed, then query: one thread hop.
 
@@ -307,7 +318,7 @@ def search_full_sync(
                 continue  # removed since the walk: dropped from the index
         try:
             stats = live.index.sync(stamps, lambda rel: load_records(base, rel, max_bytes))
-            result = _query(live, query, limit, stats.changed)
+            result = _query(live, query, limit, stats.changed, category)
         except (OSError, sqlite3.Error) as exc:
             raise index_failure(live.index.db_path, exc) from None
         live.stamps = stamps if watched else None
@@ -343,18 +354,20 @@ class FsDocsCorpus:
         add_dependencies(prints)
         return result
 
-    async def search(self, root: Path, query: str, limit: int) -> DocsSearch:
+    async def search(self, root: Path, query: str, limit: int, category: Category | None = None) -> DocsSearch:
         live = await self._live_for(root)
-        found = await _search_fast(live, root, query, limit, self.max_bytes)
+        found = await _search_fast(live, root, query, limit, self.max_bytes, category)
         if found is not None:
             return found
         async with live.refreshing:
             if live.stamps is not None:  # the full check this call waited for left the watch trusted
-                found = await _search_fast(live, root, query, limit, self.max_bytes)
+                found = await _search_fast(live, root, query, limit, self.max_bytes, category)
                 if found is not None:
                     return found
             tree, watched = await self._watched_tree(live, root)
-            return await _search_full(live, root, tree, query, limit, self.max_bytes, watched=watched)
+            return await _search_full(
+                live, root, tree, query, limit, self.max_bytes, watched=watched, category=category
+            )
 
     async def _watched_tree(self, live: _Live, root: Path) -> tuple[ProjectTree, bool]:
         """The project's walk, re-validated after the change watch covers every folder it lists.

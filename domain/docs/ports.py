@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Protocol
 
 from domain.docs.analysis import DocsAnalysis
+from domain.docs.model import Category
 from domain.docs.search import DocsSearch
 
 
@@ -14,6 +15,7 @@ class DocsCorpus(Protocol):
 
     async def analysis(self, root: Path) -> DocsAnalysis: ...
 
-    async def search(self, root: Path, query: str, limit: int) -> DocsSearch:
-        """Ranked hits for `query`; the index is brought up to date with the files first."""
+    async def search(self, root: Path, query: str, limit: int, category: Category | None = None) -> DocsSearch:
+        """Ranked hits for `query` (only in docs of `category` if given); the index is brought up to date
+        with the files first."""
         ...

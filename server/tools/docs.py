@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
@@ -37,9 +37,13 @@ def register(server: CdeServer, container: Container) -> None:
         ],
         project_path: ProjectPath = ".",
         limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 10,
+        category: Annotated[
+            Literal["", "root", "agent", "skills", "specs", "adr", "docs", "other"],  # "" or a docs Category
+            Field(description="only docs of this category (as cde_scanDocumentation gives it)"),
+        ] = "",
     ) -> DocsSearch:
         root = await container.project_root(project_path)
-        return await container.onboarding.search_docs(root, query, limit)
+        return await container.onboarding.search_docs(root, query, limit, category or None)
 
     add_tool(
         server,

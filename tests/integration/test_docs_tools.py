@@ -6,12 +6,14 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from mcp.client import Client
 
 from adapters.docs_corpus import FsDocsCorpus
 from adapters.project_tree import FsProjectTree
+from domain.docs.model import Category
 from server.bootstrap import App
 from tests.conftest import call_error, call_ok
 from tests.trees import edit_in_place, make_tree
@@ -126,6 +128,30 @@ async def test_search_ranks_highlights_and_supports_query_syntax(app: App, docs_
     assert too_many.startswith("invalid_input: invalid arguments for cde_searchDocumentation: limit")
     assert (docs_project / ".cde" / "cache" / "docs.db").is_file()
     assert (docs_project / ".cde" / "cache" / ".gitignore").read_text().strip().endswith("*")
+
+
+async def test_search_keeps_to_one_category_when_asked(app: App, project: Path, change_watch: str) -> None:
+    """With many features, the records the workflow writes under specs/ fill the hits; a category keeps to
+    the project's own docs (or to those records)."""
+    make_tree(
+        project,
+        {
+            "docs/retry.md": "# Retries\n\nThe client retries twice.\n",
+            **{f"specs/f{i}/spec.md": f"# Spec {i}\n\nRetries retries retries, variant {i}.\n" for i in range(5)},
+        },
+    )
+    async with Client(app.server) as client:
+        everything = await call_ok(client, "cde_searchDocumentation", {"query": "retries", "limit": 3})
+        docs = await call_ok(client, "cde_searchDocumentation", {"query": "retries", "category": "docs"})
+        specs = await call_ok(client, "cde_searchDocumentation", {"query": "retries", "category": "specs"})
+        wrong = await call_error(client, "cde_searchDocumentation", {"query": "retries", "category": "blog"})
+    assert {h["path"].split("/")[0] for h in everything["hits"]} == {"docs", "specs"}
+    assert [h["path"] for h in docs["hits"]] == ["docs/retry.md"]
+    assert len(specs["hits"]) == 5 and all(h["path"].startswith("specs/") for h in specs["hits"])
+    assert wrong.startswith("invalid_input: invalid arguments for cde_searchDocumentation: category")
+    # The tool offers exactly the categories cde_scanDocumentation gives.
+    schema = next(t for t in await app.server.list_tools() if t.name == "cde_searchDocumentation").input_schema
+    assert schema["properties"]["category"]["enum"] == ["", *get_args(Category)]
 
 
 @pytest.fixture(params=["watched", "unwatched"])
