@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
+from domain.compact import CompactModel, omitted, omitted_if_empty
 from domain.feature import find_feature
 from domain.phase_prompt import PhasePrompter
 from domain.ports import StateRepository
 from domain.workflow_ports import ProjectConfig
 
 
-# A feature's status, progress, documents and history (one line per transition). `phase` is "" once the
-# feature is finished; `prompt` is "" unless asked for. No docstring: output schemas stay lean.
-class FeatureStatus(BaseModel):
+# A feature's status, progress, documents and history (one line per transition). `phase` and
+# `required_outputs` are left out once the feature is finished; `prompt` unless asked for.
+class FeatureStatus(CompactModel):
     feature_id: str
     name: str
     status: str
     workflow_type: str
     phases: list[str]
-    phase: str = ""
+    phase: str | None = omitted()
     done: int
     total: int
     artifacts: list[str]
     history: list[str]
-    required_outputs: list[str] = []
-    prompt: str = ""
+    required_outputs: list[str] = omitted_if_empty(default_factory=list)
+    prompt: str | None = omitted()
 
 
 class GetFeatureStatus:
@@ -37,7 +36,7 @@ class GetFeatureStatus:
         feature = find_feature((await self._state.load()).features, feature_ref)
         current = feature.current_phase
         required: list[str] = []
-        prompt = ""
+        prompt = None
         if current is not None:
             workflow = await self._config.workflow()
             if current in workflow.phase_ids:
@@ -56,7 +55,7 @@ class GetFeatureStatus:
             status=feature.status,
             workflow_type=feature.workflow_type,
             phases=feature.phases,
-            phase=current or "",
+            phase=current,
             done=feature.done,
             total=len(feature.phases),
             artifacts=list(feature.documents().values()),

@@ -17,7 +17,7 @@ ACTIVE = "active"
 
 
 class FeatureSummary(BaseModel):
-    id: str
+    feature_id: str
     name: str
     status: str
     workflow_type: str
@@ -54,7 +54,7 @@ class ListFeatures:
         return FeatureList(
             features=[
                 FeatureSummary(
-                    id=f.id,
+                    feature_id=f.id,
                     name=f.name,
                     status=f.status,
                     workflow_type=f.workflow_type,

@@ -7,9 +7,8 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from pydantic import BaseModel
-
 from domain.clock import utc_now
+from domain.compact import CompactModel, omitted, omitted_if_empty
 from domain.errors import DomainError, InvalidInputError, InvalidTransitionError, NotFoundError, shown
 from domain.feature import Feature, find_feature
 from domain.front_matter import with_document_front_matter
@@ -23,16 +22,17 @@ from domain.workflow_ports import ProjectConfig, SpecStore
 _KEY = re.compile(OUTPUT_KEY_PATTERN)
 
 
-# Output schemas are sent in every tools/list: no docstring (it would become the schema's description),
-# no nullable fields. `phase` is "" once the feature is completed; `artifacts` are the files just written.
-class WorkSubmitted(BaseModel):
+# Output schemas are sent in every tools/list: no docstring (it would become the schema's description).
+# `phase` and `required_outputs` are left out once the feature is completed; `artifacts` are the files
+# just written.
+class WorkSubmitted(CompactModel):
     feature_id: str
     status: str
     done: int
     total: int
     artifacts: list[str]
-    phase: str = ""
-    required_outputs: list[str] = []
+    phase: str | None = omitted()
+    required_outputs: list[str] = omitted_if_empty(default_factory=list)
     prompt: str
 
 
@@ -139,7 +139,7 @@ class SubmitWork:
             done=feature.done,
             total=len(feature.phases),
             artifacts=list(paths.values()),
-            phase=phase.id if phase is not None else "",
+            phase=phase.id if phase is not None else None,
             required_outputs=phase.required_outputs if phase is not None else [],
             prompt=(
                 f"The results are recorded, but the next prompt could not be made: {error}. "

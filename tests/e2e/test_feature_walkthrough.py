@@ -71,7 +71,7 @@ async def test_feature_goes_through_every_phase(tmp_path: Path, workflow_type: s
             )
             assert step["done"] == index + 1 and step["total"] == len(phases)
             assert step["artifacts"] == [f"specs/{name}/{FILES[phase]}"]
-        assert step["status"] == "completed" and step["phase"] == ""
+        assert step["status"] == "completed" and "phase" not in step and "required_outputs" not in step
         status = await call_ok(client, "cde_getFeatureStatus", {"feature_id": fid, **where})
         refused = await call_error(
             client,
@@ -79,6 +79,7 @@ async def test_feature_goes_through_every_phase(tmp_path: Path, workflow_type: s
             {"feature_id": fid, "phase_id": phases[-1], "results": RESULTS[phases[-1]], **where},
         )
     assert status["status"] == "completed" and status["done"] == len(phases)
+    assert not {"phase", "required_outputs", "prompt"} & set(status)  # left out, not empty, once finished
     assert len(status["history"]) == len(phases) + 1
     assert "accepts no more work" in refused
     for phase in phases:

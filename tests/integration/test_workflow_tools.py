@@ -113,7 +113,7 @@ async def test_prefix_status_list_and_cancel(app: App, project: Path) -> None:
     assert status["artifacts"] == [f"specs/{a['name']}/spec.md"]
     assert "# Spec\n\nAC1: works." in status["prompt"] and len(status["history"]) == 2
     assert closed["status"] == "cancelled"
-    assert [f["id"] for f in active["features"]] == [a["feature_id"]]
+    assert [f["feature_id"] for f in active["features"]] == [a["feature_id"]]
     assert everything["total"] == 2
     assert after.startswith("invalid_transition: feature import-invoices is cancelled and accepts no more work")
     assert unknown.startswith("not_found: no feature 'zzzzzz'")

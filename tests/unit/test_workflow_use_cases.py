@@ -165,7 +165,7 @@ async def test_submit_walks_the_plan_saves_files_and_feeds_later_prompts() -> No
     step = await world.submit(fid, "security-audit", {"audit": "clean"})
     assert step.phase == "sign-off" and "This phase is done by a human" in step.prompt
     done = await world.submit(fid, "sign-off", {"decision": "ship"})
-    assert (done.status, done.phase, done.done, done.required_outputs) == ("completed", "", 4, [])
+    assert (done.status, done.phase, done.done, done.required_outputs) == ("completed", None, 4, [])
     assert "is completed" in done.prompt and "specs/add-sso-login/audit.md" in done.prompt
 
 
@@ -498,7 +498,7 @@ async def test_status_resumes_with_the_current_prompt() -> None:
     assert status.artifacts == ["specs/add-sso-login/spec.md"]
     assert "Build add-sso-login." in status.prompt
     assert [line.split(" ", 1)[1] for line in status.history] == ["started: - -> spec", "submitted: spec -> build"]
-    assert (await world.status(started.feature_id)).prompt == ""
+    assert (await world.status(started.feature_id)).prompt is None
 
 
 async def test_list_filters_and_orders_by_latest_activity() -> None:
@@ -518,7 +518,7 @@ async def test_list_filters_and_orders_by_latest_activity() -> None:
         await world.list("in-progress")
     limited = await world.list(limit=1)
     assert len(limited.features) == 1 and limited.total == 3
-    assert c.feature_id in {f.id for f in listed.features}
+    assert c.feature_id in {f.feature_id for f in listed.features}
 
 
 async def test_cancel_and_fail_close_the_feature() -> None:
