@@ -147,9 +147,15 @@ def recover_sync(job_dir: Path, now: datetime, marker: Path | None = None) -> Jo
         if not job.status.active:  # finished meanwhile (by its server, or by another's recovery)
             _unmark(marker)
             return job
-        killed = kill_orphaned_job(job.pgid, job.id)
-        note = "; its agent was still running and was killed" if killed else ""
-        job.finish(JobStatus.INTERRUPTED, now, error=f"the server that ran it (pid {job.server_pid}) stopped{note}")
+        here = os.fspath(job_dir.parents[len(TASKS_DIR.parts)])  # the project this record is in
+        if job.project != here:
+            # Copied (or moved) with its project: the agent it names is another project's, never killed here.
+            why = f"this record was made for {job.project} and copied or moved here; it does not run here"
+        else:
+            killed = kill_orphaned_job(job.pgid, job.id, here)
+            note = "; its agent was still running and was killed" if killed else ""
+            why = f"the server that ran it (pid {job.server_pid}) stopped{note}"
+        job.finish(JobStatus.INTERRUPTED, now, error=why)
         files.atomic_write_sync(path, job.model_dump_json(indent=2) + "\n")
         _unmark(marker)
         logger.info("task %s marked interrupted (server pid %s is gone)", job.id, job.server_pid)

@@ -43,7 +43,7 @@ from typing import Any, Literal
 
 from adapters.agent_process import exit_future, popen_sync
 from adapters.output_pump import LOG_LIMIT, OutputPump, OutputStream
-from adapters.process_group import live_members, signal_job, stop_group
+from adapters.process_group import live_members, signal_job, stop_group, task_environment
 from domain.clock import utc_now
 from domain.delegation.job import Job, JobStatus
 from domain.delegation.launch import LaunchPlan
@@ -296,7 +296,7 @@ class WorkerPool:
 
         def spawn() -> tuple[subprocess.Popen[bytes], int, datetime]:
             # Timed where it happens: the event loop may be busy when this hop comes back.
-            proc, output_fd = popen_sync(plan, {**os.environ, "CDE_TASK_ID": job.id})
+            proc, output_fd = popen_sync(plan, {**os.environ, **task_environment(job.id, job.project)})
             return proc, output_fd, self._clock()
 
         try:

@@ -91,15 +91,21 @@ async def stop_group(pgid: int, grace: float) -> None:
         await wait_group_gone(pgid, 1.0)
 
 
-def kill_orphaned_job(pgid: int | None, task_id: str) -> bool:
+def task_environment(task_id: str, project: str) -> dict[str, str]:
+    """What an agent's environment says about the task it runs (its children inherit it)."""
+    return {"CDE_TASK_ID": task_id, "CDE_TASK_PROJECT": project}
+
+
+def kill_orphaned_job(pgid: int | None, task_id: str, project: str) -> bool:
     """SIGKILL the group of a job whose server died, if a process in it still runs that job.
 
-    A member is recognised by `CDE_TASK_ID=<task_id>` in its environment (the agent's
-    children inherit it), so a recycled pid of an unrelated process is never
-    signalled. With no pgid (the server died between starting the agent and
-    recording it) every process is looked at. Linux only.
+    A member is recognised by its environment (`task_environment`): the task id, so a
+    recycled pid of an unrelated process is never signalled, and the project, so a
+    copy of a project (its records copied along, their leases free) never kills the
+    agent the original's live server runs. With no pgid (the server died between
+    starting the agent and recording it) every process is looked at. Linux only.
     """
-    marker = f"CDE_TASK_ID={task_id}".encode()
+    markers = {f"{key}={value}".encode() for key, value in task_environment(task_id, project).items()}
     candidates = live_members(pgid) if pgid is not None else _all_pids()
     for pid in candidates:
         try:
@@ -107,7 +113,7 @@ def kill_orphaned_job(pgid: int | None, task_id: str) -> bool:
             group = pgid if pgid is not None else os.getsid(pid)  # the agent's session: the whole job
         except OSError:
             continue
-        if marker in environ.split(b"\0"):
+        if markers <= set(environ.split(b"\0")):
             return signal_job(group, signal.SIGKILL)
     return False
 

@@ -18,11 +18,14 @@ from infrastructure import files, paths
 from infrastructure.cache import cached
 
 
-def _remove_all_sync(pointers: list[Path]) -> None:
+def _remove_all_sync(pointers: list[Path], root: Path) -> None:
+    """Delete each pointer that names `root` (one naming another project is that project's)."""
     for pointer in pointers:
         try:
+            if files.read_text_sync(pointer, max_bytes=8192).strip() != str(root):
+                continue
             pointer.unlink()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotFoundError):
             continue
         except OSError as exc:
             raise files.os_error(pointer, exc) from None
@@ -43,8 +46,8 @@ class HomeTaskIndex:
         await files.atomic_write(self.dir / validate_job_id(job_id), f"{root}\n")
         self._pointer.invalidate(job_id)
 
-    async def forget(self, job_ids: list[str]) -> None:
-        await _remove_all([self.dir / validate_job_id(job_id) for job_id in job_ids])
+    async def forget(self, job_ids: list[str], root: Path) -> None:
+        await _remove_all([self.dir / validate_job_id(job_id) for job_id in job_ids], root)
         for job_id in job_ids:
             self._pointer.invalidate(job_id)
 

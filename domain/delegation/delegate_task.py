@@ -118,7 +118,7 @@ class DelegateTask:
             raise indexed
         if isinstance(created, BaseException):
             with contextlib.suppress(Exception):  # a pointer to a task without a record would mislead
-                await self._locator.forget([job.id])
+                await self._locator.forget([job.id], root)
             raise created
         await self._runner.submit(job, plan, store)
 

@@ -32,7 +32,7 @@ async def find_job(job_id: str, runner: JobRunner, locator: TaskLocator, stores:
         return await store.load(job_id), store
     except NotFoundError:
         with contextlib.suppress(DomainError):  # a pointer left by a prune that was interrupted: drop it
-            await locator.forget([job_id])
+            await locator.forget([job_id], root)
         raise
 
 

@@ -68,8 +68,9 @@ class TaskLocator(Protocol):
 
     async def remember(self, job_id: str, root: Path) -> None: ...
 
-    async def forget(self, job_ids: list[str]) -> None:
-        """Drop the pointers of deleted tasks."""
+    async def forget(self, job_ids: list[str], root: Path) -> None:
+        """Drop the pointers of tasks deleted from the project at `root`: a pointer naming another project
+        (whose record was copied here with the project) is that project's, and stays."""
         ...
 
     async def locate(self, job_id: str) -> Path:

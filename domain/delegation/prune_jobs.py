@@ -27,5 +27,5 @@ class PruneJobs:
     async def __call__(self, store: JobStore) -> list[str]:
         removed = await store.prune(self._keep, self._now() - self._max_age)
         if removed:
-            await self._locator.forget(removed)
+            await self._locator.forget(removed, store.root)
         return removed

@@ -6,6 +6,7 @@ import asyncio
 import fcntl
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -35,6 +36,7 @@ OTHER_SERVER = f"""
 import asyncio, os, subprocess, sys
 from pathlib import Path
 from adapters.fs_job_store import FsJobStore
+from adapters.process_group import task_environment
 from domain.delegation.job import Job
 from domain.clock import utc_now
 
@@ -48,13 +50,13 @@ async def main():
     running = job("{RUNNING_ID}")
     await store.create(running, "p")
     agent = subprocess.Popen(["sh", "-c", "sleep 1000 & exec sleep 1001"], start_new_session=True,
-                             env={{**os.environ, "CDE_TASK_ID": running.id}})
+                             env={{**os.environ, **task_environment(running.id, str(root))}})
     running.start(agent.pid, now)
     await store.save(running)
     await store.create(job("{QUEUED_ID}"), "q")
     if sys.argv[2] == "crash-unrecorded":
         agent = subprocess.Popen(["sleep", "1002"], start_new_session=True,
-                                 env={{**os.environ, "CDE_TASK_ID": "{QUEUED_ID}"}})
+                                 env={{**os.environ, **task_environment("{QUEUED_ID}", str(root))}})
     print(agent.pid, flush=True)
     if sys.argv[2].startswith("crash"):
         os._exit(0)
@@ -149,6 +151,32 @@ async def test_a_live_servers_jobs_are_left_alone_until_it_dies(settings: Settin
             proc.stdin.close()
     assert [t.status for t in listing.tasks] == ["interrupted", "interrupted"]
     await eventually(lambda: asyncio.to_thread(gone, agent_pid))
+
+
+async def test_a_copy_of_a_project_never_kills_the_agent_its_original_runs(
+    settings: Settings, project: Path, tmp_path: Path
+) -> None:
+    """`cp -r` of a project while a task ran: the copy's records have free leases (other files), and its
+    server killed the original's agent, found by task id alone; the live session's task then failed."""
+    proc, agent_pid = other_server(project, "hold")
+    copy = tmp_path / "copy-of-project"
+    try:
+        shutil.copytree(project, copy)
+        delegation = build_delegation(settings)
+        try:
+            listing = await delegation.list_tasks(copy, include_finished=True)
+        finally:
+            await delegation.stop()
+        assert not gone(agent_pid)  # the original's agent runs on
+        assert record(project, RUNNING_ID)["status"] == "running"
+        assert [t.status for t in listing.tasks] == ["interrupted", "interrupted"]  # nothing runs in the copy
+        assert f"made for {project} and copied or moved here" in str(record(copy, RUNNING_ID)["error"])
+    finally:
+        proc.kill()
+        proc.wait()
+        if proc.stdin is not None:
+            proc.stdin.close()
+        os.killpg(agent_pid, signal.SIGKILL)
 
 
 async def test_active_markers_are_kept_while_their_server_lives_and_dropped_once_settled(

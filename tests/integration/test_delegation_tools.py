@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from mcp.client import Client
 
+from adapters.task_index import HomeTaskIndex
 from infrastructure.settings import Settings
 from server.bootstrap import App, bootstrap
 from tests.conftest import call_error, call_ok
@@ -283,3 +284,16 @@ async def test_a_pointer_whose_task_is_gone_is_dropped_on_first_use(app: App, tm
         gone = await call_error(client, "cde_getTaskStatus", {"task_id": pointer.name})
     assert gone.startswith("not_found: task 20250101-000000-cccccc has no record in ")
     assert not pointer.exists()
+
+
+async def test_pruning_a_copy_of_a_project_keeps_the_originals_task_pointers(tmp_path: Path, project: Path) -> None:
+    """A copy's records carry the original's task ids: deleting them in the copy removed the pointers the
+    original's tasks are found by (cde_getTaskStatus then said `unknown task_id`)."""
+    index = HomeTaskIndex(tmp_path / "cde-home", default_root=project, allowed_roots=(tmp_path,))
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    await index.remember("20250101-000000-dddddd", project)
+    await index.forget(["20250101-000000-dddddd"], copy)  # the copy pruned its copy of the record
+    assert await index.locate("20250101-000000-dddddd") == project
+    await index.forget(["20250101-000000-dddddd"], project)
+    assert not (tmp_path / "cde-home" / "tasks" / "20250101-000000-dddddd").exists()
