@@ -18,7 +18,7 @@ import gc
 import logging
 import platform
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -217,6 +217,25 @@ class _CacheMetrics:
         ]
 
 
+@contextlib.contextmanager
+def _root_logging_left_alone() -> Iterator[None]:
+    """Keep the SDK's server constructor from configuring the root logger (`logging.basicConfig` at INFO).
+
+    The CLI configures logging before it builds the server, so that call does nothing there; a program
+    using the server as a library (the generated tool package, tests) had its logging taken over, and
+    every tool error printed on its stderr. A root handler present during the call makes it a no-op.
+    """
+    root = logging.getLogger()
+    placeholder = None if root.handlers else logging.NullHandler()
+    if placeholder is not None:
+        root.addHandler(placeholder)
+    try:
+        yield
+    finally:
+        if placeholder is not None:
+            root.removeHandler(placeholder)
+
+
 _heap_frozen = False
 
 
@@ -313,13 +332,14 @@ def bootstrap(settings: Settings) -> App:
                 await _run_all([container.stop_delegation, *reversed(container.shutdown_hooks)], "shutdown")
             container.lifespan_done.set()
 
-    server = CdeServer(
-        name="cde-orchestrator",
-        version=__version__,
-        instructions=INSTRUCTIONS,
-        log_level=settings.log_level,
-        lifespan=lifespan,
-    )
+    with _root_logging_left_alone():
+        server = CdeServer(
+            name="cde-orchestrator",
+            version=__version__,
+            instructions=INSTRUCTIONS,
+            log_level=settings.log_level,
+            lifespan=lifespan,
+        )
     setattr(server, PROFILE_ATTR, settings.tools)
     server_ref.append(server)
     container.tool_registry = ServerToolRegistry(server)

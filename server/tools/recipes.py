@@ -39,6 +39,17 @@ logger = logging.getLogger(__name__)
 RecipeId = Annotated[str, Field(min_length=1, max_length=64)]
 
 
+# Kept upper case in a prompt's title: "AI engineer", not "Ai engineer".
+_ACRONYMS = frozenset({"adr", "ai", "api", "ci", "cli", "llm", "mcp", "qa", "sql", "ui", "ux"})
+
+
+def prompt_title(recipe_id: str) -> str:
+    """`ai-engineer` → `AI engineer`: the id's words, the first capitalised, known acronyms upper case."""
+    words = [w.upper() if w in _ACRONYMS else w for w in recipe_id.replace("_", "-").split("-") if w]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
 def register(server: CdeServer, container: Container) -> None:
     async def cde_listRecipes(project_path: ProjectPath = ".") -> RecipeList:  # noqa: N802
         root = await container.project_root(project_path)
@@ -152,7 +163,7 @@ class RecipePrompts:
         ]
         return Prompt(
             name=recipe_id,
-            title=recipe_id.replace("-", " ").capitalize(),
+            title=prompt_title(recipe_id),
             description=recipe.description or f"Recipe {recipe_id}",
             arguments=arguments,
             fn=render,

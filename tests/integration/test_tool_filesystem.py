@@ -5,6 +5,9 @@ import contextlib
 import importlib
 import inspect
 import json
+import logging
+import os
+import subprocess
 import sys
 import threading
 import uuid
@@ -361,3 +364,24 @@ async def test_under_the_lean_profile_the_package_still_lists_what_it_calls(
         found = await package.cde_findSkills(query="zzz-nothing")
     assert found["skills"] == []
     assert not [r for r in caplog.records if "not listed" in r.getMessage()]
+
+
+def test_a_script_using_the_package_keeps_its_own_logging(app: App, project: Path, tmp_path: Path) -> None:
+    """The SDK's server constructor ran `logging.basicConfig(level=INFO)`: a script importing the generated
+    package had its root logger taken over, and each tool error it caught was also printed on its stderr."""
+    asyncio.run(app.container.discovery.generate_tool_filesystem()(tmp_path / "pkg"))
+    script = (
+        "import asyncio, logging, pkg\n"
+        "async def main():\n"
+        "    try:\n"
+        "        await pkg.cde_getSkill(name='never-saved')\n"
+        "    except pkg.ToolCallError as exc:\n"
+        "        print('caught', exc.args[0].split(':')[0])\n"
+        "asyncio.run(main())\n"
+        "print(len(logging.getLogger().handlers), logging.getLogger().level)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "CDE_PROJECT_ROOT": str(project), "CDE_LOG_LEVEL": "INFO"}
+    env["CDE_HOME"] = str(app.container.settings.home)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
+    assert done.stdout.split("\n")[:2] == ["caught not_found", f"0 {logging.WARNING}"], done.stderr
+    assert done.stderr == ""

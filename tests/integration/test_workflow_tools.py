@@ -321,6 +321,7 @@ async def test_recipes_are_served_as_prompts(tmp_path: Path, project: Path) -> N
         custom.unlink()
         later = {p.name for p in (await client.list_prompts(cache_mode="refresh")).prompts}
     assert {"define", "review", "quick-fix", "ai-engineer", "standup"} <= set(prompts)
+    assert (prompts["ai-engineer"].title, prompts["quick-fix"].title) == ("AI engineer", "Quick fix")
     standup = prompts["standup"]
     assert standup.description == "Daily standup"
     assert [(a.name, a.required) for a in standup.arguments or []] == [("user_prompt", True), ("day", False)]
