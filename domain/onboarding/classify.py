@@ -74,6 +74,8 @@ _BY_EXTENSION = {
     ".sol": "Solidity",
 }
 _BY_NAME = {"Makefile": "Makefile", "GNUmakefile": "Makefile", "Dockerfile": "Dockerfile", "Justfile": "Just"}
+# Build and packaging files counted as languages by lines, but not what the project is written in.
+BUILD_LANGUAGES = frozenset(_BY_NAME.values())
 
 DOC_EXTENSIONS = (".md", ".markdown")
 

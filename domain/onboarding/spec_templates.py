@@ -12,6 +12,7 @@ from __future__ import annotations
 from domain.front_matter import front_matter
 from domain.names import clipped, feature_title
 from domain.onboarding.analysis import ProjectAnalysis, plural
+from domain.onboarding.classify import BUILD_LANGUAGES
 
 SPEC_FILES = ("spec.md", "plan.md", "tasks.md")
 
@@ -78,7 +79,8 @@ def _spec(title: str, description: str, slug: str, today: str) -> str:
 
 def _technical_context(analysis: ProjectAnalysis) -> list[str]:
     facts = analysis.facts
-    languages = ", ".join(s.name for s in facts.languages[:3]) or "NEEDS CLARIFICATION"
+    written_in = [s.name for s in facts.languages if s.name not in BUILD_LANGUAGES]
+    languages = ", ".join(written_in[:3]) or "NEEDS CLARIFICATION"
     frameworks = ", ".join(analysis.frameworks[:8]) or "NEEDS CLARIFICATION"
     testing = ", ".join(analysis.test_frameworks) or "NEEDS CLARIFICATION"
     if "test" in analysis.commands:

@@ -180,7 +180,7 @@ async def test_generate_spec_fills_facts_and_never_overwrites_unasked(app: App, 
     for section in ("## User Scenarios & Testing", "### Functional Requirements", "## Success Criteria"):
         assert section in spec
     plan = (spec_dir / "plan.md").read_text()
-    assert "**Language/Version**: Python" in plan and "**Primary Dependencies**: Click" in plan
+    assert "**Language/Version**: Python\n" in plan and "**Primary Dependencies**: Click" in plan  # no Makefile
     assert "pytest (`make test`)" in plan and "calc/  # 2 files, mostly Python" in plan
     tasks = (spec_dir / "tasks.md").read_text()
     assert "- [ ] T004 [P] [US1] Acceptance test for scenario 1 in `tests/`" in tasks
