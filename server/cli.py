@@ -14,6 +14,7 @@ from typing import Any
 from infrastructure.logging import configure_logging
 from infrastructure.settings import Settings, SettingsError
 from server import __version__
+from server.bench import SUITES
 
 logger = logging.getLogger("cde_orchestrator")
 
@@ -45,7 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench = sub.add_parser("bench", help="run the benchmark suite and print a table")
     bench.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
-    bench.add_argument("--only", action="append", metavar="SUITE", help="run only this suite (repeatable)")
+    bench.add_argument(
+        "--only", action="append", metavar="SUITE", help=f"run only this suite (repeatable): {', '.join(SUITES)}"
+    )
     bench.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run)")
     return parser
 

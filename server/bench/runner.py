@@ -19,20 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from server import __version__
+from server.bench import SUITES
 from server.bench.util import BenchContext, Row
-
-# suite name → "module:function"; each function is `async (BenchContext) -> list[Row]`.
-SUITES: dict[str, str] = {
-    "cache": "server.bench.cache_bench:run",
-    "files": "server.bench.files_bench:run",
-    "rpc": "server.bench.rpc_bench:run",
-    "workflow": "server.bench.workflow_bench:run",
-    "skills": "server.bench.skills_bench:run",
-    "tools": "server.bench.tools_bench:run",
-    "delegation": "server.bench.delegation_bench:run",
-    "docs": "server.bench.docs_bench:run",
-    "scan": "server.bench.scan_bench:run",
-}
 
 
 def _load(spec: str) -> Callable[[BenchContext], Awaitable[list[Row]]]:
