@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 from pathlib import Path
 from typing import Any
@@ -169,6 +170,46 @@ async def test_a_submission_whose_commit_is_refused_leaves_its_documents_as_they
     assert too_big.startswith("limit_exceeded: ") and again.startswith("limit_exceeded: ")
     assert not absent and kept == "A draft of my own.\n"
     assert accepted["phase"] == "decompose" and body_of(spec) == "Accepted.\n"
+
+
+async def test_a_state_write_that_fails_puts_the_documents_back_and_one_that_landed_keeps_them(
+    app: App, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk or read-only .cde/ failed the state write after the documents were written: spec.md kept
+    the refused text (the user's own draft lost) while the feature stayed in `define`."""
+    real = files._durable_temp_sync
+    failure: list[str] = []
+
+    def durable_temp(path: Path, payload: bytes, mode: int) -> str:
+        if path.name == "state.json" and failure == ["before"]:  # the new state never takes the file's place
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path, payload, mode)
+
+    real_fsync_dir = files.fsync_dir
+
+    def fsync_dir(directory: Path) -> None:
+        if failure == ["after"] and directory.name == ".cde":  # the new state is in place, not yet durable
+            raise OSError(errno.EIO, "Input/output error", str(directory))
+        real_fsync_dir(directory)
+
+    monkeypatch.setattr(files, "_durable_temp_sync", durable_temp)
+    monkeypatch.setattr(files, "fsync_dir", fsync_dir)
+    async with Client(app.server) as client:
+        started = await call_ok(client, "cde_startFeature", {"user_prompt": "Add a thing"})
+        where = {"feature_id": started["feature_id"], "phase_id": "define"}
+        spec = project / started["spec_dir"] / "spec.md"
+        spec.write_text("A draft of my own.\n")
+        failure.append("before")
+        full = await call_error(client, "cde_submitWork", {**where, "results": {"spec": "Refused."}})
+        kept = spec.read_text()
+        failure[0] = "after"
+        landed = await call_error(client, "cde_submitWork", {**where, "results": {"spec": "Recorded."}})
+        failure.clear()
+        status = await call_ok(client, "cde_getFeatureStatus", {"feature_id": started["feature_id"]})
+    assert full.startswith("limit_exceeded: no space left for") and kept == "A draft of my own.\n"
+    # The state took its place before the failure: it records the document, which keeps its text.
+    assert "Input/output error" in landed and status["phase"] == "decompose"
+    assert body_of(spec) == "Recorded.\n"
 
 
 async def test_a_refused_commit_never_copies_a_linked_documents_outside_text_into_the_project(
