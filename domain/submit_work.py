@@ -9,7 +9,14 @@ from datetime import datetime
 
 from domain.clock import utc_now
 from domain.compact import CompactModel, omitted, omitted_if_empty
-from domain.errors import DomainError, InvalidInputError, InvalidTransitionError, NotFoundError, shown
+from domain.errors import (
+    ConflictError,
+    DomainError,
+    InvalidInputError,
+    InvalidTransitionError,
+    NotFoundError,
+    shown,
+)
 from domain.feature import Feature, find_feature
 from domain.front_matter import with_document_front_matter
 from domain.names import clipped, feature_title
@@ -107,6 +114,7 @@ class SubmitWork:
             contents = {file: _as_document(snapshot, phase_id, file, results[key]) for key, file in saved.items()}
             documents = self._specs.documents(snapshot.name, contents)
             paths = dict(zip(saved, documents.paths, strict=True))
+            self._check_not_recorded(snapshot, paths)
             now = self._now()
             expected = snapshot.submit(phase_id, results, phase, files=paths, now=now)
 
@@ -187,6 +195,18 @@ class SubmitWork:
                 "restore it in .cde/workflow.yml or cancel the feature with cde_cancelFeature"
             ) from None
         return await self._prompter.prepare(workflow, following, feature.recipe_id, feature=feature.name)
+
+    @staticmethod
+    def _check_not_recorded(feature: Feature, paths: Mapping[str, str]) -> None:
+        """No output goes to a file that already records another output of the feature: the workflow was
+        edited since (an earlier phase's file given to a later output), and writing would lose that record."""
+        owners = {path: key for key, path in feature.documents().items()}
+        for key, path in paths.items():
+            if owners.get(path, key) != key:
+                raise ConflictError(
+                    f"{path} already holds this feature's {owners[path]!r}; .cde/workflow.yml now saves {key!r} "
+                    "there too: give one of them another file, then submit again"
+                )
 
     @staticmethod
     def _current_phase(feature: Feature, phase_id: str, results: Mapping[str, str], workflow: Workflow) -> Phase:

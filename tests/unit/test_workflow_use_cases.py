@@ -11,7 +11,14 @@ from typing import TypeVar
 import pytest
 
 from domain.cancel_feature import CancelFeature
-from domain.errors import CorruptDataError, InvalidInputError, InvalidTransitionError, LimitExceededError, NotFoundError
+from domain.errors import (
+    ConflictError,
+    CorruptDataError,
+    InvalidInputError,
+    InvalidTransitionError,
+    LimitExceededError,
+    NotFoundError,
+)
 from domain.feature import Feature
 from domain.feature_status import GetFeatureStatus
 from domain.front_matter import document_body
@@ -266,6 +273,21 @@ async def test_an_output_renamed_after_its_phase_was_submitted_is_not_called_opt
     assert "Spec: (spec_text is not available: phase spec was submitted before spec_text was one of its outputs)" in (
         status.prompt
     )
+
+
+async def test_an_output_given_an_earlier_outputs_file_is_refused_not_written_over_it() -> None:
+    """workflow.yml edited mid-feature so that `summary` goes to spec.md (and spec to spec-v2.md): the build
+    submission replaced the recorded spec (lost) and the feature listed spec.md twice among its documents."""
+    world = World()
+    started = await world.start("Add SSO login", workflow_type="full")
+    await world.submit(started.feature_id, "spec", {"spec": "THE SPEC"})
+    files = {"spec": [{"key": "spec", "file": "spec-v2.md"}], "build": [{"key": "summary", "file": "spec.md"}]}
+    edited = [dict(p, outputs=files[p["id"]]) if p["id"] in files else p for p in WORKFLOW_DOC["phases"]]
+    world.config._workflow = parse_workflow(dict(WORKFLOW_DOC, phases=edited))
+    with pytest.raises(ConflictError, match=r"specs/add-sso-login/spec\.md already holds this feature's 'spec'"):
+        await world.submit(started.feature_id, "build", {"summary": "THE SUMMARY"})
+    assert bodies(world.specs.files)["specs/add-sso-login/spec.md"] == "THE SPEC"
+    assert (await world.status(started.feature_id)).phase == "build"
 
 
 async def test_a_renamed_current_phase_is_reported_as_gone_whatever_the_results() -> None:
