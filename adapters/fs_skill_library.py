@@ -253,6 +253,15 @@ class FsSkillLibrary:
         }
         # As strings too: building paths with os.path on every save is ~5x cheaper than with pathlib here.
         self._root_strs: dict[SkillScope, str] = {scope: os.fspath(root) for scope, root in self.roots.items()}
+        # A project whose .cde/ is the CDE home (a project at ~ with the default home): its library *is* the
+        # user library. It is read as the user library only; writing or deleting "project" skills is refused,
+        # or one skill would be both, shadowing itself, and a project-scope delete would remove a user skill.
+        self._project_is_user = os.path.normpath(self._root_strs["project"]) == os.path.normpath(
+            self._root_strs["user"]
+        )
+        self._scopes: tuple[SkillScope, ...] = tuple(
+            s for s in SCOPES if not (s == "project" and self._project_is_user)
+        )
         self._project_prefix = os.fspath(project_root) + os.sep
         self.index = FtsIndex(project_root / INDEX_FILE)
         self._lock_timeout = lock_timeout
@@ -318,7 +327,7 @@ class FsSkillLibrary:
 
     def scan_sync(self) -> Snapshot:
         stamps: dict[str, str] = {}
-        for scope in SCOPES:
+        for scope in self._scopes:
             root = self.roots[scope]
             try:
                 entries = list(os.scandir(root))
@@ -418,7 +427,7 @@ class FsSkillLibrary:
         return text
 
     def _shadows(self, name: str, scope: SkillScope) -> list[SkillScope]:
-        lower = SCOPES[SCOPES.index(scope) + 1 :]
+        lower = self._scopes[self._scopes.index(scope) + 1 :] if scope in self._scopes else ()
         return [s for s in lower if os.path.exists(os.path.join(self._root_strs[s], name, SKILL_FILE))]
 
     def _history(self, skill_dir: Path) -> list[int]:
@@ -462,7 +471,9 @@ class FsSkillLibrary:
         return parse_skill(path, text, name=name, scope=scope), text
 
     def read_sync(self, name: str, now: datetime, scope: SkillScope | None, version: int | None) -> StoredSkill:
-        for candidate in (scope,) if scope else SCOPES:
+        if scope == "project":
+            self._check_project_scope()
+        for candidate in (scope,) if scope else self._scopes:
             path = self.roots[candidate] / name / SKILL_FILE
             try:
                 skill, text = self._read_file(path, name, candidate)
@@ -490,7 +501,16 @@ class FsSkillLibrary:
 
     # -- writing ---------------------------------------------------------------------------------
 
+    def _check_project_scope(self) -> None:
+        if self._project_is_user:
+            raise InvalidInputError(
+                f"this project's skill library {self.roots['project']} is the user library (CDE_HOME is the "
+                "project's .cde): use scope='user', or set CDE_HOME outside the project"
+            )
+
     def _writable_dir(self, scope: WritableScope, name: str) -> Path:
+        if scope == "project":
+            self._check_project_scope()
         skill_dir = os.path.join(self._root_strs[scope], name)
         if os.path.islink(skill_dir):
             raise PermissionDeniedError(f"{skill_dir} is a symlink; skills are only written to real directories")

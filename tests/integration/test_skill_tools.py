@@ -801,3 +801,21 @@ async def test_an_update_can_remove_the_domain(app: App, project: Path) -> None:
         found = await call_ok(client, "cde_findSkills", {"query": "scoped"})
     assert in_ops["skills"] == [] and found["skills"][0].get("domain") is None
     assert "domain:" not in (project / ".cde/skills/scoped/SKILL.md").read_text()
+
+
+async def test_a_project_whose_cde_folder_is_the_cde_home_has_only_the_user_library(app: App, project: Path) -> None:
+    """A project at ~ with the default CDE_HOME (~/.cde): its library is the user library. A skill showed as
+    a project skill shadowing itself, and a project-scope delete removed the user's skill."""
+    settings = app.container.settings.model_copy(update={"home": project / ".cde"})
+    async with Client(bootstrap(settings).server) as client:
+        saved = await call_ok(client, "cde_saveSkill", skill_args("mine", scope="user"))
+        as_project = await call_error(client, "cde_saveSkill", skill_args("other"))
+        delete = await call_error(client, "cde_deleteSkill", {"name": "mine", "scope": "project"})
+        read_as_project = await call_error(client, "cde_getSkill", {"name": "mine", "scope": "project"})
+        listing = await call_ok(client, "cde_findSkills", {"query": "qqmark"})
+        got = await call_ok(client, "cde_getSkill", {"name": "mine"})
+    assert saved["scope"] == "user"
+    for refused in (as_project, delete, read_as_project):
+        assert refused.startswith("invalid_input: this project's skill library") and "scope='user'" in refused
+    assert names(listing) == [("mine", "user")]
+    assert got["scope"] == "user" and "shadows" not in got
