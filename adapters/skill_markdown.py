@@ -19,7 +19,7 @@ import yaml
 from pydantic import ValidationError
 
 from domain.errors import CorruptDataError
-from domain.skills.model import Skill, SkillScope
+from domain.skills.model import MAX_SKILL_VERSION, Skill, SkillScope
 from infrastructure.files import parse_yaml
 
 _DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -61,7 +61,7 @@ def _version(meta: dict[str, Any]) -> int:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
         raise ValueError(f"version: {value!r} is not a whole number such as 3 (skills count versions 1, 2, 3…)")
-    if len(str(value)) > 9:  # past what JSON clients hold exactly (2**53) long before; no skill gets near
+    if len(str(value)) > len(str(MAX_SKILL_VERSION)) or int(value) > MAX_SKILL_VERSION:
         raise ValueError(f"version: {str(value)[:20]} is too large; skills count versions 1, 2, 3…")
     return int(value)
 

@@ -119,6 +119,10 @@ _EXAMPLES = {
 }
 
 
+# The highest version a SKILL.md may say (9 digits: far past any real history, and exact in every JSON client).
+MAX_SKILL_VERSION = 999_999_999
+
+
 class Skill(BaseModel):
     """One version of a skill as stored: front matter fields plus the Markdown body."""
 
@@ -172,6 +176,11 @@ class Skill(BaseModel):
 
     def revise(self, *, now: datetime, note: str, scope: WritableScope, fields: SkillFields) -> Skill:
         """The next version: given fields replaced, the rest carried over, the note recorded."""
+        if self.version >= MAX_SKILL_VERSION:  # the next one could not be read back
+            raise LimitExceededError(
+                f"skill {self.name!r} is at version {self.version}, the last a skill can have; "
+                "save the new text under another name"
+            )
         return self.model_copy(
             update={
                 "scope": scope,

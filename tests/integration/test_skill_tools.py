@@ -819,3 +819,16 @@ async def test_a_project_whose_cde_folder_is_the_cde_home_has_only_the_user_libr
         assert refused.startswith("invalid_input: this project's skill library") and "scope='user'" in refused
     assert names(listing) == [("mine", "user")]
     assert got["scope"] == "user" and "shadows" not in got
+
+
+async def test_an_update_past_the_last_version_is_refused_not_written_unreadable(app: App, project: Path) -> None:
+    """A SKILL.md at version 999999999 (the most a file may say) was updated to 1000000000, which the
+    server then refused to read: the skill vanished from searches and could not be updated again."""
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_saveSkill", skill_args("big"))
+        path = project / ".cde/skills/big/SKILL.md"
+        path.write_text(path.read_text().replace("version: 1\n", "version: 999999999\n"))
+        refused = await call_error(client, "cde_updateSkill", {"name": "big", "note": "n", "content": "x"})
+        still = await call_ok(client, "cde_getSkill", {"name": "big"})
+    assert refused.startswith("limit_exceeded: skill 'big' is at version 999999999, the last a skill can have")
+    assert still["version"] == 999999999 and "qqmark" in still["content"]
