@@ -211,17 +211,25 @@ class _Step:
         self.log.append(f"undo in {threading.current_thread().name}")
 
 
-async def test_a_failure_once_the_state_is_being_written_undoes_nothing(
+async def test_a_write_that_fails_once_the_state_landed_undoes_nothing_and_one_before_undoes(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    real = files.atomic_write_sync
+    landed: list[bool] = []
+
     def broken_disk(path: Path, data: str | bytes, *, mode: int | None = None) -> None:
-        raise OSError(5, "Input/output error")  # maybe after the replace: the state may refer to the step's work
+        if landed[-1]:
+            real(path, data)  # in place, then the directory fsync fails: the state may refer to the step's work
+        raise OSError(5, "Input/output error")
 
     monkeypatch.setattr(files, "atomic_write_sync", broken_disk)
-    log: list[str] = []
-    with pytest.raises(DomainError):
-        await FsStateRepository(project).update(lambda state: None, first=_Step(log))
-    assert [entry.split(" in ")[0] for entry in log] == ["run", "settle"]
+    logs: list[list[str]] = []
+    for outcome in (True, False):
+        landed.append(outcome)
+        logs.append([])
+        with pytest.raises(DomainError):
+            await FsStateRepository(project).update(lambda state: None, first=_Step(logs[-1]))
+    assert [[entry.split(" in ")[0] for entry in log] for log in logs] == [["run", "settle"], ["run", "undo", "settle"]]
 
 
 async def test_a_state_change_that_fails_undoes_the_staged_step(project: Path) -> None:
