@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from domain.clock import as_utc
 from domain.errors import CorruptDataError
 from domain.skills.model import MAX_SKILL_VERSION, Skill, SkillScope
 from infrastructure.files import parse_yaml
@@ -47,12 +48,16 @@ def _datetime(meta: dict[str, Any], key: str) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        parsed = value
+    else:
+        try:
+            parsed = datetime.fromisoformat(str(value))
+        except ValueError:
+            raise ValueError(f"{key}: {value!r} is not an ISO date and time such as 2025-01-31T12:00:00Z") from None
     try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise ValueError(f"{key}: {value!r} is not an ISO date and time such as 2025-01-31T12:00:00Z") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return as_utc(parsed)
+    except ValueError as exc:  # e.g. 0001-01-01T00:00:00+05:00: before year 1 in UTC
+        raise ValueError(f"{key}: {exc}") from None
 
 
 def _version(meta: dict[str, Any]) -> int:

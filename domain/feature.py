@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domain.clock import UtcDatetime
 from domain.errors import InvalidInputError, InvalidTransitionError, NotFoundError
 from domain.workflow import TERMINAL_STATUSES, Phase
 
@@ -31,7 +32,7 @@ class Transition(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    at: datetime
+    at: UtcDatetime
     event: Event
     source: str | None
     target: str
@@ -55,7 +56,7 @@ class PhaseRecord(BaseModel):
 
     results: dict[str, str]
     files: dict[str, str] = Field(default_factory=dict)
-    submitted_at: datetime
+    submitted_at: UtcDatetime
 
 
 class Feature(BaseModel):
@@ -83,8 +84,8 @@ class Feature(BaseModel):
     status: str
     results: dict[str, PhaseRecord] = Field(default_factory=dict)
     history: list[Transition] = Field(default_factory=list)
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
 
     @model_validator(mode="after")
     def _status_is_a_phase_or_final(self) -> Feature:

@@ -8,11 +8,9 @@ server can never drop fields it does not know.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.clock import utc_now
+from domain.clock import UtcDatetime, utc_now
 from domain.feature import Feature
 from domain.onboarding.analysis import ProjectAnalysis
 
@@ -25,7 +23,7 @@ class ProjectState(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=False)
 
     schema_version: int = SCHEMA_VERSION
-    updated_at: datetime = Field(default_factory=utc_now)
+    updated_at: UtcDatetime = Field(default_factory=utc_now)
     # Features walked through the workflow, by id (see domain/feature.py).
     features: dict[str, Feature] = Field(default_factory=dict)
     # The last onboarding scan's facts (see domain/onboarding/analysis.py); None until the first scan.

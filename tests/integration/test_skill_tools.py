@@ -832,3 +832,18 @@ async def test_an_update_past_the_last_version_is_refused_not_written_unreadable
         still = await call_ok(client, "cde_getSkill", {"name": "big"})
     assert refused.startswith("limit_exceeded: skill 'big' is at version 999999999, the last a skill can have")
     assert still["version"] == 999999999 and "qqmark" in still["content"]
+
+
+async def test_a_skill_time_out_of_range_in_utc_is_corrupt_not_a_crash(app: App, project: Path) -> None:
+    """`created: 0001-01-01T00:00:00+05:00` was read, then crashed the update writing it back in UTC."""
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_saveSkill", skill_args("dated"))
+        path = project / ".cde/skills/dated/SKILL.md"
+        text = path.read_text()
+        created = next(line for line in text.splitlines() if line.startswith("created:"))
+        path.write_text(text.replace(created, "created: '0001-01-01T00:00:00+05:00'"))
+        read = await call_error(client, "cde_getSkill", {"name": "dated"})
+        update = await call_error(client, "cde_updateSkill", {"name": "dated", "note": "n", "content": "x"})
+    for message in (read, update):
+        assert message.startswith("corrupt_data: ") and "created:" in message and "out of range in UTC" in message
+    assert "0001-01-01T00:00:00+05:00" in path.read_text()  # reported and kept

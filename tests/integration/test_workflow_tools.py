@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -609,3 +610,22 @@ async def test_an_unreadable_earlier_document_refuses_the_submission_before_anyt
         (folder / "spec.md").write_text("# Spec, fixed\n")
         accepted = await call_ok(client, "cde_submitWork", decompose)
     assert accepted["status"] == "design" and "# Spec, fixed" in accepted["prompt"]
+
+
+async def test_hand_edited_times_are_read_as_utc_or_reported_never_a_crash(app: App, project: Path) -> None:
+    """A time without a zone next to `…Z` ones crashed cde_listFeatures (naive vs aware); one out of range in
+    UTC crashed cde_getFeatureStatus. The first is read as UTC; the second is corrupt data naming the field."""
+    async with Client(app.server) as client:
+        first = await call_ok(client, "cde_startFeature", {"user_prompt": "Add a thing"})
+        second = await call_ok(client, "cde_startFeature", {"user_prompt": "Add another thing"})
+        state = project / ".cde/state.json"
+        document = json.loads(state.read_text())
+        document["features"][first["feature_id"]]["updated_at"] = "2030-01-01T00:00:00"  # no zone
+        state.write_text(json.dumps(document))
+        listed = await call_ok(client, "cde_listFeatures", {})
+        document["features"][second["feature_id"]]["history"][0]["at"] = "9999-12-31T23:59:59-05:00"
+        state.write_text(json.dumps(document))
+        status = await call_error(client, "cde_getFeatureStatus", {"feature_id": first["feature_id"]})
+    assert [f["feature_id"] for f in listed["features"]] == [first["feature_id"], second["feature_id"]]
+    assert listed["features"][0]["updated_at"] == "2030-01-01T00:00:00Z"
+    assert status.startswith("corrupt_data: ") and "history.0.at" in status and "out of range in UTC" in status
