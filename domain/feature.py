@@ -92,6 +92,9 @@ class Feature(BaseModel):
         # A hand-edited state must fail validation (corrupt_data naming the file), not the gates later.
         if self.status not in self.phases and self.status not in TERMINAL_STATUSES:
             raise ValueError(f"status {self.status!r} is neither one of its phases nor {', '.join(TERMINAL_STATUSES)}")
+        repeated = sorted({p for p in self.phases if self.phases.count(p) > 1})
+        if repeated:  # the feature would go round in circles: done would count past the phase it stays in
+            raise ValueError(f"phases lists {', '.join(repeated)} more than once")
         return self
 
     @classmethod

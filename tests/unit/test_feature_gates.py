@@ -245,3 +245,11 @@ def test_a_status_outside_the_plan_is_invalid_data_not_a_crash_in_the_gates() ->
     data = start(team_workflow()).model_dump()
     with pytest.raises(ValidationError, match="status 'build-ish' is neither one of its phases nor completed"):
         Feature.model_validate({**data, "status": "build-ish"})
+
+
+def test_a_phase_listed_twice_is_invalid_data() -> None:
+    """Hand-edited `"phases": ["spec", "spec"]`: every submission of spec was accepted, `done` counted 2 of 2,
+    and the feature stayed in spec for ever."""
+    data = start(team_workflow()).model_dump()
+    with pytest.raises(ValidationError, match="phases lists spec more than once"):
+        Feature.model_validate({**data, "phases": ["spec", "spec"]})
