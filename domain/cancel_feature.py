@@ -13,6 +13,7 @@ from domain.errors import InvalidInputError
 from domain.feature import ClosingStatus, Feature, find_feature
 from domain.ports import StateRepository
 from domain.project_state import ProjectState
+from domain.text import check_plain, visible
 from domain.workflow_ports import SpecStore
 
 
@@ -30,7 +31,8 @@ class CancelFeature:
 
     async def __call__(self, feature_ref: str, reason: str, status: ClosingStatus = "cancelled") -> FeatureClosed:
         why = " ".join(reason.split())
-        if not why:
+        check_plain(why, "reason")
+        if not visible(why):
             raise InvalidInputError("reason is empty; say briefly why the feature stops")
 
         def close(state: ProjectState) -> Feature:

@@ -15,6 +15,7 @@ from domain.phase_prompt import PhasePrompter, PhaseStep
 from domain.ports import StateRepository
 from domain.project_state import ProjectState
 from domain.select_workflow import classify
+from domain.text import check_plain, visible
 from domain.workflow_ports import ProjectConfig, SpecStore
 
 MAX_NAME_BASE = 40
@@ -90,7 +91,8 @@ class StartFeature:
         self, user_prompt: str, workflow_type: str | None = None, recipe_id: str | None = None
     ) -> FeatureStarted:
         request = user_prompt.strip()
-        if not request:
+        check_plain(request, "user_prompt")
+        if not visible(request):
             raise InvalidInputError("user_prompt is empty; describe the feature or fix to work on")
         workflow = await self._config.workflow()
         found = classify(request)

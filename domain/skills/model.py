@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.compact import CompactModel, omitted
 from domain.errors import InvalidInputError, LimitExceededError, shown
 from domain.names import validate_name
+from domain.text import check_plain, visible
 
 SkillScope = Literal["project", "user", "bundled"]
 WritableScope = Literal["project", "user"]
@@ -74,7 +75,8 @@ def check_text(value: str, what: str, limit: int, *, required: bool = True, mult
     Markdown body: only blank lines before it and whitespace after it go, so an indented first line
     (a code block) keeps its indentation."""
     text = _BLANK_LINES.sub("", value.rstrip()) if multiline else " ".join(value.split())
-    if required and not text.strip():
+    check_plain(text, what)
+    if required and not visible(text):
         raise InvalidInputError(f"{what} is empty; write {_EXAMPLES.get(what, 'some text')}")
     if len(text) > limit:
         raise LimitExceededError(f"{what} is {len(text)} characters, over the {limit} limit; shorten it")

@@ -629,3 +629,28 @@ async def test_hand_edited_times_are_read_as_utc_or_reported_never_a_crash(app: 
     assert [f["feature_id"] for f in listed["features"]] == [first["feature_id"], second["feature_id"]]
     assert listed["features"][0]["updated_at"] == "2030-01-01T00:00:00Z"
     assert status.startswith("corrupt_data: ") and "history.0.at" in status and "out of range in UTC" in status
+
+
+async def test_text_without_anything_visible_or_with_a_nul_is_refused(app: App, project: Path) -> None:
+    """A request of a NUL or zero-width spaces started a feature named `feature` (its NUL then in the spec's
+    front matter), and a cancel reason or a skill kept a NUL, though submitted results refuse one."""
+    async with Client(app.server) as client:
+        nul = await call_error(client, "cde_startFeature", {"user_prompt": "Add\u0000 a thing"})
+        invisible = await call_error(client, "cde_startFeature", {"user_prompt": "\u200b\u200b \u2060"})
+        started = await call_ok(client, "cde_startFeature", {"user_prompt": "Add a thing"})
+        reason = await call_error(
+            client, "cde_cancelFeature", {"feature_id": started["feature_id"], "reason": "no\u0000"}
+        )
+        skill = await call_error(
+            client, "cde_saveSkill", {"name": "x-skill", "description": "d", "content": "body\u0000"}
+        )
+        blank = await call_error(
+            client, "cde_saveSkill", {"name": "x-skill", "description": "\u200b", "content": "body"}
+        )
+        listed = await call_ok(client, "cde_listFeatures", {})
+    assert nul == "invalid_input: user_prompt holds a NUL character; send plain text"
+    assert invisible.startswith("invalid_input: user_prompt is empty")
+    assert reason == "invalid_input: reason holds a NUL character; send plain text"
+    assert skill == "invalid_input: content holds a NUL character; send plain text"
+    assert blank.startswith("invalid_input: description is empty")
+    assert [f["name"] for f in listed["features"]] == ["add-a-thing"]
