@@ -271,6 +271,8 @@ class FsSkillLibrary:
         # in its own thread hop, so a save returns once its file is durable. Guarded by _state_lock.
         self._pending: dict[str, tuple[str, list[IndexedRecord]]] = {}
         self._next_expiry: datetime | None = None
+        # `scope/name` of each SKILL.md the index could not read, as of the last sync (see `unreadable`).
+        self._unreadable: list[str] = []
         self._expiry_known = False
         _LIVE.add(self)
 
@@ -296,6 +298,8 @@ class FsSkillLibrary:
             if _stamp(self.roots[scope] / name / SKILL_FILE) == stamp:
                 current.append((source, stamp, records))
         self.index.upsert_many(current)
+        if self._unreadable:  # a skill saved over an unreadable one (after deleting it) is readable again
+            self._unreadable = [s for s in self._unreadable if s not in self._pending]
         self._pending.clear()
 
     # -- snapshot ----------------------------------------------------------------------------------
@@ -364,6 +368,7 @@ class FsSkillLibrary:
             self.index.sync(snapshot.stamps, self._load)
             self._synced = snapshot
             self._expiry_known = False
+            self._unreadable = self.index.empty_sources()
 
     # -- expiry ----------------------------------------------------------------------------------
 
@@ -718,6 +723,8 @@ class FsSkillLibrary:
             else:
                 if self._synced is not None:
                     self._synced = self._synced.with_source(source, None)
+                if source in self._unreadable:
+                    self._unreadable = [s for s in self._unreadable if s != source]
         return current or Skill(name=name, description="(unreadable)", body="", scope=scope, version=0)
 
     def delete_sync(self, name: str, scope: WritableScope, now: datetime) -> StoredSkill:
@@ -726,6 +733,10 @@ class FsSkillLibrary:
         if removed is None:
             raise NotFoundError(f"no skill named {name!r} in the {scope} library; list them with cde_findSkills")
         return StoredSkill(skill=removed, text="", path=self._display(path))
+
+    def unreadable(self) -> list[str]:
+        """`scope/name` of each skill whose SKILL.md could not be read when the last search indexed it."""
+        return list(self._unreadable)
 
     async def delete(self, name: str, scope: WritableScope, *, now: datetime) -> StoredSkill:
         stored = await _delete(self, name, scope, now)

@@ -456,6 +456,18 @@ class FtsIndex:
 
         return self._retrying(run)  # type: ignore[no-any-return]
 
+    def empty_sources(self) -> list[str]:
+        """Sources indexed without any record, sorted: those whose `load` failed (see `sync`)."""
+
+        def run(conn: sqlite3.Connection) -> list[str]:
+            rows = conn.execute(
+                "SELECT source FROM sources WHERE NOT EXISTS "
+                "(SELECT 1 FROM records WHERE records.source = sources.source) ORDER BY source"
+            ).fetchall()
+            return [str(row[0]) for row in rows]
+
+        return self._retrying(run)  # type: ignore[no-any-return]
+
     def count(self) -> tuple[int, int]:
         """(sources, records) currently indexed."""
 

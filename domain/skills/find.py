@@ -41,5 +41,6 @@ class FindSkills:
                     version=h.version,
                 )
                 for h in hits
-            ]
+            ],
+            unreadable=self._library.unreadable(),
         )

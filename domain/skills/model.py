@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.compact import CompactModel, omitted
+from domain.compact import CompactModel, omitted, omitted_if_empty
 from domain.errors import InvalidInputError, LimitExceededError, shown
 from domain.names import validate_name
 from domain.text import check_plain, visible
@@ -261,6 +261,7 @@ class SkillList(CompactModel):
     """What `cde_findSkills` returns."""
 
     skills: list[SkillSummary]
+    unreadable: list[str] = omitted_if_empty(default_factory=list, description="skills whose SKILL.md cannot be read")
 
 
 class SkillMatch(CompactModel):

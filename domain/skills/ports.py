@@ -48,6 +48,10 @@ class SkillLibrary(Protocol):
         """Remove the skill and its history from that library; returns what was removed."""
         ...
 
+    def unreadable(self) -> list[str]:
+        """`scope/name` of each skill the last search found but could not read (no I/O: kept by it)."""
+        ...
+
     async def search(self, query: SkillQuery, *, now: datetime) -> list[SkillHit]:
         """Effective skills (shadowed ones hidden) matching `query`, best first."""
         ...

@@ -39,7 +39,7 @@ def register(server: CdeServer, container: Container) -> None:
         limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 10,
         category: Annotated[
             Literal["", "root", "agent", "skills", "specs", "adr", "docs", "other"],  # "" or a docs Category
-            Field(description="only docs of this category (as cde_scanDocumentation gives it)"),
+            Field(description="only docs of this category"),
         ] = "",
     ) -> DocsSearch:
         root = await container.project_root(project_path)

@@ -847,3 +847,19 @@ async def test_a_skill_time_out_of_range_in_utc_is_corrupt_not_a_crash(app: App,
     for message in (read, update):
         assert message.startswith("corrupt_data: ") and "created:" in message and "out of range in UTC" in message
     assert "0001-01-01T00:00:00+05:00" in path.read_text()  # reported and kept
+
+
+async def test_an_unreadable_skill_is_named_by_the_listing_not_silently_left_out(app: App, project: Path) -> None:
+    """A project copy of a bundled skill with `version: two` vanished from cde_findSkills (and hid the bundled
+    one), with nothing saying so: only cde_getSkill of that very name reported it."""
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_updateSkill", {"name": "reviewing-a-change", "note": "n", "description": "Ours"})
+        path = project / ".cde/skills/reviewing-a-change/SKILL.md"
+        path.write_text(path.read_text().replace("version: 2\n", "version: two\n"))
+        listing = await call_ok(client, "cde_findSkills", {"limit": 100})
+        searched = await call_ok(client, "cde_findSkills", {"query": "review"})
+        await call_ok(client, "cde_deleteSkill", {"name": "reviewing-a-change", "scope": "project"})
+        after = await call_ok(client, "cde_findSkills", {"limit": 100})
+    assert listing["unreadable"] == searched["unreadable"] == ["project/reviewing-a-change"]
+    assert "reviewing-a-change" not in {s["name"] for s in listing["skills"]}
+    assert "unreadable" not in after and ("reviewing-a-change", "bundled") in names(after)

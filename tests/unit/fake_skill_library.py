@@ -75,6 +75,9 @@ class InMemorySkillLibrary:
         self.history.pop((scope, name), None)
         return StoredSkill(skill=skill, text="", path=f"{scope}/{name}/SKILL.md")
 
+    def unreadable(self) -> list[str]:
+        return []
+
     async def search(self, query: SkillQuery, *, now: datetime) -> list[SkillHit]:
         self._purge(now)
         words = [w for w in re.findall(r"\w+", query.text.lower()) if w != "or"]
