@@ -144,20 +144,24 @@ def recover_sync(job_dir: Path, now: datetime, marker: Path | None = None) -> Jo
     try:
         path = job_dir / RECORD
         job = parse_job(path, files.read_json_sync(path))
+        # A copy of a project carries its records: the task (its agent, its marker under the CDE home,
+        # which is by id) is the original's, still there. A project moved keeps its tasks.
+        here = os.fspath(job_dir.parents[len(TASKS_DIR.parts)])
+        copied = job.project != here and os.path.exists(os.path.join(job.project, TASKS_DIR, job.id, RECORD))
         if not job.status.active:  # finished meanwhile (by its server, or by another's recovery)
-            _unmark(marker)
+            if not copied:
+                _unmark(marker)
             return job
-        here = os.fspath(job_dir.parents[len(TASKS_DIR.parts)])  # the project this record is in
-        if job.project != here:
-            # Copied (or moved) with its project: the agent it names is another project's, never killed here.
-            why = f"this record was made for {job.project} and copied or moved here; it does not run here"
-        else:
-            killed = kill_orphaned_job(job.pgid, job.id, here)
+        if copied:
+            why = f"this record was copied here from {job.project}, where the task is; it does not run here"
+        else:  # `job.project`: where its agent was started, here or where this project was before a move
+            killed = kill_orphaned_job(job.pgid, job.id, job.project)
             note = "; its agent was still running and was killed" if killed else ""
             why = f"the server that ran it (pid {job.server_pid}) stopped{note}"
         job.finish(JobStatus.INTERRUPTED, now, error=why)
         files.atomic_write_sync(path, job.model_dump_json(indent=2) + "\n")
-        _unmark(marker)
+        if not copied:
+            _unmark(marker)
         logger.info("task %s marked interrupted (server pid %s is gone)", job.id, job.server_pid)
         return job
     finally:

@@ -102,10 +102,12 @@ def kill_orphaned_job(pgid: int | None, task_id: str, project: str) -> bool:
     A member is recognised by its environment (`task_environment`): the task id, so a
     recycled pid of an unrelated process is never signalled, and the project, so a
     copy of a project (its records copied along, their leases free) never kills the
-    agent the original's live server runs. With no pgid (the server died between
-    starting the agent and recording it) every process is looked at. Linux only.
+    agent the original's live server runs. An agent started by a version that did not
+    set the project has the id alone. With no pgid (the server died between starting
+    the agent and recording it) every process is looked at. Linux only.
     """
-    markers = {f"{key}={value}".encode() for key, value in task_environment(task_id, project).items()}
+    marker = f"CDE_TASK_ID={task_id}".encode()
+    same_project = f"CDE_TASK_PROJECT={project}".encode()
     candidates = live_members(pgid) if pgid is not None else _all_pids()
     for pid in candidates:
         try:
@@ -113,7 +115,11 @@ def kill_orphaned_job(pgid: int | None, task_id: str, project: str) -> bool:
             group = pgid if pgid is not None else os.getsid(pid)  # the agent's session: the whole job
         except OSError:
             continue
-        if markers <= set(environ.split(b"\0")):
+        entries = environ.split(b"\0")
+        if marker not in entries:
+            continue
+        named = [e for e in entries if e.startswith(b"CDE_TASK_PROJECT=")]
+        if not named or same_project in named:
             return signal_job(group, signal.SIGKILL)
     return False
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import json
 import os
@@ -18,7 +19,7 @@ import pytest
 
 import adapters.fs_job_store as fs_job_store
 from adapters.fs_job_store import FsJobStore, recover_sync
-from adapters.process_group import live_members
+from adapters.process_group import kill_orphaned_job, live_members
 from domain.clock import utc_now
 from domain.delegation.job import Job, JobStatus
 from domain.errors import ConflictError, CorruptDataError
@@ -157,8 +158,11 @@ async def test_a_copy_of_a_project_never_kills_the_agent_its_original_runs(
     settings: Settings, project: Path, tmp_path: Path
 ) -> None:
     """`cp -r` of a project while a task ran: the copy's records have free leases (other files), and its
-    server killed the original's agent, found by task id alone; the live session's task then failed."""
-    proc, agent_pid = other_server(project, "hold")
+    server killed the original's agent, found by task id alone; the live session's task then failed. Its
+    active markers (by task id, under the CDE home) must stay too, or a later crash of the original's
+    server would leave that agent running."""
+    markers = settings.home / "running"
+    proc, agent_pid = other_server(project, "hold", markers)
     copy = tmp_path / "copy-of-project"
     try:
         shutil.copytree(project, copy)
@@ -170,7 +174,8 @@ async def test_a_copy_of_a_project_never_kills_the_agent_its_original_runs(
         assert not gone(agent_pid)  # the original's agent runs on
         assert record(project, RUNNING_ID)["status"] == "running"
         assert [t.status for t in listing.tasks] == ["interrupted", "interrupted"]  # nothing runs in the copy
-        assert f"made for {project} and copied or moved here" in str(record(copy, RUNNING_ID)["error"])
+        assert f"copied here from {project}, where the task is" in str(record(copy, RUNNING_ID)["error"])
+        assert sorted(p.name for p in markers.iterdir()) == [RUNNING_ID, QUEUED_ID]
     finally:
         proc.kill()
         proc.wait()
@@ -337,3 +342,30 @@ async def test_a_first_listing_reads_every_record_in_one_hop_then_only_what_chan
     odd.unlink()
     odd.mkdir()
     assert sorted(j.id for j in await reader.jobs()) == sorted(set(ids[1:]) - {ids[7]})
+
+
+def test_an_orphan_is_recognised_by_its_task_and_project_or_by_its_task_alone_if_older(tmp_path: Path) -> None:
+    """Agents started before CDE_TASK_PROJECT existed have CDE_TASK_ID alone: after an upgrade they must still
+    be killed as orphans; one that names another project (the original of a copy) never is."""
+    started = {}
+    for label, extra in (
+        ("old", {}),
+        ("other", {"CDE_TASK_PROJECT": "/elsewhere"}),
+        ("ours", {"CDE_TASK_PROJECT": "/p"}),
+    ):
+        env = {**os.environ, "CDE_TASK_ID": f"20250101-000000-{label:a<6}"[:22], **extra}
+        started[label] = subprocess.Popen(["sleep", "1000"], start_new_session=True, env=env)
+    try:
+        verdicts = {
+            label: kill_orphaned_job(proc.pid, f"20250101-000000-{label:a<6}"[:22], "/p")
+            for label, proc in started.items()
+        }
+        assert verdicts == {"old": True, "other": False, "ours": True}
+        for label in ("old", "ours"):
+            started[label].wait(timeout=5)
+        assert started["other"].poll() is None
+    finally:
+        for proc in started.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
