@@ -178,14 +178,14 @@ def _update_sync(
     """
     if first is not None:
         first.run()
-    writing: list[str] = []  # the text being written, once the write has begun
+    landed: list[bool] = []  # set once the new state has taken the file's place
     try:
-        return _locked_update_sync(path, change, previous, lock_timeout, writing)
+        return _locked_update_sync(path, change, previous, lock_timeout, landed)
     except BaseException:
-        # Undone unless the state may have landed (it may refer to what `first` made): it has not when the
-        # write never began, or failed before the new text took the file's place (a full disk, a read-only
-        # folder: the file still holds other text).
-        if first is not None and not (writing and _may_hold(path, writing[-1])):
+        # Undone unless the new state took the file's place (it refers to what `first` made; a failure
+        # after that, at the directory fsync, leaves it there): a refusal, a full disk or a read-only
+        # folder before it leaves the old state, which knows nothing of it.
+        if first is not None and not landed:
             try:
                 first.undo()
             except Exception:  # the update's own failure is the one to report
@@ -193,22 +193,12 @@ def _update_sync(
         raise
 
 
-def _may_hold(path: Path, text: str) -> bool:
-    """Whether `path` holds `text`, or cannot be read to tell (then it may)."""
-    try:
-        return files.read_text_sync(path, MAX_STATE_BYTES) == text
-    except NotFoundError:
-        return False
-    except Exception:
-        return True
-
-
 def _locked_update_sync(
     path: Path,
     change: Callable[[ProjectState], T],
     previous: Snapshot | None,
     lock_timeout: float,
-    writing: list[str],
+    landed: list[bool],
 ) -> tuple[T, Snapshot, Fingerprint]:
     outcome: list[Any] = []
 
@@ -232,10 +222,11 @@ def _locked_update_sync(
                 "short (submit the path of a file holding long text), or archive old features out of it by hand"
             )
         outcome.append(Snapshot(state, text, parts))
-        writing.append(text)
         return text
 
-    _, written = files.tracked_update_sync(path, apply, timeout=lock_timeout, loads=loads, dumps=dumps)
+    _, written = files.tracked_update_sync(
+        path, apply, timeout=lock_timeout, loads=loads, dumps=dumps, on_replaced=lambda: landed.append(True)
+    )
     result, snapshot = outcome
     return result, snapshot, written
 

@@ -648,13 +648,17 @@ def _durable_temp_sync(path: Path, payload: bytes, mode: int) -> str:
     return tmp
 
 
-def atomic_write_sync(path: Path, data: str | bytes, *, mode: int | None = None) -> os.stat_result:
+def atomic_write_sync(
+    path: Path, data: str | bytes, *, mode: int | None = None, on_replaced: Callable[[], None] | None = None
+) -> os.stat_result:
     """Replace `path` with `data` so that a crash at any point leaves the old or the new file.
 
     Temp file in the same directory → write → fsync → os.replace → fsync the directory.
     The file keeps its previous permission bits (new files get 0o666 minus the umask).
     Returns the stat of the file written, taken before it took the place of `path`:
     a later stat of `path` showing another inode, size or mtime means somebody else wrote since.
+    `on_replaced` is called once the new file has taken the place of `path`: a failure after it
+    (the directory fsync) leaves the new content there, maybe not durably.
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
     parent = path.parent
@@ -674,6 +678,8 @@ def atomic_write_sync(path: Path, data: str | bytes, *, mode: int | None = None)
             tmp = _durable_temp_sync(path, payload, mode)
         written = os.stat(tmp)
         os.replace(tmp, path)
+        if on_replaced is not None:
+            on_replaced()
         fsync_dir(parent)
     except BaseException as exc:
         if previous is not None:
@@ -755,6 +761,7 @@ def tracked_update_sync(
     loads: Callable[[Path, str], Any] = parse_json,
     dumps: Callable[[Any], str] = dump_json,
     follow_symlinks: bool = True,
+    on_replaced: Callable[[], None] | None = None,
 ) -> tuple[Any, Fingerprint]:
     """`locked_update_sync`, also returning the fingerprint of the file it wrote, taken under the lock.
 
@@ -771,7 +778,7 @@ def tracked_update_sync(
                 text = None
             current = None if text is None else loads(path, text)
             new = fn(current)
-            atomic_write_sync(path, dumps(new))
+            atomic_write_sync(path, dumps(new), on_replaced=on_replaced)
             return new, fingerprint(path)
     except LockTimeoutError:
         raise _locked_too_long(path, timeout) from None

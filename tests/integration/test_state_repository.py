@@ -214,22 +214,35 @@ class _Step:
 async def test_a_write_that_fails_once_the_state_landed_undoes_nothing_and_one_before_undoes(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = files.atomic_write_sync
-    landed: list[bool] = []
+    """Before the new state takes the file's place (a full disk) the step is undone; after it (the directory
+    fsync fails) the state refers to the step's work, which stays, whatever another writer does next."""
+    real_temp, real_fsync_dir = files._durable_temp_sync, files.fsync_dir
+    failing: list[str] = []
 
-    def broken_disk(path: Path, data: str | bytes, *, mode: int | None = None) -> None:
-        if landed[-1]:
-            real(path, data)  # in place, then the directory fsync fails: the state may refer to the step's work
-        raise OSError(5, "Input/output error")
+    def durable_temp(path: Path, payload: bytes, mode: int) -> str:
+        if failing == ["before"]:
+            raise OSError(28, "No space left on device")
+        return real_temp(path, payload, mode)
 
-    monkeypatch.setattr(files, "atomic_write_sync", broken_disk)
-    logs: list[list[str]] = []
-    for outcome in (True, False):
-        landed.append(outcome)
-        logs.append([])
+    def fsync_dir(directory: Path) -> None:
+        if failing == ["after"]:
+            raise OSError(5, "Input/output error")
+        real_fsync_dir(directory)
+
+    monkeypatch.setattr(files, "_durable_temp_sync", durable_temp)
+    monkeypatch.setattr(files, "fsync_dir", fsync_dir)
+    repo = FsStateRepository(project)
+    await repo.update(lambda state: None)  # the folder exists: only the state file's writes are at stake
+    logs: dict[str, list[str]] = {}
+    for when in ("after", "before"):
+        failing[:] = [when]
+        logs[when] = []
         with pytest.raises(DomainError):
-            await FsStateRepository(project).update(lambda state: None, first=_Step(logs[-1]))
-    assert [[entry.split(" in ")[0] for entry in log] for log in logs] == [["run", "settle"], ["run", "undo", "settle"]]
+            await repo.update(lambda state: None, first=_Step(logs[when]))
+    assert {k: [entry.split(" in ")[0] for entry in v] for k, v in logs.items()} == {
+        "after": ["run", "settle"],
+        "before": ["run", "undo", "settle"],
+    }
 
 
 async def test_a_state_change_that_fails_undoes_the_staged_step(project: Path) -> None:
