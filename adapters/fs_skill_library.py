@@ -256,12 +256,8 @@ class FsSkillLibrary:
         # A project whose .cde/ is the CDE home (a project at ~ with the default home): its library *is* the
         # user library. It is read as the user library only; writing or deleting "project" skills is refused,
         # or one skill would be both, shadowing itself, and a project-scope delete would remove a user skill.
-        self._project_is_user = os.path.normpath(self._root_strs["project"]) == os.path.normpath(
-            self._root_strs["user"]
-        )
-        self._scopes: tuple[SkillScope, ...] = tuple(
-            s for s in SCOPES if not (s == "project" and self._project_is_user)
-        )
+        # Found out (resolving links: ~/.cde may be one) in the first worker-thread call that needs it.
+        self._project_is_user: bool | None = None
         self._project_prefix = os.fspath(project_root) + os.sep
         self.index = FtsIndex(project_root / INDEX_FILE)
         self._lock_timeout = lock_timeout
@@ -432,7 +428,8 @@ class FsSkillLibrary:
         return text
 
     def _shadows(self, name: str, scope: SkillScope) -> list[SkillScope]:
-        lower = self._scopes[self._scopes.index(scope) + 1 :] if scope in self._scopes else ()
+        scopes = self._scopes
+        lower = scopes[scopes.index(scope) + 1 :] if scope in scopes else ()
         return [s for s in lower if os.path.exists(os.path.join(self._root_strs[s], name, SKILL_FILE))]
 
     def _history(self, skill_dir: Path) -> list[int]:
@@ -506,8 +503,16 @@ class FsSkillLibrary:
 
     # -- writing ---------------------------------------------------------------------------------
 
+    @property
+    def _scopes(self) -> tuple[SkillScope, ...]:
+        """The scopes with a library of their own (blocking on first use: call it in a worker thread)."""
+        if self._project_is_user is None:
+            real = {scope: os.path.realpath(self._root_strs[scope]) for scope in ("project", "user")}
+            self._project_is_user = real["project"] == real["user"]
+        return tuple(s for s in SCOPES if not (s == "project" and self._project_is_user))
+
     def _check_project_scope(self) -> None:
-        if self._project_is_user:
+        if "project" not in self._scopes:
             raise InvalidInputError(
                 f"this project's skill library {self.roots['project']} is the user library (CDE_HOME is the "
                 "project's .cde): use scope='user', or set CDE_HOME outside the project"

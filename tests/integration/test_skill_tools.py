@@ -806,18 +806,26 @@ async def test_an_update_can_remove_the_domain(app: App, project: Path) -> None:
 async def test_a_project_whose_cde_folder_is_the_cde_home_has_only_the_user_library(app: App, project: Path) -> None:
     """A project at ~ with the default CDE_HOME (~/.cde): its library is the user library. A skill showed as
     a project skill shadowing itself, and a project-scope delete removed the user's skill."""
-    settings = app.container.settings.model_copy(update={"home": project / ".cde"})
+    (project / ".cde").mkdir()
+    link = project.parent / "home-link"  # ~/.cde a link (dotfiles managed with stow): the same folder
+    link.symlink_to(project / ".cde")
+    for home, name in ((project / ".cde", "mine"), (link, "mine-too")):
+        await _check_only_the_user_library(app, home, name)
+
+
+async def _check_only_the_user_library(app: App, home: Path, name: str) -> None:
+    settings = app.container.settings.model_copy(update={"home": home})
     async with Client(bootstrap(settings).server) as client:
-        saved = await call_ok(client, "cde_saveSkill", skill_args("mine", scope="user"))
+        saved = await call_ok(client, "cde_saveSkill", skill_args(name, scope="user"))
         as_project = await call_error(client, "cde_saveSkill", skill_args("other"))
-        delete = await call_error(client, "cde_deleteSkill", {"name": "mine", "scope": "project"})
-        read_as_project = await call_error(client, "cde_getSkill", {"name": "mine", "scope": "project"})
+        delete = await call_error(client, "cde_deleteSkill", {"name": name, "scope": "project"})
+        read_as_project = await call_error(client, "cde_getSkill", {"name": name, "scope": "project"})
         listing = await call_ok(client, "cde_findSkills", {"query": "qqmark"})
-        got = await call_ok(client, "cde_getSkill", {"name": "mine"})
+        got = await call_ok(client, "cde_getSkill", {"name": name})
     assert saved["scope"] == "user"
     for refused in (as_project, delete, read_as_project):
         assert refused.startswith("invalid_input: this project's skill library") and "scope='user'" in refused
-    assert names(listing) == [("mine", "user")]
+    assert (name, "user") in names(listing) and all(scope == "user" for _, scope in names(listing))
     assert got["scope"] == "user" and "shadows" not in got
 
 
