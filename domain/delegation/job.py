@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.clock import UtcDatetime
 from domain.errors import InvalidInputError, InvalidTransitionError, shown
 
 JOB_SCHEMA_VERSION = 1
@@ -94,9 +95,9 @@ class Job(BaseModel):
     prompt_chars: int
     timeout_s: float
     status: JobStatus = JobStatus.QUEUED
-    created_at: datetime
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
+    created_at: UtcDatetime
+    started_at: UtcDatetime | None = None
+    finished_at: UtcDatetime | None = None
     exit_code: int | None = None
     # Process group id of the agent (its pid: every job runs in its own session). Never 0 or 1: signalling
     # those would reach the server's own group or init's. A record saying so is corrupt.

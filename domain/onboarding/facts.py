@@ -7,9 +7,9 @@ files does not turn `.cde/state.json` into megabytes.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field
+
+from domain.clock import UtcDatetime
 
 MAX_DEPENDENCIES = 150
 MAX_SCRIPTS = 40
@@ -70,7 +70,7 @@ class ScanFacts(_Fact):
     test_files: int = 0
     ci: list[str] = Field(default_factory=list)
     docs: int = 0
-    scanned_at: datetime
+    scanned_at: UtcDatetime
 
 
 class Commit(_Fact):

@@ -84,3 +84,10 @@ def test_preview_is_one_bounded_line() -> None:
     assert preview("fix\n  the   bug") == "fix the bug"
     long = preview("word " * 100)
     assert len(long) == 160 and long.endswith("…")
+
+
+def test_a_hand_edited_time_without_a_zone_is_read_as_utc() -> None:
+    """A task record's `started_at` written without a zone made every status read fail (naive - aware)."""
+    data = job().model_dump(mode="json")
+    record = Job.model_validate({**data, "status": "running", "pgid": 4242, "started_at": "2025-01-31T12:00:00"})
+    assert record.started_at == T0 and record.elapsed(T0 + timedelta(seconds=5)) == 5.0
