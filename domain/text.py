@@ -6,11 +6,14 @@ import unicodedata
 
 from domain.errors import InvalidInputError
 
+# Characters that never show: spaces and separators, controls (a NUL), format characters (a zero-width
+# space), surrogates. Private-use and not-yet-assigned ones (an emoji newer than this Python) may show.
+_INVISIBLE = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Cs"})
+
 
 def visible(text: str) -> bool:
-    """Whether `text` has a character that shows: not only spaces, controls or invisible format characters
-    (a zero-width space, a NUL)."""
-    return any(unicodedata.category(c)[0] not in "ZC" for c in text)
+    """Whether `text` has a character that shows."""
+    return any(unicodedata.category(c) not in _INVISIBLE for c in text)
 
 
 def check_plain(text: str, what: str) -> None:
