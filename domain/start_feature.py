@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from domain.clock import utc_now
 from domain.compact import CompactModel, omitted
@@ -40,14 +40,27 @@ class FeatureStarted(CompactModel):
     resumed: bool | None = omitted(description="true: the same request was started before and nothing submitted")
 
 
+# How long a repeated start gets the feature back: a retry after a lost answer comes within minutes; the
+# same request much later (the first abandoned untouched) is new work.
+RESUME_WINDOW = timedelta(minutes=15)
+
+
 def started_before(
-    features: Iterable[Feature], request: str, kind: str, role: str, workflow: str, phases: list[str]
+    features: Iterable[Feature],
+    request: str,
+    kind: str,
+    role: str,
+    workflow: str,
+    phases: list[str],
+    since: datetime,
 ) -> Feature | None:
-    """An open feature started for this very request, with nothing submitted yet: a start repeated because
-    its answer was lost (a client timeout, a restart) gets it back instead of a duplicate `<name>-2`."""
+    """An open feature started since `since` for this very request, with nothing submitted yet: a start
+    repeated because its answer was lost (a client timeout, a restart) gets it back, not a duplicate
+    `<name>-2`."""
     for feature in features:
         if (
             feature.user_prompt == request
+            and feature.created_at >= since
             and not feature.finished
             and not feature.results
             and (feature.workflow_type, feature.recipe_id, feature.workflow, feature.phases)
@@ -108,7 +121,13 @@ class StartFeature:
         async with self._specs.locked():
             features = (await self._state.load()).features
             again = started_before(
-                features.values(), request, kind, role, f"{workflow.name}@{workflow.version}", phases
+                features.values(),
+                request,
+                kind,
+                role,
+                f"{workflow.name}@{workflow.version}",
+                phases,
+                since=self._now() - RESUME_WINDOW,
             )
             if again is not None:
                 return self._answer(again, prepared.render(again, {}), resumed=True)

@@ -27,7 +27,7 @@ from domain.phase_prompt import PhasePrompter
 from domain.ports import Staged
 from domain.project_state import ProjectState
 from domain.select_workflow import SelectWorkflow
-from domain.start_feature import StartFeature, unique_name
+from domain.start_feature import RESUME_WINDOW, StartFeature, unique_name
 from domain.submit_work import SubmitWork
 from domain.workflow import parse_workflow
 from tests.unit.fakes import (
@@ -127,8 +127,12 @@ async def test_a_repeated_start_gets_the_feature_back_until_work_is_submitted() 
     other_type = await world.start("Add SSO login", workflow_type="fast")
     await world.cancel(other_type.feature_id, "not needed")
     after_cancel = await world.start("Add SSO login", workflow_type="fast")
-    ids = {first.feature_id, after_submit.feature_id, other_type.feature_id, after_cancel.feature_id}
-    assert len(ids) == 4 and not (after_submit.resumed or other_type.resumed or after_cancel.resumed)
+    after_cancel_time = (await world.state.load()).features[after_cancel.feature_id].created_at
+    # Nor the same request long after (an untouched feature abandoned): that is new work.
+    world.start._now = lambda: after_cancel_time + RESUME_WINDOW + timedelta(seconds=1)  # type: ignore[method-assign]
+    later = await world.start("Add SSO login", workflow_type="fast")
+    ids = {first.feature_id, after_submit.feature_id, other_type.feature_id, after_cancel.feature_id, later.feature_id}
+    assert len(ids) == 5 and not (after_submit.resumed or other_type.resumed or after_cancel.resumed or later.resumed)
 
 
 async def test_auto_selection_falls_back_to_the_workflow_default_type() -> None:
