@@ -29,6 +29,17 @@ logger = logging.getLogger(__name__)
 RECENT_COMMITS = 5
 _FIELD = "\x1f"
 _ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C", "GIT_PAGER": "cat"}
+# A repository's own .git/config is not trusted (a project opened from a tarball): settings that make a
+# read-only query run a program it names are overridden. `log.showSignature` has `git log` verify signed
+# commits with `gpg.program`; an fsmonitor hook runs on commands that read the index.
+_SAFE_CONFIG = (
+    "log.showSignature=false",
+    "core.fsmonitor=false",
+    "gpg.program=false",
+    "gpg.ssh.program=false",
+    "gpg.x509.program=false",
+)
+_SAFE_ARGS = tuple(arg for setting in _SAFE_CONFIG for arg in ("-c", setting))
 
 
 class GitCli:
@@ -43,6 +54,7 @@ class GitCli:
         try:
             process = await asyncio.create_subprocess_exec(
                 self.executable,
+                *_SAFE_ARGS,
                 "-C",
                 os.fspath(root),
                 *args,

@@ -171,6 +171,37 @@ async def test_git_facts_follow_new_commits(tmp_path: Path) -> None:
     assert newer is not None and newer.commits == 3 and newer.recent[0].subject == "Third"
 
 
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+async def test_reading_git_facts_never_runs_a_program_the_repositorys_config_names(tmp_path: Path) -> None:
+    """A project from a tarball whose .git/config sets log.showSignature and gpg.program: `git log` verified
+    the signed commit with that program, so onboarding the project ran it."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    ran = tmp_path / "ran.txt"
+    evil = tmp_path / "evil.sh"
+    evil.write_text(f"#!/bin/sh\necho ran > {ran}\nexit 1\n")
+    evil.chmod(0o755)
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "commit", "-q", "--allow-empty", "-m", "Signed")
+    commit = subprocess.run(["git", "-C", str(root), "cat-file", "commit", "HEAD"], capture_output=True, text=True)
+    head, body = commit.stdout.split("\n\n", 1)
+    signed = f"{head}\ngpgsig -----BEGIN PGP SIGNATURE-----\n \n iQ==\n -----END PGP SIGNATURE-----\n\n{body}"
+    (tmp_path / "commit.txt").write_text(signed)
+    made = subprocess.run(
+        ["git", "-C", str(root), "hash-object", "-t", "commit", "-w", str(tmp_path / "commit.txt")],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    _git(root, "update-ref", "HEAD", made.stdout.strip())
+    _git(root, "config", "log.showSignature", "true")
+    _git(root, "config", "gpg.program", str(evil))
+    _git(root, "log", "-1")  # the trap is set: plain git runs the program
+    assert ran.exists()
+    ran.unlink()
+    facts = await GitCli(timeout=10.0).facts(root)
+    assert facts is not None and [c.subject for c in facts.recent] == ["Signed"]
+    assert not ran.exists()
+
+
 async def test_git_facts_are_absent_without_git_or_repository(tmp_path: Path) -> None:
     assert await GitCli(timeout=5.0, executable=str(tmp_path / "no-such-git")).facts(tmp_path) is None
     slow = tmp_path / "slow-git"
