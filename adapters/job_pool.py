@@ -43,7 +43,7 @@ from typing import Any, Literal
 
 from adapters.agent_process import exit_future, popen_sync
 from adapters.output_pump import LOG_LIMIT, OutputPump, OutputStream
-from adapters.process_group import live_members, signal_job, stop_group, task_environment
+from adapters.process_group import live_members, signal_job, stop_group, stop_jobs, task_environment
 from domain.clock import utc_now
 from domain.delegation.job import Job, JobStatus
 from domain.delegation.launch import LaunchPlan
@@ -119,12 +119,15 @@ class WorkerPool:
         self._tidy_locks: dict[Path, asyncio.Lock] = {}
         self._tidy_queued: set[Path] = set()
         self._tidy_tasks: set[asyncio.Task[None]] = set()
+        # During a shutdown: the running jobs' groups, and the sweep stopping all of them (see `shutdown`).
+        self._stopping: tuple[set[int], asyncio.Future[None]] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Arm the last-resort cleanups (atexit, SIGTERM) that kill running groups if the process dies."""
         self._closing = False
+        self._stopping = None
         atexit.register(self.kill_all_now)
         if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) in (
             signal.SIG_DFL,
@@ -137,8 +140,18 @@ class WorkerPool:
         """Stop every job (queued ones are dropped, running ones signalled) and wait for their records."""
         self._closing = True
         active = [e for e in self._entries.values() if e.phase != "done"]
-        for entry in active:
+        # Running agents first, and all at once: a client kills a server that has not exited 4 s after closing
+        # its stdin, and agents (in sessions of their own) would outlive it. One sweep stops every group
+        # (SIGTERM, SIGKILL after the grace), which each job's task waits for before recording its job;
+        # queued ones are recorded together, not one durable write after another before any is signalled.
+        started = [e for e in active if e.phase != "queued"]
+        pgids = [e.pgid for e in started if e.pgid is not None]
+        if pgids:
+            self._stopping = (set(pgids), asyncio.ensure_future(asyncio.to_thread(stop_jobs, pgids, self._grace())))
+        for entry in started:
             await self._request_stop(entry, JobStatus.INTERRUPTED)
+        queued = [e for e in active if e.phase == "queued"]
+        await asyncio.gather(*(self._request_stop(e, JobStatus.INTERRUPTED) for e in queued))
         tasks = [e.task for e in active if e.task is not None]
         if tasks:
             _, slow = await asyncio.wait(tasks, timeout=self.shutdown_grace)
@@ -153,6 +166,13 @@ class WorkerPool:
         if self._signal_installed and signal.getsignal(signal.SIGTERM) == self._on_sigterm:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
         self._signal_installed = False
+
+    async def _stop_group(self, pgid: int) -> None:
+        """Stop a job's process group; in a shutdown, by the one sweep that stops every running job."""
+        if self._stopping is not None and pgid in self._stopping[0]:
+            await asyncio.shield(self._stopping[1])
+        else:
+            await stop_group(pgid, self._grace())
 
     def kill_all_now(self) -> None:
         """SIGKILL every running job's process group, synchronously (for atexit and signal handlers)."""
@@ -320,12 +340,14 @@ class WorkerPool:
             if not exited.done():
                 if entry.stop_reason is None:
                     entry.stop_reason = JobStatus.TIMED_OUT
-                await stop_group(proc.pid, self._grace())  # one grace for the agent and all it started
+                await self._stop_group(proc.pid)  # one grace for the agent and all it started
             returncode = await exited
             ended_at = self._clock()  # not after the output is drained: that is not the agent's run time
         finally:
             stopper.cancel()
-        if await asyncio.to_thread(live_members, proc.pid):
+        if self._stopping is not None and proc.pid in self._stopping[0]:
+            await asyncio.shield(self._stopping[1])  # stopped with every other group of the shutdown
+        elif await asyncio.to_thread(live_members, proc.pid):
             await stop_group(proc.pid, self._grace())  # what the agent left running in its group
         entry.pgid = None  # the group is gone: its id may be reused, never signal it again
         drain = min(self.drain_timeout, self.shutdown_grace) if self._closing else self.drain_timeout

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters import job_pool
+import adapters.job_pool as job_pool
 from adapters.agent_process import popen_sync
 from domain.delegation.launch import LaunchPlan
 from domain.errors import LimitExceededError
@@ -330,6 +330,33 @@ async def test_shutdown_stops_every_job_and_leaves_no_process(settings: Settings
     for task_id in (first, second):
         assert gone(records[task_id]["pgid"]), f"{task_id} left processes behind"
     assert not any((settings.home / "running").iterdir())
+
+
+async def test_shutdown_stops_many_running_agents_in_one_sweep(
+    tmp_path: Path, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """150 agents ignoring SIGTERM (64 running): the shutdown stopped them one by one, each job scanning /proc
+    every 50 ms for its own processes, and recorded each queued job in turn before any agent was signalled.
+    Still at it after 4 s, the server was killed by its client, and ~150 agent processes outlived it."""
+    per_job: list[int] = []
+    real_stop_group = job_pool.stop_group
+
+    async def counted(pgid: int, grace: float) -> None:
+        per_job.append(pgid)
+        await real_stop_group(pgid, grace)
+
+    monkeypatch.setattr(job_pool, "stop_group", counted)
+    d = build_delegation(delegation_settings(tmp_path, project, max_jobs=12, job_queue=20))
+    await d.start()
+    ids = [(await d.delegate_task(project, f"job {i}", agent="stubborn")).task_id for i in range(24)]
+    for task_id in ids[:12]:
+        await started(d, task_id)
+    await asyncio.wait_for(d.stop(), 15)  # a deadline against a hang, not a timing check
+    records = [json.loads((project / ".cde" / "tasks" / i / "job.json").read_text()) for i in ids]
+    assert {r["status"] for r in records} == {"interrupted"}
+    assert per_job == []  # one sweep stopped every group, not a stop (and a /proc poll) per job
+    for r in records[:12]:
+        assert gone(r["pgid"])
 
 
 async def test_shutdown_does_not_wait_out_a_long_kill_grace(tmp_path: Path, project: Path) -> None:
