@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from adapters.agent_config import load_agent_specs
-from adapters.process_group import helper_group
+from adapters.process_group import helper_group, signal_job
 from domain.delegation.agents import AgentInfo
 from infrastructure.cache import SETTINGS_TTL, cached
 from infrastructure.files import in_thread
@@ -82,6 +82,12 @@ _new_temp = in_thread(tempfile.TemporaryFile)
 _read_head_async = in_thread(_read_head)
 
 
+async def _stop_leftovers(sid: int) -> None:
+    """SIGKILL what a version probe left running in its session (a `sleep &`, a daemon, a child that moved
+    to a group of its own): a probe answers and ends, it never leaves processes behind."""
+    await asyncio.shield(asyncio.to_thread(signal_job, sid, signal.SIGKILL))
+
+
 @cached("delegation.agent_version", maxsize=64, ttl=3600.0, depends_on=lambda exe, args, limit_s: [exe])
 async def _probe_version(exe: str, args: tuple[str, ...], limit_s: float) -> str | None:
     # Output goes to a temp file, not a pipe: a CLI that leaves a daemon behind cannot keep the probe waiting for EOF.
@@ -99,9 +105,11 @@ async def _probe_version(exe: str, args: tuple[str, ...], limit_s: float) -> str
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()
+            await _stop_leftovers(proc.pid)
             if isinstance(exc, asyncio.CancelledError):
                 raise
             raise ProbeError(exe) from None
+        await _stop_leftovers(proc.pid)
         if code != 0:
             raise ProbeError(exe)
         return parse_version(await _read_head_async(out))

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp.client import Client
 
+from adapters.agent_detector import probe_version
 from adapters.task_index import HomeTaskIndex
 from infrastructure.settings import Settings
 from server.bootstrap import App, bootstrap
 from tests.conftest import call_error, call_ok
-from tests.fake_agents import AGENTS, delegation_settings, install, path_with
+from tests.fake_agents import AGENTS, delegation_settings, eventually, install, path_with
 
 
 @pytest.fixture
@@ -297,3 +302,30 @@ async def test_pruning_a_copy_of_a_project_keeps_the_originals_task_pointers(tmp
     assert await index.locate("20250101-000000-dddddd") == project
     await index.forget(["20250101-000000-dddddd"], project)
     assert not (tmp_path / "cde-home" / "tasks" / "20250101-000000-dddddd").exists()
+
+
+async def test_a_version_probe_leaves_no_process_behind(tmp_path: Path) -> None:
+    """An agent CLI whose --version started `sleep &` (and a child in a group of its own) left them running
+    after cde_listAvailableAgents, reparented to init: only a probe that timed out had its group killed."""
+    marker = f"probe-leftover-{tmp_path.name}"
+    cli = tmp_path / "leaky-cli"
+    cli.write_text(
+        "#!/bin/sh\n"
+        f"exec -a {marker} sleep 1000 &\n"
+        f"python3 -c 'import os, time; os.setpgid(0, 0); time.sleep(1000)' {marker} &\n"
+        "echo leaky 1.2.3\n"
+    )
+    cli.chmod(0o755)
+    version = await probe_version(str(cli), ("--version",), 5.0)
+
+    def leftovers() -> list[str]:
+        found = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.split()
+        return [pid for pid in found if int(pid) != os.getpid()]
+
+    try:
+        assert version == "1.2.3"
+        await eventually(lambda: asyncio.to_thread(lambda: not leftovers()))
+    finally:
+        for pid in leftovers():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
