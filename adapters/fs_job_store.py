@@ -65,9 +65,24 @@ def parse_job(path: Path, raw: object) -> Job:
         raise CorruptDataError(path, f"{where}: {first['msg']}") from None
 
 
+def read_job_sync(path: Path) -> Job:
+    """The record at `path` (`<tasks>/<id>/job.json`), never read through a link: a task folder or record
+    linked out of the project (a crafted `.cde/tasks/`) would have its target read and reported."""
+    _refuse_linked_folder(path.parent)
+    return parse_job(path, files.parse_json(path, files.read_text_sync(path, follow_symlinks=False)))
+
+
+def _refuse_linked_folder(folder: Path) -> None:
+    if os.path.islink(folder):
+        raise PermissionDeniedError(f"{folder} is a symlink; a task's folder must be a real folder of the project")
+
+
+_read_job = files.in_thread(read_job_sync)
+
+
 @cached("delegation.job_record", maxsize=1024, depends_on=lambda path: [path])
 async def read_record(path: Path) -> Job:
-    return parse_job(path, await files.read_json(path))
+    return await _read_job(path)
 
 
 def _try_lease(path: Path) -> int | None:
@@ -116,7 +131,7 @@ def _wait_for_lease(path: Path, job_dir: Path) -> int | None:
     task as it is (interrupted).
     """
     try:
-        job = parse_job(job_dir / RECORD, files.read_json_sync(job_dir / RECORD))
+        job = read_job_sync(job_dir / RECORD)
     except DomainError:
         return None
     if job.server_pid in _NOT_RECOVERING or _server_alive(job.server_pid):
@@ -143,7 +158,7 @@ def recover_sync(job_dir: Path, now: datetime, marker: Path | None = None) -> Jo
         return None
     try:
         path = job_dir / RECORD
-        job = parse_job(path, files.read_json_sync(path))
+        job = read_job_sync(path)
         # A copy of a project carries its records: the task (its agent, its marker under the CDE home,
         # which is by id) is the original's, still there. A project moved keeps its tasks.
         here = os.fspath(job_dir.parents[len(TASKS_DIR.parts)])
@@ -208,8 +223,10 @@ def create_sync(job_dir: Path, job: Job, prompt: str, marker: Path | None = None
 
 
 def read_tail_sync(path: Path, count: int) -> list[str]:
+    _refuse_linked_folder(path.parent)
     try:
-        fd, st = files.open_file_sync(path)  # a FIFO planted as a log is refused, not waited on
+        # A FIFO planted as a log is refused, not waited on; a link is not followed out of the project.
+        fd, st = files.open_file_sync(path, follow_symlinks=False)
         with os.fdopen(fd, "rb") as handle:
             handle.seek(max(0, st.st_size - TAIL_BYTES))
             return tail_lines(handle.read(TAIL_BYTES), count)
@@ -248,8 +265,8 @@ def prune_sync(tasks: Path, keep: int, finished_before: datetime) -> list[str]:
     for job_id in list_ids_sync(tasks):
         path = tasks / job_id / RECORD
         try:
-            job = parse_job(path, files.read_json_sync(path))
-        except DomainError:  # being created, or corrupt: kept for a human to look at
+            job = read_job_sync(path)
+        except DomainError:  # being created, or corrupt (or linked): kept for a human to look at
             continue
         if not job.status.active and job.finished_at is not None:
             at = job.finished_at  # a hand-edited time without a zone is taken as UTC, like the ones we write
@@ -278,7 +295,7 @@ def read_records_sync(paths: list[Path]) -> list[tuple[Path, Fingerprint, Job | 
     for path in paths:
         before = fingerprint(path)
         try:
-            found.append((path, before, parse_job(path, files.read_json_sync(path))))
+            found.append((path, before, read_job_sync(path)))
         except DomainError as exc:
             found.append((path, before, exc))
     return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -329,3 +330,31 @@ async def test_a_version_probe_leaves_no_process_behind(tmp_path: Path) -> None:
         for pid in leftovers():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid), signal.SIGKILL)
+
+
+async def test_task_status_never_reads_through_a_link_out_of_the_project(
+    app: App, project: Path, tmp_path: Path
+) -> None:
+    """A crafted `.cde/tasks/<id>/` whose output.log links to a file outside the project had that file's
+    lines returned as the task's output; a task folder that is itself a link was read too."""
+    secret = tmp_path / "outside-secret.txt"
+    secret.write_text("SECRET-OUTSIDE-PROJECT\n")
+    outside = tmp_path / "outside-task"
+    tasks = project / ".cde" / "tasks"
+    async with Client(app.server) as client:
+        done = await call_ok(client, "cde_delegateTask", {"task_description": "x", "agent": "ok"})
+        await wait_done(client, done["task_id"])
+    log = tasks / done["task_id"] / "output.log"
+    log.unlink()
+    log.symlink_to(secret)
+    record = json.loads((tasks / done["task_id"] / "job.json").read_text())
+    record["id"] = "20250101-000000-aaaaaa"
+    outside.mkdir()
+    (outside / "job.json").write_text(json.dumps(record))
+    (outside / "output.log").write_text("SECRET-OUTSIDE-PROJECT\n")
+    (tasks / "20250101-000000-aaaaaa").symlink_to(outside)
+    async with Client(bootstrap(app.container.settings).server) as client:  # one reading the files
+        linked_log = await call_error(client, "cde_getTaskStatus", {"task_id": done["task_id"], "tail_lines": 5})
+        linked_folder = await call_error(client, "cde_getTaskStatus", {"task_id": "20250101-000000-aaaaaa"})
+    assert "SECRET" not in linked_log and "output.log is, or passes through, a symlink" in linked_log
+    assert "SECRET" not in linked_folder and "is a symlink; a task's folder must be a real folder" in linked_folder
