@@ -13,6 +13,7 @@ from domain.front_matter import front_matter
 from domain.names import clipped, feature_title
 from domain.onboarding.analysis import ProjectAnalysis, plural
 from domain.onboarding.classify import BUILD_LANGUAGES
+from domain.text import code_span, one_line_text
 
 SPEC_FILES = ("spec.md", "plan.md", "tasks.md")
 
@@ -84,15 +85,15 @@ def _technical_context(analysis: ProjectAnalysis) -> list[str]:
     frameworks = ", ".join(analysis.frameworks[:8]) or "NEEDS CLARIFICATION"
     testing = ", ".join(analysis.test_frameworks) or "NEEDS CLARIFICATION"
     if "test" in analysis.commands:
-        testing += f" (`{analysis.commands['test']}`)"
-    manifests = ", ".join(f"`{m.path}`" for m in facts.manifests[:5]) or "none found"
+        testing += f" ({code_span(analysis.commands['test'])})"
+    manifests = ", ".join(code_span(m.path) for m in facts.manifests[:5]) or "none found"
     return [
         f"**Language/Version**: {languages}",
         f"**Primary Dependencies**: {frameworks}",
         f"**Manifests**: {manifests}",
         "**Storage**: [NEEDS CLARIFICATION: if the feature stores data]",
         f"**Testing**: {testing}",
-        f"**CI**: {', '.join(f'`{c}`' for c in facts.ci[:3]) or 'none found'}",
+        f"**CI**: {', '.join(code_span(c) for c in facts.ci[:3]) or 'none found'}",
         "**Performance Goals**: [NEEDS CLARIFICATION]",
         "**Constraints**: [NEEDS CLARIFICATION]",
     ]
@@ -100,7 +101,9 @@ def _technical_context(analysis: ProjectAnalysis) -> list[str]:
 
 def _structure(analysis: ProjectAnalysis) -> list[str]:
     dirs = [
-        f"{d.path}/  # {plural(d.files, 'file')}" + (f", mostly {d.language}" if d.language else "")
+        # In a fenced block: one line each, and no backtick that could close the fence.
+        f"{one_line_text(d.path).replace('`', chr(39))}/  # {plural(d.files, 'file')}"
+        + (f", mostly {d.language}" if d.language else "")
         for d in analysis.facts.layout
     ]
     return dirs[:15] or ["(no folders found)"]
@@ -109,7 +112,8 @@ def _structure(analysis: ProjectAnalysis) -> list[str]:
 def _plan(title: str, description: str, slug: str, today: str, analysis: ProjectAnalysis) -> str:
     context = "\n".join(_technical_context(analysis))
     structure = "\n".join(_structure(analysis))
-    checks = [f"- [ ] `{cmd}` passes" for key, cmd in analysis.commands.items() if key in ("test", "lint", "typecheck")]
+    verifying = [cmd for key, cmd in analysis.commands.items() if key in ("test", "lint", "typecheck")]
+    checks = [f"- [ ] {code_span(cmd)} passes" for cmd in verifying]
     gates = "\n".join(checks) or "- [ ] [NEEDS CLARIFICATION: how changes are verified; no test/lint command was found]"
     return (
         _front_matter(title, description, slug, "Implementation plan", today)
@@ -158,9 +162,9 @@ specs/{slug}/
 
 
 def _tasks(title: str, description: str, slug: str, today: str, analysis: ProjectAnalysis) -> str:
-    test_dir = (analysis.facts.test_dirs or ["tests"])[0]
+    test_dir = code_span(f"{(analysis.facts.test_dirs or ['tests'])[0]}/")
     commands = analysis.commands
-    polish = [f"`{commands[k]}`" for k in ("lint", "typecheck", "test") if k in commands]
+    polish = [code_span(commands[k]) for k in ("lint", "typecheck", "test") if k in commands]
     verify = f"Run {', '.join(polish)} and fix what they report" if polish else "Run the project's checks"
     return (
         _front_matter(title, description, slug, "Tasks", today)
@@ -187,8 +191,8 @@ Format: `- [ ] T### [P] [US#] Description` — `[P]` can run in parallel (differ
 
 ### Tests for User Story 1 (write them first; they must fail before implementation)
 
-- [ ] T004 [P] [US1] Acceptance test for scenario 1 in `{test_dir}/`
-- [ ] T005 [P] [US1] Test for the edge cases listed in spec.md in `{test_dir}/`
+- [ ] T004 [P] [US1] Acceptance test for scenario 1 in {test_dir}
+- [ ] T005 [P] [US1] Test for the edge cases listed in spec.md in {test_dir}
 
 ### Implementation for User Story 1
 
