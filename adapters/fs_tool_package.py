@@ -36,7 +36,16 @@ from domain.discovery.catalog import ToolSpec
 from domain.discovery.model import GeneratedPackage
 from domain.errors import ConflictError, CorruptDataError, DomainError, InvalidInputError
 from infrastructure.cache import cached, fingerprint
-from infrastructure.files import UMASK, fsync_dir, in_thread, open_file_sync, os_error, read_fd, read_text_sync
+from infrastructure.files import (
+    UMASK,
+    fsync_dir,
+    in_thread,
+    make_dirs_sync,
+    open_file_sync,
+    os_error,
+    read_fd,
+    read_text_sync,
+)
 
 MANIFEST = ".manifest.json"
 _MAX_GENERATED_BYTES = 1024 * 1024
@@ -152,7 +161,7 @@ def write_sync(target: Path, rendered: Mapping[str, tuple[bytes, str]], tools: i
     try:
         if target.exists() and not target.is_dir():
             raise InvalidInputError(f"output_dir {target} is a file; pass a directory for the package")
-        target.mkdir(parents=True, exist_ok=True)
+        make_dirs_sync(target)  # a loop (Path.mkdir recurses: a deep output_dir overflowed the stack)
         manifest = _load_manifest(target)
         recorded: dict[str, list[object]] = {}
         changed: list[str] = []

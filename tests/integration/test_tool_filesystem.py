@@ -385,3 +385,12 @@ def test_a_script_using_the_package_keeps_its_own_logging(app: App, project: Pat
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
     assert done.stdout.split("\n")[:2] == ["caught not_found", f"0 {logging.WARNING}"], done.stderr
     assert done.stderr == ""
+
+
+async def test_a_deep_output_dir_is_made_not_a_recursion_error(app: App, project: Path) -> None:
+    """A 3,000-character output_dir (1,500 folders, under the path limit) crashed the tool: Path.mkdir
+    creates missing parents recursively, past Python's recursion limit."""
+    deep = "a/" * 1100 + "cde"
+    async with Client(app.server) as client:
+        generated = await call_ok(client, "cde_generateToolFilesystem", {"output_dir": deep})
+    assert (project / deep / "__init__.py").is_file() and generated["written"]
