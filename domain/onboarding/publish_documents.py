@@ -17,6 +17,10 @@ MAX_DOCUMENTS = 50
 MAX_DOCUMENT_BYTES = 1024 * 1024
 MAX_TOTAL_BYTES = 5 * 1024 * 1024
 MAX_DIFF_LINES = 300  # per document in a preview
+# And in characters: one line can be megabytes (a minified file), which a line count does not bound.
+MAX_DIFF_LINE_CHARS = 400
+MAX_DIFF_CHARS = 64 * 1024  # per document
+MAX_PREVIEW_CHARS = 512 * 1024  # all the diffs of one preview
 # Files the server manages itself: writing them around it would corrupt its state (a lock file replaced
 # by a new inode would even let two processes hold "the" lock at once).
 PROTECTED = (".cde/state.json", ".cde/cache/", ".cde/tasks/")
@@ -53,7 +57,29 @@ def unified_diff(path: str, old: str | None, new: str) -> str:
     )
     if len(lines) > MAX_DIFF_LINES:
         lines = [*lines[:MAX_DIFF_LINES], f"… {len(lines) - MAX_DIFF_LINES} more diff lines\n"]
-    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+    text = "".join(_shown(line) for line in lines)
+    if len(text) > MAX_DIFF_CHARS:
+        cut = text.rfind("\n", 0, MAX_DIFF_CHARS) + 1
+        text = text[:cut] + f"… diff cut at {MAX_DIFF_CHARS:,} characters ({len(text) - cut:,} more)\n"
+    return text
+
+
+def _shown(line: str) -> str:
+    body = line.removesuffix("\n")
+    if len(body) > MAX_DIFF_LINE_CHARS:
+        body = body[:MAX_DIFF_LINE_CHARS] + f" … ({len(body) - MAX_DIFF_LINE_CHARS:,} more characters)"
+    return body + "\n" if line.endswith("\n") else body + "\n\\ No newline at end of file\n"
+
+
+def _within_budget(diffs: list[str]) -> list[str]:
+    """The diffs, left out from the one that would take the preview past MAX_PREVIEW_CHARS."""
+    kept, used = [], 0
+    for diff in diffs:
+        used += len(diff)
+        if used > MAX_PREVIEW_CHARS and diff:
+            diff = f"(diff left out: this preview is over {MAX_PREVIEW_CHARS:,} characters; preview fewer documents)\n"
+        kept.append(diff)
+    return kept
 
 
 def _check_bounds(documents: Mapping[str, str]) -> None:
@@ -99,7 +125,9 @@ class PublishDocuments:
             return PublishResult(applied=True, documents=changes)
         # difflib is pure CPU and quadratic in the worst case: keep it off the event loop.
         diffs = await asyncio.to_thread(
-            lambda: [unified_diff(c.path, *planned[c.path]) if c.action != "unchanged" else "" for c in changes]
+            lambda: _within_budget(
+                [unified_diff(c.path, *planned[c.path]) if c.action != "unchanged" else "" for c in changes]
+            )
         )
         for change, diff in zip(changes, diffs, strict=True):
             change.diff = diff or None
