@@ -7,12 +7,27 @@ files does not turn `.cde/state.json` into megabytes.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from domain.clock import UtcDatetime
 
 MAX_DEPENDENCIES = 150
 MAX_SCRIPTS = 40
+MAX_FACT_CHARS = 200  # a name, dependency, target or tool from a manifest
+MAX_SCRIPT_CHARS = 500  # a package.json script's command
+
+
+def _clip(limit: int) -> AfterValidator:
+    # What a manifest declares is stored in the state: a 300 KB package name, twenty times, made the
+    # state too big to write, and onboarding failed blaming features. Cut, never reflowed: a script's
+    # command keeps its exact spacing.
+    return AfterValidator(lambda text: text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+Short = Annotated[str, _clip(MAX_FACT_CHARS)]
+Script = Annotated[str, _clip(MAX_SCRIPT_CHARS)]
 
 
 class _Fact(BaseModel):
@@ -31,16 +46,16 @@ class Manifest(_Fact):
 
     path: str
     kind: str  # ecosystem: python, node, rust, go, make…
-    name: str | None = None
-    dependencies: list[str] = Field(default_factory=list)
-    dev_dependencies: list[str] = Field(default_factory=list)
-    scripts: dict[str, str] = Field(default_factory=dict)  # package.json scripts
-    targets: list[str] = Field(default_factory=list)  # Makefile / justfile targets
-    entry_points: list[str] = Field(default_factory=list)  # console scripts, binaries
-    tools: list[str] = Field(default_factory=list)  # configured tools, e.g. pyproject [tool.*]
-    extras: list[str] = Field(default_factory=list)  # optional dependency groups
-    build_backend: str | None = None
-    error: str | None = None  # why it could not be parsed
+    name: Short | None = None
+    dependencies: list[Short] = Field(default_factory=list)
+    dev_dependencies: list[Short] = Field(default_factory=list)
+    scripts: dict[Short, Script] = Field(default_factory=dict)  # package.json scripts
+    targets: list[Short] = Field(default_factory=list)  # Makefile / justfile targets
+    entry_points: list[Short] = Field(default_factory=list)  # console scripts, binaries
+    tools: list[Short] = Field(default_factory=list)  # configured tools, e.g. pyproject [tool.*]
+    extras: list[Short] = Field(default_factory=list)  # optional dependency groups
+    build_backend: Short | None = None
+    error: Script | None = None  # why it could not be parsed
 
 
 class DirStat(_Fact):

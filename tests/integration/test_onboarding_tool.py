@@ -252,3 +252,15 @@ async def test_test_files_are_counted_by_their_folders_convention(tmp_path: Path
     assert set(facts.test_dirs) == {"tests", "crates/x/tests", "web/__tests__"}
     summary = describe_tests(analyze(tmp_path.name, facts, None))
     assert summary is not None and summary.startswith("9 test files; test folders tests/, web/__tests__/, crates/x/")
+
+
+async def test_huge_manifest_names_are_cut_not_stored_whole(app: App, project: Path) -> None:
+    """Twenty package.json files with a 300 KB name and dependency key made the onboarding state 18 MB:
+    refused as too big to write, with advice about features that did not exist."""
+    huge = "n" * 300_000
+    for i in range(20):
+        make_tree(project, {f"pkg{i}/package.json": json.dumps({"name": huge, "dependencies": {huge: "1"}})})
+    async with Client(app.server) as client:
+        onboarded = await call_ok(client, "cde_onboardingProject", {})
+    assert len(onboarded["manifests"]) == 10  # the summary lists the first ten
+    assert (project / ".cde/state.json").stat().st_size < 1_000_000
