@@ -9,6 +9,7 @@ from pathlib import Path
 
 from adapters.text_files import read_prefix
 from domain.errors import ConflictError, InvalidInputError, PermissionDeniedError
+from domain.onboarding.ports import CurrentDocument
 from infrastructure.files import atomic_write_sync, create_exclusive_sync, in_thread, make_dirs_sync, os_error
 from infrastructure.paths import resolve_inside_sync
 
@@ -49,16 +50,19 @@ def _resolve_batch(root: Path, paths: Sequence[str]) -> list[Path]:
     return targets
 
 
-def current_sync(root: Path, paths: Sequence[str]) -> list[tuple[str, str | None]]:
-    found: list[tuple[str, str | None]] = []
+def current_sync(root: Path, paths: Sequence[str]) -> list[CurrentDocument]:
+    found: list[CurrentDocument] = []
     for rel, target in zip(paths, _resolve_batch(root, paths), strict=True):
-        text = None
+        text, exact = None, True
         if os.path.lexists(target):
             read = read_prefix(target, MAX_CURRENT_BYTES, [])
             if read is None:
                 raise PermissionDeniedError(f"{rel} exists but cannot be read; check its owner and mode")
-            text = read[1].decode("utf-8", "replace")
-        found.append((target.relative_to(root).as_posix(), text))
+            try:
+                text = read[1].decode("utf-8")
+            except UnicodeDecodeError:  # shown with U+FFFD, which the new text may hold: never "unchanged"
+                text, exact = read[1].decode("utf-8", "replace"), False
+        found.append(CurrentDocument(target.relative_to(root).as_posix(), text, exact))
     return found
 
 
@@ -112,7 +116,7 @@ _write = in_thread(write_sync)
 class FsDocumentStore:
     """Each call is one thread hop for the whole batch."""
 
-    async def current(self, root: Path, paths: Sequence[str]) -> list[tuple[str, str | None]]:
+    async def current(self, root: Path, paths: Sequence[str]) -> list[CurrentDocument]:
         return await _current(root, paths)
 
     async def write(self, root: Path, documents: Mapping[str, str], *, only_new: Collection[str] = ()) -> None:

@@ -55,7 +55,9 @@ class GenerateSpec:
         folder = f"specs/{slug}"
         await self._refuse_feature_folder(root, slug)
         existing = [
-            p for p, text in await self._store.current(root, [f"{folder}/{n}" for n in SPEC_FILES]) if text is not None
+            doc.path
+            for doc in await self._store.current(root, [f"{folder}/{n}" for n in SPEC_FILES])
+            if doc.text is not None
         ]
         if existing and not overwrite:
             raise ConflictError(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from domain.onboarding.facts import GitFacts, ScanFacts
 
@@ -32,10 +32,19 @@ class GitReader(Protocol):
         ...
 
 
+class CurrentDocument(NamedTuple):
+    """A document as it is now: its normalised path, its text (None: absent), and whether that text is
+    exactly the file (False: not valid UTF-8, shown with replacement characters, so never "unchanged")."""
+
+    path: str
+    text: str | None
+    exact: bool = True
+
+
 class DocumentStore(Protocol):
     """Text files inside a project root; every path is checked before anything is read or written."""
 
-    async def current(self, root: Path, paths: Sequence[str]) -> list[tuple[str, str | None]]:
+    async def current(self, root: Path, paths: Sequence[str]) -> list[CurrentDocument]:
         """Each path normalised (POSIX, relative to `root`) with the file's text now (None when absent).
 
         Raises on the first unsafe path: absolute, containing '..', escaping the

@@ -107,14 +107,17 @@ class PublishDocuments:
         _check_bounds(documents)
         current = await self._store.current(root, list(documents))
         planned: dict[str, tuple[str | None, str]] = {}
-        for (path, old), content in zip(current, documents.values(), strict=True):
+        inexact = {doc.path for doc in current if not doc.exact}
+        for (path, old, _), content in zip(current, documents.values(), strict=True):
             if _managed(path):
                 raise PermissionDeniedError(f"{path} is managed by cde-orchestrator and cannot be published over")
             if path in planned:
                 raise InvalidInputError(f"two documents resolve to {path}; pass each file once")
             planned[path] = (old, content)
         changes = [
-            DocumentChange(path=p, action="create" if old is None else "unchanged" if old == new else "update")
+            DocumentChange(
+                path=p, action="create" if old is None else "unchanged" if old == new and p not in inexact else "update"
+            )
             for p, (old, new) in planned.items()
         ]
         if approve:

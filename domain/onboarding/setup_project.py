@@ -44,7 +44,7 @@ class SetupProject:
             CDE_GITIGNORE_FILE: CDE_GITIGNORE,
             AGENTS_FILE: render_agents_md(analysis, generated_on=analysis.facts.scanned_at.date().isoformat()),
         }
-        existing = {path for path, text in await self._store.current(root, list(files)) if text is not None}
+        existing = {doc.path for doc in await self._store.current(root, list(files)) if doc.text is not None}
         chosen = {path: content for path, content in files.items() if force or path not in existing}
         if chosen:
             await self._store.write(root, chosen, only_new=[p for p in chosen if p not in existing])

@@ -120,6 +120,16 @@ async def test_a_preview_is_bounded_in_characters_not_only_in_lines(app: App, pr
     assert (project / "docs/d00.md").read_text() == line  # a preview writes nothing
 
 
+async def test_a_file_that_is_not_valid_utf8_is_never_unchanged(app: App, project: Path) -> None:
+    """`a\\xffb` on disk, published as "a\\ufffdb": the old bytes were decoded with replacement characters,
+    found equal, and the file kept its invalid byte while the answer said it was done."""
+    (project / "inv.md").write_bytes(b"a\xffb")
+    async with Client(app.server) as client:
+        published = await call_ok(client, "cde_publishOnboarding", {"documents": {"inv.md": "a\ufffdb"}})
+    assert published["documents"] == [{"path": "inv.md", "action": "update", "diff": None}]
+    assert (project / "inv.md").read_bytes() == "a\ufffdb".encode()
+
+
 async def test_publish_previews_then_writes_atomically(app: App, project: Path) -> None:
     make_tree(project, {"docs/old.md": "line one\nline two\n"})
     documents = {"docs/old.md": "line one\nline 2\n", "docs/new/guide.md": "# Guide\n", "README.md": "# R\n"}
