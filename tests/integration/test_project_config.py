@@ -183,6 +183,7 @@ async def test_catalog_problems_are_listed_not_swallowed(project: Path, config: 
     (project / ".cde/recipes/a/link.poml").symlink_to(project / ".cde/recipes/a/dup.poml")
     (project / ".cde/recipes/a/folder.poml").mkdir()
     write(project / ".cde/recipes/a/review.POML", TASK.format(desc="x", task="x"))
+    write(project / ".cde/recipes/a/index.poml", TASK.format(desc="x", task="x"))  # a slug, but reserved
     shared = write(project.parent / "shared/define.poml", TASK.format(desc="x", task="x")).parent
     (project / ".cde/recipes/team").symlink_to(shared)
     problems = "\n".join((await config.catalog()).problems)
@@ -190,7 +191,8 @@ async def test_catalog_problems_are_listed_not_swallowed(project: Path, config: 
     assert "recipes/team: not loaded; it is a symlink, and recipe folders must be real folders" in problems
     assert "loose.poml: not loaded; put recipes in a category folder" in problems
     assert "Bad Category: not loaded; the folder name must be a lowercase slug" in problems
-    assert "Upper.poml: not loaded; the recipe id" in problems
+    assert "Upper.poml: not loaded; the recipe id (file name) must be a lowercase slug" in problems
+    assert "index.poml: not loaded; the recipe id (file name) is a reserved name" in problems
     assert "b/dup.poml: not loaded; recipe id 'dup' is already defined by" in problems
     assert "link.poml: not loaded; it is a symlink, and recipes must be regular files" in problems
     assert "folder.poml: not loaded; it is a folder, and recipes must be regular files" in problems
