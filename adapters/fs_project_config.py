@@ -73,8 +73,8 @@ def scan_catalog_sync(bundled: Path, project: Path | None) -> RecipeCatalog:
                     f"{category.path}: not loaded; put recipes in a category folder (.cde/recipes/<category>/)"
                 )
             continue
-        if (why := _unsafe_because(category.name)) is not None:
-            problems.append(f"{category.path}: not loaded; the folder name {why}")
+        if (why := _unsafe_because(category.name, "the folder name")) is not None:
+            problems.append(f"{category.path}: not loaded; {why}")
             _mark_broken(broken, category.path, "in a folder whose name is not a lowercase slug")
             continue
         try:
@@ -93,8 +93,8 @@ def scan_catalog_sync(bundled: Path, project: Path | None) -> RecipeCatalog:
                 problems.append(f"{entry.path}: not loaded; it is {kind}, and recipes must be regular files")
                 if _safe(rid) and rid not in seen:
                     broken[rid] = (entry.path, "not a regular file, as a recipe must be")
-            elif (why := _unsafe_because(rid)) is not None:
-                problems.append(f"{entry.path}: not loaded; the recipe id (file name) {why}")
+            elif (why := _unsafe_because(rid, "the recipe id (file name)")) is not None:
+                problems.append(f"{entry.path}: not loaded; {why}")
             elif rid in seen:
                 problems.append(f"{entry.path}: not loaded; recipe id {rid!r} is already defined by {seen[rid]}")
             else:
@@ -120,12 +120,12 @@ def _safe(name: str) -> bool:
     return _unsafe_because(name) is None
 
 
-def _unsafe_because(name: str) -> str | None:
-    """Why `name` cannot be a recipe id or category (None: it can): not a slug, or a reserved name."""
+def _unsafe_because(name: str, what: str = "name") -> str | None:
+    """Why `name` cannot be a recipe id or category, as validate_name says it (None: it can)."""
     try:
-        validate_name(name)
+        validate_name(name, what)
     except InvalidInputError as exc:
-        return "is a reserved name" if "reserved" in exc.message else "must be a lowercase slug"
+        return exc.message
     return None
 
 

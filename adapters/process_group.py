@@ -73,7 +73,7 @@ def _signal_jobs(sids: set[int], sig: int) -> set[int]:
     alive = set()
     for sid in sids:
         groups = {sid, *members.get(sid, {}).values()}
-        if any([signal_group(group, sig) for group in sorted(groups)]):
+        if any([signal_group(group, sig) for group in sorted(groups)]):  # a list: every group is signalled
             alive.add(sid)
     return alive
 
@@ -99,8 +99,7 @@ def live_members(pgid: int) -> list[int]:
 
 def signal_job(pgid: int, sig: int) -> bool:
     """Send `sig` to the job's process group and to every other group of its session; False when none is left."""
-    groups = {pgid, *job_processes(pgid).values()}
-    return any([signal_group(group, sig) for group in sorted(groups)])  # a list: every group is signalled
+    return bool(_signal_jobs({pgid}, sig))
 
 
 async def wait_group_gone(pgid: int, within: float, *, poll: float = 0.05) -> bool:

@@ -190,9 +190,9 @@ async def test_catalog_problems_are_listed_not_swallowed(project: Path, config: 
     assert "review.POML: not loaded; recipe files end in .poml (lowercase)" in problems
     assert "recipes/team: not loaded; it is a symlink, and recipe folders must be real folders" in problems
     assert "loose.poml: not loaded; put recipes in a category folder" in problems
-    assert "Bad Category: not loaded; the folder name must be a lowercase slug" in problems
-    assert "Upper.poml: not loaded; the recipe id (file name) must be a lowercase slug" in problems
-    assert "index.poml: not loaded; the recipe id (file name) is a reserved name" in problems
+    assert "Bad Category: not loaded; the folder name 'Bad Category' must be a lowercase slug" in problems
+    assert "Upper.poml: not loaded; the recipe id (file name) 'Upper' must be a lowercase slug" in problems
+    assert "index.poml: not loaded; the recipe id (file name) 'index' is a reserved name" in problems
     assert "b/dup.poml: not loaded; recipe id 'dup' is already defined by" in problems
     assert "link.poml: not loaded; it is a symlink, and recipes must be regular files" in problems
     assert "folder.poml: not loaded; it is a folder, and recipes must be regular files" in problems
