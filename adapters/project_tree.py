@@ -231,7 +231,8 @@ def walk_project_sync(root: Path, *, max_files: int) -> ProjectTree:
                         break
                     else:
                         files.append(rel)
-            except OSError:
+            except OSError:  # e.g. a folder past PATH_MAX: its stat fails; counted, never dropped unseen
+                unreadable += 1
                 continue
     files.sort()
     dirs.sort()

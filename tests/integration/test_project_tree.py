@@ -348,3 +348,32 @@ def test_trailing_whitespace_is_read_as_git_reads_it(tmp_path: Path, rules: str)
     root = make_tree(tmp_path / "p", {"x.log": "", "x.log\t": "", "f\t": "", "f ": "", "f": ""})
     (root / ".gitignore").write_text(rules)
     assert list(walk_project_sync(root, max_files=1000).files) == _git_keeps(root)
+
+
+def test_a_folder_past_the_path_limit_is_counted_not_dropped_unseen(tmp_path: Path) -> None:
+    """Folders nested past PATH_MAX (4,096 bytes) were left out with `unreadable_dirs: 0` and no note."""
+    root = make_tree(tmp_path / "p", {"a.py": "x = 1\n"})
+    name = "d" * 250
+    here = os.getcwd()
+    os.chdir(root)
+    try:
+        for _ in range(20):  # 20 x 251 bytes: past 4,096, reachable only relative to a folder
+            os.mkdir(name)
+            os.chdir(name)
+        Path("deep.py").write_text("y = 2\n")
+    finally:
+        os.chdir(here)
+    try:
+        tree = walk_project_sync(root, max_files=100)
+        assert "a.py" in tree.files and tree.unreadable_dirs == 1
+    finally:  # shutil.rmtree cannot reach it either
+        os.chdir(root)
+        depth = 0
+        while os.path.isdir(name):
+            os.chdir(name)
+            depth += 1
+        os.unlink("deep.py")
+        for _ in range(depth):
+            os.chdir("..")
+            os.rmdir(name)
+        os.chdir(here)
