@@ -167,9 +167,12 @@ class WorkerPool:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
         self._signal_installed = False
 
+    def _in_sweep(self, pgid: int) -> bool:
+        return self._stopping is not None and pgid in self._stopping[0]
+
     async def _stop_group(self, pgid: int) -> None:
         """Stop a job's process group; in a shutdown, by the one sweep that stops every running job."""
-        if self._stopping is not None and pgid in self._stopping[0]:
+        if self._stopping is not None and self._in_sweep(pgid):
             await asyncio.shield(self._stopping[1])
         else:
             await stop_group(pgid, self._grace())
@@ -345,10 +348,9 @@ class WorkerPool:
             ended_at = self._clock()  # not after the output is drained: that is not the agent's run time
         finally:
             stopper.cancel()
-        if self._stopping is not None and proc.pid in self._stopping[0]:
-            await asyncio.shield(self._stopping[1])  # stopped with every other group of the shutdown
-        elif await asyncio.to_thread(live_members, proc.pid):
-            await stop_group(proc.pid, self._grace())  # what the agent left running in its group
+        # What the agent left running in its group (in a shutdown, the sweep sees to every group).
+        if self._in_sweep(proc.pid) or bool(await asyncio.to_thread(live_members, proc.pid)):
+            await self._stop_group(proc.pid)
         entry.pgid = None  # the group is gone: its id may be reused, never signal it again
         drain = min(self.drain_timeout, self.shutdown_grace) if self._closing else self.drain_timeout
         try:

@@ -99,11 +99,14 @@ def _technical_context(analysis: ProjectAnalysis) -> list[str]:
     ]
 
 
+def _in_fence(name: str) -> str:
+    """A name on a line of a fenced block: one line, and no backtick that could close the fence."""
+    return one_line_text(name).replace("`", "'")
+
+
 def _structure(analysis: ProjectAnalysis) -> list[str]:
     dirs = [
-        # In a fenced block: one line each, and no backtick that could close the fence.
-        f"{one_line_text(d.path).replace('`', chr(39))}/  # {plural(d.files, 'file')}"
-        + (f", mostly {d.language}" if d.language else "")
+        f"{_in_fence(d.path)}/  # {plural(d.files, 'file')}" + (f", mostly {d.language}" if d.language else "")
         for d in analysis.facts.layout
     ]
     return dirs[:15] or ["(no folders found)"]
