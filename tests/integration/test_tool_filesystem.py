@@ -25,6 +25,7 @@ from infrastructure.settings import Settings
 from server.bootstrap import App, bootstrap
 from tests.conftest import call_error, call_ok, tool_text
 from tests.fake_agents import delegation_settings, eventually, gone, install, path_with
+from tests.trees import remove_tree
 
 
 @pytest.fixture
@@ -391,6 +392,10 @@ async def test_a_deep_output_dir_is_made_not_a_recursion_error(app: App, project
     """A 3,000-character output_dir (1,500 folders, under the path limit) crashed the tool: Path.mkdir
     creates missing parents recursively, past Python's recursion limit."""
     deep = "a/" * 1100 + "cde"
-    async with Client(app.server) as client:
-        generated = await call_ok(client, "cde_generateToolFilesystem", {"output_dir": deep})
-    assert (project / deep / "__init__.py").is_file() and generated["written"]
+    try:
+        async with Client(app.server) as client:
+            generated = await call_ok(client, "cde_generateToolFilesystem", {"output_dir": deep})
+        assert (project / deep / "__init__.py").is_file() and generated["written"]
+    finally:  # pytest's own clean-up of old temporary folders cannot remove a tree this deep
+        if (project / "a").exists():
+            remove_tree(project / "a")
