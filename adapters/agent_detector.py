@@ -53,12 +53,16 @@ async def which_all(executables: tuple[str, ...], path_env: str, root: Path) -> 
     return await _which_all(executables, path_env, root)
 
 
-def parse_version(output: str) -> str | None:
-    line = next((ln.strip() for ln in output.splitlines() if ln.strip()), "")
-    if not line:
-        return None
-    match = _VERSION.search(line)
-    return match.group(0) if match else line[:_MAX_VERSION_CHARS]
+def parse_version(output: str, errors: str = "") -> str | None:
+    """The version a `--version` printed: the first number-like token on stdout, else on stderr (where a
+    CLI's runtime warnings go), else the first line as it is."""
+    streams = [[ln.strip() for ln in text.splitlines() if ln.strip()] for text in (output, errors)]
+    for lines in streams:
+        for line in lines:
+            if match := _VERSION.search(line):
+                return match.group(0)
+    first = next((lines[0] for lines in streams if lines), "")
+    return first[:_MAX_VERSION_CHARS] or None
 
 
 class ProbeError(Exception):
@@ -73,13 +77,24 @@ async def probe_version(exe: str, args: tuple[str, ...], limit_s: float) -> str 
         return None
 
 
-def _read_head(handle: IO[bytes]) -> str:
-    handle.seek(0)
-    return handle.read(4096).decode("utf-8", "replace")
+def _new_temps_sync() -> tuple[IO[bytes], IO[bytes]]:
+    with contextlib.ExitStack() as opened:
+        out = opened.enter_context(tempfile.TemporaryFile())
+        err = opened.enter_context(tempfile.TemporaryFile())
+        opened.pop_all()
+        return out, err
 
 
-_new_temp = in_thread(tempfile.TemporaryFile)
-_read_head_async = in_thread(_read_head)
+def _read_heads_sync(*handles: IO[bytes]) -> list[str]:
+    heads = []
+    for handle in handles:
+        handle.seek(0)
+        heads.append(handle.read(4096).decode("utf-8", "replace"))
+    return heads
+
+
+_new_temps = in_thread(_new_temps_sync)
+_read_heads = in_thread(_read_heads_sync)
 
 
 async def _stop_leftovers(sid: int) -> None:
@@ -90,11 +105,12 @@ async def _stop_leftovers(sid: int) -> None:
 
 @cached("delegation.agent_version", maxsize=64, ttl=3600.0, depends_on=lambda exe, args, limit_s: [exe])
 async def _probe_version(exe: str, args: tuple[str, ...], limit_s: float) -> str | None:
-    # Output goes to a temp file, not a pipe: a CLI that leaves a daemon behind cannot keep the probe waiting for EOF.
-    with await _new_temp() as out:
+    # Output goes to temp files, not pipes: a CLI that leaves a daemon behind cannot keep the probe waiting for EOF.
+    out, err = await _new_temps()
+    with out, err:
         try:
             proc = await asyncio.create_subprocess_exec(
-                exe, *args, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
+                exe, *args, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True
             )
         except OSError as exc:
             raise ProbeError(exe) from exc
@@ -112,7 +128,7 @@ async def _probe_version(exe: str, args: tuple[str, ...], limit_s: float) -> str
         await _stop_leftovers(proc.pid)
         if code != 0:
             raise ProbeError(exe)
-        return parse_version(await _read_head_async(out))
+        return parse_version(*await _read_heads(out, err))
 
 
 class PathAgentDetector:

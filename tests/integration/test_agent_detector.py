@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.agent_detector import PathAgentDetector, parse_version
+from adapters.agent_detector import PathAgentDetector, parse_version, probe_version
 
 
 def script(path: Path, text: str) -> Path:
@@ -28,6 +28,23 @@ def test_parse_version_takes_the_number_from_the_first_line() -> None:
     assert parse_version("aider v0.86.2.dev12+g1a2b") == "0.86.2.dev12+g1a2b"
     assert parse_version("nightly build") == "nightly build"
     assert parse_version("") is None
+
+
+def test_parse_version_prefers_stdout_to_warnings_on_stderr() -> None:
+    """A probe read stdout and stderr as one stream: a CLI whose runtime printed a warning first (an error
+    line from a background job of its wrapper script) reported that line as its version."""
+    warning = "(node:4242) [DEP0040] DeprecationWarning: The `punycode` module is deprecated."
+    assert parse_version("claude 2.0.14\n", warning) == "2.0.14"
+    assert parse_version("banner\nclaude 2.0.14\n", "") == "2.0.14"
+    assert parse_version("", "tool 3.1\n") == "3.1"
+    assert parse_version("", warning) == warning[:60]
+    assert parse_version("nightly build", warning) == "nightly build"
+
+
+async def test_a_probe_reads_the_version_from_stdout_whatever_stderr_says_first(tmp_path: Path) -> None:
+    noisy = "#!/bin/sh\necho 'wrapper: exec: -a: not found' >&2\nsleep 0.05\necho 'noisy 4.5.6'\n"
+    cli = script(tmp_path / "noisy", noisy)
+    assert await probe_version(str(cli), ("--version",), 5.0) == "4.5.6"
 
 
 def user_agents_yml(home: Path, text: str) -> None:

@@ -312,7 +312,7 @@ async def test_a_version_probe_leaves_no_process_behind(tmp_path: Path) -> None:
     cli = tmp_path / "leaky-cli"
     cli.write_text(
         "#!/bin/sh\n"
-        f"exec -a {marker} sleep 1000 &\n"
+        f"python3 -c 'import time; time.sleep(1000)' {marker} &\n"
         f"python3 -c 'import os, time; os.setpgid(0, 0); time.sleep(1000)' {marker} &\n"
         "echo leaky 1.2.3\n"
     )
@@ -326,6 +326,7 @@ async def test_a_version_probe_leaves_no_process_behind(tmp_path: Path) -> None:
     try:
         assert version == "1.2.3"
         await eventually(lambda: asyncio.to_thread(lambda: not leftovers()))
+        assert not leftovers()
     finally:
         for pid in leftovers():
             with contextlib.suppress(ProcessLookupError):
