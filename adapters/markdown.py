@@ -26,6 +26,7 @@ import yaml
 
 from domain.docs.model import DocLink, Heading
 from domain.front_matter import closing_line
+from infrastructure.yaml_loader import YAML_LOADER
 
 MAX_SETEXT_LINES = 100  # lines of a paragraph kept as a setext heading's text
 MAX_TARGET_CHARS = 300
@@ -33,7 +34,6 @@ MAX_METADATA_CHARS = 8_000  # front matter kept per doc (roughly, in JSON charac
 # Only this much of a line is examined for headings and links: a hostile multi-megabyte line full of
 # "<a " or backticks would otherwise make the (backtracking) regexes below quadratic.
 MAX_LINE_SCAN = 10_000
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _FENCE_IN_ITEM = re.compile(r"^[ \t]*(`{3,}|~{3,})")  # in a list item: indented as deep as the item's text
@@ -213,7 +213,7 @@ def _front_matter(lines: list[str]) -> tuple[dict[str, Any] | None, str | None, 
     if end is None:  # none, or no closing fence: a thematic break, not front matter
         return None, None, 0
     try:
-        data = yaml.load("\n".join(lines[1:end]), Loader=_LOADER)  # a SafeLoader variant
+        data = yaml.load("\n".join(lines[1:end]), Loader=YAML_LOADER)  # safe, refusing duplicate keys
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""

@@ -97,6 +97,13 @@ def test_broken_front_matter_is_reported_not_raised() -> None:
     assert unclosed.metadata is None and unclosed.metadata_error is None
 
 
+def test_a_repeated_front_matter_key_is_reported() -> None:
+    """YAML keeps the last of two `title:` lines silently: the first one's author never learnt it was lost."""
+    parsed = parse_markdown("---\ntitle: Old\ndescription: d\ntitle: New\n---\n# Body\n")
+    assert parsed.metadata is None
+    assert parsed.metadata_error == "invalid YAML at line 4: duplicate key 'title'"
+
+
 def test_slugs_and_sections() -> None:
     assert github_slug("API `v2` — Überblick: Setup_Guide!") == "api-v2--überblick-setup_guide"
     parsed = parse_markdown(DOC)
@@ -149,7 +156,7 @@ def test_bracket_runs_cannot_make_link_matching_quadratic() -> None:
 def test_front_matter_strings_never_carry_lone_surrogates(monkeypatch: pytest.MonkeyPatch) -> None:
     import yaml
 
-    monkeypatch.setattr("adapters.markdown._LOADER", yaml.SafeLoader)  # the pure-Python loader accepts them
+    monkeypatch.setattr("adapters.markdown.YAML_LOADER", yaml.SafeLoader)  # the pure-Python loader accepts them
     parsed = parse_markdown('---\ntitle: "caf\\ud800"\n"k\\udc00": [x]\n---\n# T\n')
     assert parsed.metadata == {"title": "caf?", "k?": ("x",)}
 
