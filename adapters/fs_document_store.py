@@ -19,8 +19,13 @@ MAX_CURRENT_BYTES = 4 * 1024 * 1024  # existing files are read this far to compa
 def _resolve(root: Path, rel: str) -> Path:
     target = resolve_inside_sync(root, rel, what="document path")
     try:
-        if target == root or target.is_dir():
-            raise InvalidInputError(f"document path {rel!r} is a directory; name a file inside it")
+        if target == root:
+            raise InvalidInputError(f"document path {rel!r} is the project folder; name a file inside it")
+        if target.is_dir():
+            raise InvalidInputError(
+                f"{rel} is a folder in the project, where a document file is to be written; "
+                "move or rename that folder, or write the document elsewhere"
+            )
         folder = target.parent
         while folder != root and not os.path.lexists(folder):
             folder = folder.parent

@@ -77,6 +77,20 @@ async def test_written_workflow_is_the_bundled_default_and_drives_features(app: 
     assert started["phase"] == "define"
 
 
+async def test_setup_over_a_folder_named_agents_md_says_what_to_do(app: App, project: Path) -> None:
+    """The refusal told the caller to "name a file inside it", which cde_setupProject has no way to do."""
+    (project / "AGENTS.md").mkdir()
+    async with Client(app.server) as client:
+        message = await call_error(client, "cde_setupProject", {})
+        published = await call_error(client, "cde_publishOnboarding", {"documents": {".": "x"}})
+    assert message == (
+        "invalid_input: AGENTS.md is a folder in the project, where a document file is to be written; "
+        "move or rename that folder, or write the document elsewhere"
+    )
+    assert published == "invalid_input: document path '.' is the project folder; name a file inside it"
+    assert not (project / ".cde" / "workflow.yml").exists()  # checked before anything is written
+
+
 async def test_agents_md_says_what_was_not_found(app: App, project: Path) -> None:
     make_tree(project, {"notes.txt": "nothing to build here\n"})
     async with Client(app.server) as client:
