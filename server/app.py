@@ -458,6 +458,10 @@ class CdeServer(MCPServer[Any]):
             listed = ", ".join(label(k) for k in unknown[:5])
             listed += f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
             raise ToolError(f"{InvalidInputError.code}: unknown argument(s) for {name}: {listed}; valid: {valid}")
+        required = tool.parameters.get("required", ())
+        if any(value is None and key not in required for key, value in arguments.items()):
+            # `null` for an optional argument means "not given" to most callers: its default, not a refusal.
+            arguments = {key: value for key, value in arguments.items() if value is not None or key in required}
         if context is None:
             context = Context(mcp_server=self, subscriptions=self._subscriptions)
         try:

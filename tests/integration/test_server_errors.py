@@ -75,6 +75,24 @@ async def test_invalid_arguments_are_summarised_on_one_line(app: App) -> None:
         assert misspelled == "invalid_input: unknown argument(s) for t_echo: cuont; valid: title, count"
 
 
+async def test_null_for_an_optional_argument_means_its_default(app: App) -> None:
+    """Callers send `null` for "not given": cde_startFeature refused `workflow_type: null` ("Input should be
+    a valid string") where the documented meaning of leaving it out is to auto-select."""
+    add_test_tools(app)
+    async with Client(app.server) as client:
+        assert await call_ok(client, "t_echo", {"title": "x", "count": None}) == {"title": "x", "count": 1}
+        assert "title: Input should be a valid string" in await call_error(client, "t_echo", {"title": None})
+        started = await call_ok(
+            client,
+            "cde_startFeature",
+            {"user_prompt": "Fix the typo in the footer", "workflow_type": None, "recipe_id": None},
+        )
+        assert started["workflow_type"] == "quick-fix"
+        listed = await call_ok(client, "cde_listFeatures", {"status": None})
+        assert [f["feature_id"] for f in listed["features"]] == [started["feature_id"]]
+        assert (await call_ok(client, "cde_searchTools", {"query": None}))["tools"]
+
+
 async def test_text_that_is_not_unicode_is_refused_on_one_line(app: App) -> None:
     add_test_tools(app)
     async with Client(app.server) as client:
