@@ -5,8 +5,9 @@ A file is rewritten only when its content would change. A manifest
 size, inode, ctime) of every file we wrote, so an unchanged package is confirmed
 with one `stat` per file; a file whose fingerprint moved (edited, replaced,
 truncated) is re-read and re-hashed, and rewritten if its content differs. Stale
-modules of tools no longer registered are deleted - but only files that carry
-our generated header: a file the user put there is never removed, and a
+modules of tools no longer registered are deleted - but only files the manifest
+records as written here and still as written: a file the user put there (even a
+copy of a generated one), or a generated one they edited, is never removed; and a
 directory holding files we would overwrite that lack the header (the user's,
 even where we wrote that name before) is refused before anything is written.
 
@@ -27,6 +28,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -87,6 +89,21 @@ def _is_generated(path: Path) -> bool:
             return handle.read(len(MARKER)).decode("utf-8", "replace") == MARKER
     except (OSError, CorruptDataError):
         return False
+
+
+def _still_as_written(target: Path, name: str, known: object) -> bool:
+    """Whether `name` is a module this generator wrote (its manifest entry `known`) that nobody changed since:
+    a copy the user made of one, or a module they edited, is theirs and stays."""
+    if not isinstance(known, list) or not known or os.sep in name or name.startswith(".") or not name.endswith(".py"):
+        return False  # the manifest is a file in the package: a hand-edited entry names nothing outside it
+    path = target / name
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return False
+    except OSError:
+        return False
+    current = fingerprint(path)
+    return known == [known[0], list(current) if current else None] or _digest_of(path) == known[0]
 
 
 def _create(directory: Path, name: str, data: bytes) -> bool:
@@ -195,12 +212,10 @@ def write_sync(target: Path, rendered: Mapping[str, tuple[bytes, str]], tools: i
             written.append(name)
             current = fingerprint(target / name)
             recorded[name] = [digest, list(current) if current else None]
-        with os.scandir(target) as entries:
-            for entry in entries:
-                stale = entry.name.endswith(".py") and entry.name not in rendered
-                if stale and entry.is_file(follow_symlinks=False) and _is_generated(Path(entry.path)):
-                    os.unlink(entry.path)
-                    removed.append(entry.name)
+        for name, known in manifest.items():
+            if name not in rendered and _still_as_written(target, name, known):
+                os.unlink(target / name)
+                removed.append(name)
         if recorded != manifest:
             _replace(target, MANIFEST, json.dumps(recorded, sort_keys=True).encode("utf-8"))
         if written or removed:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import importlib
 import inspect
 import json
@@ -107,17 +108,46 @@ async def test_regeneration_is_incremental(app: App, project: Path, package_name
         again = await call_ok(client, "cde_generateToolFilesystem", args)
         assert stats(target) == before  # nothing rewritten: same mtimes and inodes
         app.server.remove_tool("cde_deleteSkill")
+        app.server.remove_tool("cde_updateSkill")
         generated = (target / "cde_get_skill.py").read_text()
         (target / "cde_get_skill.py").write_text(generated.replace("async def", "# edited\nasync def", 1))
+        # A copy of a generated module (its header too) was deleted as stale, and so was an edited module
+        # of a removed tool: both are the user's work.
+        copied = (target / "cde_find_skills.py").read_text()
+        (target / "my_find_helper.py").write_text(copied)
+        edited = (target / "cde_update_skill.py").read_text() + "\n# my notes\n"
+        (target / "cde_update_skill.py").write_text(edited)
         after_removal = await call_ok(client, "cde_generateToolFilesystem", args)
     assert again["written"] == [] and again["unchanged"] == len(first["written"])
     assert after_removal["removed"] == ["cde_delete_skill.py"]
+    assert (target / "my_find_helper.py").read_text() == copied
+    assert (target / "cde_update_skill.py").read_text() == edited
     assert after_removal["written"] == ["__init__.py", "cde_get_skill.py"]  # changed content is repaired
     now = stats(target)
-    untouched = set(before) - {"__init__.py", "cde_get_skill.py", "cde_delete_skill.py"}
+    untouched = set(before) - {"__init__.py", "cde_get_skill.py", "cde_delete_skill.py", "cde_update_skill.py"}
     assert {n: now[n] for n in untouched} == {n: before[n] for n in untouched}
     assert (target / "my_helpers.py").read_text() == "# mine\n"  # not ours: never deleted
     assert "cde_deleteSkill" not in (target / "__init__.py").read_text()
+
+
+async def test_a_hand_edited_manifest_never_deletes_outside_the_package(
+    app: App, project: Path, package_name: str
+) -> None:
+    args = {"output_dir": f".cde/servers/{package_name}"}
+    target = project / ".cde/servers" / package_name
+    victims = [project / "victim.py", target / ".hidden.py"]
+    async with Client(app.server) as client:
+        await call_ok(client, "cde_generateToolFilesystem", args)
+        for victim in victims:
+            victim.write_text("# keep\n")
+        manifest = json.loads((target / ".manifest.json").read_text())
+        entry = manifest["cde_get_skill.py"]
+        for name in ("../../../victim.py", ".hidden.py", "..", "__init__.py/x.py"):
+            manifest[name] = [hashlib.sha256(b"# keep\n").hexdigest(), entry[1]]
+        (target / ".manifest.json").write_text(json.dumps(manifest))
+        again = await call_ok(client, "cde_generateToolFilesystem", args)
+    assert again["removed"] == [] and again["written"] == []
+    assert all(victim.read_text() == "# keep\n" for victim in victims)
 
 
 async def test_output_dir_must_stay_inside_the_project_or_home(app: App, project: Path, tmp_path: Path) -> None:
