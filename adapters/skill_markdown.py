@@ -85,6 +85,12 @@ def parse_skill(path: Path, text: str, *, name: str, scope: SkillScope) -> Skill
         )
     if not description or not description.strip():
         raise CorruptDataError(path, "front matter has no 'description' (one sentence: what the skill is for)")
+    if meta.get("kind") == "ephemeral" and meta.get("expires") is None:
+        raise CorruptDataError(
+            path,
+            "kind: ephemeral needs 'expires' (when it is removed, e.g. 2026-12-01T00:00:00Z), or it would never "
+            "expire; add it, or make it kind: base",
+        )
     tags = meta.get("tags") or []
     if isinstance(tags, str):
         tags = [t.strip() for t in tags.split(",") if t.strip()]

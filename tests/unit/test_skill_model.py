@@ -162,6 +162,13 @@ def test_a_bad_front_matter_value_is_reported_with_its_field(field: str, value: 
         parse_skill(Path("/p/.cde/skills/x/SKILL.md"), text, name="x", scope="project")
 
 
+def test_a_hand_written_ephemeral_skill_without_expires_is_reported_not_kept_forever() -> None:
+    """An ephemeral SKILL.md written by hand without `expires` was served for ever: it never expired."""
+    text = "---\ndescription: d\nkind: ephemeral\ncreated: 2020-01-01T00:00:00Z\n---\nbody\n"
+    with pytest.raises(CorruptDataError, match="kind: ephemeral needs 'expires'"):
+        parse_skill(Path("/p/.cde/skills/x/SKILL.md"), text, name="x", scope="project")
+
+
 def test_a_whole_float_version_is_read_as_that_version() -> None:
     text = "---\ndescription: d\nversion: 2.0\n---\nbody\n"
     assert parse_skill(Path("/p/x/SKILL.md"), text, name="x", scope="project").version == 2
