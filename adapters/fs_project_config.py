@@ -86,6 +86,11 @@ def scan_catalog_sync(bundled: Path, project: Path | None) -> RecipeCatalog:
             if not entry.name.endswith(RECIPE_SUFFIX):
                 if entry.name.lower().endswith(RECIPE_SUFFIX):
                     problems.append(f"{entry.path}: not loaded; recipe files end in {RECIPE_SUFFIX} (lowercase)")
+                elif entry.is_dir(follow_symlinks=False) and _holds_recipes(entry.path):
+                    problems.append(
+                        f"{entry.path}: its recipes are not loaded; recipes go directly in a category folder "
+                        "(.cde/recipes/<category>/<id>.poml), not in a folder below it"
+                    )
                 continue
             rid = entry.name.removesuffix(RECIPE_SUFFIX)
             if not entry.is_file(follow_symlinks=False):
@@ -105,6 +110,23 @@ def scan_catalog_sync(bundled: Path, project: Path | None) -> RecipeCatalog:
     for rid in seen:
         broken.pop(rid, None)  # another category's file of that id is the recipe
     return RecipeCatalog(refs=refs, bundled=bundled_ids, problems=problems, broken=broken)
+
+
+def _holds_recipes(folder: str, budget: int = 500) -> bool:
+    """Whether a `.poml` file lies anywhere below `folder` (looking at `budget` entries at most)."""
+    pending = [folder]
+    while pending and budget > 0:
+        try:
+            with os.scandir(pending.pop()) as entries:
+                for entry in entries:
+                    budget -= 1
+                    if entry.name.lower().endswith(RECIPE_SUFFIX):
+                        return True
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+        except OSError:
+            continue
+    return False
 
 
 def _mark_broken(broken: dict[str, tuple[str, str]], folder: str, reason: str) -> None:

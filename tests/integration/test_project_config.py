@@ -184,6 +184,8 @@ async def test_catalog_problems_are_listed_not_swallowed(project: Path, config: 
     (project / ".cde/recipes/a/folder.poml").mkdir()
     write(project / ".cde/recipes/a/review.POML", TASK.format(desc="x", task="x"))
     write(project / ".cde/recipes/a/index.poml", TASK.format(desc="x", task="x"))  # a slug, but reserved
+    write(project / ".cde/recipes/a/v2/deeper/define.poml", TASK.format(desc="x", task="x"))  # was skipped unseen
+    write(project / ".cde/recipes/a/assets/notes.txt", "no recipes here")
     shared = write(project.parent / "shared/define.poml", TASK.format(desc="x", task="x")).parent
     (project / ".cde/recipes/team").symlink_to(shared)
     problems = "\n".join((await config.catalog()).problems)
@@ -196,6 +198,8 @@ async def test_catalog_problems_are_listed_not_swallowed(project: Path, config: 
     assert "b/dup.poml: not loaded; recipe id 'dup' is already defined by" in problems
     assert "link.poml: not loaded; it is a symlink, and recipes must be regular files" in problems
     assert "folder.poml: not loaded; it is a folder, and recipes must be regular files" in problems
+    assert "recipes/a/v2: its recipes are not loaded; recipes go directly in a category folder" in problems
+    assert "assets" not in problems
 
 
 async def test_an_override_that_is_not_a_file_is_an_error_not_the_bundled_recipe(
