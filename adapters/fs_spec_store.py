@@ -19,7 +19,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path, PurePosixPath
 
 from domain.errors import InvalidInputError, NotFoundError
-from domain.names import validate_name
+from domain.names import validate_file_name, validate_name
 from infrastructure import files
 from infrastructure.cache import Fingerprint, cached, fingerprint
 from infrastructure.paths import resolve_inside_sync
@@ -211,7 +211,7 @@ class FsSpecStore:
         validate_name(name, "feature name")
         if file is None:
             return f"{SPECS_DIR}/{name}"
-        return f"{SPECS_DIR}/{name}/{validate_name(file, 'file')}"
+        return f"{SPECS_DIR}/{name}/{validate_file_name(file, 'file')}"
 
     def new_folder(self, choose: Callable[[set[str]], str]) -> NewFolder:
         return NewFolder(self.root, choose)

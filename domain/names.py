@@ -14,11 +14,11 @@ from domain.errors import InvalidInputError
 
 MAX_NAME_LENGTH = 64
 _NAME = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
-_RESERVED = frozenset(
-    {"con", "prn", "aux", "nul", "clock$", "default", "index", "none", "null"}
-    | {f"com{i}" for i in range(10)}
-    | {f"lpt{i}" for i in range(10)}
+# Device names on Windows, whatever the case or extension: such a file cannot be checked out there.
+_DEVICE_NAMES = frozenset(
+    {"con", "prn", "aux", "nul", "clock$"} | {f"{device}{i}" for device in ("com", "lpt") for i in range(10)}
 )
+_RESERVED = _DEVICE_NAMES | {"default", "index", "none", "null"}
 _RESERVED_SUFFIXES = (".lock",)
 
 
@@ -40,6 +40,35 @@ def validate_name(value: str, what: str = "name") -> str:
         raise InvalidInputError(f"{what} {value!r} is a reserved name; pick another")
     if value.endswith(_RESERVED_SUFFIXES):
         # Lock files end so, and .cde/.gitignore keeps `*.lock` out of git: the item would never be shared.
+        raise InvalidInputError(f"{what} {value!r} must not end in '.lock'; pick another")
+    return value
+
+
+_FILE_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?$")
+
+
+def validate_file_name(value: str, what: str = "file") -> str:
+    """Return `value` if it is a safe plain file name (README.md, api-spec.md, plan_v2.txt), else raise.
+
+    Looser than `validate_name` (upper case allowed, ids like `index` are fine as files) but as safe:
+    no path, no `..`, no device names, nothing a lock file or a hidden file would be taken for.
+    """
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError(f"{what} is empty; use a plain file name such as 'spec.md'")
+    if len(value) > MAX_NAME_LENGTH:
+        raise InvalidInputError(f"{what} is longer than {MAX_NAME_LENGTH} characters")
+    if "/" in value or "\\" in value:
+        raise InvalidInputError(f"{what} {value!r} must be a plain name, not a path")
+    if ".." in value:
+        raise InvalidInputError(f"{what} {value!r} must not contain '..'; use one '.', '-' or '_' between words")
+    if not _FILE_NAME.fullmatch(value):
+        raise InvalidInputError(
+            f"{what} {value!r} must use only letters a-z/A-Z, digits, '.', '_', '-', "
+            "starting and ending with a letter or digit"
+        )
+    if value.split(".")[0].lower() in _DEVICE_NAMES:
+        raise InvalidInputError(f"{what} {value!r} is a device name on Windows; pick another")
+    if value.lower().endswith(_RESERVED_SUFFIXES):
         raise InvalidInputError(f"{what} {value!r} must not end in '.lock'; pick another")
     return value
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from domain.errors import CorruptDataError, DomainError, InvalidInputError, NotFoundError
-from domain.names import validate_name
+from domain.names import validate_file_name, validate_name
 
 TERMINAL_STATUSES = ("completed", "failed", "cancelled")
 """Feature statuses after the last phase."""
@@ -99,7 +99,12 @@ class PhaseOutput(BaseModel):
     @field_validator("file")
     @classmethod
     def _file_is_plain_name(cls, value: str | None) -> str | None:
-        return None if value is None else _safe(value, "file")
+        if value is None:
+            return None
+        try:
+            return validate_file_name(value, "file")
+        except InvalidInputError as exc:
+            raise ValueError(exc.message) from None
 
     @field_validator("choices", mode="before")
     @classmethod
@@ -244,9 +249,10 @@ class Workflow(BaseModel):
                     )
                 produced.setdefault(out.key, phase.id)
                 if out.file is not None:
-                    if out.file in files:
-                        found.append(((*where, "file"), f"file {out.file!r} is already written by {files[out.file]}"))
-                    files.setdefault(out.file, phase.id)
+                    same = out.file.lower()  # README.md and readme.md are one file on macOS and Windows
+                    if same in files:
+                        found.append(((*where, "file"), f"file {out.file!r} is already written by {files[same]}"))
+                    files.setdefault(same, phase.id)
         for name, wtype in self.types.items():
             try:
                 _safe(name, "workflow type")

@@ -480,7 +480,7 @@ phases:
     description: Audit the design for threats
     recipe: threat-model
     inputs: [spec]
-    outputs: [{key: threats, file: threats.md}]
+    outputs: [{key: threats, file: THREATS.md}]
   - id: sign-off
     description: The owner approves
     recipe: review
@@ -516,7 +516,7 @@ async def test_a_custom_workflow_with_its_own_phases_and_recipe(app: App, projec
     assert sign_off["status"] == "sign-off" and "This phase is done by a human" in sign_off["prompt"]
     assert "## threats (from security-audit)\n\nT1" in sign_off["prompt"]
     assert done["status"] == "completed"
-    assert body_of(project / "specs/add-file-uploads/threats.md") == "T1\n"
+    assert body_of(project / "specs/add-file-uploads/THREATS.md") == "T1\n"
 
 
 async def test_an_edit_racing_the_write_of_a_document_is_what_later_prompts_read(

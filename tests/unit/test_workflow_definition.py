@@ -30,6 +30,14 @@ def test_valid_document_gives_plans_per_type() -> None:
     assert workflow.output_owner()["audit"] == "security-audit"
 
 
+def test_output_files_take_natural_names() -> None:
+    """`file: README.md` was refused as "must be a lowercase slug", `index.md` and `default.yaml` as reserved."""
+    for i, name in enumerate(["README.md", "index.md", "default.yaml"]):
+        document = doc()
+        document["phases"][2]["outputs"][0]["file"] = name
+        assert parse_workflow(document).phases[2].outputs[0].file == name, i
+
+
 def test_a_date_as_version_is_kept_as_its_text() -> None:
     """`version: 2024-01-01` reads as a date in YAML: it was refused as "Input should be a valid string"."""
     assert parse_workflow({**doc(), "version": date(2024, 1, 1)}).version == "2024-01-01"
@@ -67,6 +75,14 @@ def test_unknown_type_and_phase_name_what_exists() -> None:
             ("phases", 2, "outputs", 0, "file"),
             "plain name",
         ),
+        (
+            lambda d: d["phases"][2]["outputs"][0].update(file="SPEC.md"),  # one file where case is ignored
+            ("phases", 2, "outputs", 0, "file"),
+            "already written",
+        ),
+        (lambda d: d["phases"][2]["outputs"][0].update(file="Con.md"), ("phases", 2, "outputs", 0, "file"), "device"),
+        (lambda d: d["phases"][2]["outputs"][0].update(file="a.LOCK"), ("phases", 2, "outputs", 0, "file"), "lock"),
+        (lambda d: d["phases"][2]["outputs"][0].update(file=".env"), ("phases", 2, "outputs", 0, "file"), "letter"),
         (lambda d: d["phases"][0].update(handler="robot"), ("phases", 0, "handler"), "agent"),
         (lambda d: d["phases"][0].update(promt="x"), ("phases", 0, "promt"), "Extra inputs"),
         (lambda d: d["phases"][0].pop("recipe"), ("phases", 0, "recipe"), "Field required"),
