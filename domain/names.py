@@ -22,16 +22,22 @@ _RESERVED = _DEVICE_NAMES | {"default", "index", "none", "null"}
 _RESERVED_SUFFIXES = (".lock",)
 
 
-def validate_name(value: str, what: str = "name") -> str:
-    """Return `value` if it is a safe lowercase slug (a-z, 0-9, '.', '_', '-'), else raise."""
+def _check_plain(value: str, what: str, example: str) -> str:
+    """The checks every name shares: present, bounded, no path, no `..`."""
     if not isinstance(value, str) or not value:
-        raise InvalidInputError(f"{what} is empty; use a lowercase slug such as 'api-client'")
+        raise InvalidInputError(f"{what} is empty; use {example}")
     if len(value) > MAX_NAME_LENGTH:
         raise InvalidInputError(f"{what} is longer than {MAX_NAME_LENGTH} characters")
     if "/" in value or "\\" in value:
         raise InvalidInputError(f"{what} {value!r} must be a plain name, not a path")
     if ".." in value:
         raise InvalidInputError(f"{what} {value!r} must not contain '..'; use one '.', '-' or '_' between words")
+    return value
+
+
+def validate_name(value: str, what: str = "name") -> str:
+    """Return `value` if it is a safe lowercase slug (a-z, 0-9, '.', '_', '-'), else raise."""
+    _check_plain(value, what, "a lowercase slug such as 'api-client'")
     if not _NAME.fullmatch(value):
         raise InvalidInputError(
             f"{what} {value!r} must be a lowercase slug: a-z, 0-9, '.', '_', '-', starting and ending alphanumeric"
@@ -53,14 +59,7 @@ def validate_file_name(value: str, what: str = "file") -> str:
     Looser than `validate_name` (upper case allowed, ids like `index` are fine as files) but as safe:
     no path, no `..`, no device names, nothing a lock file or a hidden file would be taken for.
     """
-    if not isinstance(value, str) or not value:
-        raise InvalidInputError(f"{what} is empty; use a plain file name such as 'spec.md'")
-    if len(value) > MAX_NAME_LENGTH:
-        raise InvalidInputError(f"{what} is longer than {MAX_NAME_LENGTH} characters")
-    if "/" in value or "\\" in value:
-        raise InvalidInputError(f"{what} {value!r} must be a plain name, not a path")
-    if ".." in value:
-        raise InvalidInputError(f"{what} {value!r} must not contain '..'; use one '.', '-' or '_' between words")
+    _check_plain(value, what, "a plain file name such as 'spec.md'")
     if not _FILE_NAME.fullmatch(value):
         raise InvalidInputError(
             f"{what} {value!r} must use only letters a-z/A-Z, digits, '.', '_', '-', "
