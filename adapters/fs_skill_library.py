@@ -481,6 +481,10 @@ class FsSkillLibrary:
                 skill, text = self._read_file(path, name, candidate)
             except NotFoundError:
                 continue
+            except InvalidInputError:
+                if scope is None and not os.path.isdir(self._root_strs[candidate]):
+                    continue  # a file where a library should be holds no skill: the search lists the others too
+                raise
             if skill.is_expired(now):
                 if candidate != "bundled":
                     self._delete_expired_sync(candidate, name, now)

@@ -871,3 +871,18 @@ async def test_an_unreadable_skill_is_named_by_the_listing_not_silently_left_out
     assert listing["unreadable"] == searched["unreadable"] == ["project/reviewing-a-change"]
     assert "reviewing-a-change" not in {s["name"] for s in listing["skills"]}
     assert "unreadable" not in after and ("reviewing-a-change", "bundled") in names(after)
+
+
+async def test_a_file_where_the_project_library_should_be_hides_no_other_skill(app: App, project: Path) -> None:
+    """With `.cde/skills` a file, cde_findSkills listed the bundled skills and cde_getSkill refused to read them
+    ("… is not a directory")."""
+    (project / ".cde").mkdir(exist_ok=True)
+    (project / ".cde" / "skills").write_text("not a folder\n")
+    async with Client(app.server) as client:
+        listed = await call_ok(client, "cde_findSkills", {"query": "review"})
+        got = await call_ok(client, "cde_getSkill", {"name": "reviewing-a-change"})
+        asked = await call_error(client, "cde_getSkill", {"name": "reviewing-a-change", "scope": "project"})
+    assert "reviewing-a-change" in [s["name"] for s in listed["skills"]]
+    assert got["scope"] == "bundled"
+    assert asked.startswith("invalid_input:") and "not a directory" in asked
+    assert (project / ".cde" / "skills").read_text() == "not a folder\n"
