@@ -155,6 +155,48 @@ def _normalise(text: str) -> tuple[list[str], str]:
     return words, f" {' '.join(words)} "
 
 
+# "Don't refactor anything, just add a flag": the words a negation governs are not cues. It governs the
+# next few words of its clause; a cue that is itself a negation ("no longer", "doesn't work") still counts.
+_NEGATORS = frozenset({"don't", "dont", "not", "no", "never", "without", "avoid", "nor"})
+_CLAUSE_ENDS = frozenset({"but", "just", "instead", "only", "then", "and"})
+_NEGATION_REACH = 3
+_WORD_OR_BREAK = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[,.;:!?()\[\]\n]")
+
+
+def _unnegated(text: str) -> str:
+    """`text` (normalised, padded) with the words a negation governs replaced by `_`."""
+    kept: list[str] = []
+    reach = 0
+    for item in _WORD_OR_BREAK.findall(text.lower().replace("\u2019", "'")):
+        if not item[0].isalnum() or item in _CLAUSE_ENDS:
+            reach = 0
+            if item[0].isalnum():
+                kept.append(item)
+        elif item in _NEGATORS:
+            kept.append(item)
+            reach = _NEGATION_REACH
+        elif reach:
+            kept.append("_")
+            reach -= 1
+        else:
+            kept.append(item)
+    return f" {' '.join(kept)} "
+
+
+_DENSE = "\u3040-\u30ff\u3400-\u9fff"  # kana and CJK ideographs (Korean puts spaces between words)
+_DENSE_CHAR = re.compile(f"[{_DENSE}]")
+_ANY_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")  # a word in any script written with spaces
+
+
+def _word_count(text: str, words: list[str]) -> int:
+    """Words for the complexity estimate: Latin words, plus about one per two characters in scripts
+    written without spaces (Chinese, Japanese), so a request in those is not "0 words"."""
+    if text.isascii():
+        return len(words)
+    dense = len(_DENSE_CHAR.findall(text))
+    return len(_ANY_WORD.findall(_DENSE_CHAR.sub(" ", text.replace("\u2019", "'")))) + (dense + 1) // 2
+
+
 def _index(tables: dict[str, dict[str, int]]) -> dict[str, list[tuple[str, int, str, int, bool]]]:
     """Every cue of every table by its first word: (table, order in it, cue, weight, is a phrase)."""
     index: dict[str, list[tuple[str, int, str, int, bool]]] = {}
@@ -185,6 +227,14 @@ def classify(user_prompt: str) -> Classification:
     words, padded = _normalise(user_prompt)
     tokens = set(words)
     found = _matches(tokens, padded)
+    if not tokens.isdisjoint(_NEGATORS):
+        kept = _unnegated(user_prompt)
+        found = {
+            table: [
+                (cue, weight) for cue, weight in hits if f" {cue} " in kept or not _NEGATORS.isdisjoint(cue.split())
+            ]
+            for table, hits in found.items()
+        }
     hits = {t: found.get(t, []) for t in TYPES}
     named = sorted(t for t in tokens if _EXCEPTION_NAME.fullmatch(t))
     if named:
@@ -204,15 +254,15 @@ def classify(user_prompt: str) -> Classification:
         confidence = round(min(0.95, 0.5 + 0.45 * margin), 2)
     return Classification(
         workflow_type=best,
-        complexity=_complexity(best, words, found, padded),
+        complexity=_complexity(best, _word_count(user_prompt, words), found, padded),
         confidence=confidence,
         cues=tuple(cue for cue, _ in sorted(hits[best], key=lambda h: -h[1])[:4]),
         skill_topics=_topics(best, words),
-        words=len(words),
+        words=_word_count(user_prompt, words),
     )
 
 
-def _complexity(kind: str, words: list[str], found: dict[str, list[tuple[str, int]]], padded: str) -> Complexity:
+def _complexity(kind: str, count: int, found: dict[str, list[tuple[str, int]]], padded: str) -> Complexity:
     def score(table: str) -> int:
         return sum(w for _, w in found.get(table, ()))
 
@@ -221,9 +271,8 @@ def _complexity(kind: str, words: list[str], found: dict[str, list[tuple[str, in
     level -= min(1, score("simpler"))
     level += min(2, score("complex"))
     level += min(2, score("epic"))
-    count = len(words)
     level += -1 if count < 6 else 2 if count > 60 else 1 if count > 30 else 0
-    if padded.count(" and ") + words.count("also") >= 3:
+    if padded.count(" and ") + padded.count(" also ") >= 3:
         level += 1
     return COMPLEXITIES[max(0, min(len(COMPLEXITIES) - 1, level))]
 

@@ -287,6 +287,32 @@ def test_prompt_without_cues_falls_back_to_standard_with_low_confidence() -> Non
 
 
 @pytest.mark.parametrize(
+    ("prompt", "expected"),
+    [
+        # What a negation governs is not a cue: these were "refactor", "refactor" and "quick-fix".
+        ("Don't refactor anything, just add a --verbose flag", "standard"),
+        ("Add a flag, no refactoring of the parser", "standard"),
+        ("This is not a bug: document how retries work in the README", "documentation"),
+        # A cue that is itself a negation still counts, and so does what follows the clause's end.
+        ("The export no longer works", "quick-fix"),
+        ("Login does not work after the upgrade", "quick-fix"),
+        ("Refactor the parser without changing behaviour", "refactor"),
+        ("Do not add new features; fix the crash on startup", "quick-fix"),
+    ],
+)
+def test_negated_words_are_not_cues(prompt: str, expected: str) -> None:
+    assert classify(prompt).workflow_type == expected
+
+
+def test_requests_in_scripts_without_spaces_have_words() -> None:
+    """A Chinese request was "simple (0 words)": only Latin letters were counted."""
+    assert classify("修复登录按钮的拼写错误").words == 6
+    assert classify("Исправить опечатку в кнопке входа").words == 5
+    assert classify("Fix the typo").words == 3
+    assert classify("Añadir un botón de café").words == 5
+
+
+@pytest.mark.parametrize(
     ("prompt", "complexity"),
     [
         ("Fix typo", "trivial"),
