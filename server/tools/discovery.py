@@ -76,6 +76,7 @@ def register(server: CdeServer, container: Container) -> None:
         name="cde_generateToolFilesystem",
         description="Write a Python package with one typed async function per tool that calls it (code execution).",
         read_only=False,
+        destructive=True,  # rewrites generated modules edited since, deletes those of removed tools
         idempotent=True,
         guide=GENERATE_GUIDE,
     )

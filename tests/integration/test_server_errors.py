@@ -124,6 +124,8 @@ async def test_tool_annotations_are_set(app: App) -> None:
     assert start is not None and start.read_only_hint is None and start.destructive_hint is False
     cancel = tools["cde_cancelFeature"].annotations
     assert cancel is not None and cancel.destructive_hint is True
+    generate = tools["cde_generateToolFilesystem"].annotations  # it rewrites and deletes modules it generated
+    assert generate is not None and generate.destructive_hint is True and generate.idempotent_hint is True
     delegate = tools["cde_delegateTask"].annotations
     assert delegate is not None and delegate.open_world_hint is True
     for name, tool in tools.items():
