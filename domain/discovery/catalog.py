@@ -7,7 +7,9 @@ ignored); then the weight of where they matched
 (name 3, parameter name 1.5, description 1) with whole-word matches worth more
 than prefix matches; then the name. Words are compared after light stemming
 ("skills" = "skill", "saved" = "save") and camelCase names are split into words
-("cde_saveSkill" → cde, save, skill), so agents can search the way they speak.
+("cde_saveSkill" → cde, save, skill), and a few everyday words also find the
+tools' own ("stop" → cancel, "resume" → status; see SYNONYMS), so agents can
+search the way they speak.
 """
 
 from __future__ import annotations
@@ -71,6 +73,29 @@ STOPWORDS = frozenset(
 )
 
 
+# Words agents use for what the tools call otherwise: a query word also finds its equivalents' tools, at
+# SYNONYM_FACTOR of the weight (a tool using the agent's own word ranks first). One way: "stop" finds
+# cancel tools, "cancel" does not find everything that says "stop".
+SYNONYM_FACTOR = 0.8
+_SYNONYM_GROUPS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("stop", "kill", "abort", "terminate", "halt", "interrupt"), ("cancel",)),
+    (("resume", "continue", "progress", "where"), ("status",)),
+    (("remove", "erase", "drop", "forget"), ("delete",)),
+    (("lookup", "look", "query", "discover", "locate"), ("find", "search")),
+    (("show", "enumerate", "all"), ("list",)),
+    (("job", "background", "run", "running", "agent"), ("task",)),  # an agent is running a delegated task
+    (("create", "new", "begin", "kick"), ("start", "save")),
+    (("finish", "complete", "done", "deliver", "hand"), ("submit",)),
+    (("docs", "readme", "markdown", "wiki"), ("documentation",)),
+    (("knowledge", "lesson", "learn", "note", "memory"), ("skill",)),
+    (("template", "prompt"), ("recipe",)),
+    (("worker", "cli", "assistant", "codex", "claude", "gemini", "aider"), ("agent",)),
+    (("classify", "choose", "pick", "plan"), ("select",)),
+    (("init", "initialise", "initialize", "bootstrap", "configure"), ("setup",)),
+    (("edit", "change", "revise", "modify"), ("update",)),
+)
+
+
 def split_words(text: str) -> list[str]:
     """Lowercase words of `text`, splitting camelCase and snake_case: "cde_saveSkill" → cde, save, skill."""
     return [w.lower() for part in _PARTS.findall(text) for w in _CAMEL.findall(part)]
@@ -114,6 +139,19 @@ class ToolSpec:
     def parameters(self) -> list[str]:
         properties = self.input_schema.get("properties") or {}
         return list(properties) if isinstance(properties, Mapping) else []
+
+
+def _synonyms() -> dict[str, tuple[str, ...]]:
+    table: dict[str, list[str]] = {}
+    for words, meant in _SYNONYM_GROUPS:
+        targets = [stem(w) for w in meant]
+        for word in words:
+            extra = table.setdefault(stem(word), [])
+            extra.extend(t for t in targets if t not in extra and t != stem(word))
+    return {word: tuple(targets) for word, targets in table.items()}
+
+
+SYNONYMS = _synonyms()
 
 
 def _weights(spec: ToolSpec) -> dict[str, float]:
@@ -171,9 +209,12 @@ class ToolCatalog:
         return found
 
     def _postings(self, term: str) -> dict[int, float]:
-        """Tool index → best weight of a vocabulary word matching `term`."""
+        """Tool index → best weight of a vocabulary word matching `term` (or, discounted, one it means)."""
         best: dict[int, float] = {}
-        for word, factor in self._matching_words(term):
+        matches = self._matching_words(term)
+        for synonym in SYNONYMS.get(term, ()):
+            matches += [(word, factor * SYNONYM_FACTOR) for word, factor in self._matching_words(synonym)]
+        for word, factor in matches:
             for index, weight in self._vocabulary[word]:
                 if weight * factor > best.get(index, 0.0):
                     best[index] = weight * factor

@@ -38,6 +38,16 @@ async def test_every_registered_tool_is_findable_by_its_name(app: App) -> None:
         ("which skill fits my task", "cde_sourceSkill"),
         ("delete skill", "cde_deleteSkill"),
         ("search tools detail level", "cde_searchTools"),
+        # Everyday words for what the tools call otherwise: cde_cancelFeature and cde_listAvailableAgents
+        # came first for these, and "continue where I left off" found nothing.
+        ("resume feature after restart", "cde_getFeatureStatus"),
+        ("stop a running agent", "cde_cancelTask"),
+        ("kill agent", "cde_cancelTask"),
+        ("continue where I left off", "cde_getFeatureStatus"),
+        ("remove a skill", "cde_deleteSkill"),
+        ("edit a skill", "cde_updateSkill"),
+        ("show all features", "cde_listFeatures"),
+        ("agent output", "cde_getTaskStatus"),
     ],
 )
 async def test_ranking_on_the_real_registry(app: App, query: str, best: str) -> None:

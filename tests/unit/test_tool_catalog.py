@@ -86,3 +86,15 @@ def test_a_tool_named_in_full_comes_alone_and_words_of_every_tool_select_nothing
     assert names("cde_saveSkill search tools") == ["cde_saveSkill", "cde_searchTools", "cde_findSkills"]
     assert names("cde skills") == ["cde_findSkills", "cde_saveSkill"]  # "cde" is in every tool
     assert names("cde") == names("")  # nothing but such words: every tool, as for an empty query
+
+
+def test_an_everyday_word_finds_the_tools_word_but_ranks_below_the_tools_own() -> None:
+    catalog = ToolCatalog(
+        [
+            ToolSpec("cancel_job", "Cancel a job.", {}),
+            ToolSpec("stop_watch", "Stop watching files.", {}),
+            ToolSpec("list_things", "List things.", {}),
+        ]
+    )
+    assert [r.spec.name for r in catalog.search("stop")] == ["stop_watch", "cancel_job"]
+    assert [r.spec.name for r in catalog.search("cancel")] == ["cancel_job"]  # one way only
