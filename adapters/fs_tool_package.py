@@ -15,8 +15,11 @@ Each changed file is replaced atomically (temp file + rename) and `__init__.py`
 is written last, so a script that imports the package while it is regenerated
 sees the old package or the complete new one; a module that did not exist before
 is written in place (nothing imports it until the new `__init__.py` appears).
-The files are derived data, re-checked on every run, so they are not fsync'ed
-one by one; the directory is fsync'ed once to make the renames durable.
+The files are derived data, re-checked on every run, so nothing is fsync'ed (a
+directory fsync after writing 43 modules cost 10-20 ms, twice the rest): after a
+crash the next run finds what did not reach the disk - a module missing, empty or
+different from the manifest - and rewrites it; an empty file is never taken for
+the user's.
 Rendering is cached per catalog (the registry keeps its catalog, and its spec
 objects, until the tool set changes) and runs in a worker thread.
 """
@@ -24,12 +27,15 @@ objects, until the tool set changes) and runs in a worker thread.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import importlib.util
 import json
 import os
+import shutil
 import stat
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -39,8 +45,8 @@ from domain.discovery.model import GeneratedPackage
 from domain.errors import ConflictError, CorruptDataError, DomainError, InvalidInputError
 from infrastructure.cache import cached, fingerprint
 from infrastructure.files import (
+    STALE_TEMP_S,
     UMASK,
-    fsync_dir,
     in_thread,
     make_dirs_sync,
     open_file_sync,
@@ -170,6 +176,64 @@ def _refuse_shadowing(target: Path) -> None:
     )
 
 
+def _sweep_stale_builds(parent: Path, name: str) -> None:
+    """Remove what a first generation killed mid-way left beside the package (`.<name>.*.tmp` folders)."""
+    cutoff = time.time() - STALE_TEMP_S
+    with contextlib.suppress(OSError), os.scandir(parent) as entries:
+        for entry in entries:
+            if entry.name.startswith(f".{name}.") and entry.name.endswith(".tmp"):
+                with contextlib.suppress(OSError):
+                    if entry.is_dir(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                        shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _build_whole(target: Path, rendered: Mapping[str, tuple[bytes, str]], tools: int) -> GeneratedPackage | None:
+    """A first generation: the package written in a new folder beside `target`, renamed into place whole.
+
+    Creating each file in place is all it costs (a temp file linked in per module cost 1.3-2.8x that), and
+    a script importing the package sees it complete or not at all. None if `target` got files meanwhile
+    (another generator): the caller then goes file by file.
+    """
+    _sweep_stale_builds(target.parent, target.name)
+    build = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        os.chmod(build, 0o777 & ~UMASK)  # what a plain mkdir gives, not mkdtemp's 0o700: the package may be shared
+        recorded: dict[str, list[object]] = {}
+        for name in sorted(rendered, key=lambda n: n == "__init__.py"):  # as a regeneration: __init__.py last
+            data, digest = rendered[name]
+            with open(build / name, "xb") as handle:  # 0o666 minus the umask, as MODULE_MODE
+                handle.write(data)
+            current = fingerprint(build / name)
+            recorded[name] = [digest, list(current) if current else None]
+        (build / MANIFEST).write_bytes(json.dumps(recorded, sort_keys=True).encode("utf-8"))
+        try:
+            os.rename(build, target)  # over a missing or empty folder only
+        except OSError as exc:
+            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                shutil.rmtree(build, ignore_errors=True)
+                return None
+            raise
+    except BaseException:
+        shutil.rmtree(build, ignore_errors=True)
+        raise
+    return GeneratedPackage(
+        path=str(target),
+        tools=tools,
+        written=sorted(rendered),
+        unchanged=0,
+        removed=[],
+        usage=f"sys.path.insert(0, {str(target.parent)!r}); import {target.name}",
+    )
+
+
+def _is_empty_folder(path: Path) -> bool:
+    try:
+        with os.scandir(path) as entries:
+            return next(entries, None) is None
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+
+
 def write_sync(target: Path, rendered: Mapping[str, tuple[bytes, str]], tools: int) -> GeneratedPackage:
     written: list[str] = []
     removed: list[str] = []
@@ -178,7 +242,13 @@ def write_sync(target: Path, rendered: Mapping[str, tuple[bytes, str]], tools: i
     try:
         if target.exists() and not target.is_dir():
             raise InvalidInputError(f"output_dir {target} is a file; pass a directory for the package")
-        make_dirs_sync(target)  # a loop (Path.mkdir recurses: a deep output_dir overflowed the stack)
+        if not os.path.lexists(target) or _is_empty_folder(target):
+            # a loop (Path.mkdir recursed: a deep output_dir overflowed the stack)
+            make_dirs_sync(target.parent, durable=False)
+            whole = _build_whole(target, rendered, tools)
+            if whole is not None:
+                return whole
+        make_dirs_sync(target, durable=False)
         manifest = _load_manifest(target)
         recorded: dict[str, list[object]] = {}
         changed: list[str] = []
@@ -197,7 +267,9 @@ def write_sync(target: Path, rendered: Mapping[str, tuple[bytes, str]], tools: i
                 recorded[name] = [digest, list(current) if current else None]
             else:
                 changed.append(name)
-                if current is not None and not _is_generated(path):  # ours once or not, it is the user's now
+                if current is not None and current[1] > 0 and not _is_generated(path):
+                    # Ours once or not, it is the user's now (an empty file holds nothing: e.g. a module a
+                    # crash left before its text reached the disk)
                     foreign.append(name)
         if foreign:
             listed = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
@@ -218,8 +290,6 @@ def write_sync(target: Path, rendered: Mapping[str, tuple[bytes, str]], tools: i
                 removed.append(name)
         if recorded != manifest:
             _replace(target, MANIFEST, json.dumps(recorded, sort_keys=True).encode("utf-8"))
-        if written or removed:
-            fsync_dir(target)
     except OSError as exc:
         raise os_error(target, exc) from None
     return GeneratedPackage(

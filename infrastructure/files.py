@@ -378,8 +378,9 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def make_dirs_sync(path: Path) -> None:
-    """`mkdir -p` whose new folders survive a crash: each is fsynced into its parent.
+def make_dirs_sync(path: Path, *, durable: bool = True) -> None:
+    """`mkdir -p` whose new folders survive a crash: each is fsynced into its parent (unless not `durable`:
+    for derived data that is checked and rebuilt anyway).
 
     Otherwise a file fsynced into a folder created just before could vanish with
     the folder's own (not yet durable) directory entry. One stat when it exists.
@@ -404,7 +405,8 @@ def make_dirs_sync(path: Path) -> None:
                 raise NotADirectoryError(errno.ENOTDIR, "a file is in the way", os.fspath(folder)) from None
         else:
             note_new_folder(os.fspath(folder))
-        fsync_dir(folder.parent)
+        if durable:
+            fsync_dir(folder.parent)
 
 
 _O_PATH: int | None = getattr(os, "O_PATH", None)

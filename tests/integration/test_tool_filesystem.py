@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -315,6 +316,24 @@ async def test_a_generated_module_the_user_rewrote_without_the_header_is_not_ove
     assert again["written"] == ["cde_get_skill.py"]
 
 
+async def test_a_module_a_crash_left_empty_is_rewritten_not_taken_for_the_users(
+    app: App, project: Path, package_name: str
+) -> None:
+    """Modules are not fsynced (derived data): after a power cut one can be there with no text yet, and the
+    next run must repair it - an empty file holds nothing of the user's - rather than refuse the folder."""
+    args = {"output_dir": f".cde/servers/{package_name}"}
+    target = project / ".cde/servers" / package_name
+    async with Client(app.server) as client:
+        first = await call_ok(client, "cde_generateToolFilesystem", args)
+        (target / "cde_get_skill.py").write_bytes(b"")
+        (target / "__init__.py").write_bytes(b"")
+        (target / ".manifest.json").unlink()  # the manifest's last write did not land either
+        again = await call_ok(client, "cde_generateToolFilesystem", args)
+    assert again["written"] == ["__init__.py", "cde_get_skill.py"]
+    assert again["unchanged"] == len(first["written"]) - 2
+    assert (target / "cde_get_skill.py").read_text().startswith(MARKER)
+
+
 def test_a_task_still_running_when_the_event_loop_ends_is_killed(
     tmp_path: Path, project: Path, package_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -373,7 +392,30 @@ async def test_a_module_appears_complete_or_not_at_all(app: App, project: Path) 
         done.set()
         watcher.join()
     assert [r.is_error for r in results] == [False] * 4, [tool_text(r) for r in results if r.is_error]
-    assert seen_partial == [] and not list(target.glob(".*.tmp"))
+    assert seen_partial == [] and not list(target.glob(".*.tmp")) and not list(target.parent.glob(".*.tmp"))
+    written = {name for r in results for name in r.structured_content["written"]}
+    assert sorted(p.name for p in target.iterdir()) == sorted([".manifest.json", *written])
+
+
+async def test_a_first_generation_appears_whole_and_sweeps_what_a_killed_one_left(app: App, project: Path) -> None:
+    """A first generation is written in a folder beside the package and renamed into place (each module
+    created in place: a temp file linked in per module cost 1.3-2.8x that); one killed mid-way leaves
+    `.cde.<random>.tmp/`, removed by the next first generation once it is old."""
+    servers = project / ".cde/servers"
+    stale, fresh = servers / ".cde.k1ll3d.tmp", servers / ".cde.r4c1ng.tmp"
+    for leftover in (stale, fresh):
+        leftover.mkdir(parents=True)
+        (leftover / "cde_get_skill.py").write_text("# half\n")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    async with Client(app.server) as client:
+        first = await call_ok(client, "cde_generateToolFilesystem")
+        again = await call_ok(client, "cde_generateToolFilesystem")
+    target = servers / "cde"
+    assert not stale.exists() and fresh.exists()  # a recent one may be another generator's, at work
+    assert first["unchanged"] == 0 and again["written"] == [] and again["unchanged"] == len(first["written"])
+    assert target.stat().st_mode & 0o777 == 0o777 & ~UMASK  # as a plain mkdir makes it, not mkdtemp's 0o700
+    manifest = json.loads((target / ".manifest.json").read_text())
+    assert sorted(manifest) == sorted(first["written"])
 
 
 async def test_generated_modules_get_the_mode_of_an_ordinary_file(app: App, project: Path) -> None:
