@@ -57,7 +57,7 @@ async def test_slow_version_probe_times_out_and_is_retried(tmp_path: Path, proje
     script(tmp_path / "bin" / "slowver", f'#!/bin/sh\necho x >> "{marker}"\nexec sleep 5\n')
     user_agents_yml(tmp_path / "home", "agents:\n  slow:\n    command: [slowver, '{prompt}']\n")
     detector = PathAgentDetector(
-        tmp_path / "home", probe_timeout=0.3, environ={"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin"}
+        tmp_path / "home", probe_timeout=1.0, environ={"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin"}
     )
     first = {a.name: a for a in await detector.agents(project, versions=True)}
     second = {a.name: a for a in await detector.agents(project, versions=True)}
