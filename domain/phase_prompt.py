@@ -69,6 +69,9 @@ class PreparedPhase:
                     f"{MAX_RENDERED_CHARS:,} characters; shorten those results"
                 )
             body += f"\n\n# Earlier results\n\n{earlier}"
+        tools = " ".join(self.recipe.meta.get("tools", "").split()).rstrip(".")
+        if tools:  # the phase recipe's `<let name="tools">`: what to use, and not, in this phase
+            body += f"\n\nTools for this phase: {tools}."
         return PhaseStep(
             phase=self.phase.id,
             handler=self.phase.handler,

@@ -514,6 +514,9 @@ async def test_a_custom_workflow_with_its_own_phases_and_recipe(app: App, projec
     assert "AC1: works." in audit["prompt"]
     assert [f["status"] for f in in_audit["features"]] == ["security-audit"]
     assert sign_off["status"] == "sign-off" and "This phase is done by a human" in sign_off["prompt"]
+    # A recipe's `<let name="tools">` tells the phase what to use; a recipe without one adds nothing.
+    assert "Tools for this phase: read files, search the codebase; no edits in this phase." in started["prompt"]
+    assert "Tools for this phase" not in audit["prompt"]
     assert "## threats (from security-audit)\n\nT1" in sign_off["prompt"]
     assert done["status"] == "completed"
     assert body_of(project / "specs/add-file-uploads/THREATS.md") == "T1\n"
