@@ -176,6 +176,7 @@ class Snapshot:
 
     stamps: Mapping[str, str]  # "<scope>/<name>" → fingerprint
     scopes: Mapping[str, tuple[SkillScope, ...]] = field(default_factory=dict)  # name → scopes holding it
+    misplaced: tuple[str, ...] = ()  # "<scope>/<folder>" of folders that look meant as skills but are not one
 
     def with_source(self, source: str, stamp: str | None) -> Snapshot:
         """A copy with one source's fingerprint set (or removed when `stamp` is None); self if unchanged."""
@@ -195,15 +196,39 @@ class Snapshot:
             scopes[name] = tuple(sorted(held, key=SCOPES.index))
         else:
             scopes.pop(name, None)
-        return Snapshot(stamps=stamps, scopes=scopes)
+        return Snapshot(stamps=stamps, scopes=scopes, misplaced=self.misplaced)
 
     @classmethod
-    def of(cls, stamps: dict[str, str]) -> Snapshot:
+    def of(cls, stamps: dict[str, str], misplaced: tuple[str, ...] = ()) -> Snapshot:
         scopes: dict[str, list[SkillScope]] = {}
         for source in stamps:
             scope, name = split_source(source)
             scopes.setdefault(name, []).append(scope)
-        return cls(stamps=stamps, scopes={n: tuple(sorted(s, key=SCOPES.index)) for n, s in scopes.items()})
+        return cls(
+            stamps=stamps,
+            scopes={n: tuple(sorted(s, key=SCOPES.index)) for n, s in scopes.items()},
+            misplaced=misplaced,
+        )
+
+
+_LOOK_INSIDE = 200  # entries of a folder without SKILL.md looked at for a misplaced one
+
+
+def _meant_as_skill(folder: str) -> bool:
+    """Whether a folder without a SKILL.md holds what was meant as one: `skill.md` in another case, or
+    a skill folder one level down (`group/inner/SKILL.md`)."""
+    try:
+        with os.scandir(folder) as entries:
+            for seen, entry in enumerate(entries):
+                if seen >= _LOOK_INSIDE:
+                    return False
+                if entry.name.lower() == SKILL_FILE.lower():
+                    return True
+                if entry.is_dir(follow_symlinks=False) and os.path.isfile(os.path.join(entry.path, SKILL_FILE)):
+                    return True
+    except OSError:
+        return False
+    return False
 
 
 def _expired(attrs: Mapping[str, str], now: datetime) -> bool:
@@ -269,6 +294,7 @@ class FsSkillLibrary:
         self._next_expiry: datetime | None = None
         # `scope/name` of each SKILL.md the index could not read, as of the last sync (see `unreadable`).
         self._unreadable: list[str] = []
+        self._misplaced: list[str] = []  # and of each folder meant as a skill that is not one (Snapshot)
         self._expiry_known = False
         _LIVE.add(self)
 
@@ -327,6 +353,7 @@ class FsSkillLibrary:
 
     def scan_sync(self) -> Snapshot:
         stamps: dict[str, str] = {}
+        misplaced: list[str] = []
         for scope in self._scopes:
             root = self.roots[scope]
             try:
@@ -340,11 +367,20 @@ class FsSkillLibrary:
                 if not _SLUG.fullmatch(entry.name) or entry.is_symlink():
                     if entry.name.startswith(TRASH_PREFIX) and scope != "bundled":
                         _remove_trash(entry.path)
+                    elif (
+                        not entry.name.startswith(".")
+                        and scope != "bundled"
+                        and entry.is_dir(follow_symlinks=False)
+                        and (os.path.isfile(f"{entry.path}/{SKILL_FILE}") or _meant_as_skill(entry.path))
+                    ):
+                        misplaced.append(f"{scope}/{entry.name}")  # e.g. My_Skill/: not a name we accept
                     continue  # hidden entries (trash, temp files) and names we would refuse anyway
                 stamp = _stamp(f"{entry.path}/{SKILL_FILE}")
                 if stamp is not None:
                     stamps[f"{scope}/{entry.name}"] = stamp
-        return Snapshot.of(stamps)
+                elif scope != "bundled" and entry.is_dir(follow_symlinks=False) and _meant_as_skill(entry.path):
+                    misplaced.append(f"{scope}/{entry.name}")
+        return Snapshot.of(stamps, tuple(misplaced))
 
     def _load(self, source: str) -> list[IndexedRecord]:
         scope, name = split_source(source)
@@ -353,6 +389,7 @@ class FsSkillLibrary:
     def _ensure_synced(self, snapshot: Snapshot) -> None:
         """Bring the index in line with `snapshot` unless it already is (the last one applied, plus our writes)."""
         with self._state_lock:
+            self._misplaced = list(snapshot.misplaced)
             self._flush_pending()
             # Another process writing the shared index (or a rebuild of it) voids what we know it holds.
             if not self.index.written_elsewhere():
@@ -498,6 +535,13 @@ class FsSkillLibrary:
             old, old_text = self._read_file(path.parent / HISTORY_DIR / f"v{version}.md", name, candidate)
             return self._stored(old.model_copy(update={"version": version}), old_text, path, history=history)
         where = f"in the {scope} library" if scope else "in the project, user or bundled libraries"
+        for candidate in (scope,) if scope else self._scopes:
+            folder = os.path.join(self._root_strs[candidate], name)
+            if candidate != "bundled" and os.path.isdir(folder) and _meant_as_skill(folder):
+                raise NotFoundError(
+                    f"no skill named {name!r} {where}: {self._display(Path(folder))} has no {SKILL_FILE}; a skill is "
+                    f"a {SKILL_FILE} (that exact name) directly in a folder named after it"
+                )
         raise NotFoundError(f"no skill named {name!r} {where}; list them with cde_findSkills")
 
     async def read(
@@ -744,8 +788,9 @@ class FsSkillLibrary:
         return StoredSkill(skill=removed, text="", path=self._display(path))
 
     def unreadable(self) -> list[str]:
-        """`scope/name` of each skill whose SKILL.md could not be read when the last search indexed it."""
-        return list(self._unreadable)
+        """`scope/name` of each skill whose SKILL.md could not be read when the last search indexed it, and
+        of each folder that looks meant as a skill but is not one (cde_getSkill says why)."""
+        return [*self._unreadable, *self._misplaced]
 
     async def delete(self, name: str, scope: WritableScope, *, now: datetime) -> StoredSkill:
         stored = await _delete(self, name, scope, now)

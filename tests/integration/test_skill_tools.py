@@ -886,3 +886,28 @@ async def test_a_file_where_the_project_library_should_be_hides_no_other_skill(a
     assert got["scope"] == "bundled"
     assert asked.startswith("invalid_input:") and "not a directory" in asked
     assert (project / ".cde" / "skills").read_text() == "not a folder\n"
+
+
+async def test_folders_meant_as_skills_in_the_wrong_shape_are_named_not_skipped_unseen(app: App, project: Path) -> None:
+    """`My_Skill/SKILL.md` (not a slug), `lower/skill.md` and `group/inner/SKILL.md` were neither listed
+    nor named anywhere: a hand-written skill vanished without a word."""
+    skills = project / ".cde" / "skills"
+    text = "---\ndescription: written by hand\n---\nbody\n"
+    for path in ("My_Skill/SKILL.md", "lower/skill.md", "group/inner/SKILL.md", "good-one/SKILL.md"):
+        (skills / path).parent.mkdir(parents=True, exist_ok=True)
+        (skills / path).write_text(text)
+    (skills / "assets").mkdir()  # a folder holding nothing skill-like is left alone
+    (skills / "assets" / "logo.png").write_bytes(b"\x89PNG")
+    async with Client(app.server) as client:
+        found = await call_ok(client, "cde_findSkills", {"query": "hand"})
+        lower = await call_error(client, "cde_getSkill", {"name": "lower"})
+        group = await call_error(client, "cde_getSkill", {"name": "group"})
+        upper = await call_error(client, "cde_getSkill", {"name": "My_Skill"})
+    assert found["skills"][0]["name"] == "good-one"  # (bundled skills say "hand" too)
+    assert sorted(found["unreadable"]) == ["project/My_Skill", "project/group", "project/lower"]
+    assert lower == (
+        "not_found: no skill named 'lower' in the project, user or bundled libraries: .cde/skills/lower has no "
+        "SKILL.md; a skill is a SKILL.md (that exact name) directly in a folder named after it"
+    )
+    assert group.startswith("not_found: no skill named 'group'") and ".cde/skills/group has no SKILL.md" in group
+    assert upper.startswith("invalid_input: skill name 'My_Skill' must be a lowercase slug")
