@@ -243,7 +243,10 @@ class SourceSkill:
         weights = [term_weights(h, terms) for h in hits]
         on_topic = [[t for t in topics if t in h.tags] for h in hits]
         scores = [min(1.0, round(fit(w) + TOPIC_BONUS * len(t), 2)) for w, t in zip(weights, on_topic, strict=True)]
-        ranked = sorted(range(len(hits)), key=lambda i: -scores[i])  # stable: BM25 order within a score
+        # Within a score, a skill whose name (or tags…) holds a word beats one that only mentions words in its
+        # text ("review my pull request": reviewing-a-change before a spec guide saying "request", "review");
+        # then BM25 order (the sort is stable).
+        ranked = sorted(range(len(hits)), key=lambda i: (-scores[i], -max(weights[i], default=0.0)))
         matches = [
             SkillMatch(
                 name=hits[i].name,

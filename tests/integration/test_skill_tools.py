@@ -272,6 +272,15 @@ async def test_source_skill_scores_say_how_well_each_skill_fits(app: App) -> Non
     assert [s for _, s in scores] == sorted((s for _, s in scores), reverse=True)
 
 
+async def test_among_skills_that_fit_alike_the_one_named_for_the_need_comes_first(app: App) -> None:
+    """Both fit "review my pull request" at 0.33: the spec guide mentions "review" and "request" in its text,
+    reviewing-a-change says "review" in its name - and came second, on BM25."""
+    async with Client(app.server) as client:
+        sourcing = await call_ok(client, "cde_sourceSkill", {"need": "review my pull request"})
+    first, second = sourcing["matches"][:2]
+    assert first["name"] == "reviewing-a-change" and first["score"] == second["score"]
+
+
 async def test_source_skill_puts_skills_tagged_with_the_needs_topics_first(app: App) -> None:
     """The skill topics cde_selectWorkflow suggests matched no skill: they now are bundled skills' tags,
     and a skill tagged with one of the need's topics wins among skills that fit alike."""
