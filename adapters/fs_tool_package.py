@@ -97,6 +97,15 @@ def _is_generated(path: Path) -> bool:
         return False
 
 
+def _is_empty_file(path: Path) -> bool:
+    """An empty regular file (a FIFO or device reads as empty too, and is never ours)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size == 0
+
+
 def _still_as_written(target: Path, name: str, known: object) -> bool:
     """Whether `name` is a module this generator wrote (its manifest entry `known`) that nobody changed since:
     a copy the user made of one, or a module they edited, is theirs and stays."""
@@ -267,7 +276,7 @@ def write_sync(target: Path, rendered: Mapping[str, tuple[bytes, str]], tools: i
                 recorded[name] = [digest, list(current) if current else None]
             else:
                 changed.append(name)
-                if current is not None and current[1] > 0 and not _is_generated(path):
+                if current is not None and not _is_empty_file(path) and not _is_generated(path):
                     # Ours once or not, it is the user's now (an empty file holds nothing: e.g. a module a
                     # crash left before its text reached the disk)
                     foreign.append(name)
