@@ -657,3 +657,19 @@ async def test_text_without_anything_visible_or_with_a_nul_is_refused(app: App, 
     assert skill == "invalid_input: content holds a NUL character; send plain text"
     assert blank.startswith("invalid_input: description is empty")
     assert [f["name"] for f in listed["features"]] == ["add-a-thing"]
+
+
+async def test_a_recipe_id_given_at_start_is_the_role_of_every_phase(app: App, project: Path) -> None:
+    """Only refusals of `recipe_id` were tested: that a valid one really sets the role was not."""
+    async with Client(app.server) as client:
+        started = await call_ok(
+            client,
+            "cde_startFeature",
+            {"user_prompt": "Add a --json flag to the report command", "recipe_id": "documentation-writer"},
+        )
+        fid = started["feature_id"]
+        nxt = await call_ok(client, "cde_submitWork", {"feature_id": fid, "phase_id": "define", "results": SPEC})
+        status = await call_ok(client, "cde_getFeatureStatus", {"feature_id": fid, "include_prompt": True})
+    assert started["workflow_type"] == "standard"  # the type is still chosen from the request
+    for prompt in (started["prompt"], nxt["prompt"], status["prompt"]):
+        assert "You are a technical writer" in prompt and "You are a senior software engineer" not in prompt
