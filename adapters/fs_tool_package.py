@@ -251,7 +251,7 @@ def write_sync(target: Path, rendered: Mapping[str, tuple[bytes, str]], tools: i
     try:
         if target.exists() and not target.is_dir():
             raise InvalidInputError(f"output_dir {target} is a file; pass a directory for the package")
-        if not os.path.lexists(target) or _is_empty_folder(target):
+        if not os.path.lexists(target) or (not os.path.islink(target) and _is_empty_folder(target)):
             # a loop (Path.mkdir recursed: a deep output_dir overflowed the stack)
             make_dirs_sync(target.parent, durable=False)
             whole = _build_whole(target, rendered, tools)

@@ -471,3 +471,14 @@ async def test_a_deep_output_dir_is_made_not_a_recursion_error(app: App, project
     finally:  # pytest's own clean-up of old temporary folders cannot remove a tree this deep
         if (project / "a").exists():
             remove_tree(project / "a")
+
+
+async def test_an_output_dir_linked_to_an_empty_folder_is_filled_not_replaced(app: App, project: Path) -> None:
+    """A first generation renames a finished folder into place: the link must stay, filled through."""
+    (project / "real").mkdir()
+    (project / "tools").mkdir()
+    (project / "tools" / "cde").symlink_to(project / "real")
+    async with Client(app.server) as client:
+        result = await call_ok(client, "cde_generateToolFilesystem", {"output_dir": "tools/cde"})
+    assert result["path"] == str(project / "real") and (project / "tools" / "cde").is_symlink()
+    assert (project / "real" / "__init__.py").is_file() and not list(project.glob("tools/.*.tmp"))
