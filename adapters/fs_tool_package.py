@@ -18,8 +18,9 @@ is written in place (nothing imports it until the new `__init__.py` appears).
 The files are derived data, re-checked on every run, so nothing is fsync'ed (a
 directory fsync after writing 43 modules cost 10-20 ms, twice the rest): after a
 crash the next run finds what did not reach the disk - a module missing, empty or
-different from the manifest - and rewrites it; an empty file is never taken for
-the user's.
+different from the manifest - and rewrites it (an empty file counts as a crash
+leftover only in a folder holding our manifest: an empty `__init__.py` of the
+user's own package is theirs).
 Rendering is cached per catalog (the registry keeps its catalog, and its spec
 objects, until the tool set changes) and runs in a worker thread.
 """
@@ -27,11 +28,11 @@ objects, until the tool set changes) and runs in a worker thread.
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import importlib.util
 import json
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -109,8 +110,8 @@ def _is_empty_file(path: Path) -> bool:
 def _still_as_written(target: Path, name: str, known: object) -> bool:
     """Whether `name` is a module this generator wrote (its manifest entry `known`) that nobody changed since:
     a copy the user made of one, or a module they edited, is theirs and stays."""
-    if not isinstance(known, list) or not known or os.sep in name or name.startswith(".") or not name.endswith(".py"):
-        return False  # the manifest is a file in the package: a hand-edited entry names nothing outside it
+    if not isinstance(known, list) or not known or name.startswith(".") or not name.endswith(".py"):
+        return False
     path = target / name
     try:
         if not stat.S_ISREG(os.lstat(path).st_mode):
@@ -186,25 +187,32 @@ def _refuse_shadowing(target: Path) -> None:
 
 
 def _sweep_stale_builds(parent: Path, name: str) -> None:
-    """Remove what a first generation killed mid-way left beside the package (`.<name>.*.tmp` folders)."""
+    """Remove what a first generation killed mid-way left beside the package: folders named exactly as
+    `mkdtemp` names its builds (`.<name>.<8 random>.tmp`), never another of the user's."""
     cutoff = time.time() - STALE_TEMP_S
+    ours = re.compile(rf"\.{re.escape(name)}\.[a-z0-9_]{{8}}\.tmp")
     with contextlib.suppress(OSError), os.scandir(parent) as entries:
         for entry in entries:
-            if entry.name.startswith(f".{name}.") and entry.name.endswith(".tmp"):
+            if ours.fullmatch(entry.name):
                 with contextlib.suppress(OSError):
                     if entry.is_dir(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
                         shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def _build_whole(target: Path, rendered: Mapping[str, tuple[bytes, str]], tools: int) -> GeneratedPackage | None:
-    """A first generation: the package written in a new folder beside `target`, renamed into place whole.
+    """A first generation (`target` missing): the package written in a new folder beside it, renamed into
+    place whole.
 
     Creating each file in place is all it costs (a temp file linked in per module cost 1.3-2.8x that), and
-    a script importing the package sees it complete or not at all. None if `target` got files meanwhile
-    (another generator): the caller then goes file by file.
+    a script importing the package sees it complete or not at all. None if that cannot be done (`target`
+    made meanwhile by another generator, a parent folder that is not writable): the caller then goes file
+    by file. An existing folder, even empty, is never replaced: its mode, owner, ACLs or mount stay.
     """
     _sweep_stale_builds(target.parent, target.name)
-    build = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        build = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    except OSError:  # e.g. a parent folder that is not writable: `target` itself may be
+        return None
     try:
         os.chmod(build, 0o777 & ~UMASK)  # what a plain mkdir gives, not mkdtemp's 0o700: the package may be shared
         recorded: dict[str, list[object]] = {}
@@ -216,12 +224,10 @@ def _build_whole(target: Path, rendered: Mapping[str, tuple[bytes, str]], tools:
             recorded[name] = [digest, list(current) if current else None]
         (build / MANIFEST).write_bytes(json.dumps(recorded, sort_keys=True).encode("utf-8"))
         try:
-            os.rename(build, target)  # over a missing or empty folder only
-        except OSError as exc:
-            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
-                shutil.rmtree(build, ignore_errors=True)
-                return None
-            raise
+            os.rename(build, target)  # `target` was missing: never a folder of the user's replaced
+        except OSError:  # made meanwhile (another generator), or not possible here: go file by file
+            shutil.rmtree(build, ignore_errors=True)
+            return None
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
         raise
@@ -235,14 +241,6 @@ def _build_whole(target: Path, rendered: Mapping[str, tuple[bytes, str]], tools:
     )
 
 
-def _is_empty_folder(path: Path) -> bool:
-    try:
-        with os.scandir(path) as entries:
-            return next(entries, None) is None
-    except (FileNotFoundError, NotADirectoryError):
-        return False
-
-
 def write_sync(target: Path, rendered: Mapping[str, tuple[bytes, str]], tools: int) -> GeneratedPackage:
     written: list[str] = []
     removed: list[str] = []
@@ -251,7 +249,7 @@ def write_sync(target: Path, rendered: Mapping[str, tuple[bytes, str]], tools: i
     try:
         if target.exists() and not target.is_dir():
             raise InvalidInputError(f"output_dir {target} is a file; pass a directory for the package")
-        if not os.path.lexists(target) or (not os.path.islink(target) and _is_empty_folder(target)):
+        if not os.path.lexists(target):
             # a loop (Path.mkdir recursed: a deep output_dir overflowed the stack)
             make_dirs_sync(target.parent, durable=False)
             whole = _build_whole(target, rendered, tools)
@@ -259,6 +257,7 @@ def write_sync(target: Path, rendered: Mapping[str, tuple[bytes, str]], tools: i
                 return whole
         make_dirs_sync(target, durable=False)
         manifest = _load_manifest(target)
+        has_manifest = os.path.lexists(target / MANIFEST)  # (a crash may have left it empty: it is still ours)
         recorded: dict[str, list[object]] = {}
         changed: list[str] = []
         foreign: list[str] = []
@@ -276,7 +275,8 @@ def write_sync(target: Path, rendered: Mapping[str, tuple[bytes, str]], tools: i
                 recorded[name] = [digest, list(current) if current else None]
             else:
                 changed.append(name)
-                if current is not None and not _is_empty_file(path) and not _is_generated(path):
+                leftover = (name in manifest or has_manifest) and _is_empty_file(path)
+                if current is not None and not leftover and not _is_generated(path):
                     # Ours once or not, it is the user's now (an empty file holds nothing: e.g. a module a
                     # crash left before its text reached the disk)
                     foreign.append(name)
@@ -293,8 +293,10 @@ def write_sync(target: Path, rendered: Mapping[str, tuple[bytes, str]], tools: i
             written.append(name)
             current = fingerprint(target / name)
             recorded[name] = [digest, list(current) if current else None]
-        for name, known in manifest.items():
-            if name not in rendered and _still_as_written(target, name, known):
+        with os.scandir(target) as entries:  # names from the folder, never from the manifest's text
+            stale = [e.name for e in entries if e.name not in rendered and e.name in manifest]
+        for name in stale:
+            if _still_as_written(target, name, manifest[name]):
                 os.unlink(target / name)
                 removed.append(name)
         if recorded != manifest:

@@ -143,7 +143,7 @@ async def test_a_hand_edited_manifest_never_deletes_outside_the_package(
             victim.write_text("# keep\n")
         manifest = json.loads((target / ".manifest.json").read_text())
         entry = manifest["cde_get_skill.py"]
-        for name in ("../../../victim.py", ".hidden.py", "..", "__init__.py/x.py"):
+        for name in ("../../../victim.py", ".hidden.py", "..", "__init__.py/x.py", "nul\x00.py"):
             manifest[name] = [hashlib.sha256(b"# keep\n").hexdigest(), entry[1]]
         (target / ".manifest.json").write_text(json.dumps(manifest))
         again = await call_ok(client, "cde_generateToolFilesystem", args)
@@ -327,7 +327,7 @@ async def test_a_module_a_crash_left_empty_is_rewritten_not_taken_for_the_users(
         first = await call_ok(client, "cde_generateToolFilesystem", args)
         (target / "cde_get_skill.py").write_bytes(b"")
         (target / "__init__.py").write_bytes(b"")
-        (target / ".manifest.json").unlink()  # the manifest's last write did not land either
+        (target / ".manifest.json").write_bytes(b"")  # the manifest's last write did not land either
         again = await call_ok(client, "cde_generateToolFilesystem", args)
     assert again["written"] == ["__init__.py", "cde_get_skill.py"]
     assert again["unchanged"] == len(first["written"]) - 2
@@ -402,16 +402,18 @@ async def test_a_first_generation_appears_whole_and_sweeps_what_a_killed_one_lef
     created in place: a temp file linked in per module cost 1.3-2.8x that); one killed mid-way leaves
     `.cde.<random>.tmp/`, removed by the next first generation once it is old."""
     servers = project / ".cde/servers"
-    stale, fresh = servers / ".cde.k1ll3d.tmp", servers / ".cde.r4c1ng.tmp"
-    for leftover in (stale, fresh):
+    stale, fresh, users = servers / ".cde.k1ll3d_x.tmp", servers / ".cde.r4c1ng_x.tmp", servers / ".cde.backup.tmp"
+    for leftover in (stale, fresh, users):
         leftover.mkdir(parents=True)
         (leftover / "cde_get_skill.py").write_text("# half\n")
-    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+        os.utime(leftover, (time.time() - 3600, time.time() - 3600))
+    os.utime(fresh, None)
     async with Client(app.server) as client:
         first = await call_ok(client, "cde_generateToolFilesystem")
         again = await call_ok(client, "cde_generateToolFilesystem")
     target = servers / "cde"
     assert not stale.exists() and fresh.exists()  # a recent one may be another generator's, at work
+    assert (users / "cde_get_skill.py").exists()  # not named as a build is: the user's, however old
     assert first["unchanged"] == 0 and again["written"] == [] and again["unchanged"] == len(first["written"])
     assert target.stat().st_mode & 0o777 == 0o777 & ~UMASK  # as a plain mkdir makes it, not mkdtemp's 0o700
     manifest = json.loads((target / ".manifest.json").read_text())
@@ -473,12 +475,29 @@ async def test_a_deep_output_dir_is_made_not_a_recursion_error(app: App, project
             remove_tree(project / "a")
 
 
-async def test_an_output_dir_linked_to_an_empty_folder_is_filled_not_replaced(app: App, project: Path) -> None:
-    """A first generation renames a finished folder into place: the link must stay, filled through."""
-    (project / "real").mkdir()
-    (project / "tools").mkdir()
-    (project / "tools" / "cde").symlink_to(project / "real")
+async def test_an_existing_empty_output_folder_is_filled_not_replaced(app: App, project: Path) -> None:
+    """A first generation renamed a finished folder over an empty output_dir: its mode (setgid, group
+    access), owner and inode were lost, and a mount point or a read-only parent made it fail."""
+    folder = project / "shared_tools"
+    folder.mkdir()
+    folder.chmod(0o2770)
+    before = folder.stat()
     async with Client(app.server) as client:
-        result = await call_ok(client, "cde_generateToolFilesystem", {"output_dir": "tools/cde"})
-    assert result["path"] == str(project / "real") and (project / "tools" / "cde").is_symlink()
-    assert (project / "real" / "__init__.py").is_file() and not list(project.glob("tools/.*.tmp"))
+        result = await call_ok(client, "cde_generateToolFilesystem", {"output_dir": "shared_tools"})
+    after = folder.stat()
+    assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
+    assert result["unchanged"] == 0 and (folder / "__init__.py").is_file()
+
+
+async def test_the_users_own_package_with_an_empty_init_is_refused_not_taken_over(app: App, project: Path) -> None:
+    """An empty file counts as a crash leftover only beside our manifest: an empty `__init__.py` (the usual
+    kind) of the user's own package was overwritten, and their folder filled with tool modules."""
+    mine = project / "src" / "mypkg"
+    mine.mkdir(parents=True)
+    (mine / "__init__.py").write_text("")
+    (mine / "core.py").write_text("VALUE = 1\n")
+    async with Client(app.server) as client:
+        refused = await call_error(client, "cde_generateToolFilesystem", {"output_dir": "src/mypkg"})
+    assert refused.startswith("conflict: output_dir ") and "__init__.py" in refused
+    assert sorted(p.name for p in mine.iterdir()) == ["__init__.py", "core.py"]
+    assert (mine / "__init__.py").read_text() == ""
