@@ -288,16 +288,19 @@ async def test_the_lean_profile_package_still_has_every_tool(
     assert saved["name"] == "lean-skill"
 
 
-async def test_files_it_did_not_write_are_never_overwritten(app: App, project: Path) -> None:
+@pytest.mark.parametrize("init", ["VALUE = 1\n", ""])
+async def test_files_it_did_not_write_are_never_overwritten(app: App, project: Path, init: str) -> None:
+    """An empty file counts as a crash leftover only beside our manifest: an empty `__init__.py` (the usual
+    kind) of the user's own package was overwritten, and their folder filled with tool modules."""
     existing = project / "src" / "mytools"
     existing.mkdir(parents=True)
-    (existing / "__init__.py").write_text("VALUE = 1\n")
+    (existing / "__init__.py").write_text(init)
     (existing / "cde_get_skill.py").write_text("# my module\n")
     async with Client(app.server) as client:
         refused = await call_error(client, "cde_generateToolFilesystem", {"output_dir": "src/mytools"})
     assert refused.startswith("conflict: output_dir ") and "cde_get_skill.py, __init__.py" in refused
     assert sorted(p.name for p in existing.iterdir()) == ["__init__.py", "cde_get_skill.py"]  # nothing written
-    assert (existing / "__init__.py").read_text() == "VALUE = 1\n"
+    assert (existing / "__init__.py").read_text() == init
 
 
 async def test_a_generated_module_the_user_rewrote_without_the_header_is_not_overwritten(
@@ -487,17 +490,3 @@ async def test_an_existing_empty_output_folder_is_filled_not_replaced(app: App, 
     after = folder.stat()
     assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
     assert result["unchanged"] == 0 and (folder / "__init__.py").is_file()
-
-
-async def test_the_users_own_package_with_an_empty_init_is_refused_not_taken_over(app: App, project: Path) -> None:
-    """An empty file counts as a crash leftover only beside our manifest: an empty `__init__.py` (the usual
-    kind) of the user's own package was overwritten, and their folder filled with tool modules."""
-    mine = project / "src" / "mypkg"
-    mine.mkdir(parents=True)
-    (mine / "__init__.py").write_text("")
-    (mine / "core.py").write_text("VALUE = 1\n")
-    async with Client(app.server) as client:
-        refused = await call_error(client, "cde_generateToolFilesystem", {"output_dir": "src/mypkg"})
-    assert refused.startswith("conflict: output_dir ") and "__init__.py" in refused
-    assert sorted(p.name for p in mine.iterdir()) == ["__init__.py", "core.py"]
-    assert (mine / "__init__.py").read_text() == ""
