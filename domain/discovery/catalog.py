@@ -74,9 +74,10 @@ STOPWORDS = frozenset(
 
 
 # Words agents use for what the tools call otherwise: a query word also finds its equivalents' tools, at
-# SYNONYM_FACTOR of the weight (a tool using the agent's own word ranks first). One way: "stop" finds
-# cancel tools, "cancel" does not find everything that says "stop".
-SYNONYM_FACTOR = 0.8
+# SYNONYM_FACTOR of the weight - a synonym in a name (0.9) counts less than the word itself in a
+# description (1.0) - so among tools matching as many of the query's words, one using the agent's own
+# word ranks first. One way: "stop" finds cancel tools, "cancel" does not find everything that says "stop".
+SYNONYM_FACTOR = 0.3
 _SYNONYM_GROUPS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("stop", "kill", "abort", "terminate", "halt", "interrupt"), ("cancel",)),
     (("resume", "continue", "progress", "where"), ("status",)),
@@ -208,16 +209,22 @@ class ToolCatalog:
         found.extend((term[:k], PREFIX_FACTOR) for k in range(4, len(term)) if term[:k] in self._vocabulary)
         return found
 
-    def _postings(self, term: str) -> dict[int, float]:
-        """Tool index → best weight of a vocabulary word matching `term` (or, discounted, one it means)."""
+    def _postings(self, term: str, scale: float = 1.0) -> dict[int, float]:
+        """Tool index → best weight of a vocabulary word matching `term` (times `scale`)."""
         best: dict[int, float] = {}
-        matches = self._matching_words(term)
-        for synonym in SYNONYMS.get(term, ()):
-            matches += [(word, factor * SYNONYM_FACTOR) for word, factor in self._matching_words(synonym)]
-        for word, factor in matches:
+        for word, factor in self._matching_words(term):
             for index, weight in self._vocabulary[word]:
-                if weight * factor > best.get(index, 0.0):
-                    best[index] = weight * factor
+                if weight * factor * scale > best.get(index, 0.0):
+                    best[index] = weight * factor * scale
+        return best
+
+    def _with_synonyms(self, term: str, own: dict[int, float]) -> dict[int, float]:
+        """`own` (the term's postings) plus, worth less than the term itself in any field (SYNONYM_FACTOR),
+        the tools of the words it means."""
+        best = dict(own)
+        for synonym in SYNONYMS.get(term, ()):
+            for index, weight in self._postings(synonym, SYNONYM_FACTOR).items():
+                best[index] = max(best.get(index, 0.0), weight)
         return best
 
     def search(self, query: str) -> list[Ranked]:
@@ -232,11 +239,12 @@ class ToolCatalog:
         score: dict[int, float] = {}
         informative = 0
         for term in wanted:
-            postings = self._postings(term)
-            if len(self.specs) > 1 and len(postings) == len(self.specs):
+            own = self._postings(term)
+            if len(self.specs) > 1 and len(own) == len(self.specs):
                 # In every tool (e.g. "cde" of a name typed in full): it would make the whole
                 # catalog match a query naming one tool.
                 continue
+            postings = self._with_synonyms(term, own)
             informative += 1
             for index, weight in postings.items():
                 matched[index] = matched.get(index, 0) + 1

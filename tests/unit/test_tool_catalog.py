@@ -98,3 +98,8 @@ def test_an_everyday_word_finds_the_tools_word_but_ranks_below_the_tools_own() -
     )
     assert [r.spec.name for r in catalog.search("stop")] == ["stop_watch", "cancel_job"]
     assert [r.spec.name for r in catalog.search("cancel")] == ["cancel_job"]  # one way only
+
+
+def test_a_synonym_in_a_name_counts_less_than_the_word_itself_in_a_description() -> None:
+    catalog = ToolCatalog([ToolSpec("delete_item", "Delete an item.", {}), ToolSpec("prune", "Remove old items.", {})])
+    assert [r.spec.name for r in catalog.search("remove")] == ["prune", "delete_item"]
