@@ -155,24 +155,37 @@ def _normalise(text: str) -> tuple[list[str], str]:
     return words, f" {' '.join(words)} "
 
 
-# "Don't refactor anything, just add a flag": the words a negation governs are not cues. It governs the
-# next few words of its clause; a cue that is itself a negation ("no longer", "doesn't work") still counts.
-_NEGATORS = frozenset({"don't", "dont", "not", "no", "never", "without", "avoid", "nor"})
+# "Don't refactor anything, just add a flag": the words an instruction's negation governs are not cues.
+# Only an instruction's: "don't X", "no X", "never X", "do not X", "we shouldn't X" at the start of a clause,
+# and "without X" anywhere - not what a request says something must not do ("the app should not crash",
+# "the importer does not throw"), which is how bugs are reported. It governs the next few words of its
+# clause; a cue that is itself a negation ("no longer", "doesn't work", "without changing") still counts.
+_NEGATORS = frozenset({"don't", "dont", "no", "never", "nor", "shouldn't", "mustn't", "not"})
+_NEGATING = _NEGATORS | {"without"}
+_NOT_AFTER = frozenset({"do", "should", "must", "shall"})  # "not" is an instruction's after these only
+# What may come before the negation in an instruction: a subject that is the people doing the work.
+_LEAD_INS = frozenset({"please", "we", "you", "i", "let's", "let", "us", "so", "also", "and"}) | _NOT_AFTER
 _CLAUSE_ENDS = frozenset({"but", "just", "instead", "only", "then", "and"})
 _NEGATION_REACH = 3
-_WORD_OR_BREAK = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[,.;:!?()\[\]\n]")
+_WORD_OR_BREAK = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[,.;:!?()\[\]\n/\u2013\u2014]| - ")
 
 
 def _unnegated(text: str) -> str:
-    """`text` (normalised, padded) with the words a negation governs replaced by `_`."""
+    """`text` (normalised, padded) with the words an instruction's negation governs replaced by `_`."""
     kept: list[str] = []
+    clause: list[str] = []  # the words of the current clause so far
     reach = 0
     for item in _WORD_OR_BREAK.findall(text.lower().replace("\u2019", "'")):
         if not item[0].isalnum() or item in _CLAUSE_ENDS:
-            reach = 0
+            reach, clause = 0, []
             if item[0].isalnum():
                 kept.append(item)
-        elif item in _NEGATORS:
+            continue
+        if item == "without" or (
+            item in _NEGATORS
+            and all(word in _LEAD_INS for word in clause)
+            and (item != "not" or (clause and clause[-1] in _NOT_AFTER))
+        ):
             kept.append(item)
             reach = _NEGATION_REACH
         elif reach:
@@ -180,6 +193,7 @@ def _unnegated(text: str) -> str:
             reach -= 1
         else:
             kept.append(item)
+        clause.append(item)
     return f" {' '.join(kept)} "
 
 
@@ -227,11 +241,11 @@ def classify(user_prompt: str) -> Classification:
     words, padded = _normalise(user_prompt)
     tokens = set(words)
     found = _matches(tokens, padded)
-    if not tokens.isdisjoint(_NEGATORS):
+    if not tokens.isdisjoint(_NEGATING):
         kept = _unnegated(user_prompt)
         found = {
             table: [
-                (cue, weight) for cue, weight in hits if f" {cue} " in kept or not _NEGATORS.isdisjoint(cue.split())
+                (cue, weight) for cue, weight in hits if f" {cue} " in kept or not _NEGATING.isdisjoint(cue.split())
             ]
             for table, hits in found.items()
         }

@@ -298,6 +298,15 @@ def test_prompt_without_cues_falls_back_to_standard_with_low_confidence() -> Non
         ("Login does not work after the upgrade", "quick-fix"),
         ("Refactor the parser without changing behaviour", "refactor"),
         ("Do not add new features; fix the crash on startup", "quick-fix"),
+        ("We shouldn't refactor anything, just add a --verbose flag", "standard"),
+        ("Please do not refactor; add a flag", "standard"),
+        ("Don't refactor \u2014 fix the crash", "quick-fix"),  # a dash ends the clause
+        ("Add dark mode without breaking the login flow", "standard"),
+        # What something must not do is how bugs are reported: not an instruction's negation.
+        ("The app should not crash when the config file is empty", "quick-fix"),
+        ("Make sure the importer does not throw an exception on empty rows", "quick-fix"),
+        ("Avoid the crash when the config file is missing", "quick-fix"),
+        ("The page should not be blank after login", "quick-fix"),
     ],
 )
 def test_negated_words_are_not_cues(prompt: str, expected: str) -> None:
