@@ -54,15 +54,14 @@ async def which_all(executables: tuple[str, ...], path_env: str, root: Path) -> 
 
 
 def parse_version(output: str, errors: str = "") -> str | None:
-    """The version a `--version` printed: the first number-like token on stdout, else on stderr (where a
-    CLI's runtime warnings go), else the first line as it is."""
-    streams = [[ln.strip() for ln in text.splitlines() if ln.strip()] for text in (output, errors)]
-    for lines in streams:
-        for line in lines:
-            if match := _VERSION.search(line):
-                return match.group(0)
-    first = next((lines[0] for lines in streams if lines), "")
-    return first[:_MAX_VERSION_CHARS] or None
+    """The version a `--version` printed: the number-like token of the first line on stdout (that line as
+    it is when it has none); stderr, where a CLI's runtime warns, only when stdout is empty."""
+    for text in (output, errors):
+        line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+        if line:
+            match = _VERSION.search(line)
+            return match.group(0) if match else line[:_MAX_VERSION_CHARS]
+    return None
 
 
 class ProbeError(Exception):

@@ -33,12 +33,13 @@ def test_parse_version_takes_the_number_from_the_first_line() -> None:
 def test_parse_version_prefers_stdout_to_warnings_on_stderr() -> None:
     """A probe read stdout and stderr as one stream: a CLI whose runtime printed a warning first (an error
     line from a background job of its wrapper script) reported that line as its version."""
-    warning = "(node:4242) [DEP0040] DeprecationWarning: The `punycode` module is deprecated."
+    warning = "(node:4242) Warning: Node.js v16.20.0 is no longer supported"
     assert parse_version("claude 2.0.14\n", warning) == "2.0.14"
-    assert parse_version("banner\nclaude 2.0.14\n", "") == "2.0.14"
+    assert parse_version("nightly build", warning) == "nightly build"  # stdout's answer, not stderr's number
+    assert parse_version("mycli (dev)\nCopyright 2025, https://x.io/v1.2/license\n") == "mycli (dev)"
     assert parse_version("", "tool 3.1\n") == "3.1"
-    assert parse_version("", warning) == warning[:60]
-    assert parse_version("nightly build", warning) == "nightly build"
+    assert parse_version("\n", warning) == "16.20.0"
+    assert parse_version("", "") is None
 
 
 async def test_a_probe_reads_the_version_from_stdout_whatever_stderr_says_first(tmp_path: Path) -> None:
