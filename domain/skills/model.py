@@ -261,7 +261,7 @@ class SkillList(CompactModel):
     """What `cde_findSkills` returns."""
 
     skills: list[SkillSummary]
-    unreadable: list[str] = omitted_if_empty(default_factory=list, description="skills whose SKILL.md cannot be read")
+    unreadable: list[str] = omitted_if_empty(default_factory=list, description="skill folders that cannot be read")
 
 
 class SkillMatch(CompactModel):
