@@ -20,8 +20,10 @@ if TYPE_CHECKING:
 SEARCH_GUIDE = """\
 Search covers every registered tool's name, description and parameter names. Words are
 matched after light stemming and camelCase splitting (`saveSkill` = save + skill); tools
-matching more of your words rank first, a hit in the name counts most. A tool named exactly
-comes first, and its name's words are not searched (`cde_saveSkill` returns just that tool).
+matching more of your words rank first, a hit in the name counts most. Everyday words also find
+the tools' own ("stop" finds cancel tools, "resume" status ones), for less than the word itself.
+A tool named exactly comes first, and its name's words are not searched (`cde_saveSkill` returns
+just that tool).
 Use `detail_level="full_schema"` with tool names or a narrow query (or `limit`) to fetch the
 input/output schemas of just the tools you are about to call.
 """
@@ -37,7 +39,9 @@ Results are the tool's structured output as a dict; failures raise `ToolCallErro
 
 `output_dir` is relative to the project (or absolute inside the project or the CDE home) and
 its last part is the package name. Regeneration rewrites only files whose content changed
-and deletes modules of tools that are gone (only files carrying the generated header).
+and deletes the modules it wrote for tools that are gone, unless edited since; your own files
+(copies of generated modules too) stay, and a file without the generated header is never
+overwritten.
 The CLI equivalent is `cde-orchestrator generate-tools [DIR]`.
 """
 

@@ -26,6 +26,73 @@ UserPrompt = Annotated[str, Field(min_length=1, max_length=MAX_PROMPT)]
 FeatureRef = Annotated[str, Field(description="Id, id prefix or name", max_length=64)]
 
 
+SELECT_GUIDE = """\
+A deterministic classifier (no model call): weighted English cue words and phrases per workflow
+type, complexity cues and the request's length. The same request always gets the same answer, and
+`reasoning` names the cues that decided it. Words an instruction negates ("don't refactor",
+"no new features") are not cues; what something "should not" do still describes a bug.
+
+- `workflow_type`: one of the project's workflow types (bundled: standard, quick-fix, hotfix,
+  research, documentation, refactor); a type the project's workflow lacks becomes its default.
+- `complexity`: trivial, simple, moderate, complex or epic. `confidence`: 0.3 when no cue decided,
+  up to 0.95 for an unambiguous request.
+- `recipe_id`: the type's role recipe; `phases` / `skipped`: what a feature of that type runs.
+- `skill_topics`: pass the request to cde_sourceSkill for the skills that fit.
+Nothing is written; cde_startFeature runs the same classification when `workflow_type` is left out.
+"""
+
+START_GUIDE = """\
+Starts a feature and returns the prompt of its first phase.
+
+- `user_prompt`: the request, as the user put it (at most 20,000 characters).
+- `workflow_type`: leave it out to have it chosen as cde_selectWorkflow would; or name one of
+  the project's types.
+- `recipe_id`: a role recipe (see cde_listRecipes) whose `<role>` opens every phase prompt of this
+  feature; by default the workflow type's.
+- `project_path`: the project (default: the server's).
+
+It creates `specs/<name>/` (`name` is a slug of the request; `-2`, `-3`... when taken) and records
+the feature in `.cde/state.json`. The same request started again within 15 minutes, with nothing
+submitted yet, answers the same feature with `resumed: true` instead of a second one. Then follow
+the prompt and call cde_submitWork with `phase` and the `required_outputs` keys.
+"""
+
+SUBMIT_GUIDE = """\
+Records the current phase's results and returns the next phase's prompt (or `completed`).
+
+- `feature_id`: the id, an id prefix (at least 4 characters) or the feature's name.
+- `phase_id`: must be the feature's current phase; another is refused, naming the current one.
+  Phases run in order: none is skipped or repeated except as the workflow type declares.
+- `results`: one text per output key of the phase (the `required_outputs` the previous answer
+  gave; optional outputs may be added). A missing or blank required key, a key the phase does not
+  declare, or a value outside an output's `choices` is refused, and nothing is recorded. At most
+  30 keys and 200,000 characters per value: for long text, save a file and submit its path.
+
+Outputs the workflow saves to files land in `specs/<name>/<file>` with front matter; later phase
+prompts read them back, so editing those files between phases corrects what the next phases see.
+A completed, failed or cancelled feature accepts no more work.
+"""
+
+STATUS_GUIDE = """\
+A feature's status (its current phase, or completed / failed / cancelled), progress (phases
+done / total), its files and its history of transitions with their times.
+`feature_id` takes the id, an id prefix or the name. `include_prompt=true` adds the current
+phase's prompt again: the way to pick a feature up after a restart or in a new conversation.
+"""
+
+LIST_GUIDE = """\
+The project's features, most recently active first: id, name, status, workflow type, progress.
+`status` filters: `active` (any phase), `completed`, `failed`, `cancelled`, or a phase id such as
+`design`; `limit` is 1-500 (default 50). Use cde_getFeatureStatus for one feature's details.
+"""
+
+CANCEL_GUIDE = """\
+Closes an open feature: `status="cancelled"` (default) or `"failed"`, with a `reason` (one line,
+at most 500 characters) recorded in its history. It then accepts no more work; its files in
+`specs/` and its record stay. A feature that is already closed is refused.
+"""
+
+
 def register(server: CdeServer, container: Container) -> None:
     async def cde_selectWorkflow(user_prompt: UserPrompt, project_path: ProjectPath = ".") -> WorkflowSelection:  # noqa: N802
         root = await container.project_root(project_path)
@@ -87,6 +154,7 @@ def register(server: CdeServer, container: Container) -> None:
         read_only=True,
         idempotent=True,
         core=True,
+        guide=SELECT_GUIDE,
     )
     add_tool(
         server,
@@ -97,6 +165,7 @@ def register(server: CdeServer, container: Container) -> None:
         ),
         read_only=False,
         core=True,
+        guide=START_GUIDE,
     )
     add_tool(
         server,
@@ -105,6 +174,7 @@ def register(server: CdeServer, container: Container) -> None:
         description="Submit the current phase's results (all required keys): next phase prompt, or completion.",
         read_only=False,
         core=True,
+        guide=SUBMIT_GUIDE,
     )
     add_tool(
         server,
@@ -114,6 +184,7 @@ def register(server: CdeServer, container: Container) -> None:
         read_only=True,
         idempotent=True,
         core=True,
+        guide=STATUS_GUIDE,
     )
     add_tool(
         server,
@@ -123,6 +194,7 @@ def register(server: CdeServer, container: Container) -> None:
         read_only=True,
         idempotent=True,
         core=True,
+        guide=LIST_GUIDE,
     )
     add_tool(
         server,
@@ -131,4 +203,5 @@ def register(server: CdeServer, container: Container) -> None:
         description="Stop a feature as cancelled or failed; it then accepts no more work.",
         read_only=False,
         destructive=True,
+        guide=CANCEL_GUIDE,
     )

@@ -133,3 +133,20 @@ async def test_tool_docs_resource_carries_parameters_and_guide(app: App, project
     assert "- `name`: `str`, required" in text and '- `kind`: `Literal["base", "ephemeral"]`, default `"base"`' in text
     assert "## Guide" in text and "history/vN.md" in text
     assert "- `details`: `bool`, default `false`" in health.text  # type: ignore[union-attr]
+
+
+async def test_the_workflow_tools_have_guides_for_their_parameters(app: App) -> None:
+    """`cde://tools/{name}` had guidance for 8 of 32 tools: none for the workflow ones, whose `workflow_type`,
+    `recipe_id`, `phase_id` and `include_prompt` had no description anywhere."""
+    wanted = {
+        "cde_selectWorkflow": "deterministic classifier",
+        "cde_startFeature": "`recipe_id`",
+        "cde_submitWork": "`phase_id`: must be the feature's current phase",
+        "cde_getFeatureStatus": "`include_prompt=true`",
+        "cde_listFeatures": "`active`",
+        "cde_cancelFeature": "already closed is refused",
+    }
+    async with Client(app.server) as client:
+        for name, fragment in wanted.items():
+            text = (await client.read_resource(f"cde://tools/{name}")).contents[0].text  # type: ignore[union-attr]
+            assert "## Guide" in text and fragment in text, name
