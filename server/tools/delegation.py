@@ -20,6 +20,38 @@ AgentName = Annotated[str | None, Field(max_length=64)]
 TaskId = Annotated[str, Field(max_length=64)]
 
 
+DELEGATE_GUIDE = """\
+Starts an agent CLI (claude, codex, gemini, cursor-agent, copilot, qwen, aider, opencode, or one
+declared in `agents.yml`) on the task in the project directory and returns its `task_id` at once;
+the agent works unattended, with edits and shell commands allowed by its command template.
+
+- `task_description`: the whole task for the agent (at most 20,000 characters); `context` (up to
+  500,000) is appended to the prompt.
+- `agent`: an installed agent's name; left out, one is chosen as cde_selectAgent would.
+- `timeout_s`: 1-86,400 seconds from the start of the run (default 1800); the agent is then
+  stopped and the task ends `timed_out`.
+
+Statuses: `queued` -> `running` -> `succeeded` (exit 0) / `failed` / `timed_out` / `cancelled` /
+`interrupted` (the server stopped); a finished status never changes. At most CDE_MAX_JOBS run at
+once and CDE_JOB_QUEUE more wait; beyond that delegation is refused. Follow the task with
+cde_getTaskStatus (output tail), stop it with cde_cancelTask. Its files are in
+`.cde/tasks/<task_id>/` (`prompt.md`, `output.log`, `job.json`).
+"""
+
+TASK_STATUS_GUIDE = """\
+A task's status, exit code, run time, the last `tail_lines` lines of its output (0-200, default
+20) and the path of its full log. Only the `task_id` is needed, from any project the server may
+reach. A task whose server died is found `interrupted` here (its agent, if still running, is
+stopped).
+"""
+
+CANCEL_TASK_GUIDE = """\
+Stops a queued task at once, or a running one: SIGTERM to the agent's whole process group, then
+SIGKILL after CDE_JOB_KILL_GRACE seconds; the task ends `cancelled`. A finished task is refused
+with its final status.
+"""
+
+
 def register(server: CdeServer, container: Container) -> None:
     async def cde_listAvailableAgents(project_path: ProjectPath = ".") -> AgentList:  # noqa: N802
         delegation = await container.delegation()
@@ -75,8 +107,17 @@ def register(server: CdeServer, container: Container) -> None:
         (cde_listActiveTasks, "A project's delegated tasks (active only unless include_finished), newest first."),
         (cde_getWorkerStats, "Worker pool size and load; finished by status and mean duration since start."),
     ]
+    guides = {"cde_getTaskStatus": TASK_STATUS_GUIDE}
     for fn, description in readers:
-        add_tool(server, fn, name=fn.__name__, description=description, read_only=True, idempotent=True)
+        add_tool(
+            server,
+            fn,
+            name=fn.__name__,
+            description=description,
+            read_only=True,
+            idempotent=True,
+            guide=guides.get(fn.__name__),
+        )
     # Delegating starts an autonomous agent allowed to edit the project and reach its model's API.
     add_tool(
         server,
@@ -86,6 +127,7 @@ def register(server: CdeServer, container: Container) -> None:
         read_only=False,
         destructive=True,
         open_world=True,
+        guide=DELEGATE_GUIDE,
     )
     add_tool(
         server,
@@ -94,4 +136,5 @@ def register(server: CdeServer, container: Container) -> None:
         description="Cancel a queued or running task (SIGTERM, then SIGKILL after a grace period).",
         read_only=False,
         destructive=True,
+        guide=CANCEL_TASK_GUIDE,
     )
