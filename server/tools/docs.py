@@ -19,6 +19,16 @@ if TYPE_CHECKING:
     from server.bootstrap import Container
 
 
+SEARCH_DOCS_GUIDE = """\
+BM25-ranked full-text search over the sections of the project's Markdown docs. `query` takes plain
+words (all must match, else any), `"exact phrases"`, `prefix*`, `a OR b` and `-excluded` (a `--flag`
+such as `--version` is searched for, not excluded); Chinese, Japanese and Korean match inside longer
+runs of characters. `category` keeps one kind of doc: root, agent, skills, specs, adr, docs or other.
+Each hit has the path, title, heading, `#anchor` and a snippet with the matches in bold; a doc gives
+at most 3 hits. The index (`.cde/cache/docs.db`) is brought up to date before every answer.
+"""
+
+
 def register(server: CdeServer, container: Container) -> None:
     async def cde_scanDocumentation(  # noqa: N802 - MCP tool names are camelCase
         project_path: ProjectPath = ".",
@@ -70,4 +80,5 @@ def register(server: CdeServer, container: Container) -> None:
         description=("Ranked full-text search of the Markdown docs (kept fresh): path, heading, anchor, snippet."),
         read_only=True,
         idempotent=True,
+        guide=SEARCH_DOCS_GUIDE,
     )

@@ -35,6 +35,38 @@ def progress_of(ctx: Context[Any, Any]) -> Callable[[float, float | None, str | 
     return report
 
 
+ONBOARD_GUIDE = """\
+Scans the project and answers a compact summary: file and doc counts, lines of code per language,
+frameworks, manifests, commands (install, build, test, lint, format, typecheck, run: from Makefile or
+justfile targets, package.json scripts and configured tools), tests, CI files and git facts. The
+walk honours `.gitignore` at every level and skips dependency, build and cache folders. The full
+analysis is stored as `onboarding` in `.cde/state.json`; an unchanged tree is answered from cache
+(`changed: false`). Progress is reported while it runs.
+"""
+
+SETUP_GUIDE = """\
+Writes `.cde/workflow.yml` (the bundled workflow, to edit), `.cde/.gitignore` and `AGENTS.md`
+generated from the scan. An existing file is left alone and listed under `skipped`, unless
+`force=true`; one created while this runs is never overwritten (`conflict`).
+"""
+
+PUBLISH_GUIDE = """\
+Writes documents given as `{relative_path: content}` inside the project, each atomically.
+`approve=false` writes nothing and answers a unified diff per document, to show the user first.
+Refused before anything is written: absolute paths, `..`, links leading out of the project, `.git/`,
+and the files the server manages (`.cde/state.json`, `.cde/cache/`, `.cde/tasks/`, lock files).
+At most 50 documents, 1 MiB each, 5 MiB in all. A document it creates that someone else created
+meanwhile is a `conflict`, and nothing is written.
+"""
+
+SPEC_GUIDE = """\
+Writes `specs/<slug>/spec.md`, `plan.md` and `tasks.md` (Spec-Kit sections, with the project's facts
+from the scan) for a feature described in up to 4,000 characters. An existing spec is replaced only
+with `overwrite=true`; the folder of a feature started with cde_startFeature is refused even then
+(its documents are that feature's submitted results).
+"""
+
+
 def register(server: CdeServer, container: Container) -> None:
     async def cde_onboardingProject(  # noqa: N802 - MCP tool names are camelCase
         ctx: Context[Any, Any], project_path: ProjectPath = "."
@@ -76,6 +108,7 @@ def register(server: CdeServer, container: Container) -> None:
         ),
         read_only=False,
         idempotent=True,
+        guide=ONBOARD_GUIDE,
     )
     add_tool(
         server,
@@ -87,6 +120,7 @@ def register(server: CdeServer, container: Container) -> None:
         read_only=False,
         destructive=True,
         idempotent=True,
+        guide=SETUP_GUIDE,
     )
     add_tool(
         server,
@@ -99,6 +133,7 @@ def register(server: CdeServer, container: Container) -> None:
         read_only=False,
         destructive=True,
         idempotent=True,
+        guide=PUBLISH_GUIDE,
     )
     add_tool(
         server,
@@ -110,4 +145,5 @@ def register(server: CdeServer, container: Container) -> None:
         read_only=False,
         destructive=True,
         idempotent=True,
+        guide=SPEC_GUIDE,
     )

@@ -135,7 +135,7 @@ async def test_tool_docs_resource_carries_parameters_and_guide(app: App, project
     assert "- `details`: `bool`, default `false`" in health.text  # type: ignore[union-attr]
 
 
-async def test_the_workflow_and_delegation_tools_have_guides_for_their_parameters(app: App) -> None:
+async def test_tools_with_parameters_to_explain_have_guides(app: App) -> None:
     """`cde://tools/{name}` had guidance for 8 of 32 tools: none for the workflow ones, whose `workflow_type`,
     `recipe_id`, `phase_id` and `include_prompt` had no description anywhere."""
     wanted = {
@@ -148,6 +148,11 @@ async def test_the_workflow_and_delegation_tools_have_guides_for_their_parameter
         "cde_delegateTask": "`timeout_s`: 1-86,400 seconds",
         "cde_getTaskStatus": "`tail_lines`",
         "cde_cancelTask": "CDE_JOB_KILL_GRACE",
+        "cde_publishOnboarding": "`approve=false` writes nothing",
+        "cde_setupProject": "`force=true`",
+        "cde_generateSpec": "`overwrite=true`",
+        "cde_onboardingProject": "`changed: false`",
+        "cde_searchDocumentation": "`-excluded`",
     }
     async with Client(app.server) as client:
         for name, fragment in wanted.items():
