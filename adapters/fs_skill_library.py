@@ -215,8 +215,8 @@ _LOOK_INSIDE = 200  # entries of a folder without SKILL.md looked at for a mispl
 
 
 def _meant_as_skill(folder: str) -> bool:
-    """Whether a folder without a SKILL.md holds what was meant as one: `skill.md` in another case, or
-    a skill folder one level down (`group/inner/SKILL.md`)."""
+    """Whether a folder holds what was meant as a skill: a SKILL.md in any case (in a folder whose name we
+    refuse, or `skill.md`), or a skill folder one level down (`group/inner/SKILL.md`)."""
     try:
         with os.scandir(folder) as entries:
             for seen, entry in enumerate(entries):
@@ -371,7 +371,7 @@ class FsSkillLibrary:
                         not entry.name.startswith(".")
                         and scope != "bundled"
                         and entry.is_dir(follow_symlinks=False)
-                        and (os.path.isfile(f"{entry.path}/{SKILL_FILE}") or _meant_as_skill(entry.path))
+                        and _meant_as_skill(entry.path)
                     ):
                         misplaced.append(f"{scope}/{entry.name}")  # e.g. My_Skill/: not a name we accept
                     continue  # hidden entries (trash, temp files) and names we would refuse anyway

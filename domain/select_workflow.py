@@ -171,7 +171,8 @@ _WORD_OR_BREAK = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[,.;:!?()\[\]\n/\u2013\u2014
 
 
 def _unnegated(text: str) -> str:
-    """`text` (normalised, padded) with the words an instruction's negation governs replaced by `_`."""
+    """`text`'s words (padded, as `_normalise` gives them) with those an instruction's negation governs
+    replaced by `_`."""
     kept: list[str] = []
     clause: list[str] = []  # the words of the current clause so far
     reach = 0
@@ -249,6 +250,7 @@ def classify(user_prompt: str) -> Classification:
             ]
             for table, hits in found.items()
         }
+    count = _word_count(user_prompt, words)
     hits = {t: found.get(t, []) for t in TYPES}
     named = sorted(t for t in tokens if _EXCEPTION_NAME.fullmatch(t))
     if named:
@@ -268,11 +270,11 @@ def classify(user_prompt: str) -> Classification:
         confidence = round(min(0.95, 0.5 + 0.45 * margin), 2)
     return Classification(
         workflow_type=best,
-        complexity=_complexity(best, _word_count(user_prompt, words), found, padded),
+        complexity=_complexity(best, count, found, padded),
         confidence=confidence,
         cues=tuple(cue for cue, _ in sorted(hits[best], key=lambda h: -h[1])[:4]),
         skill_topics=_topics(best, words),
-        words=_word_count(user_prompt, words),
+        words=count,
     )
 
 
