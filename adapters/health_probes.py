@@ -1,8 +1,9 @@
 """The health probes of the real environment: the CDE home, the allowed roots, the default project and its
 data, free disk space.
 
-A handful of syscalls in one thread hop, cached for a few seconds so a client
-polling health does not turn it into disk traffic.
+A handful of syscalls in one thread hop, and the project's data read through the tools' own caches; all
+of it cached together for a few seconds (`PolledProbes`) so a client polling health turns it into neither
+disk traffic nor per-call work.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from domain.errors import DomainError
+from domain.health import HealthProbe, gather_problems
 from infrastructure.cache import cached
 from infrastructure.files import in_thread
 from infrastructure.paths import resolve_project_sync
@@ -91,7 +93,7 @@ _environment_problems_async = in_thread(_environment_problems)
 class EnvironmentProbe:
     """The CDE home can be created/written and its disk has room; every configured allowed root exists
     (a typo in CDE_ALLOWED_ROOTS shows up here); the default project (where tools act without
-    project_path) exists and is allowed. One cached probe: a health poll costs one cache hit."""
+    project_path) exists and is allowed."""
 
     def __init__(
         self, home: Path, roots: tuple[Path, ...] | None, project_root: Path, contained: tuple[str, ...] = ()
@@ -101,7 +103,6 @@ class EnvironmentProbe:
         self.project_root = project_root
         self.contained = contained  # folders of a project the server writes into (see resolve_project_sync)
 
-    @cached("health.environment", maxsize=4, ttl=5.0)
     async def problems(self) -> list[str]:
         return await _environment_problems_async(self.home, self.roots, self.project_root, self.contained)
 
@@ -111,13 +112,12 @@ class ProjectDataProbe:
 
     Every feature tool refuses a corrupt state or a broken workflow override: health names the file
     before an agent runs into it. `open_project` gives the project's state and configuration, or None
-    when the project itself is unusable (the environment probe reports that). Cached like that probe.
+    when the project itself is unusable (the environment probe reports that).
     """
 
     def __init__(self, open_project: Callable[[], Awaitable[tuple[StateRepository, ProjectConfig] | None]]) -> None:
         self._open = open_project
 
-    @cached("health.project", maxsize=4, ttl=5.0)
     async def problems(self) -> list[str]:
         project = await self._open()
         if project is None:
@@ -130,3 +130,19 @@ class ProjectDataProbe:
             except DomainError as exc:
                 problems.append(f"the default project's data: {exc.message}")
         return problems
+
+
+class PolledProbes:
+    """The probes' problems, checked at most every `ttl` seconds (5 s: the README's promise).
+
+    One entry for all of them, guarded by its age alone: a poll is one dictionary hit. Guarded by
+    the files the project probe reads too, every poll would stat them, which costs more than the
+    rest of the call. A fix shows within `ttl`; the tools themselves always read the files fresh.
+    """
+
+    def __init__(self, probes: list[HealthProbe]) -> None:
+        self.probes = probes  # a live list: the composition root may add probes after building this
+
+    @cached("health.probes", maxsize=4, ttl=5.0, track_files=False)
+    async def problems(self) -> list[str]:
+        return await gather_problems(self.probes)

@@ -68,6 +68,17 @@ class HealthProbe(Protocol):
     async def problems(self) -> list[str]: ...
 
 
+async def gather_problems(probes: Sequence[HealthProbe]) -> list[str]:
+    """Every probe's problems, in order; a probe that fails is one more problem, never hides the others."""
+    reasons: list[str] = []
+    for probe in probes:
+        try:
+            reasons.extend(await probe.problems())
+        except Exception as exc:  # the diagnostic tool reports a failing probe, it never fails
+            reasons.append(f"{type(probe).__name__} failed: {type(exc).__name__}: {exc}")
+    return reasons
+
+
 class CheckHealth:
     """Runs every probe and reports `degraded` with the reasons when any finds a problem."""
 
@@ -82,12 +93,7 @@ class CheckHealth:
         self._caches = caches
 
     async def __call__(self, *, details: bool = False) -> HealthReport:
-        reasons: list[str] = []
-        for probe in self._probes:
-            try:
-                reasons.extend(await probe.problems())
-            except Exception as exc:  # the diagnostic tool reports a failing probe, it never fails
-                reasons.append(f"{type(probe).__name__} failed: {type(exc).__name__}: {exc}")
+        reasons = await gather_problems(self._probes)
         facts = self._runtime()
         report = HealthReport(
             status="degraded" if reasons else "ok",

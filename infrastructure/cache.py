@@ -26,7 +26,9 @@ Semantics worth knowing:
   walk learns its directories as it goes): it calls ``add_dependencies`` with
   fingerprints it took *before* reading each path. And a cached value computed
   from another cached value inherits that value's fingerprints, so an outer
-  entry is never fresher than the inner ones it was built from.
+  entry is never fresher than the inner ones it was built from. A cache made
+  with ``track_files=False`` opts out: its entries live for their ``ttl`` alone (a
+  poll that may be a few seconds stale but must cost nothing per hit).
 """
 
 from __future__ import annotations
@@ -168,8 +170,10 @@ class Cache:
         ttl: float | Literal["settings"] | None,
         depends_on: Callable[..., Iterable[PathLike]] | None,
         clock: Callable[[], float],
+        track_files: bool = True,
     ) -> None:
         self.name = name
+        self._track_files = track_files
         self.clock = clock
         self._declared = (maxsize, ttl)
         self._fn = fn
@@ -318,7 +322,8 @@ class Cache:
             else:
                 prints = await asyncio.to_thread(_fingerprints, paths)
         collected: list[tuple[str, Fingerprint]] = []
-        _COLLECTED.set(collected)  # this task runs in its own copy of the context
+        # This task runs in its own copy of the context; None: what the computation reads guards nothing.
+        _COLLECTED.set(collected if self._track_files else None)
         value = await self._fn(*args, **kwargs)
         if collected:
             prints = tuple(dict.fromkeys((*(prints or ()), *collected)))
@@ -535,6 +540,7 @@ def cached(
     maxsize: int = 128,
     ttl: float | Literal["settings"] | None = None,
     depends_on: Callable[..., Iterable[PathLike]] | None = None,
+    track_files: bool = True,
     clock: Callable[[], float] = time.monotonic,
 ) -> Callable[[Callable[P, Awaitable[R]]], CachedFunction[P, R]]:
     """Cache an async function or method; see the module docstring for the exact semantics.
@@ -542,10 +548,13 @@ def cached(
     `name` labels the cache in metrics (default: module.qualname) and must be unique
     among live caches. `ttl` is seconds, None (no expiry) or SETTINGS_TTL.
     `depends_on` receives the call's arguments and returns the paths whose
-    fingerprints guard the value.
+    fingerprints guard the value. `track_files=False`: the files the computation reads
+    (through other cached values) do not guard it; only `ttl` does, so it is required.
     """
     if maxsize < 1:
         raise ValueError("maxsize must be >= 1")
+    if not track_files and (ttl is None or depends_on is not None):
+        raise ValueError("track_files=False needs a ttl and no depends_on: the ttl alone bounds the value's age")
     if ttl is not None and ttl != SETTINGS_TTL and ttl <= 0:
         raise ValueError("ttl must be > 0 seconds")
 
@@ -557,7 +566,7 @@ def cached(
             if name is not None:
                 raise ValueError(f"a cache named {name!r} already exists")
             label = f"{label}#{id(fn):x}"
-        cache = Cache(label, fn, maxsize=maxsize, ttl=ttl, depends_on=depends_on, clock=clock)
+        cache = Cache(label, fn, maxsize=maxsize, ttl=ttl, depends_on=depends_on, clock=clock, track_files=track_files)
         _REGISTRY[label] = cache
         return CachedFunction(fn, cache)
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from adapters.health_probes import EnvironmentProbe, ProjectDataProbe
+from adapters.health_probes import EnvironmentProbe, PolledProbes, ProjectDataProbe
 from domain.clock import utc_now
 from domain.discovery.ports import ToolRegistry
 from domain.errors import DomainError
@@ -283,7 +283,7 @@ def bootstrap(settings: Settings) -> App:
     container = Container(
         settings=settings,
         started_at=started,
-        check_health=CheckHealth(probes=probes, runtime=runtime, caches=_CacheMetrics()),
+        check_health=CheckHealth(probes=[PolledProbes(probes)], runtime=runtime, caches=_CacheMetrics()),
     )
 
     async def default_project() -> tuple[StateRepository, ProjectConfig] | None:

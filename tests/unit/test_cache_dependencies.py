@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from infrastructure.cache import add_dependencies, cached, fingerprint
 
 
@@ -65,3 +67,42 @@ async def test_outer_value_inherits_inner_dependencies(tmp_path: Path) -> None:
 
 async def test_add_dependencies_outside_a_computation_is_harmless(tmp_path: Path) -> None:
     add_dependencies([(os.fspath(tmp_path), fingerprint(tmp_path))])
+
+
+async def test_track_files_false_keeps_a_value_for_its_ttl_alone(tmp_path: Path) -> None:
+    """A health-style poll: one dictionary hit per call, at most `ttl` stale, never a stat."""
+    data = tmp_path / "data.txt"
+    data.write_text("a")
+    now = [0.0]
+
+    @cached(maxsize=4)
+    async def inner(path: Path) -> str:
+        add_dependencies([(os.fspath(path), fingerprint(path))])
+        return path.read_text()
+
+    @cached(maxsize=4, ttl=5.0, track_files=False, clock=lambda: now[0])
+    async def poll(path: Path) -> str:
+        return await inner(path)
+
+    @cached(maxsize=4)
+    async def above(path: Path) -> str:
+        return await poll(path)
+
+    assert await poll(data) == "a"
+    assert await above(data) == "a"
+    _bump(data, "b")
+    assert await poll(data) == "a"  # the file changed, but the entry is guarded by its ttl only
+    assert await above(data) == "a"  # and nothing was passed on to a cache built on it
+    now[0] = 5.1
+    assert await poll(data) == "b"
+    assert poll.cache.stats().invalidations == 0
+
+
+def test_track_files_false_needs_a_ttl_and_no_depends_on() -> None:
+    async def f() -> int:
+        return 1
+
+    with pytest.raises(ValueError, match="needs a ttl"):
+        cached(track_files=False)(f)
+    with pytest.raises(ValueError, match="needs a ttl"):
+        cached(ttl=1.0, track_files=False, depends_on=lambda: ["x"])(f)
