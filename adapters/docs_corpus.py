@@ -46,6 +46,7 @@ from domain.docs.search import DocSearchHit, DocsSearch
 from domain.onboarding.classify import is_doc
 from infrastructure.cache import add_dependencies, cached
 from infrastructure.files import in_thread
+from infrastructure.gil import GilYielder
 
 INDEX_FILE = Path(".cde") / "cache" / "docs.db"
 MAX_OPEN_INDEXES = 8
@@ -168,9 +169,13 @@ def doc_paths(tree: ProjectTree) -> tuple[str, ...]:
 def analyze_sync(tree: ProjectTree, max_bytes: int) -> tuple[DocsAnalysis, Prints]:
     prints: Prints = []
     root = os.fspath(tree.root)
-    docs = tuple(parse_doc(root, rel, max_bytes, prints) for rel in doc_paths(tree))
+    gil = GilYielder()  # parsing every doc is Python work: the event loop must not wait for all of it
+    docs = []
+    for rel in doc_paths(tree):
+        docs.append(parse_doc(root, rel, max_bytes, prints))
+        gil.tick()
     corpus = DocSet(
-        docs=docs,
+        docs=tuple(docs),
         files=frozenset(tree.files),
         dirs=frozenset(tree.dirs),
         tree_truncated=tree.truncated,

@@ -30,6 +30,7 @@ from typing import Any
 
 from domain.errors import ConflictError, DomainError, InvalidInputError, PermissionDeniedError, UnavailableError
 from infrastructure.files import os_error
+from infrastructure.gil import GilYielder
 
 logger = logging.getLogger(__name__)
 
@@ -324,8 +325,12 @@ class FtsIndex:
         records = 0
         # Load and write in batches: a cold build of 10,000 docs never holds all their records at once
         # (less memory, and far less garbage-collector work, whose pauses would stall the event loop).
+        gil = GilYielder()  # loading is Python work (parsing): the event loop must not wait for all of it
         for start in range(0, max(len(changed), 1), SYNC_BATCH):
-            batch = [(source, self.load_safely(source, load)) for source in changed[start : start + SYNC_BATCH]]
+            batch = []
+            for source in changed[start : start + SYNC_BATCH]:
+                batch.append((source, self.load_safely(source, load)))
+                gil.tick()
             records += self._write(conn, stamps, removed if start == 0 else [], batch)
         return SyncStats(
             added=added,
