@@ -28,7 +28,8 @@ Semantics worth knowing:
   from another cached value inherits that value's fingerprints, so an outer
   entry is never fresher than the inner ones it was built from. A cache made
   with ``track_files=False`` opts out: its entries live for their ``ttl`` alone (a
-  poll that may be a few seconds stale but must cost nothing per hit).
+  poll that may be a few seconds stale but must cost nothing per hit). A cache built
+  on such a value inherits nothing from it either: give it a ttl of its own.
 """
 
 from __future__ import annotations
@@ -573,17 +574,23 @@ def cached(
     return decorate
 
 
+def _live_caches() -> list[Cache]:
+    """The registered caches, from one atomic copy of the registry: iterating it directly can fail with
+    "dictionary changed size" while a worker thread imports a module that declares a cache (the warm-up)."""
+    return [cache for ref in _REGISTRY.valuerefs() if (cache := ref()) is not None]
+
+
 def configure_caches(*, maxsize: int | None = None, ttl: float = 30.0) -> None:
     """Apply settings: `maxsize` overrides every cache's size; `ttl` is used by `ttl=SETTINGS_TTL` caches."""
     _DEFAULTS["maxsize"] = maxsize
     _DEFAULTS["ttl"] = ttl
-    for cache in list(_REGISTRY.values()):
+    for cache in _live_caches():
         cache.reconfigure()
 
 
 def all_cache_stats() -> list[CacheStats]:
     """Metrics of every live named cache, sorted by name."""
-    return sorted((c.stats() for c in list(_REGISTRY.values())), key=lambda s: s.name)
+    return sorted((c.stats() for c in _live_caches()), key=lambda s: s.name)
 
 
 def cache_totals() -> tuple[int, int]:

@@ -29,6 +29,13 @@ async def started_app(ctx: BenchContext, root: Path) -> App:
     return app
 
 
+async def stopped(app: App) -> None:
+    """What the server's lifespan does at the end: stop delegation, then run the shutdown hooks."""
+    await app.container.stop_delegation()
+    for hook in reversed(app.container.shutdown_hooks):
+        await hook()
+
+
 def _queries() -> list[str]:
     """A mix like an agent's: specific words (mid-frequency in the Zipf-distributed text), two-word
     queries, phrases, prefixes, OR and exclusion. Very common words are measured separately."""
@@ -169,6 +176,6 @@ async def run(ctx: BenchContext) -> list[Row]:
     )
     rows.append(Row(SUITE, f"index query only (no freshness check), {large} docs", ms(median(samples)), "ms"))
     index.close()
-    for hook in (*app.container.shutdown_hooks, *big_app.container.shutdown_hooks):
-        await hook()
+    await stopped(app)
+    await stopped(big_app)
     return rows

@@ -77,8 +77,13 @@ async def test_health_check_is_degraded_when_the_default_projects_cde_leads_outs
     assert "leads outside the project through a symlink" in report["reasons"][0], report["reasons"]
 
 
-async def test_health_check_names_a_corrupt_state_or_workflow_of_the_default_project(app: App, project: Path) -> None:
+async def test_health_check_names_a_corrupt_state_or_workflow_of_the_default_project(
+    app: App, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every feature tool refuses a corrupt .cde/state.json or a broken workflow override; health said ok."""
+    (polled,) = app.container.check_health._probes
+    assert isinstance(polled, health_probes.PolledProbes)
+    monkeypatch.setattr(polled.problems.cache, "clock", lambda: 0.0)  # no time passes: the 5 s never end
     (project / ".cde").mkdir()
     (project / ".cde" / "state.json").write_text("{bad", encoding="utf-8")
     (project / ".cde" / "workflow.yml").write_text("phases: [1\n", encoding="utf-8")
@@ -99,8 +104,6 @@ async def test_health_check_names_a_corrupt_state_or_workflow_of_the_default_pro
     async with Client(app.server) as client:
         assert not (await client.call_tool("cde_listFeatures", {})).is_error
         assert (await call_ok(client, "cde_healthCheck"))["status"] == "degraded"
-        (polled,) = app.container.check_health._probes
-        assert isinstance(polled, health_probes.PolledProbes)
         polled.problems.invalidate()  # as if the 5 s had passed
         assert (await call_ok(client, "cde_healthCheck"))["status"] == "ok"
     async with Client(bootstrap(app.container.settings).server) as client:

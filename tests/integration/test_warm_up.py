@@ -7,7 +7,12 @@ import subprocess
 import sys
 import textwrap
 
-from server.bootstrap import AREA_MODULES
+from server.bootstrap import AREA_MODULES, App, freeze_startup_heap, preload_area_modules
+
+
+def test_the_server_preloads_before_it_freezes_the_start_up_heap(app: App) -> None:
+    """The preloaded modules' objects are frozen too, so full collections never scan them."""
+    assert app.container.warm_up_hooks[:2] == [preload_area_modules, freeze_startup_heap]
 
 
 def test_warm_up_preloads_every_area_module_that_start_up_left_out() -> None:
