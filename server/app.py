@@ -6,7 +6,7 @@ import functools
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import pydantic_core
@@ -413,6 +413,28 @@ class CdeServer(MCPServer[Any]):
     def unlist(self, name: str) -> None:
         """Leave tool `name` out of `tools/list`; it stays callable, searchable and documented (lean profile)."""
         self._unlisted = self._unlisted | {name}
+
+    def reveal(self, names: Iterable[str]) -> list[str]:
+        """Show these unlisted tools in `tools/list` from now on (the lean profile's discovered tools);
+        returns the ones that were unlisted, in order."""
+        shown = [name for name in dict.fromkeys(names) if name in self._unlisted]
+        if shown:
+            self._unlisted = self._unlisted.difference(shown)
+        return shown
+
+    async def announce_tools_changed(self, context: Context[Any, Any]) -> None:
+        """Tell the client that `tools/list` changed, in either protocol era, so it lists the tools again.
+
+        Handshake-era clients get `notifications/tools/list_changed` on the connection (the 2026-07-28
+        era's connection drops it); 2026-07-28 clients get it on their `subscriptions/listen` streams
+        (there are none in the handshake era). Called outside a request (in-process), nothing is sent.
+        """
+        try:
+            session = context.session
+        except ValueError:
+            return
+        await session.send_tool_list_changed()
+        await context.notify_tools_changed()
 
     def tool_names(self) -> list[str]:
         """Names of the tools `tools/list` shows, synchronously (for health)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import importlib
 import logging
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
+from mcp.server.lowlevel.server import NotificationOptions
 
 from adapters.health_probes import EnvironmentProbe, PolledProbes, ProjectDataProbe
 from domain.clock import utc_now
@@ -84,6 +86,11 @@ INSTRUCTIONS = (
     "results) with the keys it lists -> the next prompt, until completed. After a restart: cde_listFeatures, "
     "then cde_getFeatureStatus(feature_id, include_prompt=true). New project: cde_onboardingProject first. "
     "Tools take project_path (default: the server's project); cde_searchTools finds the others by need."
+)
+# Added in the lean profile, where tools/list shows only the core tools.
+LEAN_INSTRUCTIONS = (
+    " Only core tools are listed: cde_searchTools(query, detail_level='full_schema') adds the tools it "
+    "returns to your tool list."
 )
 
 
@@ -365,11 +372,18 @@ def bootstrap(settings: Settings) -> App:
         server = CdeServer(
             name="cde-orchestrator",
             version=__version__,
-            instructions=INSTRUCTIONS,
+            instructions=INSTRUCTIONS + (LEAN_INSTRUCTIONS if settings.tools == "core" else ""),
             log_level=settings.log_level,
             lifespan=lifespan,
         )
     setattr(server, PROFILE_ATTR, settings.tools)
+    if settings.tools == "core":
+        # Handshake-era clients learn from `tools.listChanged` that the list grows (cde_searchTools reveals
+        # tools); the 2026-07-28 era derives it from the subscriptions/listen handler the SDK serves.
+        lowlevel = server._lowlevel_server
+        lowlevel.create_initialization_options = functools.partial(  # type: ignore[method-assign]
+            lowlevel.create_initialization_options, NotificationOptions(tools_changed=True)
+        )
     server_ref.append(server)
     container.tool_registry = ServerToolRegistry(server)
 

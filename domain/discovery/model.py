@@ -21,6 +21,7 @@ class ToolSearchResult(CompactModel):
 
     tools: list[ToolInfo]
     total: int
+    listed: list[str] | None = omitted(description="lean profile: now in your tool list")
 
 
 class GeneratedPackage(CompactModel):

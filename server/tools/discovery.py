@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
+from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from domain.discovery.describe_tool import DescribeTool
@@ -26,6 +27,11 @@ A tool named exactly comes first, and its name's words are not searched (`cde_sa
 just that tool).
 Use `detail_level="full_schema"` with tool names or a narrow query (or `limit`) to fetch the
 input/output schemas of just the tools you are about to call.
+
+In the lean profile (`CDE_TOOLS=core`) `tools/list` shows only the core tools. The tools a
+`full_schema` search returns join it from then on (named in the result's `listed`), and the
+server sends `notifications/tools/list_changed`, so a client that lets the model call only listed
+tools can call them next.
 """
 
 GENERATE_GUIDE = """\
@@ -48,11 +54,21 @@ The CLI equivalent is `cde-orchestrator generate-tools [DIR]`.
 
 def register(server: CdeServer, container: Container) -> None:
     async def cde_searchTools(  # noqa: N802 - MCP tool names are camelCase
+        ctx: Context[Any, Any],
         query: Annotated[str, Field(description="words; empty lists all", max_length=500)] = "",
         detail_level: DetailLevel = "name_and_description",
         limit: Annotated[int | None, Field(ge=1, le=100)] = None,
     ) -> ToolSearchResult:
-        return await container.discovery.search_tools()(query, detail_level=detail_level, limit=limit)
+        result = await container.discovery.search_tools()(query, detail_level=detail_level, limit=limit)
+        if detail_level != "full_schema":
+            return result
+        # Lean profile: a tool whose schema the agent fetched is one it means to call, and most clients
+        # let the model call only what tools/list shows.
+        listed = server.reveal(tool.name for tool in result.tools)
+        if not listed:
+            return result
+        await server.announce_tools_changed(ctx)
+        return result.model_copy(update={"listed": listed})  # the search's own result may be cached
 
     async def cde_generateToolFilesystem(  # noqa: N802
         output_dir: Annotated[str, Field(max_length=MAX_PATH_CHARS)] = ".cde/servers/cde",

@@ -59,6 +59,34 @@ async def test_initialize_list_call_shutdown_over_stdio(tmp_path: Path) -> None:
     assert b"DEBUG" in stderr or b"INFO" in stderr  # logs went to stderr, not stdout
 
 
+async def test_lean_profile_announces_the_tools_a_search_adds_to_the_list(tmp_path: Path) -> None:
+    """Handshake-era clients (today's assistants) re-list tools on notifications/tools/list_changed, which the
+    server may send only after advertising tools.listChanged."""
+    env = {"CDE_HOME": str(tmp_path / "home"), "CDE_ALLOWED_ROOTS": str(tmp_path), "CDE_TOOLS": "core"}
+    peer = await StdioPeer.spawn(env=env, cwd=tmp_path)
+    init = await peer.initialize()
+    first = await peer.request("tools/list")
+    found = await peer.request(
+        "tools/call",
+        {"name": "cde_searchTools", "arguments": {"query": "save skill", "detail_level": "full_schema", "limit": 1}},
+    )
+    notified = [json.loads(line).get("method") for line in peer.lines].count("notifications/tools/list_changed")
+    second = await peer.request("tools/list")
+    code, stderr = await peer.close()
+    assert init["result"]["capabilities"]["tools"]["listChanged"] is True
+    assert "cde_saveSkill" not in {t["name"] for t in first["result"]["tools"]}
+    assert found["result"]["structuredContent"]["listed"] == ["cde_saveSkill"]
+    assert notified == 1  # before the answer, on the same stream
+    assert "cde_saveSkill" in {t["name"] for t in second["result"]["tools"]}
+    assert code == 0, stderr.decode(errors="replace")
+    assert_all_jsonrpc(peer.lines)
+
+    full = await StdioPeer.spawn(env={**env, "CDE_TOOLS": "all"}, cwd=tmp_path)
+    capabilities = (await full.initialize())["result"]["capabilities"]
+    await full.close()
+    assert not capabilities["tools"].get("listChanged")  # the full list never changes
+
+
 async def test_a_request_the_sdk_cannot_decode_is_answered_not_dropped(tmp_path: Path) -> None:
     # The SDK's reader cannot decode such a line; without an answer the client would wait forever.
     env = {"CDE_HOME": str(tmp_path / "home"), "CDE_ALLOWED_ROOTS": str(tmp_path)}

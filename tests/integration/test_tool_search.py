@@ -158,3 +158,49 @@ async def test_tools_with_parameters_to_explain_have_guides(app: App) -> None:
         for name, fragment in wanted.items():
             text = (await client.read_resource(f"cde://tools/{name}")).contents[0].text  # type: ignore[union-attr]
             assert "## Guide" in text and fragment in text, name
+
+
+async def test_lean_profile_lists_the_tools_whose_schemas_a_search_fetched(settings: Settings) -> None:
+    """Most clients let the model call only the tools tools/list shows: a tool the agent fetched the schema of
+    (it is about to call it) joins the list, and only that one."""
+    lean = bootstrap(settings.model_copy(update={"tools": "core"}))
+
+    async def listed_now(client: Client) -> set[str]:
+        return {t.name for t in (await client.list_tools()).tools}
+
+    async with Client(lean.server) as client:
+        before = await listed_now(client)
+        browsed = await call_ok(client, "cde_searchTools", {"query": "save skill"})
+        fetched = await call_ok(
+            client, "cde_searchTools", {"query": "save skill", "detail_level": "full_schema", "limit": 1}
+        )
+        after_fetch = await listed_now(client)
+        again = await call_ok(client, "cde_searchTools", {"query": "skill", "detail_level": "full_schema"})
+        after_again = await listed_now(client)
+        core = await call_ok(client, "cde_searchTools", {"query": "cde_startFeature", "detail_level": "full_schema"})
+        saved = await client.call_tool(
+            "cde_saveSkill", {"name": "retry-policy", "description": "Retry with backoff.", "content": "Use jitter."}
+        )
+    assert "cde_saveSkill" not in before and "listed" not in browsed  # browsing names lists nothing
+    assert fetched["listed"] == ["cde_saveSkill"] and [t["name"] for t in fetched["tools"]] == ["cde_saveSkill"]
+    assert after_fetch == before | {"cde_saveSkill"}
+    newly = [t["name"] for t in again["tools"] if t["name"] not in after_fetch]
+    assert newly and again["listed"] == newly  # only the ones not listed yet
+    assert after_again == after_fetch | set(newly)
+    assert "listed" not in core  # core tools were listed all along
+    assert not saved.is_error
+    assert lean.server.tool_count() == len(after_again)
+
+
+async def test_a_tool_listed_outside_a_request_is_not_announced(settings: Settings) -> None:
+    """The generated package calls tools in-process, with no client to notify."""
+    lean = bootstrap(settings.model_copy(update={"tools": "core"}))
+    result = await lean.server.call_tool("cde_searchTools", {"query": "cde_getSkill", "detail_level": "full_schema"})
+    assert not result.is_error and result.structured_content["listed"] == ["cde_getSkill"]
+    assert "cde_getSkill" in lean.server.tool_names()
+
+
+async def test_full_profile_never_reports_listed_tools(app: App) -> None:
+    async with Client(app.server) as client:
+        result = await call_ok(client, "cde_searchTools", {"query": "save skill", "detail_level": "full_schema"})
+    assert result["tools"] and "listed" not in result
