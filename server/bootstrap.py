@@ -382,7 +382,7 @@ def bootstrap(settings: Settings) -> App:
         # tools); the 2026-07-28 era derives it from the subscriptions/listen handler the SDK serves.
         lowlevel = server._lowlevel_server
         lowlevel.create_initialization_options = functools.partial(  # type: ignore[method-assign]
-            lowlevel.create_initialization_options, NotificationOptions(tools_changed=True)
+            lowlevel.create_initialization_options, notification_options=NotificationOptions(tools_changed=True)
         )
     server_ref.append(server)
     container.tool_registry = ServerToolRegistry(server)

@@ -66,25 +66,30 @@ async def test_lean_profile_announces_the_tools_a_search_adds_to_the_list(tmp_pa
     peer = await StdioPeer.spawn(env=env, cwd=tmp_path)
     init = await peer.initialize()
     first = await peer.request("tools/list")
+    browsed = await peer.request("tools/call", {"name": "cde_searchTools", "arguments": {"query": "save skill"}})
     found = await peer.request(
         "tools/call",
         {"name": "cde_searchTools", "arguments": {"query": "save skill", "detail_level": "full_schema", "limit": 1}},
     )
-    notified = [json.loads(line).get("method") for line in peer.lines].count("notifications/tools/list_changed")
     second = await peer.request("tools/list")
     code, stderr = await peer.close()
+    methods = [json.loads(line).get("method") for line in peer.lines]
+    answers = [json.loads(line).get("id") for line in peer.lines]
     assert init["result"]["capabilities"]["tools"]["listChanged"] is True
     assert "cde_saveSkill" not in {t["name"] for t in first["result"]["tools"]}
+    assert "listed" not in browsed["result"]["structuredContent"]
     assert found["result"]["structuredContent"]["listed"] == ["cde_saveSkill"]
-    assert notified == 1  # before the answer, on the same stream
+    assert methods.count("notifications/tools/list_changed") == 1  # for the full_schema search only
+    assert methods.index("notifications/tools/list_changed") == answers.index(found["id"]) - 1  # just before it
     assert "cde_saveSkill" in {t["name"] for t in second["result"]["tools"]}
     assert code == 0, stderr.decode(errors="replace")
     assert_all_jsonrpc(peer.lines)
 
     full = await StdioPeer.spawn(env={**env, "CDE_TOOLS": "all"}, cwd=tmp_path)
     capabilities = (await full.initialize())["result"]["capabilities"]
-    await full.close()
+    code, stderr = await full.close()
     assert not capabilities["tools"].get("listChanged")  # the full list never changes
+    assert code == 0, stderr.decode(errors="replace")
 
 
 async def test_a_request_the_sdk_cannot_decode_is_answered_not_dropped(tmp_path: Path) -> None:

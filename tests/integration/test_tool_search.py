@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
 import pytest
 from mcp.client import Client
 from pydantic import BaseModel
@@ -192,8 +193,24 @@ async def test_lean_profile_lists_the_tools_whose_schemas_a_search_fetched(setti
     assert lean.server.tool_count() == len(after_again)
 
 
-async def test_a_tool_listed_outside_a_request_is_not_announced(settings: Settings) -> None:
-    """The generated package calls tools in-process, with no client to notify."""
+async def test_lean_profile_announces_a_listing_on_listen_streams(settings: Settings) -> None:
+    """2026-07-28 clients learn of list changes on their subscriptions/listen stream: one event per listing."""
+    lean = bootstrap(settings.model_copy(update={"tools": "core"}))
+    async with Client(lean.server) as client, client.listen(tools_list_changed=True) as events:
+        assert client.server_capabilities.tools is not None and client.server_capabilities.tools.list_changed
+        await call_ok(client, "cde_searchTools", {"query": "save skill"})  # browsing: no event
+        await call_ok(client, "cde_searchTools", {"query": "cde_saveSkill", "detail_level": "full_schema"})
+        await call_ok(client, "cde_searchTools", {"query": "cde_saveSkill", "detail_level": "full_schema"})  # listed
+        with anyio.fail_after(5):
+            first = await events.__anext__()
+        with anyio.move_on_after(0.3):
+            await events.__anext__()
+            pytest.fail("a second event for a tool that was already listed")
+    assert type(first).__name__ == "ToolsListChanged"
+
+
+async def test_a_full_schema_search_outside_a_request_lists_without_failing(settings: Settings) -> None:
+    """`server.call_tool` with no client request behind it: there is no one to notify, and the search succeeds."""
     lean = bootstrap(settings.model_copy(update={"tools": "core"}))
     result = await lean.server.call_tool("cde_searchTools", {"query": "cde_getSkill", "detail_level": "full_schema"})
     assert not result.is_error and result.structured_content["listed"] == ["cde_getSkill"]
