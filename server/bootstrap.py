@@ -287,6 +287,12 @@ async def freeze_startup_heap() -> None:
         gc.freeze()
 
 
+async def shut_down(container: Container) -> None:
+    """What the server does when it stops: delegated agents first (a client SIGKILLs a server ~4 s after
+    closing its stdin), then the shutdown hooks, last added first."""
+    await _run_all([container.stop_delegation, *reversed(container.shutdown_hooks)], "shutdown")
+
+
 async def _run_all(hooks: list[Hook], what: str) -> None:
     for hook in hooks:
         try:
@@ -364,8 +370,7 @@ def bootstrap(settings: Settings) -> App:
                     warm_up.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await warm_up
-                # Delegated agents first: a client SIGKILLs a server ~4 s after closing its stdin.
-                await _run_all([container.stop_delegation, *reversed(container.shutdown_hooks)], "shutdown")
+                await shut_down(container)
             container.lifespan_done.set()
 
     with _root_logging_left_alone():

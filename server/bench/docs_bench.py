@@ -15,7 +15,7 @@ from infrastructure.cache import get_cache
 from infrastructure.settings import Settings
 from server.bench.corpora import doc_path, vocabulary, write_docs
 from server.bench.util import BenchContext, LagMonitor, Row, median, ms, p95, time_each
-from server.bootstrap import App, bootstrap
+from server.bootstrap import App, bootstrap, shut_down
 
 SUITE = "docs"
 
@@ -27,13 +27,6 @@ async def started_app(ctx: BenchContext, root: Path) -> App:
     for hook in (*app.container.startup_hooks, *app.container.warm_up_hooks):
         await hook()
     return app
-
-
-async def stopped(app: App) -> None:
-    """What the server's lifespan does at the end: stop delegation, then run the shutdown hooks."""
-    await app.container.stop_delegation()
-    for hook in reversed(app.container.shutdown_hooks):
-        await hook()
 
 
 def _queries() -> list[str]:
@@ -176,6 +169,6 @@ async def run(ctx: BenchContext) -> list[Row]:
     )
     rows.append(Row(SUITE, f"index query only (no freshness check), {large} docs", ms(median(samples)), "ms"))
     index.close()
-    await stopped(app)
-    await stopped(big_app)
+    await shut_down(app.container)
+    await shut_down(big_app.container)
     return rows

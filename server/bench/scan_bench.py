@@ -6,8 +6,9 @@ import time
 
 from infrastructure.cache import get_cache
 from server.bench.corpora import write_project
-from server.bench.docs_bench import started_app, stopped
+from server.bench.docs_bench import started_app
 from server.bench.util import BenchContext, LagMonitor, Row, median, ms, time_each
+from server.bootstrap import shut_down
 
 SUITE = "scan"
 
@@ -72,5 +73,5 @@ async def run(ctx: BenchContext) -> list[Row]:
     elapsed = time.perf_counter() - start
     assert summary.changed
     rows.append(Row(SUITE, f"onboarding scan after one file changed, {files} files", ms(elapsed), "ms"))
-    await stopped(app)
+    await shut_down(app.container)
     return rows
